@@ -1,0 +1,1 @@
+"""KPI engine of the CPO dashboard: store, import of real exports, KPI queries. Never imports streamlit."""

@@ -1,0 +1,262 @@
+"""Import one export file: recognise it, stage it, merge it into the canonical tables, in one transaction.
+
+Re-importing the same bytes is a no-op. Versioned records (subscriptions, customers, ...) keep every version;
+the current one comes from the export with the latest data. Events are stored once per key (uuid /
+``$insert_id``, else user + event + timestamp); an import that brings events already stored records a *claim*
+on them, so undoing the import that first stored them hands them over instead of losing them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from kpis.errors import InputError
+from kpis.sources import detect
+from kpis.sources.base import Staged, sniff
+from kpis.sources.events_csv import raise_csv_rejects
+from kpis.store import COLUMNS, VERSIONED, Store, first, version_table
+from kpis.textfile import open_text
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one file did to the store; ``status`` is ``ok`` or ``duplicate`` (nothing changed)."""
+
+    file: str
+    status: str
+    source: str
+    import_id: int | None
+    rows_read: int = 0
+    rows_added: int = 0
+    rows_updated: int = 0
+    duplicates: int = 0
+    rows_rejected: int = 0
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for the CLI and the UI."""
+        if self.status == "duplicate":
+            return f"{self.file}: already imported as import {self.import_id} ({self.source}); nothing changed"
+        text = (f"{self.file}: {self.source}, import {self.import_id}: {self.rows_added:,} rows added, "
+                f"{self.rows_updated:,} updated, {self.duplicates:,} duplicates skipped, "
+                f"{self.rows_rejected:,} rows rejected")
+        if self.notes:
+            text += " (" + "; ".join(self.notes) + ")"
+        return text
+
+
+def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None = None,
+                who: str = "local") -> ImportResult:
+    """Import one export file into ``store``; raises :class:`InputError` (nothing stored) when it is bad."""
+    display = name or os.path.basename(os.fspath(path))
+    try:
+        with open_text(path, display) as text:
+            existing = _live_import_with_sha(store, text.sha256)
+            if existing:
+                return ImportResult(display, "duplicate", existing[1], existing[0])
+            shape = sniff(text)
+            source = detect.detect(shape)
+            with store.transaction() as cur:
+                import_id = _next_import_id(cur)
+                staged = source.stage(cur, shape)
+                _prepare_pending(cur, import_id, staged.as_of)
+                counts = _merge(cur, staged, import_id, display)
+                cur.execute(
+                    "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP,"
+                    " 'ok', NULL)",
+                    [import_id, text.sha256, display, source.NAME, ",".join(sorted(staged.rows)), staged.read,
+                     counts["added"], counts["updated"], counts["duplicates"], staged.rejected, staged.as_of,
+                     who],
+                )
+                _drop_stage(cur, staged)
+    except InputError as exc:
+        raise exc.with_file(display) from None
+    except duckdb.OutOfMemoryException:
+        raise InputError("the file is too large to import within the memory limit", file=display) from None
+    notes = tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
+    return ImportResult(display, "ok", source.NAME, import_id, staged.read, counts["added"], counts["updated"],
+                        counts["duplicates"], staged.rejected, notes)
+
+
+def undo_import(store: Store, import_id: int) -> str:
+    """Remove exactly what import ``import_id`` stored; earlier versions it had replaced become current again."""
+    with store.transaction() as cur:
+        row = first(cur.execute("SELECT filename, status FROM imports WHERE import_id = ?", [import_id]))
+        if row is None:
+            raise InputError(f"there is no import {import_id}; `imports` lists them")
+        if row[1] != "ok":
+            raise InputError(f"import {import_id} ({row[0]}) was already undone")
+        cur.execute("UPDATE imports SET status = 'undone', undone_at = current_timestamp::TIMESTAMP "
+                    "WHERE import_id = ?", [import_id])
+        _prepare_pending(cur, None, None)
+        for kind, keys in VERSIONED.items():
+            table = version_table(kind)
+            _touched_keys(cur, f"SELECT {_cols(keys)} FROM {table} WHERE import_id = $import_id", import_id)
+            cur.execute(f"DELETE FROM {table} WHERE import_id = ?", [import_id])
+            _refresh_current(cur, table, keys)
+        _hand_over_events(cur, import_id)
+        cur.execute("DROP TABLE pending_as_of")
+    return f"import {import_id} ({row[0]}) undone"
+
+
+# -- helpers -------------------------------------------------------------------------------------------------------
+
+def _live_import_with_sha(store: Store, sha: str) -> tuple[int, str] | None:
+    rows = store.query("SELECT import_id, source FROM imports WHERE sha256 = ? AND status = 'ok' "
+                       "ORDER BY import_id LIMIT 1", [sha])
+    return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+
+def _next_import_id(cur: duckdb.DuckDBPyConnection) -> int:
+    return int(first(cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))[0])
+
+
+def _cols(names: tuple[str, ...] | list[str], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{n}"' for n in names)
+
+
+def _merge(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file: str) -> dict[str, int]:
+    """Merge every staged kind; the counts are those of the file's primary kind (the first staged)."""
+    counts = {"added": 0, "updated": 0, "duplicates": 0}
+    for position, kind in enumerate(staged.rows):
+        if kind == "events":
+            added, dups = _merge_events(cur, staged, import_id, file)
+            updated = 0
+        else:
+            added, updated, dups = _merge_versioned(cur, kind, import_id)
+        if position == 0:
+            in_file = staged.read - staged.rejected - staged.rows[kind]
+            counts = {"added": added, "updated": updated, "duplicates": dups + max(in_file, 0)}
+    return counts
+
+
+def _merge_versioned(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> tuple[int, int, int]:
+    """Insert the staged rows of ``kind`` as new versions; identical rows are duplicates."""
+    keys, columns, table = VERSIONED[kind], COLUMNS[kind], version_table(kind)
+    staged_total = first(cur.execute(f"SELECT count(*) FROM stage_{kind}"))[0]
+    cur.execute(f"""CREATE OR REPLACE TEMP TABLE stage_new AS
+        SELECT {_cols(columns)} FROM stage_{kind}
+        EXCEPT SELECT {_cols(columns)} FROM {table} WHERE is_current""")
+    new_total = first(cur.execute("SELECT count(*) FROM stage_new"))[0]
+    join = " AND ".join(f's."{k}" = t."{k}"' for k in keys)
+    existing = first(cur.execute(
+        f"SELECT count(*) FROM stage_new s WHERE EXISTS (SELECT 1 FROM {table} t WHERE {join})"))[0]
+    cur.execute(f"INSERT INTO {table} SELECT {_cols(columns)}, ?, false FROM stage_new", [import_id])
+    _touched_keys(cur, f"SELECT {_cols(keys)} FROM stage_new", import_id)
+    _refresh_current(cur, table, keys, pending=import_id)
+    cur.execute("DROP TABLE stage_new")
+    return new_total - existing, existing, staged_total - new_total
+
+
+def _touched_keys(cur: duckdb.DuckDBPyConnection, select: str, import_id: int) -> None:
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE touched_keys AS SELECT DISTINCT * FROM ({select})",
+                {"import_id": import_id} if "$import_id" in select else None)
+
+
+def _refresh_current(cur: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...],
+                     pending: int | None = None) -> None:
+    """Recompute ``is_current`` for the keys in ``touched_keys``: latest data_as_of wins, then the later import.
+
+    ``pending`` is the import being written (its imports row does not exist yet); its data_as_of is read
+    from the temp table ``pending_as_of``.
+    """
+    join_t = " AND ".join(f't."{k}" = k."{k}"' for k in keys)
+    join_v = " AND ".join(f'v."{k}" = b."{k}"' for k in keys)
+    cur.execute(f"""
+        UPDATE {table} v SET is_current = (v.import_id = b.best)
+        FROM (
+            SELECT {_cols(keys, 't.')},
+                   arg_max(t.import_id, struct_pack(
+                       a := coalesce(i.data_as_of, p.as_of, TIMESTAMP '1970-01-01'), b := t.import_id)) AS best
+            FROM {table} t
+            JOIN touched_keys k ON {join_t}
+            LEFT JOIN imports i ON i.import_id = t.import_id
+            LEFT JOIN pending_as_of p ON p.import_id = t.import_id
+            GROUP BY ALL
+        ) b
+        WHERE {join_v}""")
+    cur.execute("DROP TABLE touched_keys")
+
+
+def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file: str) -> tuple[int, int]:
+    """Insert the staged events in one pass, then tidy up this import's rows. Returns (added, duplicates).
+
+    Rows without user, name or time are rejected; a repeated uuid within the file is a duplicate; rows
+    already stored by another import are claimed, not stored twice.
+    """
+    inserted = first(cur.execute("INSERT INTO events SELECT *, ? FROM stage_events", [import_id]))[0]
+    if staged.csv_rejects:
+        raise_csv_rejects(cur, file)
+    rejected, with_uuid, lo, hi = first(cur.execute("""
+        SELECT count(*) FILTER (user_id IS NULL OR event IS NULL OR ts IS NULL), count(uuid), min(ts), max(ts)
+        FROM events WHERE import_id = ?""", [import_id]))
+    if rejected:
+        cur.execute("""DELETE FROM events WHERE import_id = ?
+            AND (user_id IS NULL OR event IS NULL OR ts IS NULL)""", [import_id])
+    staged.read, staged.rejected = inserted, rejected
+    staged.rows["events"] = inserted - rejected
+    in_file = 0
+    if with_uuid:
+        in_file = first(cur.execute("""SELECT count(uuid) - count(DISTINCT uuid) FROM events
+            WHERE import_id = ? AND uuid IS NOT NULL""", [import_id]))[0]
+    if in_file:
+        cur.execute("""DELETE FROM events WHERE rowid IN (
+            SELECT rowid FROM events WHERE import_id = $id AND uuid IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY ts, rowid) > 1)""", {"id": import_id})
+    known = 0
+    overlap = lo is not None and first(cur.execute(
+        "SELECT count(*) > 0 FROM events WHERE import_id <> ? AND ts BETWEEN ? AND ?", [import_id, lo, hi]))[0]
+    if overlap:
+        cur.execute("""CREATE OR REPLACE TEMP TABLE known_rows AS
+            SELECT n.rowid AS rid, n.uuid, n.user_id, n.event, n.ts
+            FROM events n
+            SEMI JOIN (SELECT * FROM events WHERE import_id <> $id AND ts BETWEEN $lo AND $hi) o
+              ON (n.uuid IS NOT NULL AND o.uuid = n.uuid)
+              OR (n.uuid IS NULL AND o.uuid IS NULL AND o.user_id = n.user_id AND o.event = n.event
+                  AND o.ts = n.ts)
+            WHERE n.import_id = $id""", {"id": import_id, "lo": lo, "hi": hi})
+        known = first(cur.execute("SELECT count(*) FROM known_rows"))[0]
+        cur.execute("INSERT INTO event_claims SELECT ?, uuid, user_id, event, ts FROM known_rows", [import_id])
+        cur.execute("DELETE FROM events WHERE rowid IN (SELECT rid FROM known_rows)")
+        cur.execute("DROP TABLE known_rows")
+    return inserted - rejected - in_file - known, in_file + known
+
+
+def _hand_over_events(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Undo of events: rows another live import also brought pass to it (the earliest); the rest go."""
+    cur.execute("DELETE FROM event_claims WHERE import_id = ?", [import_id])
+    cur.execute("""CREATE OR REPLACE TEMP TABLE heirs AS
+        SELECT c.uuid, c.user_id, c.event, c.ts, min(c.import_id) AS heir
+        FROM event_claims c JOIN imports i ON i.import_id = c.import_id AND i.status = 'ok'
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.import_id = $id AND (
+            (c.uuid IS NOT NULL AND e.uuid = c.uuid) OR (c.uuid IS NULL AND e.uuid IS NULL
+            AND e.user_id = c.user_id AND e.event = c.event AND e.ts = c.ts)))
+        GROUP BY ALL""", {"id": import_id})
+    cur.execute("""UPDATE events e SET import_id = h.heir FROM heirs h
+        WHERE e.import_id = $id AND ((h.uuid IS NOT NULL AND e.uuid = h.uuid)
+            OR (h.uuid IS NULL AND e.uuid IS NULL AND e.user_id = h.user_id AND e.event = h.event AND e.ts = h.ts))""",
+                {"id": import_id})
+    cur.execute("""DELETE FROM event_claims c USING heirs h WHERE c.import_id = h.heir
+        AND c.uuid IS NOT DISTINCT FROM h.uuid AND c.user_id IS NOT DISTINCT FROM h.user_id
+        AND c.event IS NOT DISTINCT FROM h.event AND c.ts IS NOT DISTINCT FROM h.ts""")
+    cur.execute("DELETE FROM events WHERE import_id = ?", [import_id])
+    cur.execute("DROP TABLE heirs")
+
+
+def _drop_stage(cur: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    for kind in staged.rows:
+        if kind == "events" and staged.csv_rejects:
+            cur.execute("DROP VIEW IF EXISTS stage_events")
+        else:
+            cur.execute(f"DROP TABLE IF EXISTS stage_{kind}")
+    cur.execute("DROP TABLE IF EXISTS pending_as_of")
+
+
+def _prepare_pending(cur: duckdb.DuckDBPyConnection, import_id: int | None, as_of: datetime | None) -> None:
+    """Record the data_as_of of the import being written, for :func:`_refresh_current`."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE pending_as_of AS SELECT ?::INTEGER AS import_id, "
+                "?::TIMESTAMP AS as_of", [import_id, as_of])

@@ -1,0 +1,38 @@
+"""Recognise which export a file is, from its content; the list of every format we read."""
+
+from __future__ import annotations
+
+import importlib
+
+from kpis.errors import InputError
+from kpis.sources.base import Sniff, Source
+
+#: Source modules in order of precedence: specific vendor shapes before our generic ones.
+MODULES = ("stripe", "posthog", "amplitude", "mixpanel", "ga4", "canonical")
+
+
+def all_sources() -> list[Source]:
+    """Every format we recognise, in order of precedence."""
+    found: list[Source] = []
+    for module in MODULES:
+        try:
+            found.extend(importlib.import_module(f"kpis.sources.{module}").SOURCES)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"kpis.sources.{module}":
+                raise
+    return found
+
+
+def detect(sniff: Sniff) -> Source:
+    """The source that recognises the file, or an :class:`InputError` listing the formats we know."""
+    for source in all_sources():
+        if source.detect(sniff):
+            return source
+    known = "; ".join(s.LABEL for s in all_sources())
+    if sniff.kind in ("jsonl", "json"):
+        what = "JSON that is not an event export we know (Amplitude or Mixpanel JSON lines)"
+    else:
+        header = ", ".join(sniff.header[:8]) + (", ..." if len(sniff.header) > 8 else "")
+        what = f"a table whose header ({header}) matches no export we know"
+    raise InputError(f"this is {what}. Known formats: {known}. docs/formats.md shows each header.",
+                     file=sniff.name)

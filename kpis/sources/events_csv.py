@@ -1,0 +1,118 @@
+"""The fast path for event CSVs (ours and PostHog's): DuckDB reads the file, Python only looks at the sample.
+
+Tens of millions of rows go straight from ``read_csv`` into the events table in one pass; bad rows are
+collected with ``store_rejects`` and reported with their line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import duckdb
+
+from kpis.errors import InputError
+from kpis.sources.base import MAX_FIELD_BYTES, Sniff, Staged, norm
+from kpis.store import first
+
+_EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
+
+
+def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tuple[str, ...], event: str,
+                     ts: str, uuid: str | None = None, account: tuple[str, ...] = ()) -> Staged:
+    """Create the view ``stage_events`` over the file; ``user`` and ``account`` list columns in order of
+    preference (e.g. user id, then device id). Names are normalised header names."""
+    originals = _unique(sniff.header)
+    by_norm: dict[str, str] = {}
+    for original in originals:
+        by_norm.setdefault(norm(original), original)
+    ts_col = by_norm[ts]
+    ts_type, ts_expr = _timestamp_reading(sniff, list(map(norm, sniff.header)).index(ts), ts_col)
+    types = {name: "VARCHAR" for name in originals}
+    types[ts_col] = ts_type
+
+    def pick(names: tuple[str, ...]) -> str:
+        present = [_q(by_norm[n]) for n in names if n in by_norm]
+        if not present:
+            return "NULL::VARCHAR"
+        return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
+
+    uuid_expr = _q(by_norm[uuid]) if uuid and uuid in by_norm else "NULL::VARCHAR"
+    columns_sql = "{" + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in types.items()) + "}"
+    cur.execute(f"""CREATE OR REPLACE TEMP VIEW stage_events AS
+        SELECT {uuid_expr} AS uuid, {pick(user)} AS user_id, {_q(by_norm[event])} AS event,
+               {ts_expr} AS ts, {pick(account)} AS account_id
+        FROM read_csv({_lit(str(sniff.file.path))}, header = true, skip = {sniff.header_line - 1},
+                      delim = {_lit(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
+                      nullstr = ['', ' ', 'N/A', 'null', 'NULL', '-'], store_rejects = true,
+                      max_line_size = {MAX_FIELD_BYTES * 4}, null_padding = true)""")
+    return Staged(rows={"events": 0}, csv_rejects=True)
+
+
+def raise_csv_rejects(cur: duckdb.DuckDBPyConnection, file: str) -> None:
+    """After a scan with ``store_rejects``: the first bad line, if any, as an :class:`InputError`."""
+    try:
+        row = first(cur.execute("""SELECT line, column_name, error_type, error_message, csv_line,
+                                    (SELECT count(*) FROM reject_errors)
+                             FROM reject_errors ORDER BY line LIMIT 1"""))
+    except duckdb.CatalogException:
+        return
+    if row is None:
+        return
+    line, column, error_type, message, text, total = row
+    more = f" ({total - 1} more bad lines after it)" if total > 1 else ""
+    raise InputError(_explain(error_type, message, text) + more, file=file, line=int(line),
+                     column=column if error_type == "CAST" else None)
+
+
+def _explain(error_type: str, message: str, text: str | None) -> str:
+    shown = (text or "")[:80]
+    if error_type == "CAST":
+        found = re.search(r'string "(.*?)"', message or "")
+        value = found.group(1)[:60] if found else shown
+        return f'cannot read "{value}" as a date and time (expected e.g. 2026-01-05T10:00:00Z)'
+    if error_type in ("UNQUOTED VALUE", "INVALID UNICODE"):
+        return f"a quote is never closed or the line is damaged: {shown!r}; the file looks truncated"
+    if error_type == "LINE SIZE OVER MAXIMUM":
+        return f"a line is longer than {MAX_FIELD_BYTES * 4 // 2**20} MB; the file is not a plain export"
+    if error_type == "TOO MANY COLUMNS":
+        return f"this line has more fields than the header: {shown!r}; check the delimiter and quotes"
+    if error_type == "MISSING COLUMNS":
+        return f"this line has fewer fields than the header: {shown!r}; the file looks truncated"
+    return f"cannot read this line ({(message or error_type).splitlines()[0]})"
+
+
+def _timestamp_reading(sniff: Sniff, index: int, column: str) -> tuple[str, str]:
+    """How to read the timestamp column, chosen from the sample: epoch numbers or ISO text."""
+    values = []
+    reader = csv.reader(sniff.file.sample.splitlines()[sniff.header_line:], delimiter=sniff.delimiter)
+    for record in reader:
+        if len(record) > index and record[index].strip():
+            values.append(record[index].strip())
+        if len(values) >= 200:
+            break
+    if values and all(_EPOCH.match(v) for v in values):
+        c = _q(column)
+        return "DOUBLE", (f"CASE WHEN {c} > 1e11 THEN make_timestamp(CAST({c} * 1000 AS BIGINT)) "
+                          f"ELSE make_timestamp(CAST({c} * 1000000 AS BIGINT)) END")
+    # epoch arithmetic instead of a time-zone cast: same UTC result (the session zone is UTC), far cheaper
+    return "TIMESTAMPTZ", f"make_timestamp(epoch_us({_q(column)}))"
+
+
+def _unique(names: tuple[str, ...]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        base = name or "column"
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        result.append(base if count == 0 else f"{base}_{count}")
+    return result
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
