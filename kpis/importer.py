@@ -17,7 +17,7 @@ import duckdb
 from kpis.errors import InputError
 from kpis.sources import detect
 from kpis.sources.base import Staged, sniff
-from kpis.sources.events_csv import raise_csv_rejects
+from kpis.sources.events_csv import csv_error, raise_csv_rejects
 from kpis.store import COLUMNS, VERSIONED, Store, first, version_table
 from kpis.textfile import open_text
 
@@ -188,7 +188,10 @@ def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int
     Rows without user, name or time are rejected; a repeated uuid within the file is a duplicate; rows
     already stored by another import are claimed, not stored twice.
     """
-    inserted = first(cur.execute("INSERT INTO events SELECT *, ? FROM stage_events", [import_id]))[0]
+    try:
+        inserted = first(cur.execute("INSERT INTO events SELECT *, ? FROM stage_events", [import_id]))[0]
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise csv_error(exc, file) from None
     if staged.csv_rejects:
         raise_csv_rejects(cur, file)
     rejected, with_uuid, lo, hi = first(cur.execute("""

@@ -49,6 +49,8 @@ class TextFile:
     encoding: str
     compressed: bool
     sample: str
+    #: an odd number of double quotes: some quote is never closed (typically a truncated file)
+    odd_quotes: bool = False
 
     @property
     def note(self) -> str:
@@ -62,14 +64,16 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return _scan(Path(path), check_utf8=False)[0]
 
 
-def _scan(path: Path, *, check_utf8: bool) -> tuple[str, bool]:
-    """One pass over the file: its SHA-256 and whether it is valid UTF-8 (ASCII blocks are checked cheaply)."""
+def _scan(path: Path, *, check_utf8: bool) -> tuple[str, bool, int]:
+    """One pass over the file: its SHA-256, whether it is valid UTF-8 (ASCII blocks are checked cheaply), and
+    its number of double quotes."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    valid = True
+    valid, quotes = True, 0
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
+            quotes += chunk.count(b'"')
             if check_utf8 and valid:
                 try:
                     if not chunk.isascii() or decoder.getstate()[0]:
@@ -81,7 +85,7 @@ def _scan(path: Path, *, check_utf8: bool) -> tuple[str, bool]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             valid = False
-    return digest.hexdigest(), valid
+    return digest.hexdigest(), valid, quotes
 
 
 @contextmanager
@@ -95,7 +99,7 @@ def open_text(path: str | os.PathLike[str], name: str | None = None) -> Iterator
     if not src.is_file():
         raise InputError("no such file", file=display)
     size = src.stat().st_size
-    sha, utf8 = _scan(src, check_utf8=True)
+    sha, utf8, quotes = _scan(src, check_utf8=True)
     workdir = Path(tempfile.mkdtemp(prefix="kpis-import-"))
     try:
         current, compressed = src, False
@@ -103,13 +107,13 @@ def open_text(path: str | os.PathLike[str], name: str | None = None) -> Iterator
         if head.startswith(b"\x1f\x8b"):
             current, compressed = _gunzip(current, workdir / "unpacked", display), True
             head = _head(current)
-            utf8 = _scan(current, check_utf8=True)[1]
+            _, utf8, quotes = _scan(current, check_utf8=True)
         _refuse_binary_signatures(head, display)
         if not head.strip():
             raise InputError("the file is empty" + (" after unpacking" if compressed else ""), file=display)
         encoding, current = _to_utf8(current, head, utf8, workdir, display)
         sample = _sample(current)
-        yield TextFile(current, display, sha, size, encoding, compressed, sample)
+        yield TextFile(current, display, sha, size, encoding, compressed, sample, odd_quotes=quotes % 2 == 1)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

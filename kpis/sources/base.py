@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from kpis.errors import InputError
-from kpis.store import COLUMNS, VERSIONED
+from kpis.store import COLUMNS, VERSIONED, version_table
 from kpis.textfile import TextFile
 
 #: Values that mean "empty" in exports people touched.
@@ -343,13 +343,6 @@ def _clip(text: str, limit: int = 60) -> str:
 
 # -- staging -------------------------------------------------------------------------------------------------------
 
-_TYPES = {
-    "amount": "DOUBLE", "quantity": "DOUBLE", "interval_count": "INTEGER", "value": "DOUBLE", "rate": "DOUBLE",
-    "started_at": "TIMESTAMP", "trial_end": "TIMESTAMP", "canceled_at": "TIMESTAMP", "ended_at": "TIMESTAMP",
-    "created_at": "TIMESTAMP", "ts": "TIMESTAMP", "day": "DATE", "period_start": "DATE",
-}
-
-
 def stage_records(cur: duckdb.DuckDBPyConnection, kind: str, records: Iterable[dict[str, Any]]) -> int:
     """Create ``stage_<kind>`` from Python dicts with the canonical columns of ``kind``; return its row count.
 
@@ -359,7 +352,9 @@ def stage_records(cur: duckdb.DuckDBPyConnection, kind: str, records: Iterable[d
     keys = VERSIONED.get(kind)
     rows = list({tuple(r[k] for k in keys): r for r in records}.values()) if keys else list(records)
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
-    select = ", ".join(f'CAST("{c}" AS {_TYPES.get(c, "VARCHAR")}) AS "{c}"' for c in columns)
+    types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                             [version_table(kind)]).fetchall())
+    select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in columns)
     cur.register("_stage_frame", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE stage_{kind} AS SELECT {select} FROM _stage_frame")

@@ -22,6 +22,10 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
                      ts: str, uuid: str | None = None, account: tuple[str, ...] = ()) -> Staged:
     """Create the view ``stage_events`` over the file; ``user`` and ``account`` list columns in order of
     preference (e.g. user id, then device id). Names are normalised header names."""
+    if sniff.file.odd_quotes:
+        line = unclosed_quote_line(str(sniff.file.path))
+        raise InputError("a quote opens here and is never closed: the file looks truncated or damaged",
+                         file=sniff.name, line=line)
     originals = _unique(sniff.header)
     by_norm: dict[str, str] = {}
     for original in originals:
@@ -39,13 +43,17 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
 
     uuid_expr = _q(by_norm[uuid]) if uuid and uuid in by_norm else "NULL::VARCHAR"
     columns_sql = "{" + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in types.items()) + "}"
-    cur.execute(f"""CREATE OR REPLACE TEMP VIEW stage_events AS
+    view = f"""CREATE OR REPLACE TEMP VIEW stage_events AS
         SELECT {uuid_expr} AS uuid, {pick(user)} AS user_id, {_q(by_norm[event])} AS event,
                {ts_expr} AS ts, {pick(account)} AS account_id
         FROM read_csv({_lit(str(sniff.file.path))}, header = true, skip = {sniff.header_line - 1},
                       delim = {_lit(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
                       nullstr = ['', ' ', 'N/A', 'null', 'NULL', '-'], store_rejects = true,
-                      max_line_size = {MAX_FIELD_BYTES * 4}, null_padding = true)""")
+                      max_line_size = {MAX_FIELD_BYTES * 4})"""
+    try:
+        cur.execute(view)
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise csv_error(exc, sniff.name) from None
     return Staged(rows={"events": 0}, csv_rejects=True)
 
 
@@ -63,6 +71,30 @@ def raise_csv_rejects(cur: duckdb.DuckDBPyConnection, file: str) -> None:
     more = f" ({total - 1} more bad lines after it)" if total > 1 else ""
     raise InputError(_explain(error_type, message, text) + more, file=file, line=int(line),
                      column=column if error_type == "CAST" else None)
+
+
+def csv_error(exc: Exception, file: str) -> InputError:
+    """A DuckDB error raised while reading a CSV, as a message for people (line number when DuckDB gave one)."""
+    text = str(exc)
+    size = re.search(r"Maximum line size of \d+ bytes exceeded. Actual Size:(\d+)", text)
+    if size:
+        return InputError(f"a line of {int(size.group(1)) / 2**20:.1f} MB is longer than the "
+                          f"{MAX_FIELD_BYTES * 4 // 2**20} MB limit; the file is not a plain export", file=file)
+    found = re.search(r"Line: (\d+)", text)
+    first_line = next((ln for ln in text.splitlines() if ln.strip() and "Error" not in ln[:12]), text)
+    return InputError(f"the file cannot be read as CSV ({first_line.strip()[:160]})", file=file,
+                      line=int(found.group(1)) if found else None)
+
+
+def unclosed_quote_line(path: str) -> int | None:
+    """The line where a quote opens and is never closed (a truncated file), or None."""
+    quoted, opened_at = False, None
+    with open(path, encoding="utf-8", newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            for _ in range(line.count('"')):
+                quoted = not quoted
+                opened_at = number if quoted else None
+    return opened_at if quoted else None
 
 
 def _explain(error_type: str, message: str, text: str | None) -> str:

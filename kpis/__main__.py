@@ -1,0 +1,111 @@
+"""The command line: ``python -m kpis [--db PATH] COMMAND``.
+
+Every failure is a one-screen message on stderr and a non-zero exit; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import duckdb
+
+from kpis.errors import DataError, InputError
+from kpis.importer import import_file, undo_import
+from kpis.store import Store, default_path
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _cmd_import(store: Store, args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            print(import_file(store, path, who=args.who).summary())
+        except InputError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
+    rows = store.query("""SELECT import_id, status, imported_at, source, rows_added, rows_updated, duplicates,
+                                 rows_rejected, imported_by, filename
+                          FROM imports ORDER BY import_id""")
+    if not rows:
+        print("no imports yet")
+        return 0
+    header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
+              "file")
+    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], f"{r[4]:,}", f"{r[5]:,}", f"{r[6]:,}",
+                         f"{r[7]:,}", r[8], r[9]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _cmd_undo(store: Store, args: argparse.Namespace) -> int:
+    print(undo_import(store, args.import_id))
+    return 0
+
+
+def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
+    from kpis.demo import load_demo
+
+    for result in load_demo(store):
+        print(result.summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the docs to list the commands)."""
+    parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
+    parser.add_argument("--db", help=f"database file (default: $KPI_DB or {default_path()})")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("import", help="import export files (CSV, JSON lines, gzipped or not)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--who", default="cli", help="recorded in the import log")
+    p.set_defaults(run=_cmd_import)
+
+    p = commands.add_parser("imports", help="the import history")
+    p.set_defaults(run=_cmd_imports)
+
+    p = commands.add_parser("undo", help="remove exactly what one import stored")
+    p.add_argument("import_id", type=int, metavar="IMPORT_ID")
+    p.set_defaults(run=_cmd_undo)
+
+    p = commands.add_parser("demo", help="load the demo company into the database")
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit code."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[Store, argparse.Namespace], int] = args.run
+    try:
+        with Store(args.db) as store:
+            return run(store, args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (OSError, duckdb.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # the last guard: a short message, never a traceback
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted; nothing half-done was stored", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

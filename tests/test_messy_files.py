@@ -1,0 +1,183 @@
+"""Files as people really send them import correctly; broken ones get one clear message and store nothing."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from datetime import datetime
+
+import pytest
+
+from kpis.errors import InputError
+from kpis.importer import import_file
+from kpis.store import Store
+
+SUBS = ("subscription_id,customer_id,plan,amount,currency,interval,status,started_at\n"
+        "s1,c1,Pro,99.00,usd,month,active,2026-01-01\n"
+        's2,c2,"Team, annual",1200.50,eur,year,active,2026-01-02\n')
+EXPECTED_SUBS = [("s1", "c1", "Pro", 99.0, "USD", "month"), ("s2", "c2", "Team, annual", 1200.5, "EUR", "year")]
+
+
+def _subs(store: Store) -> list[tuple]:
+    return store.query("SELECT subscription_id, customer_id, plan, amount, currency, interval "
+                       "FROM subscriptions ORDER BY 1")
+
+
+def _nothing_stored(store: Store) -> bool:
+    counts = store.query("""SELECT (SELECT count(*) FROM imports) + (SELECT count(*) FROM events)
+                                 + (SELECT count(*) FROM subscription_versions)
+                                 + (SELECT count(*) FROM customer_versions)""")
+    return counts[0][0] == 0
+
+
+def test_utf8_bom_and_crlf(store, write):
+    import_file(store, write("s.csv", b"\xef\xbb\xbf" + SUBS.replace("\n", "\r\n").encode()))
+    assert _subs(store) == EXPECTED_SUBS
+
+
+def test_utf16_tab_separated_excel_unicode_text(store, write):
+    text = SUBS.replace(",", "\t").replace('"Team\t annual"', "Team, annual").replace("\n", "\r\n")
+    import_file(store, write("s.txt", text, encoding="utf-16"))
+    assert _subs(store) == EXPECTED_SUBS
+
+
+def test_cp1252_with_euro_accents_and_curly_quotes(store, write):
+    text = "customer_id,name,email,segment\nc1,Café “Zoë” – € GmbH,zoe@example.com,SMB\n"
+    result = import_file(store, write("c.csv", text, encoding="cp1252"))
+    assert store.query("SELECT name FROM customers") == [("Café “Zoë” – € GmbH",)]
+    assert store.query("SELECT key, value FROM customer_attributes") == [("segment", "SMB")]
+    assert "cp1252" in result.summary()
+
+
+def test_semicolons_and_decimal_comma(store, write):
+    text = ("subscription_id;customer_id;plan;amount;currency;interval;status;started_at\n"
+            "s1;c1;Pro;99,00;usd;month;active;2026-01-01\n"
+            "s2;c2;Team, annual;1.200,50;eur;year;active;2026-01-02\n")
+    import_file(store, write("s.csv", text))
+    assert _subs(store) == EXPECTED_SUBS
+
+
+def test_gzip(store, write):
+    import_file(store, write("s.csv.gz", gzip.compress(SUBS.encode())))
+    assert _subs(store) == EXPECTED_SUBS
+
+
+def test_reordered_and_extra_columns(store, write):
+    text = ("note,started_at,amount,customer_id,interval,subscription_id,currency,plan,status,extra\n"
+            "x,2026-01-01,99.00,c1,month,s1,usd,Pro,active,1\n"
+            'y,2026-01-02,1200.50,c2,year,s2,eur,"Team, annual",active,2\n')
+    import_file(store, write("s.csv", text))
+    assert _subs(store) == EXPECTED_SUBS
+
+
+def test_quoted_commas_quotes_and_newlines_in_event_csv(store, write):
+    text = ('user_id,event,timestamp,account_id\n'
+            'u1,"clicked ""Export, now""",2026-01-05T10:00:00Z,"acme, inc"\n'
+            'u2,"multi\nline",2026-01-05T11:00:00+01:00,\n')
+    result = import_file(store, write("e.csv", text))
+    assert result.rows_added == 2
+    assert store.query("SELECT user_id, event, ts, account_id FROM events ORDER BY user_id") == [
+        ("u1", 'clicked "Export, now"', datetime(2026, 1, 5, 10), "acme, inc"),
+        ("u2", "multi\nline", datetime(2026, 1, 5, 10), None),
+    ]
+
+
+def test_epoch_seconds_and_milliseconds_in_event_csv(store, write):
+    # 1767607200 s = 2026-01-05 10:00:00 UTC; the second file has the same instant in ms
+    import_file(store, write("a.csv", "user_id,event,timestamp\nu1,a,1767607200\n"))
+    import_file(store, write("b.csv", "user_id,event,timestamp\nu2,a,1767607200000\n"))
+    assert store.query("SELECT DISTINCT ts FROM events") == [(datetime(2026, 1, 5, 10),)]
+
+
+def test_rows_without_user_are_rejected_and_counted(store, write):
+    result = import_file(store, write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n"
+                                               ",a,2026-01-05T11:00:00Z\nN/A,b,2026-01-05T12:00:00Z\n"))
+    assert (result.rows_read, result.rows_added, result.rows_rejected) == (3, 1, 2)
+
+
+# -- bad input -----------------------------------------------------------------------------------------------------
+
+BAD = {
+    "empty": (b"", "the file is empty"),
+    "blank lines only": (b"\n\n  \n", "the file is empty"),
+    "random bytes": (bytes(range(256)) * 8, "binary file"),
+    "png": (b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+    "pdf": (b"%PDF-1.7\n%\xe2\xe3\n1 0 obj\n", "PDF document"),
+    "xlsx": (b"PK\x03\x04" + bytes(64), "save it as CSV"),
+    "xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "save it as CSV"),
+    "unknown shape": (b"foo,bar\n1,2\n", "matches no export we know"),
+    "json not events": (b'{"name": "settings", "theme": "dark"}\n', "JSON that is not an event export"),
+    "json array": (b'[{"a": 1}]', "JSON that is not an event export"),
+    "bad gzip": (b"\x1f\x8b\x08\x00garbage", "gzip file is damaged"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_files_get_a_clear_message_and_store_nothing(store, write, case):
+    content, expected = BAD[case]
+    with pytest.raises(InputError) as info:
+        import_file(store, write("upload.bin", content))
+    message = str(info.value)
+    assert message.startswith("upload.bin: ")
+    assert expected in message
+    assert "Known formats" in message or case not in ("unknown shape", "json not events")
+    assert _nothing_stored(store)
+
+
+def test_unknown_shape_lists_the_formats_we_know(store, write):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("x.csv", "foo,bar\n1,2\n"))
+    assert "Subscriptions CSV" in str(info.value) and "Events CSV" in str(info.value)
+
+
+def test_unparseable_timestamp_names_line_and_column(store, write):
+    text = "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\nu2,a,yesterday\nu3,a,2026-01-05T10:00:00Z\n"
+    with pytest.raises(InputError) as info:
+        import_file(store, write("e.csv", text))
+    assert str(info.value).startswith("e.csv, line 3, column 'timestamp': cannot read \"yesterday\"")
+    assert _nothing_stored(store)
+
+
+def test_unparseable_subscription_date_names_line_and_column(store, write):
+    text = SUBS + "s3,c3,Pro,99.00,usd,month,active,31/31/2026\n"
+    with pytest.raises(InputError) as info:
+        import_file(store, write("s.csv", text))
+    assert "line 4, column 'started_at'" in str(info.value)
+    assert _nothing_stored(store)
+
+
+def test_truncated_last_line_of_small_csv(store, write):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("s.csv", SUBS + 's3,c3,"Pro plan,99.00,usd'))
+    assert "line 4" in str(info.value) and "truncated" in str(info.value)
+    assert _nothing_stored(store)
+
+
+def test_truncated_last_line_of_event_csv(store, write):
+    text = 'user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\nu2,"cut'
+    with pytest.raises(InputError) as info:
+        import_file(store, write("e.csv", text))
+    assert "line 3" in str(info.value)
+    assert _nothing_stored(store)
+
+
+def test_a_12_megabyte_field_is_refused(store, write):
+    text = "customer_id,name\nc1," + "x" * (12 * 1024 * 1024) + "\n"
+    with pytest.raises(InputError) as info:
+        import_file(store, write("c.csv", text))
+    assert "line 2" in str(info.value) and "12.6 MB" in str(info.value)
+    assert _nothing_stored(store)
+
+
+def test_a_12_megabyte_field_in_events_is_refused(store, write):
+    text = "user_id,event,timestamp\nu1," + "x" * (12 * 1024 * 1024) + ",2026-01-05T10:00:00Z\n"
+    with pytest.raises(InputError) as info:
+        import_file(store, write("e.csv", text))
+    assert str(info.value) == "e.csv: a line of 12.0 MB is longer than the 4 MB limit; the file is not a plain export"
+    assert _nothing_stored(store)
+
+
+def test_missing_file(store, tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        import_file(store, tmp_path / "nope.csv")
+    assert not os.path.exists(tmp_path / "nope.csv")
