@@ -1,0 +1,66 @@
+"""The command line, run as a real process: output lines, exit codes, and no traceback ever."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def kpis(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "kpis", "--db", str(db), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def test_import_imports_undo_round_trip(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    events = write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\nu2,a,2026-01-05T11:00:00Z\n")
+    done = kpis("import", str(events), db=db)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("e.csv: events_csv, import 1: 2 rows added, 0 updated, 0 duplicates skipped, "
+                           "0 rows rejected\n")
+    again = kpis("import", str(events), db=db)
+    assert again.stdout == "e.csv: already imported as import 1 (events_csv); nothing changed\n"
+    history = kpis("imports", db=db)
+    assert history.returncode == 0
+    lines = history.stdout.splitlines()
+    assert lines[0].split()[:4] == ["id", "status", "imported", "at"]
+    assert lines[1].split()[:2] == ["1", "ok"] and lines[1].endswith("e.csv")
+    undone = kpis("undo", "1", db=db)
+    assert (undone.returncode, undone.stdout) == (0, "import 1 (e.csv) undone\n")
+    assert kpis("imports", db=db).stdout.splitlines()[1].split()[:2] == ["1", "undone"]
+
+
+def test_bad_file_exits_non_zero_with_one_message_and_no_traceback(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    good = write("good.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n")
+    bad = write("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(100))
+    done = kpis("import", str(bad), str(good), db=db)
+    assert done.returncode == 2
+    assert done.stderr == "error: photo.png: this is a PNG image, not a data export\n"
+    assert "good.csv: events_csv, import 1" in done.stdout  # the good file still went in, on its own
+
+
+@pytest.mark.parametrize("args, message", [
+    (("undo", "7"), "error: there is no import 7; `imports` lists them\n"),
+    (("import", "/nonexistent/x.csv"), "error: x.csv: no such file\n"),
+])
+def test_errors_are_one_line(tmp_path, args, message):
+    done = kpis(*args, db=tmp_path / "cli.duckdb")
+    assert done.returncode == 2
+    assert done.stderr == message
+
+
+def test_unopenable_database_is_a_message(tmp_path):
+    not_a_db = tmp_path / "x.duckdb"
+    not_a_db.write_bytes(b"this is not a database" * 100)
+    done = kpis("imports", db=not_a_db)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot open the database")
+    assert "Traceback" not in done.stderr
