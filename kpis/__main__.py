@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 
 import duckdb
 
@@ -60,6 +61,65 @@ def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2026-01-05, got {text!r}") from None
+
+
+def _segment(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as segment=Enterprise, got {text!r}")
+    return key.strip().lower(), value.strip()
+
+
+def _cmd_series(store: Store, args: argparse.Namespace) -> int:
+    from kpis.series import plain_decimal, series
+
+    table = series(store, args.kpi, args.grain, start=args.start, end=args.end, segment=args.segment,
+                   event=args.event)
+    lines = ["period_start,value"]
+    lines += [f"{p.isoformat()},{plain_decimal(v)}" for p, v in zip(table["period_start"], table["value"],
+                                                                     strict=True)]
+    print("\n".join(lines))
+    return 0
+
+
+def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
+    from kpis.retention import cohorts
+    from kpis.series import plain_decimal
+
+    table = cohorts(store, args.grain, args.mode, end=args.end, segment=args.segment)
+    print("cohort_start,period,cohort_size,retained,retention")
+    for row in table.itertuples(index=False):
+        print(f"{row.cohort_start.isoformat()},{row.period},{row.cohort_size},{row.retained},"
+              f"{plain_decimal(row.retention)}")
+    return 0
+
+
+def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
+    from kpis.engagement import power_curve
+
+    table = power_curve(store, args.grain, args.period, segment=args.segment)
+    print("days_active,users")
+    for row in table.itertuples(index=False):
+        print(f"{row.days_active},{row.users}")
+    return 0
+
+
+def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
+    from kpis.registry import KPIS
+
+    print("id,label,unit,source,direction,grains,definition")
+    for k in KPIS.values():
+        direction = "higher is better" if k.higher_is_better else "lower is better"
+        definition = k.definition.replace('"', '""')
+        print(f'{k.id},{k.label},{k.unit},{k.source},{direction},{"|".join(k.grains)},"{definition}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs to list the commands)."""
     parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
@@ -80,6 +140,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="load the demo company into the database")
     p.set_defaults(run=_cmd_demo)
+
+    p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
+    p.add_argument("kpi", metavar="KPI")
+    p.add_argument("--grain", choices=("day", "week", "month", "quarter"), default="week")
+    p.add_argument("--start", type=_date, metavar="D")
+    p.add_argument("--end", type=_date, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.add_argument("--event", metavar="NAME", help="the event, for adoption")
+    p.set_defaults(run=_cmd_series)
+
+    p = commands.add_parser("cohorts", help="retention cohorts as CSV")
+    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
+    p.add_argument("--end", type=_date, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_cohorts)
+
+    p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
+    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--period", type=_date, metavar="D", required=True)
+    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_curve)
+
+    p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
+    p.set_defaults(run=_cmd_kpis)
     return parser
 
 
