@@ -1,4 +1,4 @@
-"""``make bench``: ``python -m bench [--events N] [--rounds R]``; prints ratios measured side by side."""
+"""``make bench``: ``python -m bench [--events N] [--rounds R] [--only PART]``; prints ratios side by side."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.harness import ROOT, compare, run_python
+from bench.queries import REFERENCE_SQL, SUBSCRIPTIONS_SQL
 
 DATA = ROOT / "bench_data"
 
@@ -22,6 +23,21 @@ def events_csv(n: int) -> Path:
     return path
 
 
+def _import(csv: Path, db: Path) -> str:
+    return (f"from kpis.store import Store; from kpis.importer import import_file; s = Store({str(db)!r}); "
+            f"r = import_file(s, {str(csv)!r}); assert r.status == 'ok', r; s.close()")
+
+
+def _cli(db: Path, *args: str) -> str:
+    return (f"import sys; from kpis.__main__ import main; "
+            f"sys.exit(main(['--db', {str(db)!r}, {', '.join(repr(a) for a in args)}]))")
+
+
+def _reference(db: Path, sql: str) -> str:
+    return (f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+            f"rows = c.execute({sql!r}).fetchall(); sys.stdout.write(chr(10).join(map(str, rows)))")
+
+
 def bench_import(n: int, rounds: int) -> None:
     """Our import of an events CSV vs DuckDB's own CREATE TABLE AS over read_csv, each into a fresh file."""
     path = events_csv(n)
@@ -29,20 +45,77 @@ def bench_import(n: int, rounds: int) -> None:
     setup = f"import pathlib; [p.unlink() for p in pathlib.Path({str(DATA)!r}).glob('bench_import.duckdb*')]"
     reference = (f"import duckdb; c = duckdb.connect({str(db)!r}); "
                  f"c.execute(\"CREATE TABLE e AS SELECT * FROM read_csv('{path}')\"); c.close()")
-    ours = (f"from kpis.store import Store; from kpis.importer import import_file; s = Store({str(db)!r}); "
-            f"r = import_file(s, {str(path)!r}); assert r.rows_added == {n}, r; s.close()")
     size_mb = path.stat().st_size / 1e6
-    compare(f"import {n:,} events CSV ({size_mb:,.0f} MB) vs DuckDB CTAS", ours, reference, rounds=rounds,
-            setup=setup, limit=1.5)
+    compare(f"import {n:,} events CSV ({size_mb:,.0f} MB) vs DuckDB CTAS", _import(path, db), reference,
+            rounds=rounds, setup=setup, limit=1.5)
+
+
+def _databases(n: int) -> tuple[Path, Path]:
+    csv = events_csv(n)
+    ours, plain = DATA / f"ours_{n}.duckdb", DATA / f"plain_{n}.duckdb"
+    if not ours.exists():
+        run_python(_import(csv, ours))
+    if not plain.exists():
+        run_python(f"import duckdb; c = duckdb.connect({str(plain)!r}); c.execute(\"CREATE TABLE events AS "
+                   f"SELECT user_id, event, CAST(timestamp AS TIMESTAMP) AS ts FROM read_csv('{csv}')\"); c.close()")
+    return ours, plain
+
+
+def bench_engagement(n: int, rounds: int) -> None:
+    """series dau/mau at day grain and month cohorts vs hand-written queries over a plain events table."""
+    ours, plain = _databases(n)
+    cold = run_python(_cli(ours, "series", "dau", "--grain", "day"))
+    print(f"first KPI query after an import of {n:,} events (builds user_days once): {cold.seconds:.2f}s",
+          flush=True)
+    for label, args, ref in (("series dau --grain day", ("series", "dau", "--grain", "day"), "dau"),
+                             ("series mau --grain day", ("series", "mau", "--grain", "day"), "mau"),
+                             ("cohorts --grain month", ("cohorts", "--grain", "month"), "cohorts")):
+        compare(f"{label} ({n:,} events) vs hand-written SQL", _cli(ours, *args),
+                _reference(plain, REFERENCE_SQL[ref]), rounds=rounds, limit=1.5)
+
+
+def bench_revenue(n: int, rounds: int) -> None:
+    """All revenue KPIs at week grain vs MRR alone, on ``n`` subscriptions over three years."""
+    csv = DATA / f"subscriptions_{n}.csv"
+    if not csv.exists():
+        sql = SUBSCRIPTIONS_SQL.format(customers=max(n // 2, 1), n=n, path=csv)
+        run_python(f"import duckdb; duckdb.connect().execute({sql!r})")
+    db = DATA / f"revenue_{n}.duckdb"
+    if not db.exists():
+        run_python(_import(csv, db))
+    ours = (f"from kpis.store import Store; from kpis.revenue import revenue_table; "
+            f"s = Store({str(db)!r}); t = revenue_table(s, 'week'); print(len(t))")
+    compare(f"all revenue KPIs, {n:,} subscriptions, week grain vs MRR alone", ours,
+            _reference(db, REFERENCE_SQL["mrr"]), rounds=rounds, limit=2.0)
+
+
+def bench_scaling(sizes: list[int]) -> None:
+    """Cost per million events of series mau --grain day (after the first query) at several sizes."""
+    for n in sizes:
+        db, _ = _databases(n)
+        first = run_python(_cli(db, "series", "dau", "--grain", "day"))
+        t = run_python(_cli(db, "series", "mau", "--grain", "day"))
+        print(f"{n:>12,} events: first query {first.seconds:6.2f}s, series mau --grain day {t.seconds:6.2f}s "
+              f"({t.seconds / (n / 1e6):.3f}s per million events)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("import", "engagement", "revenue", "scaling"))
+    parser.add_argument("--scaling", default="1000000,10000000,50000000",
+                        help="event counts for the linear-growth check (comma separated)")
     args = parser.parse_args(argv)
     DATA.mkdir(exist_ok=True)
-    bench_import(args.events, args.rounds)
+    if args.only in (None, "import"):
+        bench_import(args.events, args.rounds)
+    if args.only in (None, "engagement"):
+        bench_engagement(args.events, args.rounds)
+    if args.only in (None, "revenue"):
+        bench_revenue(100_000, args.rounds)
+    if args.only in (None, "scaling"):
+        bench_scaling([int(x) for x in args.scaling.split(",")])
     return 0
 
 

@@ -134,9 +134,19 @@ def _merge(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file:
     return counts
 
 
+#: An empty staged value keeps the current one for these columns: a subscriptions export knows a customer's
+#: name and email but not when the customer was created.
+_FILL_FROM_CURRENT: dict[str, tuple[str, ...]] = {"customers": ("name", "email", "created_at")}
+
+
 def _merge_versioned(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> tuple[int, int, int]:
     """Insert the staged rows of ``kind`` as new versions; identical rows are duplicates."""
     keys, columns, table = VERSIONED[kind], COLUMNS[kind], version_table(kind)
+    fill = _FILL_FROM_CURRENT.get(kind, ())
+    if fill:
+        on = " AND ".join(f's."{k}" = t."{k}"' for k in keys)
+        sets = ", ".join(f'"{c}" = coalesce(s."{c}", t."{c}")' for c in fill)
+        cur.execute(f"UPDATE stage_{kind} s SET {sets} FROM {table} t WHERE t.is_current AND {on}")
     staged_total = first(cur.execute(f"SELECT count(*) FROM stage_{kind}"))[0]
     cur.execute(f"""CREATE OR REPLACE TEMP TABLE stage_new AS
         SELECT {_cols(columns)} FROM stage_{kind}

@@ -117,7 +117,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     })
     paid, params = _paid_intervals_sql(segment)
     sql = f"""
-    WITH paid AS ({paid}),
+    WITH paid AS MATERIALIZED ({paid}),
     first_paid AS (
         SELECT customer_id, min(paid_start) AS first_paid FROM paid
         WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start) GROUP BY customer_id
@@ -126,9 +126,9 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         SELECT period_end AS d FROM spine_frame UNION SELECT prev_end FROM spine_frame
         UNION SELECT ref_day FROM spine_frame
     ),
-    mrr_at AS (
+    mrr_at AS MATERIALIZED (
         SELECT days.d, paid.customer_id, round(sum(paid.monthly), {_ROUND}) AS m
-        FROM days JOIN paid ON paid.paid_start <= days.d AND (paid.paid_end IS NULL OR days.d < paid.paid_end)
+        FROM days JOIN paid ON paid.paid_start <= days.d AND days.d < coalesce(paid.paid_end, DATE '9999-12-31')
         GROUP BY days.d, paid.customer_id
         HAVING round(sum(paid.monthly), {_ROUND}) > 0
     ),
