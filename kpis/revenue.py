@@ -117,81 +117,101 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     })
     paid, params = _paid_intervals_sql(segment)
     sql = f"""
-    WITH paid AS MATERIALIZED ({paid}),
-    first_paid AS (
-        SELECT customer_id, min(paid_start) AS first_paid FROM paid
-        WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start) GROUP BY customer_id
+    WITH paid AS MATERIALIZED (
+        SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
     ),
-    days AS (
-        SELECT period_end AS d FROM spine_frame UNION SELECT prev_end FROM spine_frame
-        UNION SELECT ref_day FROM spine_frame
+    deltas AS (
+        SELECT customer_id, paid_start AS x, monthly AS delta FROM paid
+        UNION ALL SELECT customer_id, paid_end, 0 - monthly FROM paid WHERE paid_end IS NOT NULL
     ),
-    mrr_at AS MATERIALIZED (
-        SELECT days.d, paid.customer_id, round(sum(paid.monthly), {_ROUND}) AS m
-        FROM days JOIN paid ON paid.paid_start <= days.d AND days.d < coalesce(paid.paid_end, DATE '9999-12-31')
-        GROUP BY days.d, paid.customer_id
-        HAVING round(sum(paid.monthly), {_ROUND}) > 0
+    -- a customer's MRR is a step function: one row per customer and day on which it changes
+    steps AS MATERIALIZED (
+        SELECT customer_id, x, v_after,
+               coalesce(lag(v_after) OVER (PARTITION BY customer_id ORDER BY x
+                                           ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0) AS v_before
+        FROM (
+            SELECT customer_id, x,
+                   round(sum(sum(delta)) OVER (PARTITION BY customer_id ORDER BY x
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), {_ROUND}) AS v_after
+            FROM deltas GROUP BY customer_id, x
+        ) t
     ),
-    pairs AS (
-        SELECT period_start, customer_id, sum(m1) AS m1, sum(m0) AS m0 FROM (
-            SELECT s.period_start, a.customer_id, a.m AS m1, 0.0 AS m0
-            FROM spine_frame s JOIN mrr_at a ON a.d = s.period_end
-            UNION ALL
-            SELECT s.period_start, a.customer_id, 0.0, a.m
-            FROM spine_frame s JOIN mrr_at a ON a.d = s.prev_end
-        ) GROUP BY period_start, customer_id
+    first_paid AS (SELECT customer_id, min(x) AS first_paid FROM steps WHERE v_after > 0 GROUP BY customer_id),
+    -- customers whose MRR changed in P: m0 = MRR at end(P-1), m1 = MRR at end(P)
+    changed AS (
+        SELECT s.period_start, st.customer_id, min_by(st.v_before, st.x) AS m0, max_by(st.v_after, st.x) AS m1
+        FROM steps st JOIN spine_frame s ON st.x BETWEEN s.period_start AND s.period_end
+        GROUP BY s.period_start, st.customer_id
     ),
     moves AS (
-        SELECT p.period_start,
-            sum(p.m1) AS mrr,
-            sum(p.m0) AS prev_mrr,
-            sum(CASE WHEN p.m0 = 0 AND p.m1 > 0 AND f.first_paid > s.prev_end THEN p.m1 ELSE 0 END) AS new_mrr,
-            sum(CASE WHEN p.m0 = 0 AND p.m1 > 0 AND f.first_paid <= s.prev_end THEN p.m1 ELSE 0 END)
+        SELECT c.period_start,
+            sum(c.m1 - c.m0) AS net_new_mrr,
+            sum(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid >= c.period_start THEN c.m1 ELSE 0 END) AS new_mrr,
+            sum(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid < c.period_start THEN c.m1 ELSE 0 END)
                 AS reactivation_mrr,
-            sum(CASE WHEN p.m0 > 0 AND p.m1 > p.m0 THEN p.m1 - p.m0 ELSE 0 END) AS expansion_mrr,
-            sum(CASE WHEN p.m1 > 0 AND p.m1 < p.m0 THEN p.m1 - p.m0 ELSE 0 END) AS contraction_mrr,
-            sum(CASE WHEN p.m0 > 0 AND p.m1 = 0 THEN -p.m0 ELSE 0 END) AS churned_mrr,
-            count(CASE WHEN p.m1 > 0 THEN 1 END) AS active_customers,
-            count(CASE WHEN p.m0 > 0 THEN 1 END) AS prev_active,
-            count(CASE WHEN p.m0 = 0 AND p.m1 > 0 AND f.first_paid > s.prev_end THEN 1 END) AS new_customers,
-            count(CASE WHEN p.m0 = 0 AND p.m1 > 0 AND f.first_paid <= s.prev_end THEN 1 END)
+            sum(CASE WHEN c.m0 > 0 AND c.m1 > c.m0 THEN c.m1 - c.m0 ELSE 0 END) AS expansion_mrr,
+            sum(CASE WHEN c.m1 > 0 AND c.m1 < c.m0 THEN c.m1 - c.m0 ELSE 0 END) AS contraction_mrr,
+            sum(CASE WHEN c.m0 > 0 AND c.m1 = 0 THEN 0 - c.m0 ELSE 0 END) AS churned_mrr,
+            sum(CASE WHEN c.m1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN c.m0 > 0 THEN 1 ELSE 0 END) AS active_delta,
+            count(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid >= c.period_start THEN 1 END) AS new_customers,
+            count(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid < c.period_start THEN 1 END)
                 AS reactivated_customers,
-            count(CASE WHEN p.m0 > 0 AND p.m1 = 0 THEN 1 END) AS churned_customers
-        FROM pairs p
-        JOIN spine_frame s ON s.period_start = p.period_start
-        JOIN first_paid f ON f.customer_id = p.customer_id
-        GROUP BY p.period_start
+            count(CASE WHEN c.m0 > 0 AND c.m1 = 0 THEN 1 END) AS churned_customers
+        FROM changed c JOIN first_paid f ON f.customer_id = c.customer_id
+        GROUP BY c.period_start
+    ),
+    running AS (
+        SELECT s.period_start, s.period_end, s.partial, s.ref_day,
+            coalesce(m.new_mrr, 0) AS new_mrr, coalesce(m.reactivation_mrr, 0) AS reactivation_mrr,
+            coalesce(m.expansion_mrr, 0) AS expansion_mrr, coalesce(m.contraction_mrr, 0) AS contraction_mrr,
+            coalesce(m.churned_mrr, 0) AS churned_mrr, coalesce(m.net_new_mrr, 0) AS net_new_mrr,
+            coalesce(m.new_customers, 0) AS new_customers,
+            coalesce(m.reactivated_customers, 0) AS reactivated_customers,
+            coalesce(m.churned_customers, 0) AS churned_customers,
+            sum(coalesce(m.net_new_mrr, 0)) OVER w AS mrr,
+            CAST(sum(coalesce(m.active_delta, 0)) OVER w AS BIGINT) AS active_customers
+        FROM spine_frame s LEFT JOIN moves m ON m.period_start = s.period_start
+        WINDOW w AS (ORDER BY s.period_start ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    ),
+    with_prev AS (
+        SELECT *,
+            lag(mrr) OVER (ORDER BY period_start ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_mrr,
+            lag(active_customers) OVER (ORDER BY period_start ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING)
+                AS prev_active
+        FROM running
+    ),
+    -- twelve-month retention: MRR at ref of the customers paying then, plus what changed for them since
+    day_totals AS (SELECT x, sum(v_after - v_before) AS delta FROM steps GROUP BY x),
+    ref_mrr AS (
+        SELECT s.period_start, sum(d.delta) AS ref_mrr
+        FROM spine_frame s JOIN day_totals d ON d.x <= s.ref_day GROUP BY s.period_start
+    ),
+    since_ref AS (
+        SELECT s.period_start, st.customer_id, min_by(st.v_before, st.x) AS m_ref, max_by(st.v_after, st.x) AS m_end
+        FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
+        GROUP BY s.period_start, st.customer_id
     ),
     retention AS (
-        SELECT s.period_start, sum(r.m) AS ref_mrr, sum(coalesce(n.m, 0)) AS kept_mrr,
-               sum(least(coalesce(n.m, 0), r.m)) AS kept_gross
-        FROM spine_frame s
-        JOIN mrr_at r ON r.d = s.ref_day
-        LEFT JOIN mrr_at n ON n.d = s.period_end AND n.customer_id = r.customer_id
-        GROUP BY s.period_start
+        SELECT r.period_start, r.ref_mrr,
+            r.ref_mrr + coalesce(sum(CASE WHEN c.m_ref > 0 THEN c.m_end - c.m_ref END), 0) AS kept_mrr,
+            r.ref_mrr + coalesce(sum(CASE WHEN c.m_ref > 0 THEN least(c.m_end, c.m_ref) - c.m_ref END), 0)
+                AS kept_gross
+        FROM ref_mrr r LEFT JOIN since_ref c ON c.period_start = r.period_start
+        GROUP BY r.period_start, r.ref_mrr
     )
-    SELECT s.period_start, s.period_end, s.partial,
-        coalesce(m.mrr, 0) AS mrr, 12 * coalesce(m.mrr, 0) AS arr,
-        coalesce(m.new_mrr, 0) AS new_mrr, coalesce(m.expansion_mrr, 0) AS expansion_mrr,
-        coalesce(m.contraction_mrr, 0) AS contraction_mrr, coalesce(m.churned_mrr, 0) AS churned_mrr,
-        coalesce(m.reactivation_mrr, 0) AS reactivation_mrr,
-        coalesce(m.new_mrr + m.reactivation_mrr + m.expansion_mrr + m.contraction_mrr + m.churned_mrr, 0)
-            AS net_new_mrr,
-        coalesce(m.active_customers, 0) AS active_customers, coalesce(m.new_customers, 0) AS new_customers,
-        coalesce(m.reactivated_customers, 0) AS reactivated_customers,
-        coalesce(m.churned_customers, 0) AS churned_customers,
-        coalesce(m.new_customers + m.reactivated_customers - m.churned_customers, 0) AS net_new_customers,
-        m.churned_customers / NULLIF(m.prev_active, 0) AS logo_churn_rate,
-        (0 - (m.churned_mrr + m.contraction_mrr)) / NULLIF(m.prev_mrr, 0) AS revenue_churn_rate,
-        (m.new_mrr + m.reactivation_mrr + m.expansion_mrr) / NULLIF(0 - (m.churned_mrr + m.contraction_mrr), 0)
+    SELECT p.period_start, p.period_end, p.partial,
+        p.mrr, 12 * p.mrr AS arr, p.new_mrr, p.expansion_mrr, p.contraction_mrr, p.churned_mrr, p.reactivation_mrr,
+        p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
+        p.new_customers + p.reactivated_customers - p.churned_customers AS net_new_customers,
+        p.churned_customers / NULLIF(p.prev_active, 0) AS logo_churn_rate,
+        (0 - (p.churned_mrr + p.contraction_mrr)) / NULLIF(p.prev_mrr, 0) AS revenue_churn_rate,
+        (p.new_mrr + p.reactivation_mrr + p.expansion_mrr) / NULLIF(0 - (p.churned_mrr + p.contraction_mrr), 0)
             AS quick_ratio,
-        m.mrr / NULLIF(m.active_customers, 0) AS arpa,
+        p.mrr / NULLIF(p.active_customers, 0) AS arpa,
         r.kept_mrr / NULLIF(r.ref_mrr, 0) AS nrr,
         r.kept_gross / NULLIF(r.ref_mrr, 0) AS grr
-    FROM spine_frame s
-    LEFT JOIN moves m ON m.period_start = s.period_start
-    LEFT JOIN retention r ON r.period_start = s.period_start
-    ORDER BY s.period_start
+    FROM with_prev p LEFT JOIN retention r ON r.period_start = p.period_start
+    ORDER BY p.period_start
     """
     with store.cursor() as cur:
         cur.register("spine_frame", frame)
