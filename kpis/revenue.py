@@ -120,15 +120,21 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     WITH paid AS MATERIALIZED (
         SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
     ),
+    -- customers numbered densely, so that the large aggregations below hash small integers
+    ids AS (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS cid
+            FROM (SELECT DISTINCT customer_id FROM paid) t),
     deltas AS (
-        SELECT customer_id, paid_start AS x, monthly AS delta FROM paid
-        UNION ALL SELECT customer_id, paid_end, 0 - monthly FROM paid WHERE paid_end IS NOT NULL
+        SELECT i.cid AS customer_id, p.paid_start AS x, p.monthly AS delta FROM paid p JOIN ids i USING (customer_id)
+        UNION ALL SELECT i.cid, p.paid_end, 0 - p.monthly FROM paid p JOIN ids i USING (customer_id)
+        WHERE p.paid_end IS NOT NULL
     ),
     -- a customer's MRR is a step function: one row per customer and day on which it changes
     steps AS MATERIALIZED (
         SELECT customer_id, x, v_after,
                coalesce(lag(v_after) OVER (PARTITION BY customer_id ORDER BY x
-                                           ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0) AS v_before
+                                           ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0) AS v_before,
+               lag(x) OVER (PARTITION BY customer_id ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS x_prev,
+               lead(x) OVER (PARTITION BY customer_id ORDER BY x ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS x_next
         FROM (
             SELECT customer_id, x,
                    round(sum(sum(delta)) OVER (PARTITION BY customer_id ORDER BY x
@@ -186,18 +192,30 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         SELECT s.period_start, sum(d.delta) AS ref_mrr
         FROM spine_frame s JOIN day_totals d ON d.x <= s.ref_day GROUP BY s.period_start
     ),
-    since_ref AS (
-        SELECT s.period_start, st.customer_id, min_by(st.v_before, st.x) AS m_ref, max_by(st.v_after, st.x) AS m_end
+    -- customers whose MRR changed between ref and end(P): the first change after ref gives their MRR at ref,
+    -- the last change up to end(P) their MRR at end(P); everyone else kept exactly their MRR at ref
+    in_window AS MATERIALIZED (
+        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after
         FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
-        GROUP BY s.period_start, st.customer_id
+    ),
+    at_ref AS (
+        SELECT period_start, customer_id, v_before AS m_ref FROM in_window
+        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND v_before > 0
+    ),
+    at_end AS (
+        SELECT period_start, customer_id, v_after AS m_end FROM in_window
+        WHERE x_next IS NULL OR x_next > period_end
+    ),
+    changed_since_ref AS (
+        SELECT a.period_start, sum(e.m_end - a.m_ref) AS net_change,
+               sum(least(e.m_end, a.m_ref) - a.m_ref) AS gross_change
+        FROM at_ref a JOIN at_end e ON e.period_start = a.period_start AND e.customer_id = a.customer_id
+        GROUP BY a.period_start
     ),
     retention AS (
-        SELECT r.period_start, r.ref_mrr,
-            r.ref_mrr + coalesce(sum(CASE WHEN c.m_ref > 0 THEN c.m_end - c.m_ref END), 0) AS kept_mrr,
-            r.ref_mrr + coalesce(sum(CASE WHEN c.m_ref > 0 THEN least(c.m_end, c.m_ref) - c.m_ref END), 0)
-                AS kept_gross
-        FROM ref_mrr r LEFT JOIN since_ref c ON c.period_start = r.period_start
-        GROUP BY r.period_start, r.ref_mrr
+        SELECT r.period_start, r.ref_mrr, r.ref_mrr + coalesce(c.net_change, 0) AS kept_mrr,
+               r.ref_mrr + coalesce(c.gross_change, 0) AS kept_gross
+        FROM ref_mrr r LEFT JOIN changed_since_ref c ON c.period_start = r.period_start
     )
     SELECT p.period_start, p.period_end, p.partial,
         p.mrr, 12 * p.mrr AS arr, p.new_mrr, p.expansion_mrr, p.contraction_mrr, p.churned_mrr, p.reactivation_mrr,
