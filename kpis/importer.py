@@ -203,7 +203,7 @@ def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise csv_error(exc, file) from None
     if staged.csv_rejects:
-        raise_csv_rejects(cur, file)
+        raise_csv_rejects(cur, file, staged.csv_path, staged.csv_ts_column)
     rejected, with_uuid, lo, hi = first(cur.execute("""
         SELECT count(*) FILTER (user_id IS NULL OR event IS NULL OR ts IS NULL), count(uuid), min(ts), max(ts)
         FROM events WHERE import_id = ?""", [import_id]))

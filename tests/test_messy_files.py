@@ -181,3 +181,13 @@ def test_missing_file(store, tmp_path):
     with pytest.raises(InputError, match="no such file"):
         import_file(store, tmp_path / "nope.csv")
     assert not os.path.exists(tmp_path / "nope.csv")
+
+
+def test_bad_time_after_a_quoted_newline_names_the_line_an_editor_shows(store, write):
+    # line 2-3 hold one record with a newline inside quotes; the bad time is on line 5, in the 'ts' column
+    text = ('note,user_id,event,ts\n"two\nlines",u1,a,2026-01-05T10:00:00Z\nx,u2,a,2026-01-05T11:00:00Z\n'
+            "y,u3,a,noon\n")
+    with pytest.raises(InputError) as info:
+        import_file(store, write("e.csv", text))
+    assert str(info.value).startswith("e.csv, line 5, column 'ts': cannot read \"noon\"")
+    assert _nothing_stored(store)

@@ -71,6 +71,9 @@ class Staged:
     notes: list[str] = field(default_factory=list)
     #: the events were staged as a view over ``read_csv(store_rejects=true)``: bad lines surface after the insert
     csv_rejects: bool = False
+    #: the file read and its time column, to place those bad lines exactly
+    csv_path: str | None = None
+    csv_ts_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ class _LineCounter:
     def __next__(self) -> str:
         line = self._fh.readline()
         if not line:
+            self.open_quote_at_eof = self._quotes % 2 == 1
             raise StopIteration
         self.lines += 1
         self._quotes += line.count('"')

@@ -13,6 +13,7 @@ import duckdb
 
 from kpis.errors import InputError
 from kpis.sources.base import MAX_FIELD_BYTES, Sniff, Staged, norm
+from kpis.sources.sqltext import identifier, line_at, literal
 from kpis.store import first
 
 _EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
@@ -26,7 +27,7 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
         line = unclosed_quote_line(str(sniff.file.path))
         raise InputError("a quote opens here and is never closed: the file looks truncated or damaged",
                          file=sniff.name, line=line)
-    originals = _unique(sniff.header)
+    originals = unique_names(sniff.header)
     by_norm: dict[str, str] = {}
     for original in originals:
         by_norm.setdefault(norm(original), original)
@@ -36,40 +37,49 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
     types[ts_col] = ts_type
 
     def pick(names: tuple[str, ...]) -> str:
-        present = [_q(by_norm[n]) for n in names if n in by_norm]
+        present = [identifier(by_norm[n]) for n in names if n in by_norm]
         if not present:
             return "NULL::VARCHAR"
         return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
 
-    uuid_expr = _q(by_norm[uuid]) if uuid and uuid in by_norm else "NULL::VARCHAR"
-    columns_sql = "{" + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in types.items()) + "}"
+    uuid_expr = identifier(by_norm[uuid]) if uuid and uuid in by_norm else "NULL::VARCHAR"
+    columns_sql = "{" + ", ".join(f"{literal(n)}: {literal(t)}" for n, t in types.items()) + "}"
     view = f"""CREATE OR REPLACE TEMP VIEW stage_events AS
-        SELECT {uuid_expr} AS uuid, {pick(user)} AS user_id, {_q(by_norm[event])} AS event,
+        SELECT {uuid_expr} AS uuid, {pick(user)} AS user_id, {identifier(by_norm[event])} AS event,
                {ts_expr} AS ts, {pick(account)} AS account_id
-        FROM read_csv({_lit(str(sniff.file.path))}, header = true, skip = {sniff.header_line - 1},
-                      delim = {_lit(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
+        FROM read_csv({literal(str(sniff.file.path))}, header = true, skip = {sniff.header_line - 1},
+                      delim = {literal(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
                       nullstr = ['', ' ', 'N/A', 'null', 'NULL', '-'], store_rejects = true,
                       max_line_size = {MAX_FIELD_BYTES * 4})"""
     try:
         cur.execute(view)
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise csv_error(exc, sniff.name) from None
-    return Staged(rows={"events": 0}, csv_rejects=True)
+    return Staged(rows={"events": 0}, csv_rejects=True, csv_path=str(sniff.file.path), csv_ts_column=ts_col)
 
 
-def raise_csv_rejects(cur: duckdb.DuckDBPyConnection, file: str) -> None:
-    """After a scan with ``store_rejects``: the first bad line, if any, as an :class:`InputError`."""
+def raise_csv_rejects(cur: duckdb.DuckDBPyConnection, file: str, path: str | None = None,
+                      ts_column: str | None = None) -> None:
+    """After a scan with ``store_rejects``: the first bad line, if any, as an :class:`InputError`.
+
+    DuckDB's line numbers skip newlines inside quotes, so the line is recomputed from the byte position; the
+    time column is the only typed one, so every conversion error is in it.
+    """
     try:
         row = first(cur.execute("""SELECT line, column_name, error_type, error_message, csv_line,
-                                    (SELECT count(*) FROM reject_errors)
+                                    (SELECT count(DISTINCT line) FROM reject_errors), line_byte_position
                              FROM reject_errors ORDER BY line LIMIT 1"""))
     except duckdb.CatalogException:
         return
     if row is None:
         return
-    line, column, error_type, message, text, total = row
+    line, column, error_type, message, text, total, position = row
+    if path is not None and position is not None:
+        line = line_at(path, int(position))
+    if error_type == "CAST" and ts_column:
+        column = ts_column
     more = f" ({total - 1} more bad lines after it)" if total > 1 else ""
-    raise InputError(_explain(error_type, message, text) + more, file=file, line=int(line),
+    raise InputError(explain_reject(error_type, message, text) + more, file=file, line=int(line),
                      column=column if error_type == "CAST" else None)
 
 
@@ -97,7 +107,7 @@ def unclosed_quote_line(path: str) -> int | None:
     return opened_at if quoted else None
 
 
-def _explain(error_type: str, message: str, text: str | None) -> str:
+def explain_reject(error_type: str, message: str, text: str | None) -> str:
     shown = (text or "")[:80]
     if error_type == "CAST":
         found = re.search(r'string "(.*?)"', message or "")
@@ -124,14 +134,14 @@ def _timestamp_reading(sniff: Sniff, index: int, column: str) -> tuple[str, str]
         if len(values) >= 200:
             break
     if values and all(_EPOCH.match(v) for v in values):
-        c = _q(column)
+        c = identifier(column)
         return "DOUBLE", (f"CASE WHEN {c} > 1e11 THEN make_timestamp(CAST({c} * 1000 AS BIGINT)) "
                           f"ELSE make_timestamp(CAST({c} * 1000000 AS BIGINT)) END")
     # epoch arithmetic instead of a time-zone cast: same UTC result (the session zone is UTC), far cheaper
-    return "TIMESTAMPTZ", f"make_timestamp(epoch_us({_q(column)}))"
+    return "TIMESTAMPTZ", f"make_timestamp(epoch_us({identifier(column)}))"
 
 
-def _unique(names: tuple[str, ...]) -> list[str]:
+def unique_names(names: tuple[str, ...]) -> list[str]:
     seen: dict[str, int] = {}
     result = []
     for name in names:
@@ -140,11 +150,3 @@ def _unique(names: tuple[str, ...]) -> list[str]:
         seen[base] = count + 1
         result.append(base if count == 0 else f"{base}_{count}")
     return result
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
