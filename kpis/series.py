@@ -32,7 +32,7 @@ def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, 
     elif kpi.source == "revenue":
         table = revenue.revenue_table(store, grain, end=end, segment=segment)
     else:
-        table = engagement.engagement_table(store, grain, end=end, segment=segment)
+        table = engagement.engagement_table(store, grain, end=end, segment=segment, kpis=(kpi_id,))
     if table.empty:
         return pd.DataFrame({"period_start": [], "value": [], "partial": []})
     out = pd.DataFrame({"period_start": table["period_start"], "value": table[kpi_id].astype("float64"),
