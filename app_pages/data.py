@@ -1,0 +1,70 @@
+"""Data: import exports, see what was imported, undo an import, remove the demo company."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import components
+from kpis import status
+
+FLASH = "data_page_messages"
+UPLOADER_GENERATION = "data_page_uploader"
+
+
+def _flash_and_rerun(items: list[tuple[components.Level, str]]) -> None:
+    """Keep ``items`` for the next run, then rerun so the banner, tables and uploader show the new state."""
+    st.session_state[FLASH] = items
+    st.rerun()
+
+
+store = components.open_store()
+
+st.title("Data")
+st.caption("Import the exports your tools produce (Stripe, PostHog, Amplitude, Mixpanel, GA4, or this dashboard's "
+           "own CSV formats). The format is recognised from the content; importing the same file twice changes "
+           "nothing, and every import can be undone.")
+
+components.messages(st.session_state.pop(FLASH, []))
+
+# -- the demo company ------------------------------------------------------------------------------------------------
+if components.has_demo(store):
+    with st.container(border=True):
+        if components.has_real_data(store):
+            st.warning("Your own data is loaded next to the demo company: remove the demo so that the numbers are "
+                       "yours alone.", icon=":material/warning:")
+        else:
+            st.write("The demo company is loaded so that every page has something to show. Remove it when you "
+                     "import your own data.")
+        if st.button("Remove the demo company", icon=":material/delete:"):
+            _flash_and_rerun(components.remove_demo(store))
+
+# -- import ------------------------------------------------------------------------------------------------------------
+st.subheader("Import files")
+generation = st.session_state.setdefault(UPLOADER_GENERATION, 0)
+uploads = st.file_uploader(
+    "Export files: CSV, TSV, JSON lines, optionally gzipped",
+    accept_multiple_files=True,
+    key=f"uploads-{generation}",
+    help="Pick one file or many; each is imported on its own and reported below.",
+)
+if uploads:
+    outcomes: list[tuple[components.Level, str]] = []
+    for upload in uploads:
+        with st.spinner(f"Importing {components.plain(upload.name)}…"):
+            outcome = components.import_upload(store, upload.name, upload)
+        outcomes.append((outcome.level, outcome.message))
+    st.session_state[UPLOADER_GENERATION] = generation + 1  # a fresh, empty uploader
+    _flash_and_rerun(outcomes)
+
+# -- history and undo -------------------------------------------------------------------------------------------------
+st.subheader("Import history")
+components.history_table(components.cached(store, status.import_history))
+
+live = components.cached(store, status.live_imports)
+if live:
+    labels = dict(live)
+    with st.form("undo"):
+        st.write("**Undo an import**: removes exactly what it stored; versions it had replaced become current again.")
+        chosen = st.selectbox("Import to undo", options=list(labels), format_func=labels.__getitem__)
+        if st.form_submit_button("Undo import", icon=":material/undo:") and chosen is not None:
+            _flash_and_rerun([components.undo(store, int(chosen))])

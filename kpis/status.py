@@ -1,0 +1,128 @@
+"""What the store holds right now: rows per canonical table, how current each source is, the import log.
+
+The small read queries behind the overview and data pages, so the pages hold no SQL. Never imports streamlit.
+
+>>> from kpis.store import COLUMNS
+>>> set(TABLE_LABELS) == set(COLUMNS)  # every canonical table has a label
+True
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from kpis.store import Store
+
+#: The canonical tables in the order people read them, with the words the pages use for them.
+TABLE_LABELS: dict[str, str] = {
+    "subscriptions": "Subscriptions",
+    "customers": "Customers",
+    "customer_attributes": "Customer attributes",
+    "events": "Product events",
+    "metric_points": "Metric points (chart exports)",
+    "targets": "Targets",
+    "fx_rates": "Exchange rates",
+}
+
+#: Columns of :func:`import_history`, in order.
+HISTORY_COLUMNS = (
+    "import_id", "filename", "source", "kinds", "status", "rows_read", "rows_added", "rows_updated",
+    "duplicates", "rows_rejected", "data_as_of", "imported_by", "imported_at", "undone_at",
+)
+
+
+def _now(now: datetime | None) -> datetime:
+    """``now`` as a naive UTC timestamp (the store keeps naive UTC timestamps)."""
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def data_as_of(store: Store, now: datetime | None = None) -> dict[str, pd.Timestamp | None]:
+    """The last day each source has data for, never later than ``now``.
+
+    ``events``: the day of the latest event. ``subscriptions`` (revenue): the latest subscription change
+    (start, trial end, cancellation or end) that is not in the future. ``metric_points``: the latest day of
+    any aggregated series. ``None`` when the table is empty.
+
+    >>> from kpis.store import Store
+    >>> with Store(":memory:") as store:
+    ...     data_as_of(store)
+    {'events': None, 'subscriptions': None, 'metric_points': None}
+    """
+    moment = _now(now)
+    row = store.query(
+        """
+        SELECT
+            (SELECT max(ts)::DATE FROM events WHERE ts <= $now),
+            (SELECT max(t)::DATE FROM (
+                SELECT unnest([started_at, trial_end, canceled_at, ended_at]) AS t FROM subscriptions
+             ) WHERE t <= $now),
+            (SELECT max(day) FROM metric_points WHERE day <= $now::DATE)
+        """,
+        {"now": moment},
+    )[0]
+    return {
+        kind: (pd.Timestamp(value) if value is not None else None)
+        for kind, value in zip(("events", "subscriptions", "metric_points"), row, strict=True)
+    }
+
+
+def loaded_summary(store: Store, now: datetime | None = None) -> pd.DataFrame:
+    """One row per canonical table: its label, how many current rows it holds, and its data as of.
+
+    ``data_as_of`` is set for the tables that carry dated facts (see :func:`data_as_of`), else missing.
+
+    >>> from kpis.store import Store
+    >>> with Store(":memory:") as store:
+    ...     summary = loaded_summary(store)
+    >>> summary[["table", "rows"]].head(2).to_dict("records")
+    [{'table': 'subscriptions', 'rows': 0}, {'table': 'customers', 'rows': 0}]
+    """
+    # Table names come from our own registry (COLUMNS), never from input.
+    counts_sql = " UNION ALL ".join(
+        f"SELECT '{table}' AS table_name, count(*) AS n FROM {table}" for table in TABLE_LABELS
+    )
+    counts = dict(store.query(counts_sql))
+    as_of = data_as_of(store, now)
+    frame = pd.DataFrame(
+        {
+            "table": list(TABLE_LABELS),
+            "label": list(TABLE_LABELS.values()),
+            "rows": [int(counts[table]) for table in TABLE_LABELS],
+            "data_as_of": pd.to_datetime([as_of.get(table) for table in TABLE_LABELS]),
+        }
+    )
+    return frame
+
+
+def import_history(store: Store) -> pd.DataFrame:
+    """The import log, newest first: one row per file ever imported, undone ones included.
+
+    >>> from kpis.store import Store
+    >>> with Store(":memory:") as store:
+    ...     list(import_history(store).columns) == list(HISTORY_COLUMNS)
+    True
+    """
+    columns = ", ".join(HISTORY_COLUMNS)
+    return store.df(f"SELECT {columns} FROM imports ORDER BY import_id DESC")
+
+
+def live_imports(store: Store) -> list[tuple[int, str]]:
+    """Imports that can be undone (status ``ok``), newest first, as ``(import_id, label)``.
+
+    >>> from kpis.store import Store
+    >>> with Store(":memory:") as store:
+    ...     live_imports(store)
+    []
+    """
+    rows = store.query(
+        "SELECT import_id, filename, source, imported_at FROM imports WHERE status = 'ok' ORDER BY import_id DESC"
+    )
+    return [
+        (int(import_id), f"{import_id}: {filename} ({source}, {imported_at:%Y-%m-%d %H:%M})")
+        for import_id, filename, source, imported_at in rows
+    ]
