@@ -307,7 +307,9 @@ def history_table(history: pd.DataFrame) -> None:
             "rows_updated": st.column_config.NumberColumn("Updated", format="localized", width=65),
             "duplicates": st.column_config.NumberColumn("Duplicates", format="localized", width=75),
             "rows_rejected": st.column_config.NumberColumn("Rejected", format="localized", width=65),
-            "data_as_of": st.column_config.TextColumn("Data as of", width=100,
-                                                      help="The last day the file has data for"),
+            "data_as_of": st.column_config.TextColumn("Latest date", width=100,
+                                                      help="The latest date in the file (it may lie in the "
+                                                           "future, e.g. a scheduled end); the newest export of "
+                                                           "a record wins by it"),
         },
     )
