@@ -224,14 +224,17 @@ def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int
     overlap = lo is not None and first(cur.execute(
         "SELECT count(*) > 0 FROM events WHERE import_id <> ? AND ts BETWEEN ? AND ?", [import_id, lo, hi]))[0]
     if overlap:
+        # two equality joins (by uuid, and by user + event + time for rows without one): hash joins, not an OR
         cur.execute("""CREATE OR REPLACE TEMP TABLE known_rows AS
-            SELECT n.rowid AS rid, n.uuid, n.user_id, n.event, n.ts
-            FROM events n
-            SEMI JOIN (SELECT * FROM events WHERE import_id <> $id AND ts BETWEEN $lo AND $hi) o
-              ON (n.uuid IS NOT NULL AND o.uuid = n.uuid)
-              OR (n.uuid IS NULL AND o.uuid IS NULL AND o.user_id = n.user_id AND o.event = n.event
-                  AND o.ts = n.ts)
-            WHERE n.import_id = $id""", {"id": import_id, "lo": lo, "hi": hi})
+            WITH old AS (SELECT uuid, user_id, event, ts FROM events
+                         WHERE import_id <> $id AND ts BETWEEN $lo AND $hi),
+                 new AS (SELECT rowid AS rid, uuid, user_id, event, ts FROM events WHERE import_id = $id)
+            SELECT n.* FROM new n SEMI JOIN (SELECT uuid FROM old WHERE uuid IS NOT NULL) o ON o.uuid = n.uuid
+            UNION ALL
+            SELECT n.* FROM (SELECT * FROM new WHERE uuid IS NULL) n
+            SEMI JOIN (SELECT user_id, event, ts FROM old WHERE uuid IS NULL) o
+              ON o.user_id = n.user_id AND o.event = n.event AND o.ts = n.ts""",
+                    {"id": import_id, "lo": lo, "hi": hi})
         known = first(cur.execute("SELECT count(*) FROM known_rows"))[0]
         cur.execute("INSERT INTO event_claims SELECT ?, uuid, user_id, event, ts FROM known_rows", [import_id])
         cur.execute("DELETE FROM events WHERE rowid IN (SELECT rid FROM known_rows)")
@@ -242,17 +245,17 @@ def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int
 def _hand_over_events(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Undo of events: rows another live import also brought pass to it (the earliest); the rest go."""
     cur.execute("DELETE FROM event_claims WHERE import_id = ?", [import_id])
+    # the live claims on this import's rows, matched like the import matched them (two equality joins)
     cur.execute("""CREATE OR REPLACE TEMP TABLE heirs AS
-        SELECT c.uuid, c.user_id, c.event, c.ts, min(c.import_id) AS heir
-        FROM event_claims c JOIN imports i ON i.import_id = c.import_id AND i.status = 'ok'
-        WHERE EXISTS (SELECT 1 FROM events e WHERE e.import_id = $id AND (
-            (c.uuid IS NOT NULL AND e.uuid = c.uuid) OR (c.uuid IS NULL AND e.uuid IS NULL
-            AND e.user_id = c.user_id AND e.event = c.event AND e.ts = c.ts)))
-        GROUP BY ALL""", {"id": import_id})
-    cur.execute("""UPDATE events e SET import_id = h.heir FROM heirs h
-        WHERE e.import_id = $id AND ((h.uuid IS NOT NULL AND e.uuid = h.uuid)
-            OR (h.uuid IS NULL AND e.uuid IS NULL AND e.user_id = h.user_id AND e.event = h.event AND e.ts = h.ts))""",
-                {"id": import_id})
+        WITH live AS (SELECT c.* FROM event_claims c JOIN imports i ON i.import_id = c.import_id AND i.status = 'ok'),
+             mine AS (SELECT rowid AS rid, uuid, user_id, event, ts FROM events WHERE import_id = $id)
+        SELECT m.rid, min(c.import_id) AS heir, m.uuid, m.user_id, m.event, m.ts
+        FROM mine m JOIN live c ON c.uuid = m.uuid WHERE m.uuid IS NOT NULL GROUP BY ALL
+        UNION ALL
+        SELECT m.rid, min(c.import_id), m.uuid, m.user_id, m.event, m.ts
+        FROM mine m JOIN live c ON c.user_id = m.user_id AND c.event = m.event AND c.ts = m.ts
+        WHERE m.uuid IS NULL AND c.uuid IS NULL GROUP BY ALL""", {"id": import_id})
+    cur.execute("UPDATE events SET import_id = h.heir FROM heirs h WHERE events.rowid = h.rid")
     cur.execute("""DELETE FROM event_claims c USING heirs h WHERE c.import_id = h.heir
         AND c.uuid IS NOT DISTINCT FROM h.uuid AND c.user_id IS NOT DISTINCT FROM h.user_id
         AND c.event IS NOT DISTINCT FROM h.event AND c.ts IS NOT DISTINCT FROM h.ts""")
