@@ -1,0 +1,66 @@
+"""The demo company (Northwind Analytics): load its exports, tell demo data from real data, remove it again.
+
+The demo files in ``sample_data/`` are real-format exports (Stripe, PostHog, targets) written by
+``sample_data/generate.py`` (the PostHog export gzipped, as people upload it, to keep the repository small; the
+importer unpacks gzip by content); they go through the same importer as any upload, recorded with
+``imported_by = 'demo'`` so that they can be told apart from a person's imports and undone exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kpis.importer import ImportResult, import_file, undo_import
+from kpis.store import Store
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+#: the demo exports, in import order: customers, subscriptions, events, targets
+DEMO_FILES: tuple[str, ...] = (
+    "stripe_customers.csv",
+    "stripe_subscriptions.csv",
+    "posthog_events.csv.gz",
+    "targets.csv",
+)
+#: the ``imported_by`` of every demo import
+DEMO_WHO = "demo"
+
+
+def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
+    """Import every demo file, in :data:`DEMO_FILES` order, as ``imported_by = 'demo'``.
+
+    Loading twice changes nothing (the second time every file is a duplicate). If one file fails, the demo
+    imports this call made are undone before the error is raised, so the demo is either all in or not at all.
+    """
+    results: list[ImportResult] = []
+    try:
+        for name in DEMO_FILES:
+            results.append(import_file(store, directory / name, who=DEMO_WHO))
+    except BaseException:
+        for result in reversed(results):
+            if result.status == "ok" and result.import_id is not None:
+                undo_import(store, result.import_id)
+        raise
+    return results
+
+
+def _live_demo_imports(store: Store) -> list[int]:
+    rows = store.query("SELECT import_id FROM imports WHERE imported_by = ? AND status = 'ok' "
+                       "ORDER BY import_id DESC", [DEMO_WHO])
+    return [int(row[0]) for row in rows]
+
+
+def has_demo(store: Store) -> bool:
+    """True when some demo import is live (imported and not undone)."""
+    return bool(_live_demo_imports(store))
+
+
+def remove_demo(store: Store) -> list[str]:
+    """Undo every live demo import, newest first; returns one message per undone import (empty: no demo)."""
+    return [undo_import(store, import_id) for import_id in _live_demo_imports(store)]
+
+
+def has_real_data(store: Store) -> bool:
+    """True when some live import was made by a person (anything but the demo)."""
+    rows = store.query("SELECT 1 FROM imports WHERE status = 'ok' AND imported_by IS DISTINCT FROM ? LIMIT 1",
+                       [DEMO_WHO])
+    return bool(rows)

@@ -1,0 +1,311 @@
+"""The demo data generator (sample_data/generate.py) and the demo loader (kpis/demo.py).
+
+The generator must be deterministic, write exactly the vendors' export headers, and hold every case the KPIs
+must handle; the committed files must be exactly what it writes with the default settings.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import importlib.util
+import sys
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from kpis import demo
+from kpis.importer import import_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+#: the committed PostHog export is gzipped (large sets written with --events stay plain CSV)
+EVENTS_GZ = SAMPLE / "posthog_events.csv.gz"
+
+# The headers, written out as FORMATS.md gives them (plus Stripe's optional Interval Count column).
+SUBSCRIPTIONS_HEADER = [
+    "id", "Customer ID", "Customer Name", "Customer Email", "Plan", "Product", "Quantity", "Currency", "Interval",
+    "Interval Count", "Amount", "Status", "Cancellation Reason", "Coupon", "Created (UTC)", "Start Date (UTC)",
+    "Current Period Start (UTC)", "Current Period End (UTC)", "Trial Start (UTC)", "Trial End (UTC)",
+    "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
+]
+CUSTOMERS_HEADER = ["id", "Name", "Email", "Description", "Created (UTC)", "segment (metadata)", "country (metadata)"]
+POSTHOG_HEADER = ["uuid", "event", "distinct_id", "properties.$browser", "properties.account_id", "timestamp",
+                  "elements_chain"]
+TARGETS_HEADER = ["kpi", "grain", "period_start", "target", "owner", "note"]
+STATUSES = {"trialing", "active", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired"}
+LAUNCH = date(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def generator() -> ModuleType:
+    """sample_data/generate.py as a module (it is a script, not part of a package)."""
+    spec = importlib.util.spec_from_file_location("sample_data_generate", SAMPLE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _open(path: Path):
+    """A CSV opened as text: ``.gz`` files through gzip."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with _open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def _header(path: Path) -> list[str]:
+    with _open(path) as fh:
+        return next(csv.reader(fh))
+
+
+def _stamp(text: str) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M") if text else None
+
+
+def _event_time(text: str) -> datetime:
+    assert text.endswith(("+00:00", "Z")), text
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+@pytest.fixture(scope="module")
+def subscriptions() -> list[dict[str, str]]:
+    return _rows(SAMPLE / "stripe_subscriptions.csv")
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict[str, str]]:
+    return _rows(EVENTS_GZ)
+
+
+# -- determinism and the committed files -----------------------------------------------------------------------------
+
+def test_same_seed_and_size_give_the_same_bytes(generator, tmp_path, capsys):
+    for name in ("a", "b"):
+        assert generator.main(["--out", str(tmp_path / name), "--events", "3000"]) == 0
+    written = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert written == sorted([*generator.file_names(gzipped=False), "events.csv"])  # large sets stay plain CSV
+    for name in written:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    # --events is exact, and the plain events.csv holds the same events in the simple shape
+    posthog = _rows(tmp_path / "a" / "posthog_events.csv")
+    plain = _rows(tmp_path / "a" / "events.csv")
+    assert len(posthog) == len(plain) == 3000
+    assert _header(tmp_path / "a" / "events.csv") == ["user_id", "event", "timestamp"]
+    assert [(r["user_id"], r["event"]) for r in plain] == [(r["distinct_id"], r["event"]) for r in posthog]
+    assert [_event_time(r["timestamp"]) for r in plain] == [_event_time(r["timestamp"]) for r in posthog]
+    assert "3,000 events" in capsys.readouterr().out
+
+
+def test_another_seed_gives_another_company(generator, tmp_path):
+    generator.main(["--out", str(tmp_path / "a"), "--events", "2000"])
+    generator.main(["--out", str(tmp_path / "b"), "--events", "2000", "--seed", "7"])
+    name = "stripe_customers.csv"
+    assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "b" / name).read_bytes()
+
+
+def test_committed_files_are_exactly_a_fresh_default_generation(generator, tmp_path):
+    generator.main(["--out", str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(generator.FILES)
+    for name in generator.FILES:
+        # gzip's bytes depend on the zlib build; what must match is the export inside
+        unpack = gzip.decompress if name.endswith(".gz") else bytes
+        assert unpack((SAMPLE / name).read_bytes()) == unpack((tmp_path / name).read_bytes()), (
+            f"sample_data/{name} differs from the generator's output: never edit it by hand, "
+            "run `python sample_data/generate.py` and commit the result")
+
+
+def test_gzipped_events_are_deterministic_and_hold_the_plain_export(generator, tmp_path):
+    for name in ("a", "b"):
+        generator.main(["--out", str(tmp_path / name), "--events", "2000", "--gzip"])
+    gz = tmp_path / "a" / "posthog_events.csv.gz"
+    assert gz.read_bytes() == (tmp_path / "b" / gz.name).read_bytes()
+    assert gz.read_bytes()[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # no name, mtime 0, level 9
+    assert not (tmp_path / "a" / "posthog_events.csv").exists() and (tmp_path / "a" / "events.csv").exists()
+    generator.main(["--out", str(tmp_path / "plain"), "--events", "2000"])
+    assert gzip.decompress(gz.read_bytes()) == (tmp_path / "plain" / "posthog_events.csv").read_bytes()
+
+
+def test_committed_set_stays_small():
+    total = sum((SAMPLE / name).stat().st_size for name in demo.DEMO_FILES)
+    assert not (SAMPLE / "posthog_events.csv").exists(), "the committed event export is the gzipped one"
+    assert EVENTS_GZ.stat().st_size <= 5_000_000
+    assert total <= 6_000_000
+
+
+# -- the Stripe exports ----------------------------------------------------------------------------------------------
+
+def test_headers_are_the_vendors_ones():
+    assert _header(SAMPLE / "stripe_subscriptions.csv") == SUBSCRIPTIONS_HEADER
+    assert _header(SAMPLE / "stripe_customers.csv") == CUSTOMERS_HEADER
+    assert _header(EVENTS_GZ) == POSTHOG_HEADER
+    assert _header(SAMPLE / "targets.csv") == TARGETS_HEADER
+
+
+def test_subscriptions_hold_every_status_and_plan_shape(subscriptions):
+    assert {r["Status"] for r in subscriptions} == STATUSES
+    shapes = {(r["Interval"], r["Interval Count"]) for r in subscriptions}
+    assert {("year", "1"), ("month", "3"), ("week", "1"), ("month", "1")} <= shapes
+    assert {r["Currency"] for r in subscriptions} == {"usd"}
+    assert all(r["Amount"].count(".") == 1 and len(r["Amount"].split(".")[1]) == 2 for r in subscriptions)
+    assert max(int(r["Quantity"]) for r in subscriptions) > 20
+    assert {r["segment (metadata)"] for r in subscriptions} == {"SMB", "Mid-Market", "Enterprise"}
+    assert [r["Created (UTC)"] for r in subscriptions] == sorted(r["Created (UTC)"] for r in subscriptions)
+
+
+def test_dates_are_consistent_and_never_after_the_export(subscriptions):
+    end = datetime(2026, 11, 22, 23, 59)
+    for r in subscriptions:
+        created, canceled, ended = _stamp(r["Created (UTC)"]), _stamp(r["Canceled At (UTC)"]), \
+            _stamp(r["Ended At (UTC)"])
+        assert created is not None and created <= end and r["Start Date (UTC)"] == r["Created (UTC)"]
+        assert canceled is None or created <= canceled <= end
+        assert ended is None or (canceled is not None and canceled <= ended <= end)
+        assert (r["Status"] == "canceled") == (ended is not None), r["id"]
+        assert _stamp(r["Current Period Start (UTC)"]) < _stamp(r["Current Period End (UTC)"])  # type: ignore[operator]
+    assert min(r["Created (UTC)"] for r in subscriptions).startswith("2024-11")
+    # cancellations requested but not yet effective: still active, Canceled At set, Ended At empty
+    assert any(r["Canceled At (UTC)"] and not r["Ended At (UTC)"] for r in subscriptions)
+
+
+def test_trials_convert_or_end_at_trial_end(subscriptions):
+    trials = [r for r in subscriptions if r["Trial Start (UTC)"]]
+    assert all(_stamp(r["Trial End (UTC)"]) - _stamp(r["Trial Start (UTC)"]) == timedelta(days=14)  # type: ignore[operator]
+               for r in trials)
+    lost = [r for r in trials if r["Status"] == "canceled" and r["Ended At (UTC)"] == r["Trial End (UTC)"]]
+    converted = [r for r in trials if r["Status"] in ("active", "past_due", "unpaid")]
+    assert len(lost) > 20 and len(converted) > 100
+    assert any(r["Status"] == "trialing" for r in trials)
+
+
+def _by_customer(subscriptions: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in subscriptions:
+        if not r["Status"].startswith("incomplete"):
+            grouped[r["Customer ID"]].append(r)
+    return grouped
+
+
+def _monthly(r: dict[str, str]) -> float:
+    per_month = {"week": 52 / 12, "month": 1.0, "year": 1 / 12}[r["Interval"]]
+    return float(r["Amount"]) * int(r["Quantity"]) * per_month / int(r["Interval Count"])
+
+
+def test_expansions_downgrades_churn_and_reactivations_exist(subscriptions):
+    expansions = downgrades = reactivations = 0
+    for subs in _by_customer(subscriptions).values():
+        for sub in subs:
+            created = _stamp(sub["Created (UTC)"])
+            before = [s for s in subs if _stamp(s["Created (UTC)"]) < created]  # type: ignore[operator]
+            ended = [_stamp(s["Ended At (UTC)"]) for s in before]
+            if any(e is None or e > created for e in ended):
+                expansions += 1  # added while another subscription was live
+            if any(e is not None and e.date() == created.date() and _monthly(s) > _monthly(sub)  # type: ignore[union-attr]
+                   for s, e in zip(before, ended, strict=True)):
+                downgrades += 1  # one ended, a cheaper one started the same day
+            if before and all(e is not None and e < created - timedelta(days=30) for e in ended):
+                reactivations += 1  # came back more than a month after leaving
+    churned = [r for r in subscriptions if r["Status"] == "canceled" and r["Cancellation Reason"]]
+    assert expansions > 50 and downgrades >= 5 and reactivations >= 5
+    assert {r["Cancellation Reason"] for r in churned} == {"cancellation_requested", "payment_failed"}
+
+
+def test_customers_export_covers_every_subscription_customer(subscriptions):
+    customers = _rows(SAMPLE / "stripe_customers.csv")
+    assert 400 <= len(customers) <= 700
+    assert {r["id"] for r in customers} == {r["Customer ID"] for r in subscriptions}
+    assert len({r["Name"] for r in customers}) == len(customers)
+    assert any("," in r["Name"] for r in customers) and any(not r["Name"].isascii() for r in customers)
+
+
+def test_mrr_grows_from_about_20k_to_about_150k(generator):
+    company = generator.CompanySimulation(generator.DEFAULT_SEED, 1.0).run()
+    start = sum(generator.mrr_by_customer(company, date(2024, 11, 30)).values())
+    end = sum(generator.mrr_by_customer(company, date(2026, 11, 22)).values())
+    assert 14_000 < start < 26_000 and 120_000 < end < 180_000
+
+
+# -- the PostHog export ----------------------------------------------------------------------------------------------
+
+def test_events_span_the_year_in_time_order(events):
+    times = [_event_time(r["timestamp"]) for r in events]
+    assert times == sorted(times)
+    assert times[0].date() == date(2025, 11, 23) and times[-1].date() == date(2026, 11, 22)
+    assert {r["timestamp"][-1] for r in events} == {"Z", "0"}  # both "...Z" and "...+00:00"
+    assert 100_000 <= len(events) <= 250_000
+    assert len({r["uuid"] for r in events}) == len(events)
+
+
+def test_launched_feature_appears_only_after_launch_and_grows(events):
+    feature = [_event_time(r["timestamp"]) for r in events if r["event"] == "ai_summary_generated"]
+    assert feature and min(feature).date() >= LAUNCH
+    by_month = defaultdict(set)
+    for r in events:
+        if r["event"] == "ai_summary_generated":
+            by_month[r["timestamp"][:7]].add(r["distinct_id"])
+    assert len(by_month["2026-10"]) > 2 * len(by_month["2026-06"])
+
+
+def test_events_belong_to_the_stripe_customers_and_show_a_weekly_rhythm(events):
+    customers = {r["id"] for r in _rows(SAMPLE / "stripe_customers.csv")}
+    assert {r["properties.account_id"] for r in events} <= customers
+    names = {r["event"] for r in events}
+    assert {"$pageview", "dashboard_viewed", "report_created", "export_csv", "invite_sent"} <= names
+    weekday = defaultdict(int)
+    for r in events:
+        weekday[_event_time(r["timestamp"]).weekday()] += 1
+    assert 0.15 < (weekday[5] + weekday[6]) / 2 / (sum(weekday[d] for d in range(5)) / 5) < 0.45
+    chains = [r["elements_chain"] for r in events if r["elements_chain"]]
+    assert any("," in c for c in chains) and all('"' in c for c in chains)
+
+
+def test_targets_cover_2026_q3_and_q4():
+    targets = _rows(SAMPLE / "targets.csv")
+    assert {(r["kpi"], r["grain"]) for r in targets} >= {("mrr", "quarter"), ("active_customers", "quarter"),
+                                                        ("new_customers", "quarter"), ("logo_churn_rate", "month"),
+                                                        ("stickiness", "month")}
+    assert all(r["period_start"] >= "2026-07-01" and float(r["target"]) > 0 for r in targets)
+
+
+# -- kpis/demo.py ----------------------------------------------------------------------------------------------------
+
+def test_demo_files_are_the_generated_ones(generator):
+    assert demo.DEMO_DIR == SAMPLE
+    assert sorted(demo.DEMO_FILES) == sorted(generator.FILES)
+
+
+def test_load_and_remove_the_demo_leave_real_imports_alone(store, write):
+    assert not demo.has_demo(store) and not demo.has_real_data(store)
+    results = demo.load_demo(store)
+    assert [r.file for r in results] == list(demo.DEMO_FILES)
+    assert [r.status for r in results] == ["ok"] * 4
+    assert demo.has_demo(store) and not demo.has_real_data(store)
+    assert [r.status for r in demo.load_demo(store)] == ["duplicate"] * 4
+    real = import_file(store, write("mine.csv", "user_id,event,timestamp\nme,login,2026-11-20T09:00:00Z\n"))
+    assert demo.has_real_data(store)
+    undone = demo.remove_demo(store)
+    assert len(undone) == 4 and undone[0].startswith(f"import {results[-1].import_id} ")
+    assert not demo.has_demo(store) and demo.has_real_data(store)
+    assert store.query("SELECT count(*) FROM subscriptions")[0][0] == 0
+    assert store.query("SELECT user_id FROM events") == [("me",)]
+    assert store.query("SELECT import_id FROM imports WHERE status = 'ok'") == [(real.import_id,)]
+    assert demo.remove_demo(store) == []
+
+
+def test_a_failing_demo_file_leaves_no_demo_behind(store, tmp_path):
+    for name in demo.DEMO_FILES:
+        (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
+    (tmp_path / "posthog_events.csv.gz").write_bytes(gzip.compress(b"not,an,export\n1,2,3\n", mtime=0))
+    with pytest.raises(Exception):  # noqa: B017 - whatever the importer raises, nothing may stay
+        demo.load_demo(store, tmp_path)
+    assert not demo.has_demo(store)
+    assert store.query("SELECT count(*) FROM subscriptions")[0][0] == 0
