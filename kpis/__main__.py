@@ -120,6 +120,32 @@ def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+SETTINGS = ("timezone", "inactive_events", "currency")
+
+
+def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
+    import json
+
+    from kpis.activity import set_timezone
+
+    if args.value is None:
+        for key in ([args.key] if args.key else SETTINGS):
+            print(f"{key}={store.get_setting(key) or ''}")
+        return 0
+    if args.key == "timezone":
+        set_timezone(store, args.value)
+    elif args.key == "inactive_events":
+        names = [n.strip() for n in args.value.split(",") if n.strip()]
+        store.set_setting("inactive_events", json.dumps(names))
+    else:
+        code = args.value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise InputError(f"expected a three-letter currency code such as EUR, got {args.value!r}")
+        store.set_setting("currency", code)
+    print(f"{args.key}={store.get_setting(args.key)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs to list the commands)."""
     parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
@@ -162,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", type=_date, metavar="D", required=True)
     p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_curve)
+
+    p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency")
+    p.add_argument("key", nargs="?", choices=SETTINGS)
+    p.add_argument("value", nargs="?")
+    p.set_defaults(run=_cmd_settings)
 
     p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
     p.set_defaults(run=_cmd_kpis)

@@ -2,8 +2,8 @@
 
 ``user_days(user_id, day, events, active_events, next_active_day, first_day, account_id)``: one row per user
 and day with events; ``next_active_day`` is the user's next day with an active event (for rolling WAU/MAU in
-linear time), ``first_day`` the day of the user's first event ever, ``account_id`` the user's account (when events name
-several, the greatest id), so that every engagement query is a single scan without joins.
+linear time), ``first_day`` the day of the user's first event ever, ``account_id`` the user's account (the one named by
+their latest event that names one), so that every engagement query is a single scan without joins.
 ``users(user_id, first_day, last_active_day, account_id)``: one row per user, for new users and cohorts.
 
 They depend on the events and on two settings (``timezone``, ``inactive_events``), so they are rebuilt when
@@ -49,7 +49,7 @@ def day_sql(tz: str, column: str = "ts") -> str:
 def ensure_user_days(store: Store) -> None:
     """Rebuild ``user_days`` and ``users`` if the events or the settings changed since they were built."""
     tz, inactive = timezone(store), inactive_events(store)
-    state = json.dumps({"data": list(store.data_version()), "tz": tz, "inactive": inactive, "schema": 2})
+    state = json.dumps({"data": list(store.data_version()), "tz": tz, "inactive": inactive, "schema": 3})
     if store.get_setting(_STATE_KEY) == state:
         return
     params: dict[str, object] = {}
@@ -67,14 +67,14 @@ def ensure_user_days(store: Store) -> None:
                        PARTITION BY user_id ORDER BY day ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
                    END AS next_active_day,
                    min(day) OVER (PARTITION BY user_id) AS first_day,
-                   max(account_id) OVER (PARTITION BY user_id) AS account_id
+                   arg_max(account_id, day) OVER (PARTITION BY user_id) AS account_id
             FROM (
                 SELECT user_id, {day_sql(tz)} AS day, count(*) AS events, {active} AS active_events,
-                       max(account_id) AS account_id
+                       arg_max(account_id, ts) AS account_id
                 FROM events GROUP BY ALL
             ) t""", params)
         cur.execute("""CREATE OR REPLACE TABLE users AS
             SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
-                   max(account_id) AS account_id
+                   arg_max(account_id, day) AS account_id
             FROM user_days GROUP BY user_id""")
         cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [_STATE_KEY, state])

@@ -15,6 +15,7 @@ import pandas as pd
 
 from kpis.activity import day_sql, ensure_user_days, timezone
 from kpis.calendar import period_start, spine
+from kpis.segments import customers_sql
 from kpis.store import Store
 
 ENGAGEMENT_COLUMNS = ("dau", "wau", "mau", "active_users", "new_users", "stickiness", "events_per_active_user")
@@ -23,12 +24,11 @@ WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 
 
 def segment_sql(segment: tuple[str, str] | None) -> tuple[str, dict[str, object]]:
-    """``AND account_id IN (...)``: users whose account is a customer with the attribute ``key = value``."""
+    """``AND account_id IN (...)``: users whose account is a customer of the segment."""
     if segment is None:
         return "", {}
-    return ("""AND account_id IN (SELECT customer_id FROM customer_attributes
-                                 WHERE "key" = $seg_key AND "value" = $seg_value)""",
-            {"seg_key": segment[0], "seg_value": segment[1]})
+    subquery, params = customers_sql(segment)
+    return f"AND account_id IN ({subquery})", params
 
 
 def engagement_as_of(store: Store) -> date | None:
@@ -38,9 +38,9 @@ def engagement_as_of(store: Store) -> date | None:
 
 
 def first_active_day(store: Store) -> date | None:
-    """The first day on which some user was active."""
+    """The first event day (of any event, active or not): where every engagement series starts."""
     ensure_user_days(store)
-    return store.query("SELECT min(day) FROM user_days WHERE active_events > 0")[0][0]
+    return store.query("SELECT min(day) FROM user_days")[0][0]
 
 
 def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | None = None,

@@ -11,8 +11,10 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from kpis.activity import day_sql, timezone
 from kpis.calendar import add_months, spine
 from kpis.errors import DataError
+from kpis.segments import customers_sql
 from kpis.store import Store
 
 #: Statuses that never pay (Stripe: the first payment never succeeded).
@@ -29,28 +31,29 @@ REVENUE_COLUMNS = (
 )
 
 
-def _customer_filter(segment: tuple[str, str] | None) -> tuple[str, list[object]]:
-    if segment is None:
-        return "", []
-    return ("AND customer_id IN (SELECT customer_id FROM customer_attributes WHERE \"key\" = ? AND \"value\" = ?)",
-            [segment[0], segment[1]])
+def _paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, dict[str, object]]:
+    """Each paying subscription: customer, paid_start, paid_end (exclusive, NULL = open), monthly amount.
 
-
-def _paid_intervals_sql(segment: tuple[str, str] | None) -> tuple[str, list[object]]:
-    """Each paying subscription: customer, paid_start, paid_end (exclusive, NULL = open), monthly amount."""
-    where, params = _customer_filter(segment)
+    Days are calendar dates in the reporting time zone ``tz`` (bound as ``$tz`` when it is not UTC).
+    """
+    where, params = "", {}
+    if segment is not None:
+        subquery, params = customers_sql(segment)
+        where = f"AND s.customer_id IN ({subquery})"
+    if tz != "UTC":
+        params = {**params, "tz": tz}
+    started, trial, ended = day_sql(tz, "s.started_at"), day_sql(tz, "s.trial_end"), day_sql(tz, "s.ended_at")
     factor = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in MONTHLY_FACTOR.items())
     never = ", ".join(f"'{s}'" for s in NEVER_PAID)
     sql = f"""
         SELECT s.customer_id,
-               greatest(CAST(s.started_at AS DATE), coalesce(CAST(s.trial_end AS DATE), CAST(s.started_at AS DATE)))
-                   AS paid_start,
-               CAST(s.ended_at AS DATE) AS paid_end,
+               greatest({started}, coalesce({trial}, {started})) AS paid_start,
+               {ended} AS paid_end,
                s.amount * s.quantity * (CASE s."interval" {factor} END) / s.interval_count
                    * coalesce(fx.rate, 1.0) AS monthly
         FROM subscriptions s
         LEFT JOIN fx_rates fx ON fx.currency = s.currency
-        WHERE s.status NOT IN ({never}) {where.replace('customer_id', 's.customer_id', 1)}
+        WHERE s.status NOT IN ({never}) {where}
     """
     return sql, params
 
@@ -75,18 +78,20 @@ def check_currencies(store: Store) -> str | None:
 def revenue_as_of(store: Store, today: date | None = None) -> date | None:
     """The last day with revenue data: the latest start, trial end, cancel or end date not in the future."""
     today = today or date.today()
-    row = store.query("""
+    tz = timezone(store)
+    params: dict[str, object] = {"today": today, **({"tz": tz} if tz != "UTC" else {})}
+    row = store.query(f"""
         SELECT max(d) FROM (
-            SELECT CAST(started_at AS DATE) AS d FROM subscriptions UNION ALL
-            SELECT CAST(trial_end AS DATE) FROM subscriptions UNION ALL
-            SELECT CAST(canceled_at AS DATE) FROM subscriptions UNION ALL
-            SELECT CAST(ended_at AS DATE) FROM subscriptions
-        ) WHERE d <= ?""", [today])
+            SELECT {day_sql(tz, "started_at")} AS d FROM subscriptions UNION ALL
+            SELECT {day_sql(tz, "trial_end")} FROM subscriptions UNION ALL
+            SELECT {day_sql(tz, "canceled_at")} FROM subscriptions UNION ALL
+            SELECT {day_sql(tz, "ended_at")} FROM subscriptions
+        ) t WHERE d <= $today""", params)
     return row[0][0] if row else None
 
 
 def _first_paid_day(store: Store, segment: tuple[str, str] | None) -> date | None:
-    paid, params = _paid_intervals_sql(segment)
+    paid, params = _paid_intervals_sql(segment, timezone(store))
     row = store.query(f"""SELECT min(paid_start) FROM ({paid}) p
         WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)""", params)
     return row[0][0] if row else None
@@ -115,7 +120,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         "ref_day": [add_months(p.end, -12) for p in periods],
         "partial": [p.partial for p in periods],
     })
-    paid, params = _paid_intervals_sql(segment)
+    paid, params = _paid_intervals_sql(segment, timezone(store))
     sql = f"""
     WITH paid AS MATERIALIZED (
         SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
@@ -129,40 +134,44 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         WHERE p.paid_end IS NOT NULL
     ),
     -- a customer's MRR is a step function: one row per customer and day on which it changes
+    -- v_* are exact (summed), r_* rounded (compared), so float noise never turns "unchanged" into a movement
     steps AS MATERIALIZED (
-        SELECT customer_id, x, v_after,
+        SELECT customer_id, x, v_after, round(v_after, {_ROUND}) AS r_after,
                coalesce(lag(v_after) OVER (PARTITION BY customer_id ORDER BY x
                                            ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0) AS v_before,
+               round(coalesce(lag(v_after) OVER (PARTITION BY customer_id ORDER BY x
+                                                 ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0), {_ROUND}) AS r_before,
                lag(x) OVER (PARTITION BY customer_id ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS x_prev,
                lead(x) OVER (PARTITION BY customer_id ORDER BY x ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS x_next
         FROM (
             SELECT customer_id, x,
-                   round(sum(sum(delta)) OVER (PARTITION BY customer_id ORDER BY x
-                                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), {_ROUND}) AS v_after
+                   sum(sum(delta)) OVER (PARTITION BY customer_id ORDER BY x
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS v_after
             FROM deltas GROUP BY customer_id, x
         ) t
     ),
-    first_paid AS (SELECT customer_id, min(x) AS first_paid FROM steps WHERE v_after > 0 GROUP BY customer_id),
+    first_paid AS (SELECT customer_id, min(x) AS first_paid FROM steps WHERE r_after > 0 GROUP BY customer_id),
     -- customers whose MRR changed in P: m0 = MRR at end(P-1), m1 = MRR at end(P)
     changed AS (
-        SELECT s.period_start, st.customer_id, min_by(st.v_before, st.x) AS m0, max_by(st.v_after, st.x) AS m1
+        SELECT s.period_start, st.customer_id, min_by(st.v_before, st.x) AS m0, max_by(st.v_after, st.x) AS m1,
+               min_by(st.r_before, st.x) AS r0, max_by(st.r_after, st.x) AS r1
         FROM steps st JOIN spine_frame s ON st.x BETWEEN s.period_start AND s.period_end
         GROUP BY s.period_start, st.customer_id
     ),
     moves AS (
         SELECT c.period_start,
             sum(c.m1 - c.m0) AS net_new_mrr,
-            sum(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid >= c.period_start THEN c.m1 ELSE 0 END) AS new_mrr,
-            sum(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid < c.period_start THEN c.m1 ELSE 0 END)
+            sum(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid >= c.period_start THEN c.m1 ELSE 0 END) AS new_mrr,
+            sum(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid < c.period_start THEN c.m1 ELSE 0 END)
                 AS reactivation_mrr,
-            sum(CASE WHEN c.m0 > 0 AND c.m1 > c.m0 THEN c.m1 - c.m0 ELSE 0 END) AS expansion_mrr,
-            sum(CASE WHEN c.m1 > 0 AND c.m1 < c.m0 THEN c.m1 - c.m0 ELSE 0 END) AS contraction_mrr,
-            sum(CASE WHEN c.m0 > 0 AND c.m1 = 0 THEN 0 - c.m0 ELSE 0 END) AS churned_mrr,
-            sum(CASE WHEN c.m1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN c.m0 > 0 THEN 1 ELSE 0 END) AS active_delta,
-            count(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid >= c.period_start THEN 1 END) AS new_customers,
-            count(CASE WHEN c.m0 = 0 AND c.m1 > 0 AND f.first_paid < c.period_start THEN 1 END)
+            sum(CASE WHEN c.r0 > 0 AND c.r1 > c.r0 THEN c.m1 - c.m0 ELSE 0 END) AS expansion_mrr,
+            sum(CASE WHEN c.r1 > 0 AND c.r1 < c.r0 THEN c.m1 - c.m0 ELSE 0 END) AS contraction_mrr,
+            sum(CASE WHEN c.r0 > 0 AND c.r1 = 0 THEN 0 - c.m0 ELSE 0 END) AS churned_mrr,
+            sum(CASE WHEN c.r1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN c.r0 > 0 THEN 1 ELSE 0 END) AS active_delta,
+            count(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid >= c.period_start THEN 1 END) AS new_customers,
+            count(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid < c.period_start THEN 1 END)
                 AS reactivated_customers,
-            count(CASE WHEN c.m0 > 0 AND c.m1 = 0 THEN 1 END) AS churned_customers
+            count(CASE WHEN c.r0 > 0 AND c.r1 = 0 THEN 1 END) AS churned_customers
         FROM changed c JOIN first_paid f ON f.customer_id = c.customer_id
         GROUP BY c.period_start
     ),
@@ -195,12 +204,13 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     -- customers whose MRR changed between ref and end(P): the first change after ref gives their MRR at ref,
     -- the last change up to end(P) their MRR at end(P); everyone else kept exactly their MRR at ref
     in_window AS MATERIALIZED (
-        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after
+        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after,
+               st.r_before
         FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
     ),
     at_ref AS (
         SELECT period_start, customer_id, v_before AS m_ref FROM in_window
-        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND v_before > 0
+        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND r_before > 0
     ),
     at_end AS (
         SELECT period_start, customer_id, v_after AS m_end FROM in_window

@@ -30,7 +30,8 @@ def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, 
             raise InputError("adoption needs --event NAME (the event whose adoption to measure)")
         table = engagement.adoption(store, event, grain, end=end, segment=segment)
     elif kpi.source == "revenue":
-        table = revenue.revenue_table(store, grain, end=end, segment=segment)
+        table = revenue.revenue_table(store, grain, start=period_start(start, grain) if start else None, end=end,
+                                      segment=segment)
     else:
         table = engagement.engagement_table(store, grain, end=end, segment=segment, kpis=(kpi_id,))
     if table.empty:

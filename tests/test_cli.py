@@ -64,3 +64,32 @@ def test_unopenable_database_is_a_message(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("error: cannot open the database")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", __import__("kpis.demo", fromlist=["DEMO_FILES"]).DEMO_FILES)
+def test_every_demo_file_round_trips_through_the_cli(tmp_path, name):
+    """Import each demo file by itself, list it, undo it: the database is empty again."""
+    from kpis.demo import DEMO_DIR
+
+    db = tmp_path / "demo.duckdb"
+    done = kpis("import", str(DEMO_DIR / name), db=db)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{name}: ") and " rows added" in done.stdout
+    assert kpis("imports", db=db).stdout.splitlines()[1].split()[:2] == ["1", "ok"]
+    assert kpis("undo", "1", db=db).returncode == 0
+    from kpis.store import Store
+
+    with Store(db) as store:
+        counts = store.query("""SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM subscriptions)
+                                     + (SELECT count(*) FROM customers) + (SELECT count(*) FROM targets)""")
+    assert counts == [(0,)]
+
+
+def test_demo_command_then_series(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    assert kpis("demo", db=db).returncode == 0
+    mrr = kpis("series", "mrr", "--grain", "month", "--start", "2026-10-01", "--end", "2026-10-31", db=db)
+    assert mrr.returncode == 0, mrr.stderr
+    lines = mrr.stdout.splitlines()
+    assert lines[0] == "period_start,value" and lines[1].startswith("2026-10-01,") and len(lines) == 2
+    assert float(lines[1].split(",")[1]) > 0
