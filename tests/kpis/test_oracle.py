@@ -1,0 +1,273 @@
+"""The SQL implementation against the naive oracle on random small data, plus invariants every KPI must keep.
+
+Each example is imported through real CSV files into its own DuckDB file, then every KPI is compared at every
+grain with :mod:`tests.kpis.oracle`: floats within 1e-6, NaN (undefined) equal only to NaN.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpis.engagement import adoption, daily, engagement_table, power_curve
+from kpis.registry import KPIS
+from kpis.retention import cohorts
+from kpis.revenue import REVENUE_COLUMNS, revenue_table
+from kpis.store import Store
+from tests.kpis.helpers import load, same
+from tests.kpis.oracle import EngagementOracle, Event, RevenueOracle, Sub, to_day
+
+GRAINS = ("day", "week", "month", "quarter")
+ENGAGEMENT_KPIS = ("dau", "wau", "mau", "active_users", "new_users", "stickiness", "events_per_active_user")
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+_counter = itertools.count()
+
+
+def _fresh(tmp_path: Path) -> Path:
+    """A folder of its own for one hypothesis example (tmp_path is shared by all examples of a test)."""
+    folder = tmp_path / f"example{next(_counter)}"
+    folder.mkdir()
+    return folder
+
+
+def _stamp(moment: datetime, style: str) -> str:
+    """One instant written the ways exports write it."""
+    if style == "z":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if style == "naive":
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    if style == "date":
+        return moment.strftime("%Y-%m-%d")
+    hours = {"plus2": 2, "minus5": -5}[style]
+    return moment.astimezone(timezone(timedelta(hours=hours))).isoformat()
+
+
+def _close(actual: object, expected: object) -> bool:
+    return same(float(actual), float(expected))  # type: ignore[arg-type]
+
+
+def _compare(table: pd.DataFrame, rows: list[dict[str, object]], columns: tuple[str, ...], what: str) -> None:
+    assert [r["period_start"] for r in rows] == list(table["period_start"]), what
+    if not rows:
+        return
+    assert [r["period_end"] for r in rows] == list(table["period_end"]), what
+    assert [r["partial"] for r in rows] == [bool(x) for x in table["partial"]], what
+    for name in columns:
+        got = [float(x) for x in table[name]]
+        want = [float(r[name]) for r in rows]  # type: ignore[arg-type]
+        wrong = [(r["period_start"], g, w) for r, g, w in zip(rows, got, want, strict=True) if not _close(g, w)]
+        assert not wrong, f"{what} {name}: (period, sql, oracle) {wrong}"
+
+
+# -- revenue ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class RevenueCase:
+    subs: list[Sub]
+    segments: dict[str, str]
+    fx: dict[str, str] = field(default_factory=dict)
+    end: date | None = None
+    segment: str | None = None
+
+    def store(self, tmp_path: Path) -> Store:
+        folder = _fresh(tmp_path)
+        store = Store(folder / "kpis.duckdb")
+        load(store, folder, "subs.csv", Sub.HEADER + "\n" + "\n".join(s.csv_line() for s in self.subs))
+        if self.segment is not None:
+            load(store, folder, "customers.csv",
+                 "customer_id,name,segment\n" + "\n".join(f"{c},{c.upper()},{s}" for c, s in self.segments.items()))
+        if self.fx:
+            load(store, folder, "fx.csv", "currency,rate\n" + "\n".join(f"{c},{r}" for c, r in self.fx.items()))
+        return store
+
+    def oracle(self) -> RevenueOracle:
+        members = None if self.segment is None else {c for c, s in self.segments.items() if s == self.segment}
+        return RevenueOracle(self.subs, fx=self.fx, customers=members)
+
+    @property
+    def seg(self) -> tuple[str, str] | None:
+        return None if self.segment is None else ("segment", self.segment)
+
+
+@st.composite
+def revenue_cases(draw: st.DrawFn) -> RevenueCase:
+    """1-4 customers, 1-6 subscriptions over about four months: trials, ends, plans, intervals, EUR with a rate."""
+    customers = [f"c{i}" for i in range(1, draw(st.integers(1, 4)) + 1)]
+    with_eur = draw(st.booleans())
+    subs = []
+    for i in range(draw(st.integers(1, 6))):
+        start = BASE + timedelta(days=draw(st.integers(0, 110)), hours=draw(st.integers(0, 23)))
+        trial = draw(st.none() | st.integers(0, 30))
+        length = draw(st.none() | st.integers(0, 100))
+        style = draw(st.sampled_from(["z", "naive", "date", "plus2"]))
+        ended = "" if length is None else _stamp(start + timedelta(days=length, hours=draw(st.integers(0, 5))), "z")
+        subs.append(Sub(
+            subscription_id=f"s{i}", customer_id=draw(st.sampled_from(customers)),
+            amount=draw(st.sampled_from(["0", "10", "25", "99", "120", "1200"])),
+            quantity=draw(st.sampled_from(["", "1", "2", "3"])),
+            currency=draw(st.sampled_from(["USD", "EUR"])) if with_eur else "USD",
+            interval=draw(st.sampled_from(["month", "month", "year", "week", "day"])),
+            interval_count=draw(st.sampled_from(["", "1", "3"])),
+            status=draw(st.sampled_from(["active", "active", "canceled", "trialing", "past_due", "unpaid",
+                                         "incomplete", "incomplete_expired"])),
+            started_at=_stamp(start, style),
+            trial_end="" if trial is None else _stamp(start + timedelta(days=trial), "z"),
+            canceled_at=ended, ended_at=ended,
+        ))
+    segments = {c: draw(st.sampled_from(["A", "B"])) for c in customers}
+    end = draw(st.none() | st.integers(14, 200).map(lambda n: date(2026, 1, 1) + timedelta(days=n)))
+    fx = {"EUR": "1.5"} if with_eur else {}
+    return RevenueCase(subs, segments, fx, end, draw(st.none() | st.sampled_from(["A", "B"])))
+
+
+def _revenue_invariants(t: pd.DataFrame) -> None:
+    """The MRR bridge, net new customers = change in active customers, ARR, signs, ratio bounds, never inf."""
+    if t.empty:
+        return
+    # the first period's P-1 lies before the first paid day: nobody paid then
+    prev_mrr = t["mrr"].shift(1, fill_value=0.0)
+    prev_active = t["active_customers"].shift(1, fill_value=0)
+    assert all(_close(a, b) for a, b in zip(t["net_new_mrr"], t["mrr"] - prev_mrr, strict=True)), "MRR bridge"
+    five = t[["new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr"]].sum(axis=1)
+    assert all(_close(a, b) for a, b in zip(t["net_new_mrr"], five, strict=True))
+    assert list(t["net_new_customers"]) == list(t["active_customers"] - prev_active)
+    assert list(t["net_new_customers"]) == list(t["new_customers"] + t["reactivated_customers"]
+                                                - t["churned_customers"])
+    assert all(_close(a, 12 * m) for a, m in zip(t["arr"], t["mrr"], strict=True))
+    assert (t["new_mrr"] >= 0).all() and (t["expansion_mrr"] >= 0).all() and (t["reactivation_mrr"] >= 0).all()
+    assert (t["contraction_mrr"] <= 0).all() and (t["churned_mrr"] <= 0).all()
+    for name in ("logo_churn_rate", "revenue_churn_rate", "grr"):
+        values = t[name].astype("float64").dropna()
+        assert ((values >= 0) & (values <= 1 + 1e-9)).all(), name
+    for name in ("logo_churn_rate", "revenue_churn_rate", "quick_ratio", "arpa", "nrr", "grr", "ltv"):
+        assert not t[name].astype("float64").isin([math.inf, -math.inf]).any(), name
+
+
+@SETTINGS
+@given(case=revenue_cases())
+def test_revenue_matches_the_oracle_and_keeps_its_invariants(tmp_path, case):
+    """Every revenue KPI at every grain equals the oracle's; the bridge and the other invariants hold."""
+    oracle = case.oracle()
+    with case.store(tmp_path) as store:
+        for grain in GRAINS:
+            table = revenue_table(store, grain, end=case.end, segment=case.seg)
+            _compare(table, oracle.table(grain, case.end), REVENUE_COLUMNS, f"revenue at {grain} grain")
+            _revenue_invariants(table)
+
+
+# -- engagement -------------------------------------------------------------------------------------------------
+
+@dataclass
+class EngagementCase:
+    events: list[Event]
+    tz: str
+    inactive: tuple[str, ...]
+    segments: dict[str, str]
+    end: date | None = None
+    segment: str | None = None
+
+    def store(self, tmp_path: Path) -> Store:
+        folder = _fresh(tmp_path)
+        store = Store(folder / "kpis.duckdb")
+        load(store, folder, "events.csv", Event.HEADER + "\n" + "\n".join(e.csv_line() for e in self.events))
+        if self.segment is not None:
+            load(store, folder, "customers.csv",
+                 "customer_id,name,segment\n" + "\n".join(f"{c},{c.upper()},{s}" for c, s in self.segments.items()))
+        if self.tz != "UTC":
+            store.set_setting("timezone", self.tz)
+        if self.inactive:
+            store.set_setting("inactive_events", '["' + '","'.join(self.inactive) + '"]')
+        return store
+
+    def oracle(self) -> EngagementOracle:
+        accounts = None if self.segment is None else {c for c, s in self.segments.items() if s == self.segment}
+        return EngagementOracle(self.events, tz=self.tz, inactive=self.inactive, accounts=accounts)
+
+    @property
+    def seg(self) -> tuple[str, str] | None:
+        return None if self.segment is None else ("segment", self.segment)
+
+
+@st.composite
+def engagement_cases(draw: st.DrawFn) -> EngagementCase:
+    """1-6 users (each in one account or none), 1-30 events over about six weeks, in three time zones."""
+    users = [f"u{i}" for i in range(1, draw(st.integers(1, 6)) + 1)]
+    account = {u: draw(st.sampled_from(["", "c1", "c2", "c3"])) for u in users}
+    raw = []
+    for _ in range(draw(st.integers(1, 30))):
+        moment = BASE + timedelta(minutes=draw(st.integers(0, 42 * 24 * 60)))
+        user = draw(st.sampled_from(users))
+        raw.append((moment, user, draw(st.sampled_from(["view", "click", "export", "$pageleave"])),
+                    draw(st.sampled_from(["z", "naive", "plus2", "minus5"]))))
+    raw.sort(key=lambda r: r[0])
+    moment, user, _, style = raw[0]
+    raw[0] = (moment, user, "view", style)  # the first event day is an active day (see test_engagement_exact)
+    events = [Event(u, name, _stamp(m, s), account[u]) for m, u, name, s in raw]
+    tz = draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+    first = to_day(events[0].timestamp, tz)
+    end = draw(st.none() | st.integers(0, 45).map(lambda n: first + timedelta(days=n)))
+    return EngagementCase(events, tz, draw(st.sampled_from([(), ("$pageleave",)])),
+                          {"c1": "A", "c2": "B", "c3": "A"}, end, draw(st.none() | st.sampled_from(["A", "B"])))
+
+
+def _cohort_checks(store: Store, case: EngagementCase, oracle: EngagementOracle) -> None:
+    """Both modes at week and month grain; k = 0 is 1.0, unbounded >= n-day, sizes add up to the users."""
+    as_of = case.end or oracle.as_of()
+    users = sum(1 for seen in oracle.seen.values() if min(seen) <= as_of)
+    for grain in ("week", "month"):
+        tables = {}
+        for mode in ("n-day", "unbounded"):
+            got = cohorts(store, grain, mode, end=case.end, segment=case.seg)
+            want = oracle.cohorts(grain, mode, case.end)
+            assert len(got) == len(want), (grain, mode)
+            for g, w in zip(got.to_dict("records"), want, strict=True):
+                assert {k: g[k] for k in w if k != "retention"} == {k: w[k] for k in w if k != "retention"}, \
+                    (grain, mode)
+                assert _close(g["retention"], w["retention"]), (grain, mode)
+            tables[mode] = got
+        n_day, unbounded = tables["n-day"], tables["unbounded"]
+        for t in (n_day, unbounded):
+            assert (t.loc[t["period"] == 0, "retention"] == 1.0).all()
+            assert t.drop_duplicates("cohort_start")["cohort_size"].sum() == users
+        assert list(n_day["cohort_start"]) == list(unbounded["cohort_start"])
+        assert (unbounded["retained"].to_numpy() >= n_day["retained"].to_numpy()).all()
+        for _, cells in unbounded.groupby("cohort_start"):  # "on or after" never rises with k
+            assert list(cells["retained"]) == sorted(cells["retained"], reverse=True)
+
+
+@SETTINGS
+@given(case=engagement_cases(), grain=st.sampled_from(GRAINS), curve_day=st.integers(0, 45))
+def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_path, case, grain, curve_day):
+    """Every engagement KPI at every grain, adoption, the power-user curve and the cohorts in both modes;
+    dau <= wau <= mau every day, k = 0 is 1.0, unbounded >= n-day, cohort sizes add up to the users."""
+    oracle = case.oracle()
+    with case.store(tmp_path) as store:
+        for g in GRAINS:
+            table = engagement_table(store, g, end=case.end, segment=case.seg)
+            _compare(table, oracle.table(g, case.end), ENGAGEMENT_KPIS, f"engagement at {g} grain")
+        days = daily(store, end=case.end, segment=case.seg)
+        assert ((days["dau"] <= days["wau"]) & (days["wau"] <= days["mau"])).all()
+        got = adoption(store, "export", grain, end=case.end, segment=case.seg)
+        want = oracle.adoption("export", grain, case.end)
+        assert list(got["period_start"]) == [r["period_start"] for r in want]
+        assert [float(u) for u in got["users"]] == [r["users"] for r in want]
+        assert all(_close(a, r["adoption"]) for a, r in zip(got["adoption"], want, strict=True))
+        day = date(2026, 1, 1) + timedelta(days=curve_day)
+        for g in ("week", "month"):
+            curve = power_curve(store, g, day, segment=case.seg)
+            assert list(zip(curve["days_active"], curve["users"], strict=True)) == oracle.power_curve(g, day)
+        _cohort_checks(store, case, oracle)
+
+
+def test_every_registered_kpi_is_covered_by_the_oracle():
+    """A KPI added to the registry must be added to the oracle (and to these tests) too."""
+    covered = set(REVENUE_COLUMNS) | set(ENGAGEMENT_KPIS) | {"adoption"}
+    assert set(KPIS) == covered

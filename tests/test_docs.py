@@ -1,0 +1,41 @@
+"""docs/kpis.md documents every registered KPI under a heading that is exactly its id, and nothing else."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kpis.registry import KPIS
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "kpis.md"
+#: a second-level heading that looks like a KPI id (snake_case), e.g. "## logo_churn_rate"
+ID_HEADING = re.compile(r"^## ([a-z][a-z0-9_]*)\s*$", re.MULTILINE)
+
+
+def _sections() -> dict[str, str]:
+    """``{kpi id: the text of its section}`` for every snake_case ``## `` heading."""
+    text = DOC.read_text(encoding="utf-8")
+    sections = {}
+    for match in ID_HEADING.finditer(text):
+        end = text.find("\n## ", match.end())
+        sections[match.group(1)] = text[match.end():end if end != -1 else len(text)]
+    return sections
+
+
+def test_every_registered_kpi_has_a_section():
+    missing = [kpi for kpi in KPIS if kpi not in _sections()]
+    assert not missing, f"docs/kpis.md has no '## <id>' section for: {', '.join(missing)}"
+
+
+def test_no_section_for_a_kpi_that_does_not_exist():
+    stale = [heading for heading in _sections() if heading not in KPIS]
+    assert not stale, f"docs/kpis.md documents unknown KPIs (renamed or removed?): {', '.join(stale)}"
+
+
+def test_each_section_states_unit_and_direction():
+    for kpi_id, body in _sections().items():
+        kpi = KPIS[kpi_id]
+        assert f"Unit: {kpi.unit}" in body, f"{kpi_id}: the section does not say 'Unit: {kpi.unit}'"
+        assert "Direction:" in body, f"{kpi_id}: the section does not say which direction is better"
+        if not kpi.higher_is_better:
+            assert "lower is better" in body, f"{kpi_id}: registered as lower-is-better"
