@@ -6,6 +6,7 @@ Every failure is a one-screen message on stderr and a non-zero exit; no tracebac
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -28,6 +29,9 @@ def _cmd_import(store: Store, args: argparse.Namespace) -> int:
         except InputError as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
+        except (DataError, OSError, duckdb.Error) as exc:  # one file's failure never stops the others
+            failed += 1
+            print(f"error: {os.path.basename(path)}: {str(exc).splitlines()[0]}", file=sys.stderr)
     return EXIT_BAD_INPUT if failed else 0
 
 

@@ -77,17 +77,22 @@ def _on_days(rows: pd.DataFrame, days: pd.DatetimeIndex) -> pd.Series:
     return series.groupby(level=0).sum().reindex(days, fill_value=0)
 
 
-def engagement_table(store: Store, grain: str, *, end: date | None = None, segment: tuple[str, str] | None = None,
+def engagement_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
+                     segment: tuple[str, str] | None = None,
                      kpis: tuple[str, ...] = ENGAGEMENT_COLUMNS) -> pd.DataFrame:
     """One row per period with the requested engagement KPIs; ``partial`` marks a period cut short by the
-    as-of date. Only what ``kpis`` needs is computed."""
+    as-of date. Only what ``kpis`` needs is computed.
+
+    The periods run from the first event day, or from ``start`` when it is earlier: periods before any event
+    count 0 users and have undefined means and rolling counts.
+    """
     ensure_user_days(store)
     as_of = end or engagement_as_of(store)
     first = first_active_day(store)
     columns = ["period_start", "period_end", "partial", *kpis]
     if as_of is None or first is None or first > as_of:
         return pd.DataFrame(columns=columns)
-    periods = spine(first, as_of, grain)
+    periods = spine(min(first, start) if start else first, as_of, grain)
     out = pd.DataFrame({"period_start": [p.start for p in periods], "period_end": [p.end for p in periods],
                         "partial": [p.partial for p in periods]})
     needed = {w for w in ("dau", "wau", "mau") if w in kpis}
@@ -149,10 +154,10 @@ def _ratio(numerator: float | None, denominator: float | None) -> float:
     return float(numerator) / float(denominator)
 
 
-def adoption(store: Store, event: str, grain: str, *, end: date | None = None,
+def adoption(store: Store, event: str, grain: str, *, start: date | None = None, end: date | None = None,
              segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """Users who did ``event`` in each period / active users of the period."""
-    table = engagement_table(store, grain, end=end, segment=segment, kpis=("active_users",))
+    table = engagement_table(store, grain, start=start, end=end, segment=segment, kpis=("active_users",))
     columns = ["period_start", "period_end", "partial", "users", "active_users", "adoption"]
     if table.empty:
         return pd.DataFrame(columns=columns)

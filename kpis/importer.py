@@ -147,19 +147,27 @@ def _merge_versioned(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) 
         on = " AND ".join(f's."{k}" = t."{k}"' for k in keys)
         sets = ", ".join(f'"{c}" = coalesce(s."{c}", t."{c}")' for c in fill)
         cur.execute(f"UPDATE stage_{kind} s SET {sets} FROM {table} t WHERE t.is_current AND {on}")
-    staged_total = first(cur.execute(f"SELECT count(*) FROM stage_{kind}"))[0]
-    cur.execute(f"""CREATE OR REPLACE TEMP TABLE stage_new AS
-        SELECT {_cols(columns)} FROM stage_{kind}
-        EXCEPT SELECT {_cols(columns)} FROM {table} WHERE is_current""")
-    new_total = first(cur.execute("SELECT count(*) FROM stage_new"))[0]
     join = " AND ".join(f's."{k}" = t."{k}"' for k in keys)
-    existing = first(cur.execute(
-        f"SELECT count(*) FROM stage_new s WHERE EXISTS (SELECT 1 FROM {table} t WHERE {join})"))[0]
-    cur.execute(f"INSERT INTO {table} SELECT {_cols(columns)}, ?, false FROM stage_new", [import_id])
-    _touched_keys(cur, f"SELECT {_cols(keys)} FROM stage_new", import_id)
+    staged_total, new_keys = first(cur.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join}))
+        FROM stage_{kind} s"""))
+    # keys stored before whose staged row differs from the version in force
+    cur.execute(f"""CREATE OR REPLACE TEMP TABLE stage_changed AS
+        SELECT {_cols(keys)} FROM (
+            SELECT {_cols(columns)} FROM stage_{kind} EXCEPT SELECT {_cols(columns)} FROM {table} WHERE is_current
+        ) s WHERE EXISTS (SELECT 1 FROM {table} t WHERE {join})""")
+    changed = first(cur.execute("SELECT count(*) FROM stage_changed"))[0]
+    # every staged row becomes a version of this import, identical ones included: undoing an earlier import
+    # then never brings back a value that this one still states
+    cur.execute(f"INSERT INTO {table} SELECT {_cols(columns)}, ?, false FROM stage_{kind}", [import_id])
+    _touched_keys(cur, f"SELECT {_cols(keys)} FROM stage_{kind}", import_id)
     _refresh_current(cur, table, keys, pending=import_id)
-    cur.execute("DROP TABLE stage_new")
-    return new_total - existing, existing, staged_total - new_total
+    on = " AND ".join(f'c."{k}" = t."{k}"' for k in keys)
+    updated = first(cur.execute(f"""SELECT count(*) FROM {table} t SEMI JOIN stage_changed c ON {on}
+                                    WHERE t.import_id = ? AND t.is_current""", [import_id]))[0]
+    cur.execute("DROP TABLE stage_changed")
+    # an older export's differing rows are kept as history but change nothing: neither updated nor duplicates
+    return new_keys, updated, staged_total - new_keys - changed
 
 
 def _touched_keys(cur: duckdb.DuckDBPyConnection, select: str, import_id: int) -> None:

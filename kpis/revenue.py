@@ -7,7 +7,7 @@ All the heavy lifting is one SQL query over a date spine: each customer's MRR at
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 
@@ -53,7 +53,7 @@ def _paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, 
                    * coalesce(fx.rate, 1.0) AS monthly
         FROM subscriptions s
         LEFT JOIN fx_rates fx ON fx.currency = s.currency
-        WHERE s.status NOT IN ({never}) {where}
+        WHERE s.status NOT IN ({never}) AND s.interval_count > 0 {where}
     """
     return sql, params
 
@@ -116,7 +116,6 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     frame = pd.DataFrame({
         "period_start": [p.start for p in periods],
         "period_end": [p.end for p in periods],
-        "prev_end": [p.start - timedelta(days=1) for p in periods],
         "ref_day": [add_months(p.end, -12) for p in periods],
         "partial": [p.partial for p in periods],
     })
@@ -232,12 +231,13 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
         p.new_customers + p.reactivated_customers - p.churned_customers AS net_new_customers,
         p.churned_customers / NULLIF(p.prev_active, 0) AS logo_churn_rate,
-        (0 - (p.churned_mrr + p.contraction_mrr)) / NULLIF(p.prev_mrr, 0) AS revenue_churn_rate,
-        (p.new_mrr + p.reactivation_mrr + p.expansion_mrr) / NULLIF(0 - (p.churned_mrr + p.contraction_mrr), 0)
+        (0 - (p.churned_mrr + p.contraction_mrr)) / NULLIF(round(p.prev_mrr, {_ROUND}), 0) AS revenue_churn_rate,
+        (p.new_mrr + p.reactivation_mrr + p.expansion_mrr)
+            / NULLIF(round(0 - (p.churned_mrr + p.contraction_mrr), {_ROUND}), 0)
             AS quick_ratio,
         p.mrr / NULLIF(p.active_customers, 0) AS arpa,
-        r.kept_mrr / NULLIF(r.ref_mrr, 0) AS nrr,
-        r.kept_gross / NULLIF(r.ref_mrr, 0) AS grr
+        r.kept_mrr / NULLIF(round(r.ref_mrr, {_ROUND}), 0) AS nrr,
+        r.kept_gross / NULLIF(round(r.ref_mrr, {_ROUND}), 0) AS grr
     FROM with_prev p LEFT JOIN retention r ON r.period_start = p.period_start
     ORDER BY p.period_start
     """

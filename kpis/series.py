@@ -25,21 +25,22 @@ def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, 
         raise InputError(str(exc.args[0])) from None
     if grain not in kpi.grains:
         raise InputError(f"{kpi_id} exists at {', '.join(kpi.grains)} grain, not {grain}")
+    first_period = period_start(start, grain) if start else None
     if kpi_id == "adoption":
         if not event:
             raise InputError("adoption needs --event NAME (the event whose adoption to measure)")
-        table = engagement.adoption(store, event, grain, end=end, segment=segment)
+        table = engagement.adoption(store, event, grain, start=first_period, end=end, segment=segment)
     elif kpi.source == "revenue":
-        table = revenue.revenue_table(store, grain, start=period_start(start, grain) if start else None, end=end,
-                                      segment=segment)
+        table = revenue.revenue_table(store, grain, start=first_period, end=end, segment=segment)
     else:
-        table = engagement.engagement_table(store, grain, end=end, segment=segment, kpis=(kpi_id,))
+        table = engagement.engagement_table(store, grain, start=first_period, end=end, segment=segment,
+                                            kpis=(kpi_id,))
     if table.empty:
         return pd.DataFrame({"period_start": [], "value": [], "partial": []})
     out = pd.DataFrame({"period_start": table["period_start"], "value": table[kpi_id].astype("float64"),
                         "partial": table["partial"].astype(bool)})
-    if start is not None:
-        out = out[out["period_start"] >= period_start(start, grain)]
+    if first_period is not None:
+        out = out[out["period_start"] >= first_period]
     return out.reset_index(drop=True)
 
 

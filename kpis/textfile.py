@@ -22,6 +22,8 @@ from pathlib import Path
 from kpis.errors import InputError
 
 SAMPLE_BYTES = 256 * 1024
+#: Largest file we unpack from gzip (setting KPI_MAX_UNPACKED_BYTES): a small "zip bomb" cannot fill the disk.
+MAX_UNPACKED_BYTES = int(os.environ.get("KPI_MAX_UNPACKED_BYTES", str(16 * 2**30)))
 _CHUNK = 4 * 1024 * 1024
 
 _SIGNATURES: list[tuple[bytes, str]] = [
@@ -124,9 +126,15 @@ def _head(path: Path) -> bytes:
 
 
 def _gunzip(src: Path, dest: Path, display: str) -> Path:
+    written = 0
     try:
         with gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
-            shutil.copyfileobj(fin, fout, _CHUNK)
+            while chunk := fin.read(_CHUNK):
+                written += len(chunk)
+                if written > MAX_UNPACKED_BYTES:
+                    raise InputError(f"the file unpacks to more than {MAX_UNPACKED_BYTES / 2**30:.0f} GB; "
+                                     "split the export", file=display)
+                fout.write(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"the gzip file is damaged or cut short ({exc})", file=display) from None
     return dest

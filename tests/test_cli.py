@@ -93,3 +93,13 @@ def test_demo_command_then_series(tmp_path):
     lines = mrr.stdout.splitlines()
     assert lines[0] == "period_start,value" and lines[1].startswith("2026-10-01,") and len(lines) == 2
     assert float(lines[1].split(",")[1]) > 0
+
+
+def test_one_failing_file_does_not_stop_the_next(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    bad = write("bad.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n\"u2,a")
+    good = write("good.csv", "user_id,event,timestamp\nu3,a,2026-01-05T10:00:00Z\n")
+    done = kpis("import", str(bad), str(good), db=db)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: bad.csv, line 3: ")
+    assert done.stdout.startswith("good.csv: events_csv, import 1: 1 rows added")

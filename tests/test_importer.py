@@ -144,3 +144,27 @@ def test_stored_events_are_the_union_of_live_imports(tmp_path: Path, files, undo
         assert sorted(r[:3] for r in stored) == sorted(expected)  # each event exactly once
         assert all(r[3] in contents for r in stored)  # and owned by a live import
     db.unlink()
+
+
+def test_undoing_a_middle_import_keeps_what_a_later_one_still_states(store, write):
+    v1 = write("v1.csv", SUBS_HEADER + "s1,c1,Pro,10,usd,month,active,2026-01-01,\n")
+    v2 = write("v2.csv", SUBS_HEADER + "s1,c1,Pro,20,usd,month,active,2026-01-01,\n"
+                                       "s2,c2,Pro,5,usd,month,active,2026-02-01,\n")
+    v3 = write("v3.csv", SUBS_HEADER + "s1,c1,Pro,20,usd,month,active,2026-01-01,\n"
+                                       "s2,c2,Pro,5,usd,month,active,2026-02-01,\n"
+                                       "s3,c3,Pro,1,usd,month,active,2026-03-01,\n")
+    import_file(store, v1)
+    r2 = import_file(store, v2)
+    r3 = import_file(store, v3)
+    assert (r3.rows_added, r3.rows_updated, r3.duplicates) == (1, 0, 2)
+    undo_import(store, r2.import_id)
+    # the third export still says s1 = 20 and s2 exists: undoing the second changes nothing it states
+    assert store.query("SELECT subscription_id, amount FROM subscriptions ORDER BY 1") == [
+        ("s1", 20.0), ("s2", 5.0), ("s3", 1.0)]
+
+
+def test_an_older_export_after_a_newer_one_reports_no_update(store, write):
+    import_file(store, write("new.csv", SUBS_HEADER + "s1,c1,Pro,99.00,usd,month,canceled,2026-01-01,2026-03-01\n"))
+    late = import_file(store, write("old.csv", SUBS_HEADER + "s1,c1,Pro,99.00,usd,month,active,2026-01-01,\n"))
+    assert (late.rows_added, late.rows_updated) == (0, 0)
+    assert store.query("SELECT status FROM subscriptions") == [("canceled",)]

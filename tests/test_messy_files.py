@@ -191,3 +191,20 @@ def test_bad_time_after_a_quoted_newline_names_the_line_an_editor_shows(store, w
         import_file(store, write("e.csv", text))
     assert str(info.value).startswith("e.csv, line 5, column 'ts': cannot read \"noon\"")
     assert _nothing_stored(store)
+
+
+def test_every_empty_spelling_is_empty_in_event_csvs(store, write):
+    text = ("user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\nNone,a,2026-01-05T10:00:00Z\n"
+            "n/a,a,2026-01-05T10:00:00Z\nu2,a,None\n")
+    result = import_file(store, write("e.csv", text))
+    assert (result.rows_added, result.rows_rejected) == (1, 3)
+
+
+@pytest.mark.parametrize("count", ["0.5", "0", "99999999999"])
+def test_an_impossible_interval_count_names_line_and_column(store, write, count):
+    text = ("subscription_id,customer_id,amount,interval,interval_count,started_at\n"
+            f"s1,c1,10,month,{count},2026-01-01\n")
+    with pytest.raises(InputError) as info:
+        import_file(store, write("s.csv", text))
+    assert str(info.value).startswith("s.csv, line 2, column 'interval_count': cannot read")
+    assert _nothing_stored(store)

@@ -8,6 +8,7 @@ temporary tables (or, for events, a view) named ``stage_<kind>`` with exactly th
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -341,6 +342,22 @@ def number_parser(decimal_comma: bool) -> Callable[[str], float]:
     return parse
 
 
+def count_parser(number: Callable[[str], float]) -> Callable[[str], int]:
+    """An interval count: a whole number of at least 1 (``1``, ``3``, ``12.0``), read with ``number``.
+
+    >>> count_parser(number_parser(False))("3.0")
+    3
+    """
+
+    def parse(text: str) -> int:
+        value = number(text)
+        if value < 1 or value != int(value) or value > 10_000:
+            raise ValueError("expected a whole number of at least 1")
+        return int(value)
+
+    return parse
+
+
 def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -362,8 +379,11 @@ def stage_records(cur: duckdb.DuckDBPyConnection, kind: str, records: Iterable[d
     cur.register("_stage_frame", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE stage_{kind} AS SELECT {select} FROM _stage_frame")
+    except duckdb.Error as exc:
+        raise InputError(f"a value does not fit its column ({str(exc).splitlines()[0]})") from None
     finally:
-        cur.unregister("_stage_frame")
+        with contextlib.suppress(duckdb.Error):
+            cur.unregister("_stage_frame")
     return len(frame)
 
 

@@ -11,6 +11,7 @@ from kpis.sources.base import (
     Sniff,
     Source,
     Staged,
+    count_parser,
     latest,
     number_parser,
     parse_date,
@@ -40,7 +41,7 @@ def _subscription(row: Row, amount: object) -> dict[str, object]:
         "quantity": row.parse(amount, "quantity") or 1.0,  # type: ignore[arg-type]
         "currency": (row.get("currency") or "USD").upper(),
         "interval": row.parse(normalise_interval, "interval") or "month",
-        "interval_count": int(row.parse(amount, "interval_count") or 1),  # type: ignore[arg-type]
+        "interval_count": row.parse(count_parser(amount), "interval_count") or 1,  # type: ignore[arg-type]
         "status": row.parse(normalise_status, "status") or "active",
         "started_at": started,
         "trial_end": row.parse(parse_timestamp, "trial_end"),

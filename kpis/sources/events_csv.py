@@ -12,10 +12,12 @@ import re
 import duckdb
 
 from kpis.errors import InputError
-from kpis.sources.base import MAX_FIELD_BYTES, Sniff, Staged, norm
+from kpis.sources.base import MAX_FIELD_BYTES, NULLS, Sniff, Staged, norm
 from kpis.sources.sqltext import identifier, line_at, literal
 from kpis.store import first
 
+#: The empty spellings of base.NULLS as DuckDB's null strings (it compares them case-sensitively).
+_NULLSTR = ", ".join(literal(v) for v in sorted({f(n) for n in NULLS for f in (str, str.upper, str.title)} | {" "}))
 _EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
 
 
@@ -49,7 +51,7 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
                {ts_expr} AS ts, {pick(account)} AS account_id
         FROM read_csv({literal(str(sniff.file.path))}, header = true, skip = {sniff.header_line - 1},
                       delim = {literal(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
-                      nullstr = ['', ' ', 'N/A', 'null', 'NULL', '-'], store_rejects = true,
+                      nullstr = [{_NULLSTR}], store_rejects = true,
                       max_line_size = {MAX_FIELD_BYTES * 4})"""
     try:
         cur.execute(view)

@@ -19,6 +19,7 @@ from kpis.sources.base import (
     Sniff,
     Source,
     Staged,
+    count_parser,
     latest,
     number_parser,
     parse_timestamp,
@@ -40,18 +41,6 @@ def _currency(text: str) -> str:
     if len(value) != 3 or not value.isalpha():
         raise ValueError("expected a three-letter currency code such as usd")
     return value
-
-
-def _count_parser(number: Callable[[str], float]) -> Callable[[str], int]:
-    """An interval count: a whole number of at least 1 (``1``, ``3``, ``12.0``)."""
-
-    def parse(text: str) -> int:
-        value = number(text)
-        if value < 1 or value != int(value):
-            raise ValueError("expected a whole number of at least 1")
-        return int(value)
-
-    return parse
 
 
 def _cents_parser(number: Callable[[str], float]) -> Callable[[str], float]:
@@ -136,7 +125,7 @@ def _stage_dashboard(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     is left out because it is the next renewal, in the future for every live subscription.
     """
     number = number_parser(sniff.decimal_comma)
-    count = _count_parser(number)
+    count = count_parser(number)
     keys = _metadata_keys(sniff)
     subscriptions: list[Record] = []
     customers: dict[str, Record] = {}
@@ -233,7 +222,7 @@ def _stage_api(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     ``cancel_at`` and ``current_period_end`` are future dates and are neither stored nor used for ``as_of``.
     """
     number = number_parser(sniff.decimal_comma)
-    cents, count = _cents_parser(number), _count_parser(number)
+    cents, count = _cents_parser(number), count_parser(number)
     subscriptions: list[Record] = []
     as_of = None
     for row in read_rows(sniff):
@@ -279,7 +268,7 @@ def _detect_chartmogul(sniff: Sniff) -> bool:
 def _stage_chartmogul(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     """Subscriptions and customers; the schema has no status, so a cancel date means canceled (and ended)."""
     number = number_parser(sniff.decimal_comma)
-    cents, count = _cents_parser(number), _count_parser(number)
+    cents, count = _cents_parser(number), count_parser(number)
     subscriptions: list[Record] = []
     customers: dict[str, Record] = {}
     as_of = None

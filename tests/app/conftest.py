@@ -36,11 +36,13 @@ def _fresh_streamlit_caches() -> Iterator[None]:
 
 
 @pytest.fixture
-def app(db_path: Path) -> Callable[[], AppTest]:
-    """Start the dashboard (a new session each call) on the test's database and run it once."""
+def app(db_path: Path) -> Callable[..., AppTest]:
+    """Start the dashboard (a new session each call) on the test's database and run it once; ``query`` is the
+    URL's query string (as a dict), as when a shared link is opened."""
 
-    def _start() -> AppTest:
+    def _start(query: dict[str, str] | None = None) -> AppTest:
         at = AppTest.from_file(str(DASHBOARD), default_timeout=TIMEOUT)
+        at.query_params.update(query or {})
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at

@@ -1,17 +1,31 @@
-"""The dashboard in a real browser (Debian's Chromium), served by ``streamlit run``: pages render, uploads work.
+"""The dashboard in a real browser (Debian's Chromium), served by ``streamlit run``: every page renders at its URL
+with the demo company, the shared filters travel in the URL, uploads work.
 
-Screenshots of both pages go to docs/screenshots/ (overview.png, data.png).
+A screenshot of every page goes to docs/screenshots/<page>.png (overview.png, revenue.png, ..., data.png).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 EVENTS = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\nu2,signup,2026-01-06T11:30:00Z\n"
+#: url path -> (screenshot name, page heading, Plotly charts the page draws at week grain)
+PAGES = {
+    "": ("overview", "Overview", 0),
+    "revenue": ("revenue", "Revenue", 6),
+    "customers": ("customers", "Customers", 4),
+    "engagement": ("engagement", "Engagement", 3),
+    "retention": ("retention", "Retention", 2),
+    "targets": ("targets", "Targets", 0),
+    "review": ("review", "Review", 0),
+    "data": ("data", "Data", 0),
+}
 
 
 def settle(page: Page) -> None:
@@ -34,14 +48,58 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / name, full_page=True)
 
 
-def test_overview_renders(server: str, page: Page) -> None:
-    page.goto(server)
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(page.get_by_text("What is loaded").or_(page.get_by_text("Nothing is loaded yet"))).to_be_visible()
-    expect(page.get_by_text("The KPI pages")).to_be_visible()
+def with_query(server: str, path: str, *params: str) -> re.Pattern[str]:
+    """The URL of ``path`` whose query string holds exactly ``params``, in any order."""
+    ahead = "".join(f"(?=(?:[^#]*&)?{re.escape(p)}(?:&|$))" for p in params)
+    return re.compile(f"^{re.escape(server)}/{re.escape(path)}\\?{ahead}[^&]*(?:&[^&]*){{{len(params) - 1}}}$")
+
+
+def charts_drawn(page: Page, count: int) -> None:
+    """Wait until ``count`` Plotly charts have drawn their plot area."""
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(count)
+    for i in range(count):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+
+
+@pytest.mark.parametrize("url_path", list(PAGES))
+def test_every_page_renders_at_its_url(server: str, page: Page, url_path: str) -> None:
+    name, heading, charts = PAGES[url_path]
+    page.goto(f"{server}/{url_path}")
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     settle(page)
+    charts_drawn(page, charts)
     expect(page.get_by_test_id("stException")).to_have_count(0)
-    screenshot(page, "overview.png")
+    expect(page.get_by_text("Share this view")).to_be_visible()
+    expect(page.get_by_test_id("stCode").filter(has_text=f"/{url_path}")).to_be_visible()
+    if url_path == "":
+        expect(page.get_by_test_id("stMetric")).to_have_count(9)
+    if name != "data":  # the data page's screenshot shows an upload (below)
+        screenshot(page, f"{name}.png")
+
+
+def test_filters_travel_in_the_url(server: str, page: Page) -> None:
+    page.goto(f"{server}/revenue?grain=month&compare=same+period+last+year")
+    expect(page.get_by_role("heading", name="Revenue", exact=True)).to_be_visible()
+    settle(page)
+    expect(page.get_by_test_id("stCode").filter(
+        has_text="/revenue?grain=month&compare=same+period+last+year")).to_be_visible()
+    expect(page.get_by_text("LTV (ARPA / mean monthly logo churn of six months)")).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_text("quarter", exact=True).click()
+    expect(page).to_have_url(with_query(server, "revenue", "grain=quarter", "compare=same+period+last+year"))
+    settle(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Customers").click()
+    expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
+    settle(page)
+    expect(page).to_have_url(with_query(server, "customers", "grain=quarter", "compare=same+period+last+year"))
+
+
+def test_an_invalid_url_value_falls_back_with_a_note(server: str, page: Page) -> None:
+    page.goto(f"{server}/?grain=fortnight")
+    expect(page.get_by_text("The link's grain “fortnight” is not one of week, month, quarter")).to_be_visible()
+    settle(page)
+    expect(page.get_by_test_id("stMetric")).to_have_count(9)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def test_data_page_renders_at_its_url(server: str, page: Page) -> None:

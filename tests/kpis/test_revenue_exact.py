@@ -6,6 +6,7 @@ undefined value (a ratio whose denominator is 0): it must be NaN, never 0 and ne
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
@@ -465,3 +466,20 @@ def test_series_starts_at_start_when_it_is_before_the_data(store_a):
                                                              "2026-02-01"]
     assert list(got["value"])[:3] == [0, 0, 200]
 
+
+
+def test_a_denominator_that_is_zero_up_to_float_noise_is_undefined(store, write):
+    # x pays 0.1 + 0.2 + 0.7/12 a month until 2025-05-01; float sums leave ~1e-17 instead of 0 afterwards
+    text = ("subscription_id,customer_id,amount,interval,started_at,ended_at\n"
+            "a,x,0.1,month,2025-01-01,2025-05-01\nb,x,0.2,month,2025-01-01,2025-05-01\n"
+            "c,x,0.7,year,2025-01-01,2025-05-01\nd,y,10,month,2026-09-01,\n")
+    from kpis.importer import import_file
+
+    import_file(store, write("s.csv", text))
+    table = revenue_table(store, "month", end=date(2026, 9, 30))
+    by_month = table.set_index("period_start")
+    # nobody paid on 2025-09-30 (the reference day of 2026-09): NRR and GRR are undefined, not 1
+    assert math.isnan(by_month.loc[date(2026, 9, 1), "nrr"])
+    assert math.isnan(by_month.loc[date(2026, 9, 1), "grr"])
+    # nothing was paid in 2026-08: revenue churn of 2026-09 is undefined, not 0
+    assert math.isnan(by_month.loc[date(2026, 9, 1), "revenue_churn_rate"])

@@ -1,0 +1,141 @@
+"""What the dashboard's scorecard and filters pick from: the last complete period, the period to compare it
+with (the one before, or the same period a year earlier), and the choices the shared filters offer
+(segments, event names, the span of dates with data). Never imports streamlit.
+
+>>> import pandas as pd
+>>> from datetime import date, timedelta
+>>> table = pd.DataFrame({"period_start": [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)],
+...                       "value": [100.0, 110.0, 55.0], "partial": [False, False, True]})
+>>> c = compare(table, "month", "previous")
+>>> (c.period, c.value, c.reference, c.change, c.running_value)
+(datetime.date(2026, 10, 1), 110.0, 100.0, 10.0, 55.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from kpis.calendar import add_months, period_start, previous_start
+from kpis.store import Store
+
+#: What a period can be compared with: the period before it, or the period holding the same day a year earlier.
+COMPARISONS = ("previous", "year_ago")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One KPI's headline: the last complete period, its value, and the value it is compared with.
+
+    ``reference`` is NaN when there is no period to compare with (or its value is undefined); ``change`` is then
+    NaN too. ``running_*`` describe the period still running (partial), if any.
+    """
+
+    period: date | None
+    value: float
+    reference_period: date | None
+    reference: float
+    running_period: date | None
+    running_value: float
+
+    @property
+    def change(self) -> float:
+        """value - reference (NaN when either is undefined)."""
+        return self.value - self.reference
+
+    @property
+    def relative_change(self) -> float:
+        """(value - reference) / |reference|; NaN when the reference is 0 or undefined."""
+        if not _defined(self.reference) or self.reference == 0:
+            return float("nan")
+        return (self.value - self.reference) / abs(self.reference)
+
+
+def _defined(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def reference_start(start: date, grain: str, against: str) -> date:
+    """The first day of the period ``start``'s period is compared with. A year ago is 52 weeks back at week grain
+    (weeks keep their weekdays, so the same ISO week number in most years), 12 calendar months back otherwise.
+
+    >>> reference_start(date(2026, 11, 16), "week", "year_ago")  # ISO week 47 of 2026 -> week 47 of 2025
+    datetime.date(2025, 11, 17)
+    >>> reference_start(date(2026, 10, 1), "quarter", "previous")
+    datetime.date(2026, 7, 1)
+    """
+    if against == "previous":
+        return previous_start(start, grain)
+    if against == "year_ago":
+        if grain == "week":
+            return start - timedelta(weeks=52)
+        return period_start(add_months(start, -12), grain)
+    raise ValueError(f"unknown comparison {against!r}; expected one of {', '.join(COMPARISONS)}")
+
+
+def last_complete(table: pd.DataFrame) -> int | None:
+    """The position of the last row of ``table`` that is not partial, or None."""
+    if table.empty:
+        return None
+    complete = [i for i, partial in enumerate(table["partial"].astype(bool)) if not partial]
+    return complete[-1] if complete else None
+
+
+def compare(table: pd.DataFrame, grain: str, against: str, column: str = "value") -> Comparison:
+    """The headline of ``column`` in a series table (``period_start``, ``partial``, ``column``): its value in the
+    last complete period and in the period it is compared with (``against``: previous or year_ago)."""
+    nan = float("nan")
+    running_period, running_value = None, nan
+    if not table.empty and bool(table["partial"].iloc[-1]):
+        running_period, running_value = table["period_start"].iloc[-1], float(table[column].iloc[-1])
+    at = last_complete(table)
+    if at is None:
+        return Comparison(None, nan, None, nan, running_period, running_value)
+    period = table["period_start"].iloc[at]
+    ref_start = reference_start(period, grain, against)
+    by_start = dict(zip(table["period_start"], table[column].astype("float64"), strict=True))
+    reference = by_start.get(ref_start, nan)
+    return Comparison(period, float(table[column].iloc[at]), ref_start if ref_start in by_start else None,
+                      float(reference), running_period, running_value)
+
+
+def first_period_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Period-1 retention per cohort as a series table (``period_start`` = cohort, ``value``, ``partial``),
+    for the cohorts whose period 1 has started; ``partial`` when that period is still running."""
+    cells = cohorts[cohorts["period"] == 1] if not cohorts.empty else cohorts
+    return pd.DataFrame({"period_start": list(cells["cohort_start"]) if not cells.empty else [],
+                         "value": cells["retention"].astype("float64").tolist() if not cells.empty else [],
+                         "partial": cells["partial"].astype(bool).tolist() if not cells.empty else []})
+
+
+def segment_choices(store: Store) -> list[tuple[str, str]]:
+    """Every ``(key, value)`` a segment filter can take: customer attributes, and ``plan`` for each plan."""
+    rows = store.query("""
+        SELECT DISTINCT "key", "value" FROM customer_attributes WHERE "value" IS NOT NULL AND "value" <> ''
+        UNION SELECT DISTINCT 'plan', plan FROM subscriptions WHERE plan IS NOT NULL AND plan <> ''
+        ORDER BY 1, 2""")
+    return [(str(k), str(v)) for k, v in rows]
+
+
+def event_names(store: Store) -> list[str]:
+    """Every event name, the most frequent first."""
+    return [str(r[0]) for r in store.query(
+        "SELECT event FROM events WHERE event IS NOT NULL GROUP BY event ORDER BY count(*) DESC, event")]
+
+
+def data_span(store: Store, today: date | None = None) -> tuple[date, date] | None:
+    """The first and the last day with data of any source (events, subscriptions), never after ``today``."""
+    from kpis.engagement import engagement_as_of, first_active_day
+    from kpis.revenue import revenue_as_of
+
+    firsts = [first_active_day(store)]
+    firsts += [r[0] for r in store.query("SELECT min(started_at)::DATE FROM subscriptions")]
+    lasts = [engagement_as_of(store), revenue_as_of(store, today)]
+    firsts = [d for d in firsts if d is not None]
+    lasts = [d for d in lasts if d is not None]
+    if not firsts or not lasts:
+        return None
+    return min(firsts), max(lasts)

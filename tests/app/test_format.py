@@ -1,0 +1,106 @@
+"""The number formats and the scorecard's period picking, on literal values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from app_pages import format as fmt
+from kpis.registry import KPIS
+from kpis.scorecard import compare, first_period_retention, last_complete, reference_start
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("kpi", "value", "expected"),
+    [
+        ("mrr", 1_234_567.8912, "$1.2M"),
+        ("mrr", 12_345.6, "$12.3k"),
+        ("mrr", 1_234.5, "$1.23k"),
+        ("mrr", 999.4, "$999"),
+        ("churned_mrr", -3_058.0, "-$3.06k"),
+        ("arr", 999_999.0, "$1.0M"),
+        ("active_customers", 12_345, "12,345"),
+        ("dau", 203.49, "203"),
+        ("logo_churn_rate", 0.045, "4.5%"),
+        ("nrr", 1.072, "107.2%"),
+        ("quick_ratio", 5.9005, "5.90"),
+        ("logo_churn_rate", NAN, "—"),
+        ("ltv", None, "—"),
+        ("quick_ratio", pd.NA, "—"),
+    ],
+)
+def test_values(kpi: str, value: object, expected: str) -> None:
+    assert fmt.value(KPIS[kpi], value) == expected
+
+
+@pytest.mark.parametrize(
+    ("kpi", "change", "expected"),
+    [("mrr", 4_640.2, "+$4.64k"), ("mrr", -120.0, "-$120"), ("active_customers", 9, "+9"),
+     ("logo_churn_rate", 0.006, "+0.6 pp"), ("nrr", -0.017, "-1.7 pp"), ("quick_ratio", -1.25, "-1.25"),
+     ("nrr", NAN, None)],
+)
+def test_deltas(kpi: str, change: float, expected: str | None) -> None:
+    assert fmt.kpi_delta(KPIS[kpi], change) == expected
+
+
+def test_periods() -> None:
+    assert fmt.period(date(2026, 11, 16), "week") == "week of 16 Nov 2026"
+    assert fmt.period(date(2026, 10, 1), "month") == "Oct 2026"
+    assert fmt.period(date(2026, 10, 1), "quarter") == "Q4 2026"
+    assert fmt.period(None, "week") == "—"
+
+
+def _table(values: list[float], partial_last: bool = True) -> pd.DataFrame:
+    starts = [date(2025, m, 1) for m in range(1, 13)] + [date(2026, m, 1) for m in range(1, 13)]
+    starts = starts[: len(values)]
+    return pd.DataFrame({"period_start": starts, "value": values,
+                         "partial": [False] * (len(values) - 1) + [partial_last]})
+
+
+def test_compare_with_the_previous_period_skips_the_running_one() -> None:
+    table = _table([10.0, 12.0, 15.0, 4.0])  # Apr 2025 is running: Mar (15) vs Feb (12)
+    c = compare(table, "month", "previous")
+    assert (c.period, c.value, c.reference_period, c.reference, c.change) == (date(2025, 3, 1), 15.0,
+                                                                                date(2025, 2, 1), 12.0, 3.0)
+    assert (c.running_period, c.running_value) == (date(2025, 4, 1), 4.0)
+    assert c.relative_change == pytest.approx(0.25)
+
+
+def test_compare_with_a_year_ago_needs_that_period() -> None:
+    values = [float(v) for v in range(1, 16)]  # Jan 2025 .. Mar 2026, Mar 2026 running
+    c = compare(_table(values), "month", "year_ago")
+    assert (c.period, c.value, c.reference_period, c.reference, c.change) == (date(2026, 2, 1), 14.0,
+                                                                                date(2025, 2, 1), 2.0, 12.0)
+    short = compare(_table([1.0, 2.0, 3.0]), "month", "year_ago")
+    assert short.reference_period is None and pd.isna(short.change)
+
+
+def test_an_undefined_value_stays_undefined() -> None:
+    c = compare(_table([NAN, 2.0, 1.0]), "month", "previous")
+    assert c.value == 2.0 and pd.isna(c.reference) and pd.isna(c.change)
+
+
+def test_no_complete_period() -> None:
+    c = compare(_table([5.0]), "month", "previous")
+    assert c.period is None and pd.isna(c.value) and c.running_value == 5.0
+    assert last_complete(_table([5.0])) is None
+
+
+def test_reference_periods() -> None:
+    assert reference_start(date(2026, 11, 16), "week", "previous") == date(2026, 11, 9)
+    assert reference_start(date(2026, 11, 16), "week", "year_ago") == date(2025, 11, 17)
+    assert reference_start(date(2026, 3, 1), "month", "year_ago") == date(2025, 3, 1)
+    assert reference_start(date(2026, 1, 1), "quarter", "previous") == date(2025, 10, 1)
+
+
+def test_first_period_retention() -> None:
+    cells = pd.DataFrame({"cohort_start": [date(2026, 1, 5)] * 2 + [date(2026, 1, 12)] * 2,
+                          "period": [0, 1, 0, 1], "cohort_size": [10, 10, 4, 4], "retained": [10, 6, 4, 1],
+                          "retention": [1.0, 0.6, 1.0, 0.25], "partial": [False, False, False, True]})
+    table = first_period_retention(cells)
+    assert table.to_dict("list") == {"period_start": [date(2026, 1, 5), date(2026, 1, 12)], "value": [0.6, 0.25],
+                                     "partial": [False, True]}

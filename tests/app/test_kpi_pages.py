@@ -1,0 +1,204 @@
+"""The KPI pages and the shared filters on the demo company (the app loads it itself on an empty database)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
+from streamlit.testing.v1 import AppTest
+
+from tests.app.test_pages import needs_demo, unescape
+
+pytestmark = needs_demo
+
+PAGES = {
+    "app_pages/overview.py": "Overview",
+    "app_pages/revenue.py": "Revenue",
+    "app_pages/customers.py": "Customers",
+    "app_pages/engagement.py": "Engagement",
+    "app_pages/retention.py": "Retention",
+    "app_pages/targets.py": "Targets",
+    "app_pages/review.py": "Review",
+    "app_pages/data.py": "Data",
+}
+#: Pages that draw KPI charts, with the number of Plotly charts each draws at week grain.
+CHARTS = {"app_pages/revenue.py": 6, "app_pages/customers.py": 4, "app_pages/engagement.py": 3,
+          "app_pages/retention.py": 2}
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def on(at: AppTest, page: str) -> AppTest:
+    return ok(at.switch_page(page).run())
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [unescape(c.value) for c in at.caption]
+
+
+def share_link(at: AppTest) -> str:
+    (code,) = at.code
+    return code.value
+
+
+def test_every_page_renders_on_the_demo_company(app: Callable[..., AppTest]) -> None:
+    at = app()
+    for page, title in PAGES.items():
+        on(at, page)
+        assert [t.value for t in at.title] == [title], page
+        if page in CHARTS:
+            shown = figures(at)
+            assert len(shown) == CHARTS[page], page
+            assert all(any(trace.get("x") is not None or trace.get("z") is not None for trace in f["data"])
+                       for f in shown), f"an empty chart on {page}"
+        assert share_link(at).startswith("/"), "every page has the share link"
+
+
+def test_overview_scorecard(app: Callable[..., AppTest]) -> None:
+    at = app()
+    shown = metrics(at)
+    assert list(shown) == ["MRR", "Net new MRR", "Active customers", "Logo churn rate", "NRR", "DAU", "MAU",
+                           "Stickiness (DAU/MAU)", "Period-1 retention"]
+    mrr, delta = shown["MRR"]
+    assert mrr.startswith("$") and mrr[-1] in "kM", "money is shortened: $146.2k, not 146234.5"
+    assert delta.startswith(("+$", "-$"))
+    assert shown["Logo churn rate"][0].endswith("%") and shown["Logo churn rate"][1].endswith(" pp")
+    by_label = {m.label: m.proto for m in at.metric}
+    churn = by_label["Logo churn rate"]
+    rising = churn.delta.startswith("+")
+    colors = MetricProto.MetricColor
+    assert churn.color == (colors.RED if rising else colors.GREEN), "lower is better: a rising churn rate is red"
+    assert len(by_label["MRR"].chart_data) > 10, "a sparkline"
+    assert any("running week of" in c and "(partial)" in c for c in captions(at)), "the running period is partial"
+    assert any("Revenue data as of" in c and "Product events data as of" in c for c in captions(at))
+
+
+def test_changing_the_grain_changes_what_is_shown(app: Callable[..., AppTest]) -> None:
+    at = app()
+    weekly = metrics(at)
+    assert any(c.startswith("week of ") for c in captions(at))
+    ok(at.radio(key="grain").set_value("month").run())
+    monthly = metrics(at)
+    assert monthly["Net new MRR"] != weekly["Net new MRR"]
+    assert any(c.startswith("Oct 2026") for c in captions(at)), "the last complete month of the demo data"
+    assert share_link(at) == "/?grain=month"
+
+    on(at, "app_pages/revenue.py")
+    assert share_link(at) == "/revenue?grain=month", "the filters stay when the page changes"
+    assert len(figures(at)) == 7, "at month grain the revenue page adds LTV"
+    mrr = figures(at)[0]
+    assert len(mrr["data"][0]["x"]) <= 13, "one point per month of the trailing year"
+
+
+def test_compare_with_a_year_ago(app: Callable[..., AppTest]) -> None:
+    at = app()
+    ok(at.radio(key="compare").set_value("same period last year").run())
+    assert share_link(at) == "/?compare=same+period+last+year"
+    mrr = next(m for m in at.metric if m.label == "MRR")
+    assert mrr.proto.delta_description.startswith("vs a year ago (week of 17 Nov 2025)")
+
+
+def test_segment_filter(app: Callable[..., AppTest]) -> None:
+    at = app()
+    everyone = metrics(at)["Active customers"][0]
+    assert "segment=Enterprise" in at.selectbox(key="segment").options
+    ok(at.selectbox(key="segment").set_value("segment=Enterprise").run())
+    assert int(metrics(at)["Active customers"][0].replace(",", "")) < int(everyone.replace(",", ""))
+    assert share_link(at) == "/?segment=segment%3DEnterprise"
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "note"),
+    [
+        ("grain", "daily", "grain “daily” is not one of week, month, quarter; showing week."),
+        ("compare", "yesterday", "compare “yesterday” is not one of"),
+        ("segment", "tier=<b>gold</b>", "segment “tier=<b>gold</b>” does not exist in the data"),
+        ("end", "2031-01-01", "to date 2031-01-01 lies outside the data"),
+        ("start", "last tuesday", "from date “last tuesday” is not a date"),
+    ],
+)
+def test_an_invalid_url_value_falls_back_with_a_note(app: Callable[..., AppTest], param: str, value: str,
+                                                     note: str) -> None:
+    at = app({param: value})
+    warnings = [unescape(w.value) for w in at.warning]
+    assert any(note in w for w in warnings), warnings
+    assert at.radio(key="grain").value == "week"
+    assert share_link(at) == "/", "the invalid value is not kept in the link"
+    assert "MRR" in metrics(at), "the page still shows the default view"
+
+
+def test_a_valid_url_opens_that_view(app: Callable[..., AppTest]) -> None:
+    at = app({"grain": "quarter", "end": "2026-06-30"})
+    assert not at.warning
+    assert at.radio(key="grain").value == "quarter"
+    assert share_link(at) == "/?grain=quarter&end=2026-06-30"
+    assert any(c.startswith("Q2 2026") for c in captions(at)), "the as-of date closes Q2, the last complete quarter"
+
+
+def test_revenue_bridge_follows_the_chosen_period(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/revenue.py")
+    bridge = next(f for f in figures(at) if f["data"][0]["type"] == "waterfall")
+    assert bridge["data"][0]["measure"][0] == "absolute" and bridge["data"][0]["measure"][-1] == "total"
+    texts = bridge["data"][0]["text"]
+    assert all(t.startswith(("$", "+$", "-$")) for t in texts), texts
+    picker = at.selectbox(key="bridge_period")
+    older = picker.options[5]
+    ok(picker.set_value(picker.value).run())  # unchanged value: same chart
+    ok(at.selectbox(key="bridge_period").select(older).run())
+    again = next(f for f in figures(at) if f["data"][0]["type"] == "waterfall")
+    assert again["data"][0]["text"] != texts
+
+
+def test_movements_are_stacked_around_zero(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/revenue.py")
+    movements = next(f for f in figures(at) if f["layout"].get("barmode") == "relative")
+    by_name = {t["name"]: t for t in movements["data"]}
+    assert all(v is None or v <= 0 for v in by_name["Churned"]["y"])
+    assert all(v is None or v >= 0 for v in by_name["New"]["y"])
+    assert by_name["New"]["marker"]["pattern"]["shape"][-1] == "/", "the running week's bars are hatched"
+
+
+def test_undefined_values_are_gaps_not_zeros(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/revenue.py")
+    nrr = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Net and gross"))
+    values = nrr["data"][0]["y"]
+    assert 0 not in values and 0.0 not in values
+
+
+def test_engagement_adoption_table(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/engagement.py")
+    (table,) = (d.value for d in at.dataframe)
+    assert list(table.columns) == ["Event", "Users", "Adoption", "Change"]
+    assert "dashboard_viewed" in set(table["Event"])
+    assert all(a.endswith("%") or a == "—" for a in table["Adoption"])
+
+
+def test_retention_modes(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/retention.py")
+    heat = figures(at)[0]
+    assert heat["data"][0]["type"] == "heatmap"
+    assert heat["data"][0]["text"][0][0] == "100%"
+    ok(at.radio(key="retention_mode").set_value("unbounded").run())
+    assert figures(at)[0]["data"][0]["text"] != heat["data"][0]["text"]
+    ok(at.radio(key="grain").set_value("month").run())
+    assert len(figures(at)[0]["data"][0]["y"]) <= 13, "monthly cohorts of the trailing year"
+
+
+def test_plan_pages_say_what_comes_next(app: Callable[..., AppTest]) -> None:
+    at = app()
+    for page in ("app_pages/targets.py", "app_pages/review.py"):
+        on(at, page)
+        assert any(i.value.startswith("Coming next") for i in at.info)
