@@ -96,6 +96,14 @@ _MIGRATIONS: list[str] = [
     CREATE VIEW targets AS SELECT * EXCLUDE (is_current) FROM target_versions WHERE is_current;
     CREATE VIEW fx_rates AS SELECT * EXCLUDE (is_current) FROM fx_rate_versions WHERE is_current;
     """,
+    # 2: notes on dates (a launch, a price change), drawn on every time chart and listed in the review
+    """
+    CREATE SEQUENCE annotation_ids START 1;
+    CREATE TABLE annotations (
+        annotation_id INTEGER PRIMARY KEY DEFAULT nextval('annotation_ids'), day DATE NOT NULL,
+        text VARCHAR NOT NULL, created_by VARCHAR, created_at TIMESTAMP NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)
