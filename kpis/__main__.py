@@ -150,6 +150,56 @@ def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_line(values: list[object]) -> str:
+    from kpis.series import plain_decimal
+
+    cells = []
+    for value in values:
+        if value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, int | float):
+            text = plain_decimal(value)
+        elif isinstance(value, date):
+            text = value.isoformat()
+        else:
+            text = str(value)
+        cells.append('"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text)
+    return ",".join(cells)
+
+
+def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
+    from kpis.targets import evaluate, load_targets
+
+    if args.action == "import":
+        if not args.file:
+            raise InputError("targets import needs FILE (kpi,grain,period_start,target[,owner,note])")
+        print(import_file(store, args.file, who=args.who, expect=("targets_csv",)).summary())
+        return 0
+    if args.action == "export":
+        print("kpi,grain,period_start,target,owner,note")
+        for t in load_targets(store).itertuples(index=False):
+            print(_csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
+        return 0
+    table = evaluate(store, as_of=args.as_of)
+    print("kpi,grain,period_start,target,actual,projected_value,attainment,status,projected,owner,note")
+    for t in table.itertuples(index=False):
+        print(_csv_line([t.kpi, t.grain, t.period_start, t.target, t.actual, t.projected_value, t.attainment,
+                         t.status, t.projected, t.owner, t.note]))
+    return 0
+
+
+def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
+    from kpis.anomalies import anomalies
+
+    table = anomalies(store, args.grain, as_of=args.end, segment=args.segment)
+    print("kpi,period_start,value,expected,low,high,direction")
+    for t in table.itertuples(index=False):
+        print(_csv_line([t.kpi, t.period_start, t.value, t.expected, t.low, t.high, t.direction]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs to list the commands)."""
     parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
@@ -197,6 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key", nargs="?", choices=SETTINGS)
     p.add_argument("value", nargs="?")
     p.set_defaults(run=_cmd_settings)
+
+    p = commands.add_parser("targets", help="targets: list (with actual, attainment, status), import FILE, export")
+    p.add_argument("action", choices=("list", "import", "export"))
+    p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("--as-of", type=_date, metavar="D", dest="as_of")
+    p.add_argument("--who", default="cli")
+    p.set_defaults(run=_cmd_targets)
+
+    p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
+    p.add_argument("--grain", choices=("week", "month", "quarter"), default="week")
+    p.add_argument("--end", type=_date, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_anomalies)
 
     p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
     p.set_defaults(run=_cmd_kpis)

@@ -25,6 +25,8 @@ def period_start(day: date, grain: str) -> date:
         return day.replace(day=1)
     if grain == "quarter":
         return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if grain == "year":
+        return date(day.year, 1, 1)
     raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
 
 
@@ -46,7 +48,16 @@ def next_start(start: date, grain: str) -> date:
         return start + timedelta(days=1)
     if grain == "week":
         return start + timedelta(days=7)
-    return add_months(start, 1 if grain == "month" else 3)
+    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[grain])
+
+
+def last_day(start: date, grain: str) -> date:
+    """The last day of the period starting on ``start``.
+
+    >>> last_day(date(2026, 10, 1), "quarter")
+    datetime.date(2026, 12, 31)
+    """
+    return next_start(start, grain) - timedelta(days=1)
 
 
 def previous_start(start: date, grain: str) -> date:
@@ -55,7 +66,7 @@ def previous_start(start: date, grain: str) -> date:
         return start - timedelta(days=1)
     if grain == "week":
         return start - timedelta(days=7)
-    return add_months(start, -1 if grain == "month" else -3)
+    return add_months(start, {"month": -1, "quarter": -3, "year": -12}[grain])
 
 
 @dataclass(frozen=True)

@@ -50,16 +50,21 @@ class ImportResult:
 
 
 def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None = None,
-                who: str = "local") -> ImportResult:
-    """Import one export file into ``store``; raises :class:`InputError` (nothing stored) when it is bad."""
+                who: str = "local", expect: tuple[str, ...] = ()) -> ImportResult:
+    """Import one export file into ``store``; raises :class:`InputError` (nothing stored) when it is bad.
+
+    ``expect`` limits the formats accepted (source names), e.g. ``("targets_csv",)``.
+    """
     display = name or os.path.basename(os.fspath(path))
     try:
         with open_text(path, display) as text:
+            shape = sniff(text)
+            source = detect.detect(shape)
+            if expect and source.NAME not in expect:
+                raise InputError(f"this is a {source.LABEL}, not a {' or '.join(expect)} file")
             existing = _live_import_with_sha(store, text.sha256)
             if existing:
                 return ImportResult(display, "duplicate", existing[1], existing[0])
-            shape = sniff(text)
-            source = detect.detect(shape)
             with store.transaction() as cur:
                 import_id = _next_import_id(cur)
                 staged = source.stage(cur, shape)

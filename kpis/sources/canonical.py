@@ -21,6 +21,7 @@ from kpis.sources.base import (
 )
 from kpis.sources.events_csv import stage_events_csv
 from kpis.sources.subscription_rules import normalise_interval, normalise_status
+from kpis.targets import TARGET_GRAINS, check_target
 
 TIME_ALIASES = ("timestamp", "ts", "time", "event_time")
 
@@ -120,13 +121,10 @@ EVENTS = Source(
 
 # -- targets -------------------------------------------------------------------------------------------------------
 
-GRAINS = ("day", "week", "month", "quarter", "year")
-
-
 def _grain(text: str) -> str:
     value = text.strip().lower()
-    if value not in GRAINS:
-        raise ValueError(f"expected one of {', '.join(GRAINS)}")
+    if value not in TARGET_GRAINS:
+        raise ValueError(f"expected one of {', '.join(TARGET_GRAINS)}")
     return value
 
 
@@ -134,14 +132,20 @@ def _stage_targets(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     number = number_parser(sniff.decimal_comma)
     records = []
     for row in read_rows(sniff):
-        records.append({
+        record = {
             "kpi": row.require("kpi").strip().lower(),
             "grain": row.parse(_grain, "grain", required=True),
             "period_start": row.parse(parse_date, "period_start", required=True),
             "value": row.parse(number, "target", "value", required=True),
             "owner": row.get("owner"),
             "note": row.get("note"),
-        })
+        }
+        try:
+            check_target(record["kpi"], record["grain"], record["period_start"])
+        except ValueError as exc:
+            column = "kpi" if "KPI" in str(exc) or "takes targets" in str(exc) else "period_start"
+            raise InputError(str(exc), file=row.file, line=row.line, column=column) from None
+        records.append(record)
     staged = Staged(read=len(records))
     staged.rows["targets"] = stage_records(cur, "targets", records)
     return staged

@@ -1,0 +1,131 @@
+"""Targets: validation at import, attainment, status, pace, paths at finer grains, anomalies; exact numbers on
+small hand-written files."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from kpis.anomalies import anomalies, band
+from kpis.errors import InputError
+from kpis.importer import import_file
+from kpis.targets import attainment, evaluate, status, target_path
+
+SUBS = "subscription_id,customer_id,amount,interval,started_at,ended_at\n"
+TARGETS = "kpi,grain,period_start,target,owner,note\n"
+
+
+def _row(table, kpi, start):
+    match = table[(table["kpi"] == kpi) & (table["period_start"] == start)]
+    assert len(match) == 1
+    return match.iloc[0]
+
+
+@pytest.mark.parametrize("line, message, column", [
+    ("mrrr,quarter,2026-10-01,100", "unknown KPI 'mrrr'; `python -m kpis kpis` lists them", "kpi"),
+    ("logo_churn_rate,year,2026-01-01,0.02", "logo_churn_rate takes targets by week, month, quarter, not by year",
+     "kpi"),
+    ("mrr,quarter,2026-11-01,100", "2026-11-01 does not start a quarter; the quarter holding it starts on 2026-10-01",
+     "period_start"),
+    ("mrr,quarter,2026-10-01,lots", 'cannot read "lots": expected a number such as 99.00', "target"),
+    ("mrr,fortnight,2026-10-01,100", 'cannot read "fortnight": expected one of week, month, quarter, year', "grain"),
+])
+def test_bad_targets_are_refused_with_line_and_column(store, write, line, message, column):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("t.csv", TARGETS + "mrr,quarter,2026-07-01,100\n" + line + "\n"))
+    assert str(info.value) == f"t.csv, line 3, column '{column}': {message}"
+    assert store.query("SELECT count(*) FROM target_versions") == [(0,)]
+
+
+def test_attainment_and_status_of_both_directions():
+    # higher is better: 95 / 100 = 0.95 -> at risk; lower is better: 0.02 / 0.025 = 0.8 -> off track
+    assert attainment(95, 100, True) == 0.95 and status(95, 100, True) == "at risk"
+    assert status(0.025, 0.02, False) == "off track"
+    # churned MRR is negative: its magnitude is compared, -800 against a -1000 limit -> 1000 / 800 = 1.25
+    assert attainment(-800, -1000, False, "churned_mrr") == 1.25
+    # a zero actual: higher-is-better attains 0 -> off track; lower-is-better cannot do better -> on track,
+    # though its attainment (target / 0) is undefined
+    assert attainment(0, 10, True) == 0 and status(0, 10, True) == "off track"
+    assert math.isnan(attainment(0, 0.02, False)) and status(0, 0.02, False) == "on track"
+    # a zero target of a higher-is-better KPI: undefined
+    assert math.isnan(attainment(5, 0, True)) and status(5, 0, True) is None
+
+
+def test_evaluate_complete_partial_and_missing(store, write):
+    # c1 pays 100/month from Jan 1, c2 50 from Mar 1, c4 25 from Jan 1 to Jun 10; c3 30 from May 10
+    import_file(store, write("s.csv", SUBS + "a,c1,100,month,2026-01-01,\nb,c2,50,month,2026-03-01,\n"
+                                             "c,c3,30,month,2026-05-10,\nd,c4,25,month,2026-01-01,2026-06-10\n"))
+    import_file(store, write("t.csv", TARGETS + "mrr,quarter,2026-01-01,200,CPO,\n"
+                                                "new_customers,quarter,2026-04-01,2,,\n"
+                                                "logo_churn_rate,month,2026-06-01,0.02,,\n"
+                                                "mrr,quarter,2026-10-01,999,,\n"))
+    table = evaluate(store, as_of=date(2026, 6, 15))
+    q1 = _row(table, "mrr", date(2026, 1, 1))
+    # Q1 complete: MRR on Mar 31 = 100 + 50 + 25 = 175; 175 / 200 = 0.875 -> off track
+    assert (q1.actual, q1.attainment, q1.status, q1.projected) == (175, 0.875, "off track", False)
+    q2 = _row(table, "new_customers", date(2026, 4, 1))
+    # Q2 runs until Jun 30, known to Jun 15: 1 new customer (c3) in 76 of 91 days -> run rate 1 x 91/76
+    assert q2.actual == 1 and q2.partial and q2.projected
+    assert q2.projected_value == pytest.approx(91 / 76)
+    assert q2.status == "off track"  # 1.197 / 2 = 0.599
+    june = _row(table, "logo_churn_rate", date(2026, 6, 1))
+    # June to the 15th: c4 left on Jun 10, out of 4 active on May 31 -> 1/4 (a ratio is not projected)
+    assert june.actual == 0.25 and june.projected_value == 0.25
+    assert june.status == "off track"
+    future = _row(table, "mrr", date(2026, 10, 1))
+    assert math.isnan(future.actual) and pd.isna(future.status)
+
+
+def test_a_running_snapshot_is_projected_on_its_weekly_trend(store, write):
+    # one customer per week from Monday 2026-01-05 paying 10 each: MRR grows 10 a week, linearly
+    lines = "".join(f"s{i},c{i},10,month,2026-01-{5 + 7 * i:02d},\n" for i in range(4))
+    import_file(store, write("s.csv", SUBS + lines))
+    import_file(store, write("t.csv", TARGETS + "mrr,month,2026-01-01,60,,\n"))
+    row = _row(evaluate(store, as_of=date(2026, 1, 28)), "mrr", date(2026, 1, 1))
+    # weekly values at each week's end (Jan 11: 10, Jan 18: 20, Jan 25: 30) and Jan 28 (the as-of): 40, at
+    # x = -17, -10, -3, 0 days. Least squares: mean x -7.5, mean y 25; slope = 290 / 173 = 1.6763 a day,
+    # intercept 25 + 1.6763 x 7.5 = 37.572; Jan 31 is x = 3: 37.572 + 5.029 = 42.601
+    assert row.actual == 40
+    assert row.projected_value == pytest.approx(42.601, abs=0.001)
+    assert row.status == "off track"  # 42.6 / 60
+
+
+def test_a_quarterly_target_at_week_grain(store, write):
+    import_file(store, write("s.csv", SUBS + "a,c1,100,month,2026-09-01,\n"))
+    import_file(store, write("t.csv", TARGETS + "mrr,quarter,2026-10-01,192,,\n"
+                                                "new_customers,quarter,2026-10-01,91,,\n"))
+    weeks = [(date(2026, 9, 28), date(2026, 10, 4)), (date(2026, 10, 5), date(2026, 10, 11))]
+    # snapshot: a straight path from 100 on Sep 30 to 192 on Dec 31 (92 days): +1 a day
+    assert target_path(store, "mrr", "week", weeks) == [104, 111]
+    # flow: 91 over 92 days, pro rata by the days of each week
+    assert target_path(store, "new_customers", "week", weeks) == [pytest.approx(91 * 7 / 92)] * 2
+    assert math.isnan(target_path(store, "mrr", "week", [(date(2027, 1, 4), date(2027, 1, 10))])[0])
+
+
+def test_anomaly_is_a_break_from_the_trend(store, write):
+    # one customer a month from January, paying uneven amounts; all leave on Oct 1: MRR drops to 0 in October
+    amounts = [10, 12, 9, 11, 10, 13, 9, 11, 10]
+    lines = "".join(f"s{i},c{i},{a},month,2026-{i + 1:02d}-01,2026-10-01\n" for i, a in enumerate(amounts))
+    import_file(store, write("s.csv", SUBS + lines))
+    found = anomalies(store, "month", as_of=date(2026, 10, 31), kpis=("mrr", "active_customers"))
+    # MRR Feb..Sep wobbles around its line, so October's 0 is far below the band. Active customers rose by
+    # exactly one a month: a history on its line gives no band, so that KPI is not judged
+    assert list(found["kpi"]) == ["mrr"] and list(found["direction"]) == ["below"]
+    assert found["value"].iloc[0] == 0
+    assert band([10, 20, 30, 40, 50, 60, 70, 80]) is None
+
+
+def test_targets_cli_export_then_import_round_trips(tmp_path, write):
+    from tests.test_cli import kpis
+
+    db = tmp_path / "t.duckdb"
+    source = write("t.csv", TARGETS + 'mrr,quarter,2026-10-01,1200000,CPO,"Board plan, approved"\n')
+    assert kpis("targets", "import", str(source), db=db).returncode == 0
+    exported = kpis("targets", "export", db=db).stdout
+    assert exported == ('kpi,grain,period_start,target,owner,note\n'
+                        'mrr,quarter,2026-10-01,1200000,CPO,"Board plan, approved"\n')
+    refused = kpis("targets", "import", str(write("e.csv", "user_id,event,timestamp\nu,a,2026-01-01\n")), db=db)
+    assert refused.returncode == 2 and "not a targets_csv file" in refused.stderr
