@@ -13,6 +13,7 @@ from datetime import date
 
 import duckdb
 
+from kpis import annotations, review
 from kpis.errors import DataError, InputError
 from kpis.importer import import_file, undo_import
 from kpis.store import Store, default_path
@@ -263,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
     p.set_defaults(run=_cmd_kpis)
+
+    annotations.add_commands(commands)  # annotate add DATE TEXT | list | remove ID
+    review.add_commands(commands)  # review [--as-of D] [--grain week|month] [--format md|html] ...
     return parser
 
 

@@ -22,7 +22,7 @@ NEVER_PAID = ("incomplete", "incomplete_expired")
 #: Monthly factor per billing interval: annual plans / 12, weekly x 52/12, daily x 365/12.
 MONTHLY_FACTOR = {"month": 1.0, "year": 1 / 12, "week": 52 / 12, "day": 365 / 12}
 #: Amounts are compared after rounding, so that float noise never turns "unchanged" into a movement.
-_ROUND = 6
+ROUND_DIGITS = 6
 
 REVENUE_COLUMNS = (
     "mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr",
@@ -31,7 +31,7 @@ REVENUE_COLUMNS = (
 )
 
 
-def _paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, dict[str, object]]:
+def paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, dict[str, object]]:
     """Each paying subscription: customer, paid_start, paid_end (exclusive, NULL = open), monthly amount.
 
     Days are calendar dates in the reporting time zone ``tz`` (bound as ``$tz`` when it is not UTC).
@@ -91,7 +91,7 @@ def revenue_as_of(store: Store, today: date | None = None) -> date | None:
 
 
 def _first_paid_day(store: Store, segment: tuple[str, str] | None) -> date | None:
-    paid, params = _paid_intervals_sql(segment, timezone(store))
+    paid, params = paid_intervals_sql(segment, timezone(store))
     row = store.query(f"""SELECT min(paid_start) FROM ({paid}) p
         WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)""", params)
     return row[0][0] if row else None
@@ -119,7 +119,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         "ref_day": [add_months(p.end, -12) for p in periods],
         "partial": [p.partial for p in periods],
     })
-    paid, params = _paid_intervals_sql(segment, timezone(store))
+    paid, params = paid_intervals_sql(segment, timezone(store))
     sql = f"""
     WITH paid AS MATERIALIZED (
         SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
@@ -135,11 +135,12 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     -- a customer's MRR is a step function: one row per customer and day on which it changes
     -- v_* are exact (summed), r_* rounded (compared), so float noise never turns "unchanged" into a movement
     steps AS MATERIALIZED (
-        SELECT customer_id, x, v_after, round(v_after, {_ROUND}) AS r_after,
+        SELECT customer_id, x, v_after, round(v_after, {ROUND_DIGITS}) AS r_after,
                coalesce(lag(v_after) OVER (PARTITION BY customer_id ORDER BY x
                                            ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0) AS v_before,
                round(coalesce(lag(v_after) OVER (PARTITION BY customer_id ORDER BY x
-                                                 ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0), {_ROUND}) AS r_before,
+                                                 ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), 0),
+                     {ROUND_DIGITS}) AS r_before,
                lag(x) OVER (PARTITION BY customer_id ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS x_prev,
                lead(x) OVER (PARTITION BY customer_id ORDER BY x ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS x_next
         FROM (
@@ -231,13 +232,13 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
         p.new_customers + p.reactivated_customers - p.churned_customers AS net_new_customers,
         p.churned_customers / NULLIF(p.prev_active, 0) AS logo_churn_rate,
-        (0 - (p.churned_mrr + p.contraction_mrr)) / NULLIF(round(p.prev_mrr, {_ROUND}), 0) AS revenue_churn_rate,
+        (0 - (p.churned_mrr + p.contraction_mrr)) / NULLIF(round(p.prev_mrr, {ROUND_DIGITS}), 0) AS revenue_churn_rate,
         (p.new_mrr + p.reactivation_mrr + p.expansion_mrr)
-            / NULLIF(round(0 - (p.churned_mrr + p.contraction_mrr), {_ROUND}), 0)
+            / NULLIF(round(0 - (p.churned_mrr + p.contraction_mrr), {ROUND_DIGITS}), 0)
             AS quick_ratio,
         p.mrr / NULLIF(p.active_customers, 0) AS arpa,
-        r.kept_mrr / NULLIF(round(r.ref_mrr, {_ROUND}), 0) AS nrr,
-        r.kept_gross / NULLIF(round(r.ref_mrr, {_ROUND}), 0) AS grr
+        r.kept_mrr / NULLIF(round(r.ref_mrr, {ROUND_DIGITS}), 0) AS nrr,
+        r.kept_gross / NULLIF(round(r.ref_mrr, {ROUND_DIGITS}), 0) AS grr
     FROM with_prev p LEFT JOIN retention r ON r.period_start = p.period_start
     ORDER BY p.period_start
     """

@@ -21,14 +21,16 @@ import pandas as pd
 
 from kpis import annotations as notes_store
 from kpis.activity import timezone
+from kpis.anomalies import anomalies
 from kpis.calendar import next_start, period_start, previous_start
 from kpis.engagement import ENGAGEMENT_COLUMNS, engagement_as_of, engagement_table
 from kpis.errors import DataError, InputError
-from kpis.registry import GRAINS, KPIS
-from kpis.revenue import _ROUND, _paid_intervals_sql, check_currencies, revenue_as_of, revenue_table
+from kpis.registry import KPIS
+from kpis.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_as_of, revenue_table
 from kpis.review_html import render_html
 from kpis.review_text import render_markdown, write_sentences
 from kpis.store import Store
+from kpis.targets import attainment, evaluate
 
 __all__ = ["Review", "add_commands", "build_review", "customer_changes", "render_html", "render_markdown"]
 
@@ -188,6 +190,9 @@ class Review:
     annotations: tuple[Note, ...]
     #: the KPI periods of the sparklines, oldest first
     spark_periods: tuple[date, ...] = ()
+    #: how many customers churned / expanded in the period (the tops list at most TOP_CUSTOMERS of them)
+    churned_count: int = 0
+    expansion_count: int = 0
     sentences: tuple[str, ...] = ()
     #: what the review could not say, and why (no events, no targets module, ...)
     caveats: tuple[str, ...] = field(default_factory=tuple)
@@ -230,7 +235,7 @@ def relative_change(kpi_id: str, value: float, previous: float) -> float:
     >>> relative_change("logo_churn_rate", 0.01, 0.0)
     nan
     """
-    if not (_defined(value) and _defined(previous)) or round(previous, _ROUND) == 0:
+    if not (_defined(value) and _defined(previous)) or round(previous, ROUND_DIGITS) == 0:
         return float("nan")
     if kpi_id in MAGNITUDE:
         return (abs(value) - abs(previous)) / abs(previous)
@@ -243,7 +248,7 @@ def improved(kpi_id: str, value: float, previous: float) -> bool | None:
     >>> improved("mrr", 2.0, 1.0), improved("logo_churn_rate", 0.02, 0.01), improved("churned_mrr", -50.0, -80.0)
     (True, False, True)
     """
-    if not (_defined(value) and _defined(previous)) or round(value - previous, _ROUND) == 0:
+    if not (_defined(value) and _defined(previous)) or round(value - previous, ROUND_DIGITS) == 0:
         return None
     if kpi_id in MAGNITUDE:
         return abs(value) < abs(previous)
@@ -279,7 +284,7 @@ def customer_changes(store: Store, before: date, after: date,
     The paid-interval rule is the revenue KPIs' own (``kpis.revenue``): a subscription pays its monthly amount
     from max(start, trial end) up to, not including, its end; incomplete ones never pay.
     """
-    paid, params = _paid_intervals_sql(segment, timezone(store))
+    paid, params = paid_intervals_sql(segment, timezone(store))
     return store.df(f"""
         WITH paid AS (
             SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
@@ -294,56 +299,53 @@ def customer_changes(store: Store, before: date, after: date,
         )
         SELECT a.customer_id, c.name, a.mrr_before, a.mrr_after
         FROM amounts a LEFT JOIN customers c ON c.customer_id = a.customer_id
-        WHERE round(a.mrr_before, {_ROUND}) <> round(a.mrr_after, {_ROUND})
+        WHERE round(a.mrr_before, {ROUND_DIGITS}) <> round(a.mrr_after, {ROUND_DIGITS})
         ORDER BY a.customer_id""", {**params, "before": before, "after": after})
 
 
-def _customer_moves(changes: pd.DataFrame) -> tuple[tuple[CustomerMove, ...], tuple[CustomerMove, ...]]:
+def _customer_moves(changes: pd.DataFrame) -> tuple[list[CustomerMove], list[CustomerMove]]:
+    """Every churned customer (largest first) and every expanding one (largest increase first)."""
     moves = [CustomerMove(str(r.customer_id), None if pd.isna(r.name) else str(r.name), float(r.mrr_before),
                           float(r.mrr_after)) for r in changes.itertuples(index=False)]
-    churned = [m for m in moves if round(m.mrr_before, _ROUND) > 0 and round(m.mrr_after, _ROUND) == 0]
-    expanded = [m for m in moves if 0 < round(m.mrr_before, _ROUND) < round(m.mrr_after, _ROUND)]
+    churned = [m for m in moves if round(m.mrr_before, ROUND_DIGITS) > 0 and round(m.mrr_after, ROUND_DIGITS) == 0]
+    expanded = [m for m in moves if 0 < round(m.mrr_before, ROUND_DIGITS) < round(m.mrr_after, ROUND_DIGITS)]
     churned.sort(key=lambda m: (-m.mrr_before, m.customer_id))
     expanded.sort(key=lambda m: (-m.change, m.customer_id))
-    return tuple(churned[:TOP_CUSTOMERS]), tuple(expanded[:TOP_CUSTOMERS])
+    return churned, expanded
 
 
 def _as_date(value: object) -> date:
     return pd.Timestamp(value).date()  # type: ignore[arg-type]
 
 
+#: Target grains from the finest; a target covers the review only at the review's grain or a coarser one.
+TARGET_ORDER = ("day", "week", "month", "quarter", "year")
+
+
 def _targets(store: Store, kpi_ids: tuple[str, ...], grain: str, last_day: date,
              segment: tuple[str, str] | None) -> dict[str, tuple[TargetLine, ...]]:
-    """Targets of ``kpi_ids`` at ``grain`` or coarser whose period holds ``last_day``, finest grain first."""
-    from kpis.targets import evaluate
-
+    """Targets of ``kpi_ids`` at ``grain`` or coarser whose period holds ``last_day``, finest grain first, as
+    :func:`kpis.targets.evaluate` judges them on ``last_day``."""
     table = evaluate(store, as_of=last_day, segment=segment)
     found: dict[str, list[TargetLine]] = {}
     for row in table.to_dict("records"):
         kpi_id, target_grain = str(row["kpi"]), str(row["grain"])
-        if kpi_id not in kpi_ids or target_grain not in GRAINS or GRAINS.index(target_grain) < GRAINS.index(grain):
+        if (kpi_id not in kpi_ids or target_grain not in TARGET_ORDER
+                or TARGET_ORDER.index(target_grain) < TARGET_ORDER.index(grain)):
             continue
-        first = _as_date(row["period_start"])
-        last = next_start(first, target_grain) - timedelta(days=1)
+        first, last = _as_date(row["period_start"]), _as_date(row["period_end"])
         if not first <= last_day <= last:
             continue
-        higher = KPIS[kpi_id].higher_is_better
-        target, actual, projected_value = (_float(row.get(k)) for k in ("target", "actual", "projected_value"))
-        status = row.get("status")
+        kpi = KPIS[kpi_id]
+        target, actual, projected_value = (_float(row[k]) for k in ("target", "actual", "projected_value"))
+        status = row["status"]
         found.setdefault(kpi_id, []).append(TargetLine(
             target_grain, first, last, target, actual, projected_value,
-            _attainment(actual, target, higher), _attainment(projected_value, target, higher),
-            None if status is None or pd.isna(status) else str(status), bool(row.get("projected")),
-            last_day < last, _text(row.get("owner")), _text(row.get("note"))))
-    return {k: tuple(sorted(v, key=lambda t: GRAINS.index(t.grain))) for k, v in found.items()}
-
-
-def _attainment(actual: float, target: float, higher_is_better: bool) -> float:
-    """actual / target, or target / actual when lower is better; NaN when undefined."""
-    numerator, denominator = (actual, target) if higher_is_better else (target, actual)
-    if not (_defined(numerator) and _defined(denominator)) or denominator == 0:
-        return float("nan")
-    return numerator / denominator
+            attainment(actual, target, kpi.higher_is_better, kpi_id),
+            attainment(projected_value, target, kpi.higher_is_better, kpi_id),
+            None if status is None or pd.isna(status) else str(status), bool(row["projected"]),
+            bool(row["partial"]), _text(row["owner"]), _text(row["note"])))
+    return {k: tuple(sorted(v, key=lambda t: TARGET_ORDER.index(t.grain))) for k, v in found.items()}
 
 
 def _text(value: object) -> str | None:
@@ -355,8 +357,7 @@ def _text(value: object) -> str | None:
 
 def _anomalies(store: Store, grain: str, first: date, last_day: date,
                segment: tuple[str, str] | None) -> tuple[Anomaly, ...]:
-    from kpis.anomalies import anomalies
-
+    """The headline KPIs outside their trailing band in the period starting ``first``."""
     table = anomalies(store, grain, as_of=last_day, segment=segment)
     found = []
     for row in table.to_dict("records"):
@@ -414,23 +415,17 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     def at(kpi_id: str, start: date) -> float:
         return values.get(kpi_id, {}).get(start, float("nan"))
 
-    try:
+    targets: dict[str, tuple[TargetLine, ...]] = {}
+    if segment is None:
         targets = _targets(store, HEADLINE, grain, last_day, segment)
-    except ModuleNotFoundError as exc:  # kpis.targets is being written in parallel
-        if exc.name != "kpis.targets":
-            raise
-        targets, caveats = {}, [*caveats, "Targets are not available in this version."]
-    try:
-        anomalies = _anomalies(store, grain, first, last_day, segment)
-    except ModuleNotFoundError as exc:
-        if exc.name != "kpis.anomalies":
-            raise
-        anomalies, caveats = (), [*caveats, "Anomaly detection is not available in this version."]
+    else:  # targets are the company's: a segment's share of them is not known
+        caveats.append("Targets are set for the whole company, so this segment's review compares with none.")
+    found = _anomalies(store, grain, first, last_day, segment)
 
     spark_periods: list[date] = [first]
     while len(spark_periods) < SPARK_PERIODS:
         spark_periods.insert(0, previous_start(spark_periods[0], grain))
-    by_kpi = {a.kpi: a for a in anomalies}
+    by_kpi = {a.kpi: a for a in found}
     headlines = tuple(
         Headline(**dataclasses.asdict(_change(k, at(k, first), at(k, previous))), targets=targets.get(k, ()),
                  sparkline=tuple(at(k, p) for p in spark_periods), anomaly=by_kpi.get(k))
@@ -449,14 +444,14 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
         bridge = Bridge(start_mrr if _defined(start_mrr) else 0.0, at("new_mrr", first), at("expansion_mrr", first),
                         at("reactivation_mrr", first), at("contraction_mrr", first), at("churned_mrr", first),
                         at("mrr", first))
-    top_churned, top_expansion = _customer_moves(
-        customer_changes(store, first - timedelta(days=1), last_day, segment))
+    churned, expanded = _customer_moves(customer_changes(store, first - timedelta(days=1), last_day, segment))
     period_notes = tuple(Note(int(r.annotation_id), r.day, str(r.text), _text(r.created_by))
                          for r in notes_store.between(store, first, last_day).itertuples(index=False))
 
     review = Review(grain, as_of, first, last_day, previous, segment, currency, rev_as_of, eng_as_of, headlines,
-                    improvers, decliners, tuple(changes), anomalies, bridge, top_churned, top_expansion, period_notes,
-                    tuple(spark_periods), caveats=tuple(caveats))
+                    improvers, decliners, tuple(changes), found, bridge, tuple(churned[:TOP_CUSTOMERS]),
+                    tuple(expanded[:TOP_CUSTOMERS]), period_notes, tuple(spark_periods), churned_count=len(churned),
+                    expansion_count=len(expanded), caveats=tuple(caveats))
     return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
 
 

@@ -69,6 +69,23 @@ def money(value: object, currency: str = "$") -> str:
     return f"{sign}{currency}{_short(abs(number))}"
 
 
+def delta_amount(value: object, currency: str = "$") -> str:
+    """A signed amount: ``+$4.82k``, ``-$583``, ``+$0``.
+
+    >>> delta_amount(4_817.7), delta_amount(-583.3), delta_amount(0.0)
+    ('+$4.82k', '-$583', '+$0')
+    """
+    if undefined(value):
+        return DASH
+    number = float(value)  # type: ignore[arg-type]
+    return f"{'-' if number < 0 and round(abs(number)) > 0 else '+'}{money(abs(number), currency)}"
+
+
+def finite(value: object) -> bool:
+    """True for a real, finite number."""
+    return not undefined(value)
+
+
 def count(value: object) -> str:
     """A whole number with thousands separators (means such as DAU are rounded)."""
     if undefined(value):

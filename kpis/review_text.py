@@ -1,0 +1,394 @@
+"""The review in words: sentences written from its numbers, and the whole review as Markdown.
+
+Each sentence is a template filled from one part of the :class:`~kpis.review.Review`; ``docs/review.md`` lists
+them. A sentence whose numbers are undefined is left out rather than written with a dash in it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kpis import review_format as fmt
+from kpis.registry import KPIS
+
+if TYPE_CHECKING:
+    from kpis.review import Anomaly, Change, CustomerMove, Headline, Review, TargetLine
+
+#: How the review names the comparison, the period before, and the period itself.
+WORDS = {
+    "week": {"over": "week over week", "before": "the week before", "this": "this week", "title": "Weekly"},
+    "month": {"over": "month over month", "before": "the month before", "this": "this month", "title": "Monthly"},
+}
+#: Customers named in a sentence (the tables list more).
+NAMED = 3
+
+
+def _ok(value: object) -> bool:
+    return not fmt.undefined(value)
+
+
+def _same(a: float, b: float) -> bool:
+    return round(a - b, 6) == 0
+
+
+def _sym(review: Review) -> str:
+    return fmt.symbol(review.currency)
+
+
+def value_text(review: Review, kpi_id: str, number: object) -> str:
+    """``number`` in ``kpi_id``'s unit and the review's currency."""
+    return fmt.value(KPIS[kpi_id], number, _sym(review))
+
+
+def delta_text(review: Review, kpi_id: str, change: object) -> str:
+    """A signed change in ``kpi_id``'s unit and the review's currency."""
+    return fmt.delta(KPIS[kpi_id], change, _sym(review))
+
+
+def title(review: Review) -> str:
+    """``Weekly review: week of 16 Nov 2026``."""
+    return f"{WORDS[review.grain]['title']} review: {fmt.period_label(review.period_start, review.grain)}"
+
+
+def subtitle(review: Review) -> str:
+    """The period's days, the as-of dates of the data and the segment, in one line."""
+    sources = [f"{name} {fmt.day_label(day)}" if day else f"no {name}"
+               for name, day in (("revenue", review.revenue_as_of), ("events", review.engagement_as_of))]
+    parts = [f"{fmt.day_label(review.period_start)} – {fmt.day_label(review.period_end)}",
+             f"data as of {fmt.day_label(review.as_of)} ({', '.join(sources)})"]
+    if review.segment:
+        parts.append(f"segment: {review.segment[0]} = {review.segment[1]}")
+    return " · ".join(parts)
+
+
+def _projects(line: TargetLine) -> bool:
+    """True when the target's status rests on a projection that differs from the value so far (ratios are not
+    projected: their value so far is the best estimate)."""
+    return (line.projected and _ok(line.projected_value)
+            and not (_ok(line.actual) and _same(line.projected_value, line.actual)))
+
+
+def cap(text: str) -> str:
+    """The first letter upper case, the rest as it is (``week of 16 Nov`` -> ``Week of 16 Nov``)."""
+    return text[:1].upper() + text[1:]
+
+
+def target_summary(review: Review, line: TargetLine, kpi_id: str, status: bool = True) -> str:
+    """A target in a table cell: ``86% of Q4 2026 ($170.0k) · projected 101% · on track``."""
+    kpi = KPIS[kpi_id]
+    where = fmt.period_label(line.period_start, line.grain)
+    if kpi.unit == "ratio":
+        bound = " or less" if not kpi.higher_is_better else ""
+        parts = [f"{value_text(review, kpi_id, line.actual)} in {where}{' so far' if line.running else ''} "
+                 f"vs {value_text(review, kpi_id, line.target)}{bound}"]
+        if _projects(line):
+            parts.append(f"projected {value_text(review, kpi_id, line.projected_value)}")
+    else:
+        parts = [f"{fmt.percent(line.attainment, 0)} of {where} ({value_text(review, kpi_id, line.target)})"]
+        if line.projected and _ok(line.projected_attainment):
+            parts.append(f"projected {fmt.percent(line.projected_attainment, 0)}")
+    if line.status and status:
+        parts.append(line.status)
+    return " · ".join(parts)
+
+
+def _target_clause(review: Review, headline: Headline) -> str:
+    """``, 86% of the Q4 2026 target; at this pace the quarter ends at 101% (on track)`` for amounts and counts."""
+    if not headline.targets:
+        return ""
+    line = headline.targets[0]
+    if not _ok(line.attainment):
+        return ""
+    where = fmt.period_label(line.period_start, line.grain)
+    target = value_text(review, headline.kpi, line.target)
+    text = f", {fmt.percent(line.attainment, 0)} of the {where} target of {target}"
+    if line.running and line.projected and _ok(line.projected_attainment):
+        text += f"; at this pace the {line.grain} ends at {fmt.percent(line.projected_attainment, 0)}"
+    if line.status:
+        text += f" ({line.status}{', projected' if line.projected else ''})"
+    return text
+
+
+def _amount_target_sentence(review: Review, headline: Headline) -> str | None:
+    """``DAU: 88% of the Nov 2026 target of 250; at this pace the month ends at 97% (at risk, projected).`` for
+    the amounts and counts whose own sentence has no room for a target (net new MRR, DAU, MAU)."""
+    clause = _target_clause(review, headline)
+    return f"{headline.label}: {clause[2:]}." if clause else None
+
+
+def _ratio_target_sentence(review: Review, headline: Headline) -> str | None:
+    """``Logo churn rate in Nov 2026 so far: 0.3% against a target of 2.0% or less (on track).``"""
+    if not headline.targets:
+        return None
+    line = headline.targets[0]
+    if not _ok(line.actual):
+        return None
+    where = fmt.period_label(line.period_start, line.grain)
+    bound = " or less" if not headline.higher_is_better else ""
+    text = (f"{headline.label} in {where}{' so far' if line.running else ''}: "
+            f"{value_text(review, headline.kpi, line.actual)} against a target of "
+            f"{value_text(review, headline.kpi, line.target)}{bound}")
+    if _projects(line):
+        text += f", heading for {value_text(review, headline.kpi, line.projected_value)}"
+    if line.status:
+        text += f" ({line.status}{', projected' if _projects(line) else ''})"
+    return text + "."
+
+
+def _mrr_sentence(review: Review) -> str | None:
+    h = review.headline("mrr")
+    if not _ok(h.value):
+        return None
+    words = WORDS[review.grain]
+    now = value_text(review, "mrr", h.value)
+    if not _ok(h.previous):
+        text = f"MRR was {now} at the end of the {review.grain}"
+    elif _same(h.value, h.previous):
+        text = f"MRR was flat {words['over']} at {now}"
+    else:
+        verb = "grew" if h.value > h.previous else "fell"
+        size = fmt.relative(abs(h.relative_change))[1:] if _ok(h.relative_change) else None
+        text = (f"MRR {verb} {size} {words['over']} to {now}" if size
+                else f"MRR {verb} from {value_text(review, 'mrr', h.previous)} to {now}")
+    return text + _target_clause(review, h) + "."
+
+
+def _bridge_sentence(review: Review) -> str | None:
+    bridge = review.bridge
+    if bridge is None:
+        return None
+    words = WORDS[review.grain]
+    moved = [(label.lower(), amount) for label, amount in bridge.movements if _ok(amount) and round(amount, 6) != 0]
+    if not moved:
+        return f"No MRR moved {words['this']}: no customer started, changed or stopped paying."
+    h = review.headline("net_new_mrr")
+    before = f" ({delta_text(review, 'mrr', h.previous)} {words['before']})" if _ok(h.previous) else ""
+    parts = ", ".join(f"{label} {delta_text(review, 'mrr', amount)}" for label, amount in moved)
+    return f"Net new MRR was {delta_text(review, 'mrr', bridge.net)}{before}: {parts}."
+
+
+def _count(review: Review, kpi_id: str) -> int | None:
+    change = review.change(kpi_id)
+    if change is None or not _ok(change.value):
+        return None
+    return round(change.value)
+
+
+def _customers_sentence(review: Review) -> str | None:
+    h = review.headline("active_customers")
+    if not _ok(h.value):
+        return None
+    now = value_text(review, "active_customers", h.value)
+    if not _ok(h.previous):
+        text = f"{now} customers were paying at the end of the {review.grain}"
+    elif _same(h.value, h.previous):
+        text = f"Active customers held at {now}"
+    else:
+        verb = "rose" if h.value > h.previous else "fell"
+        text = f"Active customers {verb} by {fmt.count(abs(h.change))} to {now}"
+    counts = [(n, word) for n, word in ((_count(review, "new_customers"), "new"),
+                                        (_count(review, "reactivated_customers"), "reactivated"),
+                                        (_count(review, "churned_customers"), "churned")) if n]
+    if counts:
+        text += " (" + ", ".join(f"{n:,} {word}" for n, word in counts) + ")"
+    return text + _target_clause(review, h) + "."
+
+
+def _churn_sentence(review: Review) -> str | None:
+    h = review.headline("logo_churn_rate")
+    if not _ok(h.value):
+        return None
+    text = f"Logo churn rate was {value_text(review, h.kpi, h.value)}"
+    if _ok(h.previous):
+        text += f" ({value_text(review, h.kpi, h.previous)} {WORDS[review.grain]['before']})"
+    return text + "."
+
+
+def _nrr_sentence(review: Review) -> str | None:
+    h = review.headline("nrr")
+    if not _ok(h.value):
+        return None
+    text = f"NRR over the trailing twelve months was {value_text(review, 'nrr', h.value)}"
+    if _ok(h.change):
+        text += f" ({delta_text(review, 'nrr', h.change)} {WORDS[review.grain]['over']})"
+    return text + "."
+
+
+def _engagement_sentence(review: Review) -> str | None:
+    parts = []
+    for kpi_id, verb in (("dau", "DAU averaged"), ("mau", "MAU was"), ("stickiness", "stickiness (DAU/MAU) was")):
+        h = review.headline(kpi_id)
+        if not _ok(h.value):
+            continue
+        change = (fmt.relative(h.relative_change) if h.unit == "count" else delta_text(review, kpi_id, h.change))
+        suffix = f" ({change})" if _ok(h.change) and change != fmt.DASH else ""
+        parts.append(f"{verb} {value_text(review, kpi_id, h.value)}{suffix}")
+    if not parts:
+        return None
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{text[0].upper()}{text[1:]} {WORDS[review.grain]['over']}."
+
+
+def mover_change(change: Change) -> str:
+    """``+387.0%``; churned and contraction MRR say their change is in size (``+100.0% in size``)."""
+    from kpis.review import MAGNITUDE
+
+    return fmt.relative(change.relative_change) + (" in size" if change.kpi in MAGNITUDE else "")
+
+
+def mover_text(review: Review, change: Change) -> str:
+    """``New MRR +387.0% ($989 → $4.82k)``."""
+    return (f"{change.label} {mover_change(change)} "
+            f"({value_text(review, change.kpi, change.previous)} → {value_text(review, change.kpi, change.value)})")
+
+
+def _movers_sentence(review: Review) -> str | None:
+    parts = []
+    if review.improvers:
+        parts.append("Biggest improvements: " + "; ".join(mover_text(review, c) for c in review.improvers) + ".")
+    if review.decliners:
+        parts.append("Biggest declines: " + "; ".join(mover_text(review, c) for c in review.decliners) + ".")
+    return " ".join(parts) or None
+
+
+def customer_text(review: Review, move: CustomerMove) -> str:
+    """``Acme ($583 MRR)`` for churn, ``Bolt (+$300 to $1.2k)`` for expansion."""
+    if round(move.mrr_after, 6) == 0:
+        return f"{move.display_name} ({value_text(review, 'mrr', move.mrr_before)} MRR)"
+    return (f"{move.display_name} ({delta_text(review, 'mrr', move.change)} to "
+            f"{value_text(review, 'mrr', move.mrr_after)})")
+
+
+def _named(review: Review, moves: tuple[CustomerMove, ...], total: int) -> str:
+    names = [customer_text(review, m) for m in moves[:NAMED]]
+    others = total - len(names)
+    if others > 0:
+        names.append(f"{others} other{'s' if others > 1 else ''}")
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _accounts_sentence(review: Review) -> str | None:
+    parts = []
+    if review.top_churned:
+        parts.append(f"Churned: {_named(review, review.top_churned, review.churned_count)}.")
+    if review.top_expansion:
+        parts.append(f"Largest expansion: {_named(review, review.top_expansion, review.expansion_count)}.")
+    return " ".join(parts) or None
+
+
+def anomaly_cells(review: Review, anomaly: Anomaly) -> tuple[str, str, str]:
+    """The value, the usual range (``359 to 366``) and the direction of an anomaly, as text."""
+    value = value_text(review, anomaly.kpi, anomaly.value) if anomaly.kpi in KPIS else f"{anomaly.value:,.4g}"
+    if anomaly.kpi in KPIS and KPIS[anomaly.kpi].unit != "count":
+        low, high = (value_text(review, anomaly.kpi, x) for x in (anomaly.low, anomaly.high))
+    else:  # counts: one decimal, so that a range never looks as if it held the value (31 vs 26.8 to 30.6)
+        low, high = (f"{x:,.1f}" for x in (anomaly.low, anomaly.high))
+    return value, f"{low} to {high}", f"{anomaly.direction} its usual range"
+
+
+def anomaly_sentences(review: Review) -> list[str]:
+    """``Unusual: DAU (220) was above its usual range of 180 to 210.`` for each anomaly of the period."""
+    out = []
+    for a in review.anomalies:
+        value, span, _ = anomaly_cells(review, a)
+        out.append(f"Unusual: {a.label} ({value}) was {a.direction} its usual range of {span}.")
+    return out
+
+
+def _notes_sentence(review: Review) -> str | None:
+    if not review.annotations:
+        return None
+    items = "; ".join(f"{fmt.day_label(n.day)}: {n.text}" for n in review.annotations)
+    return f"Noted {WORDS[review.grain]['this']}: {items}."
+
+
+def write_sentences(review: Review) -> list[str]:
+    """The review's summary, one sentence (or two) per topic, in reading order."""
+    h = review.headline
+    out = [_mrr_sentence(review), _bridge_sentence(review), _amount_target_sentence(review, h("net_new_mrr")),
+           _customers_sentence(review), _churn_sentence(review), _ratio_target_sentence(review, h("logo_churn_rate")),
+           _nrr_sentence(review), _ratio_target_sentence(review, h("nrr")), _engagement_sentence(review),
+           _amount_target_sentence(review, h("dau")), _amount_target_sentence(review, h("mau")),
+           _ratio_target_sentence(review, h("stickiness")), _movers_sentence(review), _accounts_sentence(review)]
+    out += anomaly_sentences(review)
+    out.append(_notes_sentence(review))
+    return [s for s in out if s]
+
+
+# -- Markdown -------------------------------------------------------------------------------------------------------
+
+def md_escape(text: str) -> str:
+    r"""Text from data made inert in Markdown: no table breaks, no HTML, no links or emphasis.
+
+    >>> md_escape("<script>alert(1)</script> | a_b")
+    '\\<script\\>alert(1)\\</script\\> \\| a\\_b'
+    """
+    out = []
+    for char in " ".join(str(text).split()):
+        out.append("\\" + char if char in "\\|<>[]*_`#" else char)
+    return "".join(out)
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _change_cell(review: Review, change: Change) -> str:
+    if not _ok(change.change):
+        return fmt.DASH
+    text = delta_text(review, change.kpi, change.change)
+    if change.unit != "ratio" and _ok(change.relative_change):
+        text += f" ({fmt.relative(change.relative_change)})"
+    return text
+
+
+def render_markdown(review: Review) -> str:
+    """The whole review as Markdown (GitHub flavour tables); data strings are escaped."""
+    words = WORDS[review.grain]
+    this = fmt.period_label(review.period_start, review.grain)
+    before = fmt.period_label(review.previous_start, review.grain)
+    lines = [f"# {title(review)}", "", md_escape(subtitle(review)), "", "## Summary", ""]
+    lines += [f"- {md_escape(s)}" for s in review.sentences] or ["- Nothing to report."]
+
+    lines += ["", "## Headline KPIs", "", _row("KPI", cap(this), cap(before), "Change", "Target"),
+              _row("---", "---:", "---:", "---:", "---")]
+    for h in review.headlines:
+        target = "; ".join(target_summary(review, t, h.kpi) for t in h.targets) or ""
+        lines.append(_row(h.label, value_text(review, h.kpi, h.value), value_text(review, h.kpi, h.previous),
+                          _change_cell(review, h), md_escape(target)))
+
+    if review.bridge is not None:
+        b = review.bridge
+        lines += ["", "## MRR bridge", "", _row("", "MRR"), _row("---", "---:"),
+                  _row(f"Start (end of {before})", value_text(review, "mrr", b.start))]
+        lines += [_row(label, delta_text(review, "mrr", amount)) for label, amount in b.movements]
+        lines += [_row(f"End (end of {this})", value_text(review, "mrr", b.end))]
+
+    if review.improvers or review.decliners:
+        lines += ["", "## Biggest movers", "", _row("KPI", cap(before), cap(this), "Change", ""),
+                  _row("---", "---:", "---:", "---:", "---")]
+        for c in (*review.improvers, *review.decliners):
+            lines.append(_row(c.label, value_text(review, c.kpi, c.previous), value_text(review, c.kpi, c.value),
+                              mover_change(c),
+                              "better" if c.improved else "worse"))
+
+    if review.anomalies:
+        lines += ["", "## Anomalies", "", _row("KPI", cap(this), "Usual range", ""), _row("---", "---:", "---:", "---")]
+        lines += [_row(md_escape(a.label), *anomaly_cells(review, a)) for a in review.anomalies]
+
+    for heading, moves in (("Largest churn", review.top_churned), ("Largest expansion", review.top_expansion)):
+        if moves:
+            lines += ["", f"## {heading}", "", _row("Customer", f"MRR end of {before}", f"MRR end of {this}",
+                                                     "Change"), _row("---", "---:", "---:", "---:")]
+            lines += [_row(md_escape(m.display_name), value_text(review, "mrr", m.mrr_before),
+                           value_text(review, "mrr", m.mrr_after), delta_text(review, "mrr", m.change))
+                      for m in moves]
+
+    if review.annotations:
+        lines += ["", "## Annotations", ""]
+        lines += [f"- {fmt.day_label(n.day)}: {md_escape(n.text)}" for n in review.annotations]
+    if review.caveats:
+        lines += ["", "## Caveats", ""] + [f"- {md_escape(c)}" for c in review.caveats]
+    lines += ["", f"_{words['title']} review generated from the KPI definitions in docs/kpis.md; "
+                  "\"—\" marks an undefined value._", ""]
+    return "\n".join(lines)

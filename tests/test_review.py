@@ -1,0 +1,368 @@
+"""The periodic review: its numbers equal ``python -m kpis series``, its period is the last complete one, the MRR
+bridge adds up, the customers behind churn and expansion are exact, and the documents are safe to open.
+
+The demo company (``kpis.demo``) is loaded once into a database file; each test opens it anew. The small fixture
+is written out by hand below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kpis import annotations
+from kpis.__main__ import main
+from kpis.demo import load_demo
+from kpis.engagement import engagement_as_of
+from kpis.errors import DataError, InputError
+from kpis.registry import KPIS
+from kpis.revenue import revenue_as_of
+from kpis.review import (
+    HEADLINE,
+    MAGNITUDE,
+    add_commands,
+    build_review,
+    customer_changes,
+    render_html,
+    render_markdown,
+    review_period,
+)
+from kpis.series import series
+from kpis.store import Store
+from tests.kpis.helpers import load, subs
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("review") / "demo.duckdb"
+    with Store(path) as store:
+        load_demo(store)
+        annotations.add(store, date(2026, 11, 17), "Launched <b>AI Insights</b> & \"v2\" pricing")
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db) -> Store:
+    with Store(demo_db) as store:
+        yield store
+
+
+@pytest.fixture(scope="module")
+def review_of(demo):
+    """``review_of(as_of, grain, segment=None)``: the demo's review, built once per module (it only reads)."""
+    built: dict[tuple, object] = {}
+
+    def get(as_of: date | None, grain: str, segment: tuple[str, str] | None = None):
+        key = (as_of, grain, segment)
+        if key not in built:
+            built[key] = build_review(demo, as_of, grain, segment)
+        return built[key]
+
+    return get
+
+
+def _cli_series(db: Path, capsys, kpi: str, grain: str, end: date, segment: str | None = None) -> dict[date, str]:
+    """``python -m kpis series`` as a dict ``{period_start: printed value}``."""
+    argv = ["--db", str(db), "series", kpi, "--grain", grain, "--end", end.isoformat()]
+    if segment:
+        argv += ["--segment", segment]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "period_start,value"
+    return {date.fromisoformat(p): v for p, v in (line.split(",") for line in lines[1:])}
+
+
+def _same(printed: str, value: float) -> bool:
+    if printed == "":
+        return math.isnan(value)
+    return not math.isnan(value) and float(printed) == pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+# -- numbers and period --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("grain", "as_of", "segment", "period"), [
+    ("week", date(2026, 11, 22), None, date(2026, 11, 16)),
+    ("week", date(2026, 11, 19), None, date(2026, 11, 9)),  # a Thursday: the review is of the week before
+    ("month", date(2026, 11, 22), None, date(2026, 10, 1)),
+    ("month", date(2026, 10, 31), ("segment", "SMB"), date(2026, 10, 1)),
+])
+def test_every_number_equals_the_cli_series(demo_db, review_of, capsys, grain, as_of, segment, period):
+    review = review_of(as_of, grain, segment)
+    assert review.period_start == period
+    flag = f"{segment[0]}={segment[1]}" if segment else None
+    for headline in review.headlines:
+        printed = _cli_series(demo_db, capsys, headline.kpi, grain, as_of, flag)
+        assert _same(printed[review.period_start], headline.value), headline.kpi
+        assert _same(printed[review.previous_start], headline.previous), headline.kpi
+    for change in (*review.improvers, *review.decliners):
+        printed = _cli_series(demo_db, capsys, change.kpi, grain, as_of, flag)
+        assert _same(printed[review.period_start], change.value), change.kpi
+        assert _same(printed[review.previous_start], change.previous), change.kpi
+
+
+def test_the_sparklines_are_the_series_up_to_the_period(demo, review_of):
+    review = review_of(date(2026, 11, 22), "week")
+    assert len(review.spark_periods) == 12 and review.spark_periods[-1] == review.period_start
+    mrr = series(demo, "mrr", "week", end=date(2026, 11, 22)).set_index("period_start")["value"]
+    assert review.headline("mrr").sparkline == pytest.approx([mrr[p] for p in review.spark_periods])
+
+
+@pytest.mark.parametrize(("as_of", "grain", "first", "last"), [
+    (date(2026, 11, 22), "week", date(2026, 11, 16), date(2026, 11, 22)),  # Sunday: its week is complete
+    (date(2026, 11, 21), "week", date(2026, 11, 9), date(2026, 11, 15)),
+    (date(2026, 11, 23), "week", date(2026, 11, 16), date(2026, 11, 22)),
+    (date(2026, 10, 31), "month", date(2026, 10, 1), date(2026, 10, 31)),
+    (date(2026, 11, 22), "month", date(2026, 10, 1), date(2026, 10, 31)),
+    (date(2026, 3, 1), "month", date(2026, 2, 1), date(2026, 2, 28)),
+])
+def test_the_period_is_the_last_complete_one(as_of, grain, first, last):
+    assert review_period(as_of, grain) == (first, last)
+
+
+def test_the_default_as_of_is_the_earlier_source(demo, review_of):
+    review = review_of(None, "week")
+    expected = min(revenue_as_of(demo), engagement_as_of(demo))
+    assert review.as_of == expected
+    assert (review.period_start, review.period_end) == review_period(expected, "week")
+    assert (review.revenue_as_of, review.engagement_as_of) == (revenue_as_of(demo), engagement_as_of(demo))
+
+
+@pytest.mark.parametrize("grain", ["week", "month"])
+def test_the_bridge_adds_up(review_of, grain):
+    review = review_of(date(2026, 11, 22), grain)
+    bridge = review.bridge
+    assert bridge is not None
+    assert bridge.start + sum(amount for _, amount in bridge.movements) == pytest.approx(bridge.end, abs=1e-6)
+    assert bridge.start == pytest.approx(review.headline("mrr").previous)
+    assert bridge.end == pytest.approx(review.headline("mrr").value)
+    assert bridge.net == pytest.approx(review.headline("net_new_mrr").value, abs=1e-6)
+
+
+def test_movers_are_ranked_and_honour_the_direction(review_of):
+    review = review_of(date(2026, 11, 22), "month")
+    assert review.improvers and review.decliners
+    for movers, better in ((review.improvers, True), (review.decliners, False)):
+        sizes = [abs(c.relative_change) for c in movers]
+        assert sizes == sorted(sizes, reverse=True)
+        for c in movers:
+            assert c.improved is better
+            if c.kpi in MAGNITUDE:
+                assert (abs(c.value) < abs(c.previous)) is better
+            else:
+                assert ((c.value > c.previous) == KPIS[c.kpi].higher_is_better) is better
+    ranked = [c for c in review.changes if c.improved is not None and not math.isnan(c.relative_change)]
+    largest = max(abs(c.relative_change) for c in ranked)
+    assert largest == max(abs(review.improvers[0].relative_change), abs(review.decliners[0].relative_change))
+    assert {"arr", "adoption"}.isdisjoint(c.kpi for c in review.changes)
+
+
+def test_targets_and_anomalies_of_the_demo(review_of):
+    review = review_of(date(2026, 11, 22), "week")
+    mrr = review.headline("mrr")
+    assert [(t.grain, t.period_start) for t in mrr.targets] == [("quarter", date(2026, 10, 1))]
+    line = mrr.targets[0]
+    assert line.actual == pytest.approx(mrr.value)  # judged on the review's last day
+    assert line.attainment == pytest.approx(mrr.value / 170_000)
+    assert line.running and line.projected and line.status in ("on track", "at risk", "off track")
+    assert review.headline("stickiness").targets[0].grain == "month"
+    assert not review.headline("nrr").targets
+    assert review.sentences[0].startswith(f"MRR grew {(mrr.relative_change * 100):.1f}% week over week to $146.2k, "
+                                          f"{line.attainment * 100:.0f}% of the Q4 2026 target of $170.0k; "
+                                          f"at this pace the quarter ends at")
+    for anomaly in review.anomalies:
+        assert review.headline(anomaly.kpi).anomaly == anomaly
+        assert anomaly.value == pytest.approx(review.headline(anomaly.kpi).value)
+        assert (anomaly.value > anomaly.high) if anomaly.direction == "above" else (anomaly.value < anomaly.low)
+
+
+def test_the_period_annotations_are_listed(review_of):
+    review = review_of(date(2026, 11, 22), "week")
+    assert [n.text for n in review.annotations] == ["Launched <b>AI Insights</b> & \"v2\" pricing"]
+    assert review_of(date(2026, 11, 19), "week").annotations == ()  # the week of 9 Nov
+
+
+# -- the documents -------------------------------------------------------------------------------------------------
+
+def test_markdown_names_every_headline_kpi(review_of):
+    review = review_of(date(2026, 11, 22), "week")
+    text = render_markdown(review)
+    assert text.startswith("# Weekly review: week of 16 Nov 2026\n")
+    for kpi in HEADLINE:
+        assert f"| {KPIS[kpi].label} |" in text
+    for sentence in review.sentences:
+        assert sentence.split(" ")[0] in text
+    assert "## MRR bridge" in text and "| New | +$4.82k |" in text
+    assert "Launched \\<b\\>AI Insights\\</b\\> & \"v2\" pricing" in text  # no raw HTML from data
+
+
+def test_html_is_self_contained_and_safe(review_of):
+    html = render_html(review_of(date(2026, 11, 22), "week"))
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html.lower()
+    assert not re.search(r"https?://", html) and "src=" not in html and "@import" not in html
+    assert "max-width:720px" in html and html.count("<svg") >= len(HEADLINE) + 1
+    assert "Launched &lt;b&gt;AI Insights&lt;/b&gt; &amp; &quot;v2&quot; pricing" in html
+    for kpi in HEADLINE:
+        assert f"<b>{KPIS[kpi].label}</b>" in html
+
+
+# -- a small company, by hand ----------------------------------------------------------------------------------------
+#
+#   February 2026, compared with January (m0 = MRR on Jan 31, m1 = MRR on Feb 28):
+#   c1 Acme         100/month, ends Feb 10                      m0 100  m1   0  churned
+#   c2 <script>      50/month, ends Feb 20                      m0  50  m1   0  churned
+#   c5 (no name)     10/month, ends Feb 3                       m0  10  m1   0  churned
+#   c3 Core          30/month, + a second plan 20/month Feb 15  m0  30  m1  50  expansion +20
+#   c4 Delta       1200/year = 100/month, upgraded Feb 1 to 2400/year = 200/month   expansion +100
+#   c6 Echo          40/month, trial until Feb 5                m0   0  m1  40  new
+#   c7 Fox            5/week x 2 seats = 43.33/month            unchanged
+#   c8 Gone         999/month, incomplete                       never pays
+#   start = 100 + 50 + 10 + 30 + 100 + 43.33 = 333.33; end = 50 + 200 + 40 + 43.33 = 333.33
+#   new 40, expansion 120, churned -160: 333.33 + 40 + 120 - 160 = 333.33
+
+SMALL_SUBS = """
+s1,c1,basic,100,1,USD,month,1,canceled,2026-01-05,,2026-02-10,2026-02-10
+s2,c2,basic,50,1,USD,month,1,canceled,2026-01-05,,2026-02-20,2026-02-20
+s5,c5,basic,10,1,USD,month,1,canceled,2026-01-05,,2026-02-03,2026-02-03
+s3,c3,basic,30,1,USD,month,1,active,2026-01-05,,,
+s3b,c3,addon,20,1,USD,month,1,active,2026-02-15,,,
+s4,c4,annual,1200,1,USD,year,1,canceled,2026-01-10,,2026-02-01,2026-02-01
+s4b,c4,annual_plus,2400,1,USD,year,1,active,2026-02-01,,,
+s6,c6,basic,40,1,USD,month,1,trialing,2026-01-20,2026-02-05,,
+s7,c7,weekly,5,2,USD,week,1,active,2026-01-05,,,
+s8,c8,big,999,1,USD,month,1,incomplete,2026-01-10,,,
+"""
+SMALL_CUSTOMERS = f"""customer_id,name,email
+c1,Acme,a@acme.test
+c2,{XSS},x@evil.test
+c3,Core,c@core.test
+c4,Delta,d@delta.test
+c6,Echo,e@echo.test
+c7,Fox,f@fox.test"""
+FEB = date(2026, 2, 28)
+
+
+@pytest.fixture
+def small(store, tmp_path) -> Store:
+    load(store, tmp_path, "customers.csv", SMALL_CUSTOMERS)
+    subs(store, tmp_path, SMALL_SUBS)
+    load(store, tmp_path, "targets.csv", "kpi,grain,period_start,target,owner,note\n"
+                                         "mrr,month,2026-02-01,400,CPO,Plan\n"
+                                         "net_new_mrr,month,2026-02-01,50,CPO,\n")
+    annotations.add(store, date(2026, 2, 12), "<img src=x onerror=alert(1)>")
+    return store
+
+
+def test_a_segment_review_shows_no_company_target(small):
+    review = build_review(small, FEB, "month", ("plan", "basic"))
+    assert review.headline("mrr").targets == ()
+    assert review.caveats[-1] == "Targets are set for the whole company, so this segment's review compares with none."
+    assert build_review(small, FEB, "month").headline("mrr").targets[0].target == 400
+
+
+def test_top_churn_and_expansion_are_exact(small):
+    review = build_review(small, FEB, "month")
+    assert [(m.customer_id, m.name, m.mrr_before, m.mrr_after) for m in review.top_churned] == [
+        ("c1", "Acme", 100, 0), ("c2", XSS, 50, 0), ("c5", None, 10, 0)]
+    assert [(m.customer_id, m.name, m.mrr_before, m.mrr_after) for m in review.top_expansion] == [
+        ("c4", "Delta", pytest.approx(100), pytest.approx(200)), ("c3", "Core", 30, 50)]
+    assert review.top_churned[2].display_name == "c5"
+    assert (review.churned_count, review.expansion_count) == (3, 2)
+
+
+def test_the_small_bridge_and_its_sentences(small):
+    review = build_review(small, FEB, "month")
+    b = review.bridge
+    fox = 5 * 2 * 52 / 12
+    assert (b.start, b.new, b.expansion, b.reactivation, b.contraction, b.churned, b.end) == pytest.approx(
+        (333 + 1 / 3, 40, 120, 0, 0, -160, 333 + 1 / 3))
+    assert b.start == pytest.approx(290 + fox)
+    assert list(review.sentences[:5]) == [
+        "MRR was flat month over month at $333, 83% of the Feb 2026 target of $400 (off track).",
+        "Net new MRR was +$0 (+$333 the month before): new +$40, expansion +$120, churned -$160.",
+        "Net new MRR: 0% of the Feb 2026 target of $50 (off track).",
+        "Active customers fell by 2 to 4 (1 new, 3 churned).",  # c1, c2, c5 leave; c6 starts paying
+        "Logo churn rate was 50.0%.",  # 3 churned / 6 active at the end of January
+    ]
+    assert ("Churned: Acme ($100 MRR), <script>alert(1)</script> ($50 MRR) and c5 ($10 MRR). "
+            "Largest expansion: Delta (+$100 to $200) and Core (+$20 to $50).") in review.sentences
+    assert any(s.startswith("Noted this month: 12 Feb 2026: <img") for s in review.sentences)
+
+
+def test_churned_customers_are_counted_beyond_the_top(review_of):
+    review = review_of(date(2026, 11, 22), "month")  # October: 7 customers churned
+    assert review.churned_count == review.change("churned_customers").value == 7
+    assert len(review.top_churned) == 5 and review.expansion_count >= len(review.top_expansion)
+    accounts = next(s for s in review.sentences if s.startswith("Churned: "))
+    assert " and 4 others." in accounts and f"and {review.expansion_count - 3} others." in accounts
+
+
+def test_every_churned_customer_adds_up_to_churned_mrr(small):
+    changes = customer_changes(small, date(2026, 1, 31), FEB)
+    churned = changes[(changes["mrr_before"] > 0) & (changes["mrr_after"] == 0)]
+    review = build_review(small, FEB, "month")
+    assert (churned["mrr_after"] - churned["mrr_before"]).sum() == pytest.approx(review.bridge.churned)
+    assert "c7" not in set(changes["customer_id"]) and "c8" not in set(changes["customer_id"])
+
+
+def test_names_from_data_are_escaped(small):
+    review = build_review(small, FEB, "month")
+    html = render_html(review)
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert not re.search(r"https?://", html)
+    markdown = render_markdown(review)
+    assert not re.search(r"(?<!\\)<", markdown)  # every < from data is escaped: Markdown shows it as text
+    assert "\\<script\\>alert(1)\\</script\\>" in markdown
+    assert "\\<img src=x onerror=alert(1)\\>" in markdown
+
+
+def test_without_events_engagement_is_undefined_and_said(small):
+    review = build_review(small, FEB, "month")
+    for kpi in ("dau", "mau", "stickiness"):
+        assert math.isnan(review.headline(kpi).value)
+    assert any("No product events" in c for c in review.caveats)
+    assert "| DAU | — | — | — |" in render_markdown(review)
+
+
+# -- errors and the CLI ----------------------------------------------------------------------------------------------
+
+def test_errors(store, small):
+    with pytest.raises(InputError, match="a review covers a week or a month, not 'quarter'"):
+        build_review(small, FEB, "quarter")
+    with pytest.raises(InputError, match="no complete week with data ends on or before 2025-06-01"):
+        build_review(small, date(2025, 6, 1), "week")
+
+
+def test_an_empty_store_has_nothing_to_review(tmp_path):
+    with Store(tmp_path / "empty.duckdb") as empty, pytest.raises(DataError, match="no data to review"):
+        build_review(empty, None, "week")
+
+
+def _run(store, capsys, *argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="python -m kpis")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.run(store, args), capsys.readouterr().out
+
+
+def test_cli_review(small, capsys, tmp_path):
+    code, out = _run(small, capsys, "review", "--as-of", "2026-02-28", "--grain", "month")
+    assert code == 0 and out.startswith("# Monthly review: Feb 2026\n")
+    code, out = _run(small, capsys, "review", "--as-of", "2026-02-28", "--grain", "month", "--format", "html",
+                     "--segment", "plan=basic")
+    assert code == 0 and out.startswith("<!DOCTYPE html>") and "segment: plan = basic" in out
+    assert "Targets are set for the whole company, so this segment&#x27;s review compares with none." in out
+    target = tmp_path / "review.html"
+    code, out = _run(small, capsys, "review", "--as-of", "2026-02-28", "--grain", "month", "--format", "html",
+                     "--output", str(target))
+    assert code == 0 and out == f"wrote the monthly review of 2026-02-01 to {target}\n"
+    assert target.read_text(encoding="utf-8") == render_html(build_review(small, FEB, "month"))
