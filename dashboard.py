@@ -1,15 +1,16 @@
 """The CPO KPI dashboard: ``streamlit run dashboard.py`` (or ``make run``).
 
 The entry file is the frame around every page: page config, the one database per process, the demo company
-on first start and its banner, and the navigation. Pages live in ``app_pages/`` (not ``pages/``, which
-Streamlit treats as its legacy auto-discovered navigation; see docs/ARCHITECTURE).
+on first start and its banner, the navigation, and the shared filters in the sidebar (grain, date range,
+compare-to, segment; bound to the URL, see :mod:`app_pages.filters`). Pages live in ``app_pages/`` (not
+``pages/``, which Streamlit treats as its legacy auto-discovered navigation; see docs/ARCHITECTURE).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import components
+from app_pages import components, filters
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
 
@@ -26,13 +27,26 @@ elif components.has_demo(store):
 
 page = st.navigation(
     {
-        "Overview": [
+        "Business": [
             st.Page(components.OVERVIEW_PAGE, title="Overview", icon=":material/dashboard:", url_path="",
                     default=True),
+            st.Page(components.REVENUE_PAGE, title="Revenue", icon=":material/payments:", url_path="revenue"),
+            st.Page(components.CUSTOMERS_PAGE, title="Customers", icon=":material/groups:", url_path="customers"),
+        ],
+        "Product": [
+            st.Page(components.ENGAGEMENT_PAGE, title="Engagement", icon=":material/touch_app:",
+                    url_path="engagement"),
+            st.Page(components.RETENTION_PAGE, title="Retention", icon=":material/event_repeat:",
+                    url_path="retention"),
+        ],
+        "Plan": [
+            st.Page(components.TARGETS_PAGE, title="Targets", icon=":material/flag:", url_path="targets"),
+            st.Page(components.REVIEW_PAGE, title="Review", icon=":material/rate_review:", url_path="review"),
         ],
         "Data": [
             st.Page(components.DATA_PAGE, title="Data", icon=":material/database:", url_path="data"),
         ],
     }
 )
+filters.sidebar(store, page.url_path)
 page.run()

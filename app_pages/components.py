@@ -14,16 +14,23 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import ModuleType
-from typing import IO, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Literal, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from kpis.errors import InputError
+from app_pages import format as fmt
+from kpis.calendar import period_start
+from kpis.errors import DataError, InputError
 from kpis.importer import import_file
+from kpis.registry import Kpi
+from kpis.scorecard import compare
 from kpis.store import Store, default_path
+
+if TYPE_CHECKING:
+    from app_pages.filters import Filters
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,12 @@ Level = Literal["success", "info", "warning", "error"]
 DEMO_OFFERED = "demo_offered"
 DATA_PAGE = "app_pages/data.py"
 OVERVIEW_PAGE = "app_pages/overview.py"
+REVENUE_PAGE = "app_pages/revenue.py"
+CUSTOMERS_PAGE = "app_pages/customers.py"
+ENGAGEMENT_PAGE = "app_pages/engagement.py"
+RETENTION_PAGE = "app_pages/retention.py"
+TARGETS_PAGE = "app_pages/targets.py"
+REVIEW_PAGE = "app_pages/review.py"
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
 
@@ -107,9 +120,23 @@ def cached(store: Store, func: Callable[[Store], T]) -> T:
     return _cached(name, str(store.path), store.data_version(), func, store)
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def _computed(name: str, path: str, version: tuple[int, int], args: tuple[object, ...],
+              kwargs: tuple[tuple[str, object], ...], _func: Callable[..., T], _store: Store) -> T:
+    return _func(_store, *args, **dict(kwargs))
+
+
+def computed(store: Store, func: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """``func(store, *args, **kwargs)`` (a KPI query), cached on the store's path, its data version and the
+    arguments (the filter values), until the stored data changes."""
+    name = f"{func.__module__}.{func.__qualname__}"
+    return _computed(name, str(store.path), store.data_version(), args, tuple(sorted(kwargs.items())), func, store)
+
+
 def forget_cached() -> None:
     """Drop every cached result after this process wrote to the store (whatever the write did to the version)."""
     _cached.clear()
+    _computed.clear()
 
 
 def has_demo(store: Store) -> bool:
@@ -313,3 +340,132 @@ def history_table(history: pd.DataFrame) -> None:
                                                            "a record wins by it"),
         },
     )
+
+
+# -- KPI pages -----------------------------------------------------------------------------------------------------
+
+def kpi_error(exc: Exception) -> None:
+    """A KPI that cannot be computed from the stored data (e.g. mixed currencies): the reason, not a traceback."""
+    message("warning", str(exc))
+
+
+def as_of_line(sources: dict[str, object], end: date | None = None) -> None:
+    """"Data as of" for each source, in one caption; ``end``: the as-of date the filters chose, when earlier."""
+    parts = [f"{label} data as of {fmt.day(day)}" for label, day in sources.items()]
+    if end is not None and any(day is not None and end < day for day in sources.values()):  # type: ignore[operator]
+        parts.append(f"shown as of {fmt.day(end)} (the date range's end)")
+    st.caption(plain(" · ".join(parts)),
+               help="The last day each source has data for; the period holding it is partial.")
+
+
+def series_of(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One column of a KPI table as a series table: ``period_start``, ``value``, ``partial``."""
+    if table.empty:
+        return pd.DataFrame({"period_start": [], "value": [], "partial": []})
+    return pd.DataFrame({"period_start": table["period_start"], "value": table[column].astype("float64"),
+                         "partial": table["partial"].astype(bool)}).reset_index(drop=True)
+
+
+def shown_from(table: pd.DataFrame, start: object, grain: str) -> pd.DataFrame:
+    """The rows of a KPI table from the period holding ``start`` on (the date range's start)."""
+    if table.empty:
+        return table
+    first = period_start(start, grain)  # type: ignore[arg-type]
+    return table[table["period_start"] >= first].reset_index(drop=True)
+
+
+def kpi_card(kpi: Kpi, table: pd.DataFrame, grain: str, against: str, *, shown_from_day: object = None,
+             label: str | None = None, data_start: date | None = None) -> None:
+    """One scorecard tile: the value of the last complete period, its change against the previous period (or
+    the same period a year ago), a sparkline, and the running period marked partial.
+
+    ``table`` is the KPI's series (``period_start``, ``value``, ``partial``) over its whole history, so that a
+    year-ago comparison works even when the sparkline starts later (``shown_from_day``). A period that starts
+    before ``data_start`` (the source's first day with data) is never compared with.
+    """
+    headline = compare(table, grain, against, data_start=data_start)
+    other = compare(table, grain, "previous" if against == "year_ago" else "year_ago", data_start=data_start)
+    shown = shown_from(table, shown_from_day, grain) if shown_from_day is not None else table
+    # st.metric's sparkline takes numbers only: undefined periods are left out (never drawn as zero)
+    spark = [round(float(v), 6) for v in shown["value"] if fmt.finite(v)]
+    word = "a year ago" if against == "year_ago" else "prev."
+    st.metric(
+        label or kpi.label,
+        fmt.value(kpi, headline.value),
+        delta=fmt.kpi_delta(kpi, headline.change),
+        delta_color="normal" if kpi.higher_is_better else "inverse",
+        delta_description=f"vs {word}" if fmt.finite(headline.change) else "nothing to compare with",
+        chart_data=spark if len(spark) > 1 else None,
+        help=f"{kpi.definition} Value of the last complete period ({fmt.period(headline.period, grain)}), "
+             f"compared with {fmt.period(headline.reference_period, grain)}.",
+        border=True,
+    )
+    notes = [fmt.period(headline.period, grain)]
+    other_word = "vs a year ago" if against == "previous" else "vs previous"
+    if other.reference_period is not None and fmt.finite(other.change):
+        notes.append(f"{other_word}: {fmt.kpi_delta(kpi, other.change)}")
+    if headline.running_period is not None:
+        notes.append(f"running {fmt.period(headline.running_period, grain)}: "
+                     f"{fmt.value(kpi, headline.running_value)} (partial)")
+    st.caption(plain(" · ".join(notes)))
+
+
+def kpi_grid(cards: list[tuple[Kpi, pd.DataFrame, str]], against: str, *, per_row: int = 4,
+             shown_from_day: object = None, data_start: dict[str, date | None] | None = None) -> None:
+    """Scorecard tiles (KPI, its series, its grain) in rows of ``per_row``; ``data_start``: the first day with
+    data per source (``revenue``, ``engagement``)."""
+    for offset in range(0, len(cards), per_row):
+        columns = st.columns(per_row)
+        for column, (kpi, table, grain) in zip(columns, cards[offset:offset + per_row], strict=False):
+            with column:
+                kpi_card(kpi, table, grain, against, shown_from_day=shown_from_day,
+                         data_start=(data_start or {}).get(kpi.source))
+
+
+def coming_next(title: str, text: str) -> None:
+    """A page that exists (its URL works) but whose content comes next."""
+    st.title(title)
+    st.info(text, icon=":material/construction:")
+
+
+def revenue_for(store: Store, chosen: Filters) -> tuple[pd.DataFrame | None, date | None]:
+    """Every revenue KPI per period for the chosen filters over the whole history (None with a message when
+    there is nothing to show), and the revenue data's as-of date."""
+    from kpis.revenue import revenue_as_of, revenue_table
+
+    as_of = cached(store, revenue_as_of)
+    if as_of is None:
+        st.info("No subscriptions are loaded yet: import a Stripe subscriptions export on the Data page.",
+                icon=":material/inbox:")
+        return None, None
+    try:
+        table = computed(store, revenue_table, chosen.grain, end=chosen.end_for(as_of), segment=chosen.segment)
+    except (DataError, InputError) as exc:
+        kpi_error(exc)
+        return None, as_of
+    if table.empty:
+        st.info("No paying customers in this segment and date range.", icon=":material/inbox:")
+        return None, as_of
+    return table, as_of
+
+
+def events_as_of(store: Store) -> date | None:
+    """The last event day (None when no events are loaded), with a message when there are none."""
+    from kpis.engagement import engagement_as_of
+
+    as_of = cached(store, engagement_as_of)
+    if as_of is None:
+        st.info("No product events are loaded yet: import a PostHog, Amplitude, Mixpanel or GA4 export on the Data "
+                "page.", icon=":material/inbox:")
+    return as_of
+
+
+def data_starts(store: Store) -> dict[str, date | None]:
+    """The first day with data per source, so that a period cut short at the start is not compared with.
+
+    Events only: :mod:`kpis.revenue` has no public first paid day (its first period's flows count every customer
+    as new; with a year of history before the default date range, comparisons rarely reach it).
+    """
+    from kpis.engagement import first_active_day
+
+    return {"engagement": cached(store, first_active_day), "revenue": None}

@@ -1,25 +1,76 @@
-"""Overview: what the dashboard has to work with (rows per table, how current each source is)."""
+"""Overview: the scorecard a CPO opens first: the headline KPIs of the last complete period, how they moved,
+their trend, and the period still running."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app_pages import components
-from kpis import status
+from app_pages import components, filters
+from kpis import engagement, retention, revenue, scorecard, status
+from kpis.errors import DataError, InputError
+from kpis.registry import KPIS, Kpi
+
+REVENUE_CARDS = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr")
+ENGAGEMENT_CARDS = ("dau", "mau", "stickiness")
+RETENTION_1 = Kpi("retention_1", "Period-1 retention", "ratio", "engagement",
+                  "Share of a cohort (users by the week or month of their first event) active again in the next "
+                  "period; shown for the last cohort whose next period is complete.")
 
 store = components.open_store()
 summary = components.cached(store, status.loaded_summary)
+chosen = filters.current()
 
 st.title("Overview")
 
-if int(summary["rows"].sum()) == 0:
+if int(summary["rows"].sum()) == 0 or chosen is None:
+    components.nothing_loaded()
+    st.stop()
+
+grain, against = chosen.grain, chosen.compare
+revenue_as_of = components.cached(store, revenue.revenue_as_of)
+events_as_of = components.cached(store, engagement.engagement_as_of)
+components.as_of_line({"Revenue": revenue_as_of, "Product events": events_as_of}, chosen.end)
+st.caption(components.plain(
+    f"Each tile shows the last complete {grain} and its change against the {chosen.compare_label}; the period "
+    f"still running is listed below it as partial. Sparklines from {chosen.start:%d %b %Y}."))
+
+cards: list[tuple[Kpi, pd.DataFrame, str]] = []
+if revenue_as_of is not None:
+    try:
+        table = components.computed(store, revenue.revenue_table, grain, end=chosen.end_for(revenue_as_of),
+                                    segment=chosen.segment)
+    except (DataError, InputError) as exc:
+        components.kpi_error(exc)
+    else:
+        cards += [(KPIS[k], components.series_of(table, k), grain) for k in REVENUE_CARDS]
+if events_as_of is not None:
+    events_end = chosen.end_for(events_as_of)
+    table = components.computed(store, engagement.engagement_table, grain, end=events_end, segment=chosen.segment,
+                                kpis=ENGAGEMENT_CARDS)
+    cards += [(KPIS[k], components.series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
+    cohort_grain = "week" if grain == "week" else "month"
+    cells = components.computed(store, retention.cohorts, cohort_grain, "n-day", end=events_end,
+                                segment=chosen.segment)
+    cards.append((RETENTION_1, scorecard.first_period_retention(cells), cohort_grain))
+
+starts = components.data_starts(store)
+if not cards:
     components.nothing_loaded()
 else:
-    components.loaded_metrics(summary)
-    st.subheader("What is loaded")
+    st.subheader("Business" if revenue_as_of is not None else "Product")
+    business = [c for c in cards if c[0].source == "revenue"]
+    product = [c for c in cards if c[0].source == "engagement"]
+    if business:
+        components.kpi_grid(business, against, per_row=5, shown_from_day=chosen.start, data_start=starts)
+    if product:
+        if business:
+            st.subheader("Product")
+        components.kpi_grid(product, against, per_row=5, shown_from_day=chosen.start, data_start=starts)
+        if grain == "quarter":
+            st.caption("Period-1 retention uses monthly cohorts at quarter grain.")
+
+with st.expander("What is loaded"):
     components.loaded_table(summary)
     st.page_link(components.DATA_PAGE, label="Import more files or undo an import on the Data page",
                  icon=":material/upload_file:")
-
-st.caption("The KPI pages (revenue, customers, engagement, retention, targets) come next; they will build on "
-           "the data shown here.")

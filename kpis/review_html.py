@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kpis import review_format as fmt
+from kpis import formatting as fmt
 from kpis.review_text import (
     WORDS,
     anomaly_cells,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kpis import review_format as fmt
+from kpis import formatting as fmt
 from kpis.registry import KPIS
 
 if TYPE_CHECKING:

@@ -84,9 +84,14 @@ def last_complete(table: pd.DataFrame) -> int | None:
     return complete[-1] if complete else None
 
 
-def compare(table: pd.DataFrame, grain: str, against: str, column: str = "value") -> Comparison:
+def compare(table: pd.DataFrame, grain: str, against: str, column: str = "value", *,
+            data_start: date | None = None) -> Comparison:
     """The headline of ``column`` in a series table (``period_start``, ``partial``, ``column``): its value in the
-    last complete period and in the period it is compared with (``against``: previous or year_ago)."""
+    last complete period and in the period it is compared with (``against``: previous or year_ago).
+
+    ``data_start`` is the source's first day with data: a reference period that starts before it is cut short at
+    its start (a few days of events, every customer counted as new), so it is not compared with (no reference).
+    """
     nan = float("nan")
     running_period, running_value = None, nan
     if not table.empty and bool(table["partial"].iloc[-1]):
@@ -98,6 +103,8 @@ def compare(table: pd.DataFrame, grain: str, against: str, column: str = "value"
     ref_start = reference_start(period, grain, against)
     by_start = dict(zip(table["period_start"], table[column].astype("float64"), strict=True))
     reference = by_start.get(ref_start, nan)
+    if data_start is not None and ref_start < data_start:
+        reference = nan
     return Comparison(period, float(table[column].iloc[at]), ref_start if ref_start in by_start else None,
                       float(reference), running_period, running_value)
 

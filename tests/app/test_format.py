@@ -104,3 +104,11 @@ def test_first_period_retention() -> None:
     table = first_period_retention(cells)
     assert table.to_dict("list") == {"period_start": [date(2026, 1, 5), date(2026, 1, 12)], "value": [0.6, 0.25],
                                      "partial": [False, True]}
+
+
+def test_a_period_cut_short_at_the_start_is_not_compared_with() -> None:
+    table = _table([50.0, 10.0, 4.0])  # Feb vs Jan; the data starts on 20 Jan 2025: January holds 12 days of it
+    assert compare(table, "month", "previous").reference == 50.0
+    cut = compare(table, "month", "previous", data_start=date(2025, 1, 20))
+    assert cut.reference_period == date(2025, 1, 1) and pd.isna(cut.reference) and pd.isna(cut.change)
+    assert compare(table, "month", "previous", data_start=date(2025, 1, 1)).reference == 50.0

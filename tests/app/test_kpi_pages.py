@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 
 import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
@@ -108,7 +111,8 @@ def test_compare_with_a_year_ago(app: Callable[..., AppTest]) -> None:
     ok(at.radio(key="compare").set_value("same period last year").run())
     assert share_link(at) == "/?compare=same+period+last+year"
     mrr = next(m for m in at.metric if m.label == "MRR")
-    assert mrr.proto.delta_description.startswith("vs a year ago (week of 17 Nov 2025)")
+    assert mrr.proto.delta_description == "vs a year ago"
+    assert "(week of 16 Nov 2026), compared with week of 17 Nov 2025" in mrr.proto.help, "ISO week 47 of each year"
 
 
 def test_segment_filter(app: Callable[..., AppTest]) -> None:
@@ -138,6 +142,24 @@ def test_an_invalid_url_value_falls_back_with_a_note(app: Callable[..., AppTest]
     assert at.radio(key="grain").value == "week"
     assert share_link(at) == "/", "the invalid value is not kept in the link"
     assert "MRR" in metrics(at), "the page still shows the default view"
+
+
+def test_the_note_stays_until_dismissed(app: Callable[..., AppTest]) -> None:
+    at = app({"grain": "daily"})
+    ok(at.radio(key="grain").set_value("month").run())
+    assert any("grain “daily”" in unescape(w.value) for w in at.warning), "the note does not vanish on a rerun"
+    ok(at.button(key="dismiss_link_notes").click().run())
+    assert not at.warning
+    assert at.radio(key="grain").value == "month"
+
+
+@pytest.mark.parametrize("grain", ["month", "quarter"])
+def test_every_page_renders_at_every_grain(app: Callable[..., AppTest], grain: str) -> None:
+    at = app({"grain": grain})
+    for page, title in PAGES.items():
+        on(at, page)
+        assert [t.value for t in at.title] == [title], page
+        assert at.radio(key="grain").value == grain
 
 
 def test_a_valid_url_opens_that_view(app: Callable[..., AppTest]) -> None:
@@ -202,3 +224,43 @@ def test_plan_pages_say_what_comes_next(app: Callable[..., AppTest]) -> None:
     for page in ("app_pages/targets.py", "app_pages/review.py"):
         on(at, page)
         assert any(i.value.startswith("Coming next") for i in at.info)
+
+
+def test_every_page_renders_with_events_only(app: Callable[..., AppTest], seeded: object) -> None:
+    """One event and no subscriptions: the revenue pages say what is missing, the product pages still work."""
+    at = app()
+    for page, title in PAGES.items():
+        on(at, page)
+        assert [t.value for t in at.title] == [title], page
+    on(at, "app_pages/revenue.py")
+    assert any("No subscriptions are loaded yet" in i.value for i in at.info)
+
+
+def test_every_page_renders_on_an_empty_database(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/data.py")
+    next(b for b in at.button if b.label == "Remove the demo company").click().run()
+    for page, title in PAGES.items():
+        on(at, page)
+        assert [t.value for t in at.title] == [title], page
+    assert not at.code, "no share link while nothing is loaded"
+
+
+def test_the_date_range_travels_in_the_link(app: Callable[..., AppTest]) -> None:
+    at = app()
+    ok(at.date_input(key="end").set_value(date(2026, 6, 30)).run())
+    assert share_link(at) == "/?end=2026-06-30"
+    assert any(c.startswith("week of 22 Jun 2026") for c in captions(at)), "the last complete week before the end"
+    ok(at.date_input(key="start").set_value(date(2026, 8, 1)).run())
+    assert any("The from date is after the to date" in unescape(w.value) for w in at.warning)
+    assert not at.exception
+
+
+def test_pages_hold_no_sql_and_no_raw_html() -> None:
+    """Pages arrange components; queries live in kpis/, and nothing is rendered as raw HTML."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [root / "dashboard.py", *sorted((root / "app_pages").glob("*.py"))]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        assert "unsafe_allow_html" not in text, source.name
+        assert "st.html" not in text, source.name
+        assert not re.search(r"\b(SELECT|FROM\s+\w+\s+WHERE|duckdb)\b", text), source.name

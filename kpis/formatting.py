@@ -1,6 +1,6 @@
 """Numbers and periods as the review writes them: ``$1.2M``, ``$12.3k``, ``4.5%``, ``12,345``, "—" when undefined.
 
-The same rules as the dashboard's (``app_pages/format.py``), kept here because ``kpis`` never imports the UI.
+One set of rules for the dashboard (``app_pages/format.py`` adds the UI-only ones) and the review.
 
 >>> [money(v) for v in (1_234_567.89, 12_345.6, 1_234.5, 987.4, -3_058.0, None)]
 ['$1.2M', '$12.3k', '$1.23k', '$987', '-$3.06k', '—']
@@ -20,6 +20,9 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import numpy as np
+import pandas as pd
+
 from kpis.registry import Kpi
 
 DASH = "—"
@@ -30,13 +33,20 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def undefined(value: object) -> bool:
-    """True for None, NaN and infinities (an undefined ratio is never shown as a number)."""
+    """True for None, NaN, infinities and pandas' missing values (NA, NaT); a date or a text is defined.
+
+    >>> [undefined(v) for v in (None, float("nan"), float("inf"), 0, date(2026, 1, 5), pd.NaT)]
+    [True, True, True, False, False, True]
+    """
     if value is None:
         return True
+    if isinstance(value, int | float):
+        return not math.isfinite(float(value))
     try:
-        return not math.isfinite(float(value))  # type: ignore[arg-type]
+        missing = pd.isna(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return True
+        return False
+    return bool(missing) if isinstance(missing, bool | np.bool_) else False
 
 
 def symbol(currency: str | None) -> str:

@@ -1,0 +1,227 @@
+"""Every chart of the dashboard, as plain functions that return a Plotly figure, all on one template.
+
+Undefined values are gaps (never zeros, never joined across); a period still running is drawn differently (a
+dotted line to a hollow marker labelled "partial", or a hatched, paler bar) so that nobody compares it with a
+full period by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+from app_pages import format as fmt
+from kpis.registry import Kpi
+
+COLORS = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"]
+MOVEMENT_COLORS = {"new_mrr": "#15803d", "expansion_mrr": "#4ade80", "reactivation_mrr": "#0ea5e9",
+                   "contraction_mrr": "#fb923c", "churned_mrr": "#dc2626",
+                   "new_customers": "#15803d", "reactivated_customers": "#0ea5e9", "churned_customers": "#dc2626"}
+TEMPLATE_NAME = "kpi_dashboard"
+pio.templates[TEMPLATE_NAME] = go.layout.Template(layout={
+    "font": {"family": "Source Sans Pro, Inter, Helvetica, Arial, sans-serif", "size": 13, "color": "#31333f"},
+    "colorway": COLORS,
+    "paper_bgcolor": "#ffffff",
+    "plot_bgcolor": "#ffffff",
+    "margin": {"l": 8, "r": 8, "t": 72, "b": 8},
+    "hovermode": "x unified",
+    "hoverlabel": {"namelength": -1},
+    "title": {"font": {"size": 15}, "x": 0, "xanchor": "left", "xref": "container", "y": 1, "yanchor": "top",
+              "yref": "container", "pad": {"t": 10, "l": 4}},
+    # the legend sits left, between the title and the plot, so that "partial" marks on the right never meet it
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0, "title": {"text": ""},
+               "font": {"size": 12}},
+    "xaxis": {"showgrid": False, "linecolor": "#d4d4d8", "ticks": "outside", "tickcolor": "#d4d4d8",
+              "automargin": True, "title": {"text": ""}},
+    "yaxis": {"gridcolor": "#f0f0f3", "zerolinecolor": "#a1a1aa", "automargin": True, "title": {"text": ""}},
+    "bargap": 0.25,
+})
+HEIGHT = 340
+
+
+def show(figure: go.Figure, key: str | None = None) -> None:
+    """Draw a figure full width, with our template (not Streamlit's theme) and no Plotly logo."""
+    st.plotly_chart(figure, theme=None, key=key, config={"displaylogo": False, "displayModeBar": False})
+
+
+def _figure(title: str, height: int = HEIGHT) -> go.Figure:
+    figure = go.Figure()
+    figure.update_layout(template=TEMPLATE_NAME, title={"text": title}, height=height)
+    return figure
+
+
+def _x(table: pd.DataFrame, column: str = "period_start") -> pd.Series:
+    return pd.to_datetime(table[column])
+
+
+def _values(series: pd.Series) -> list[float | None]:
+    """Values with undefined ones as None, so that Plotly leaves a gap."""
+    return [None if fmt.undefined(v) else float(v) for v in series]
+
+
+def _x_hover(grain: str) -> str:
+    return {"week": "week of %d %b %Y", "month": "%b %Y", "quarter": "%b %Y (quarter)"}.get(grain, "%d %b %Y")
+
+
+def _period_ticks(figure: go.Figure, starts: Sequence[object], grain: str) -> None:
+    """Month and quarter axes labelled by period (``Oct 2026``, ``Q4 2026``), one tick per period (thinned to at
+    most 12), so that bars sit on their labels; week axes keep Plotly's date ticks."""
+    if grain not in ("month", "quarter") or not len(starts):
+        return
+    values = sorted(pd.to_datetime(pd.Series(list(starts))).unique())
+    step = max(1, -(-len(values) // 12))
+    shown = values[::-1][::step][::-1]  # keep the latest period labelled
+    figure.update_xaxes(tickmode="array", tickvals=shown, ticktext=[fmt.period(v, grain) for v in shown])
+
+
+def lines(series: Mapping[str, pd.DataFrame], kpi: Kpi, title: str, grain: str, *,
+          height: int = HEIGHT) -> go.Figure:
+    """One line per series (``period_start``, ``value``, ``partial``); the running period dotted and hollow."""
+    figure = _figure(title, height)
+    number = fmt.plotly_format(kpi)
+    labelled = False
+    for i, (name, table) in enumerate(series.items()):
+        color = COLORS[i % len(COLORS)]
+        if table.empty:
+            continue
+        partial = table["partial"].astype(bool)
+        full = table[~partial]
+        figure.add_scatter(x=_x(full), y=_values(full["value"]), name=name, mode="lines+markers",
+                           line={"color": color, "width": 2}, marker={"size": 4}, connectgaps=False,
+                           hovertemplate=f"%{{y:{number}}}")
+        if partial.any():
+            tail = table.iloc[-2:] if len(table) > 1 else table.iloc[-1:]
+            figure.add_scatter(x=_x(tail), y=_values(tail["value"]), mode="lines", showlegend=False,
+                               line={"color": color, "width": 2, "dash": "dot"}, hoverinfo="skip",
+                               connectgaps=False)
+            last = table.iloc[-1:]
+            figure.add_scatter(x=_x(last), y=_values(last["value"]), name=f"{name} (partial)",
+                               mode="markers+text" if not labelled else "markers", showlegend=False,
+                               marker={"symbol": "circle-open", "size": 10, "color": color, "line": {"width": 2}},
+                               text=["partial"], textposition="top center", textfont={"size": 11, "color": "#71717a"},
+                               hovertemplate=f"%{{y:{number}}} (partial period, up to the as-of date)")
+            labelled = True
+    figure.update_yaxes(tickformat=number, rangemode="tozero" if kpi.unit != "ratio" else "normal")
+    figure.update_xaxes(hoverformat=_x_hover(grain))
+    _period_ticks(figure, [d for t in series.values() if not t.empty for d in t["period_start"]], grain)
+    if len(series) == 1:
+        figure.update_layout(showlegend=False)
+    return figure
+
+
+def stacked_bars(table: pd.DataFrame, columns: Mapping[str, str], kpi: Kpi, title: str, grain: str, *,
+                 net: tuple[str, str] | None = None, height: int = HEIGHT) -> go.Figure:
+    """Positive and negative parts stacked around zero (``columns``: column -> label); the partial period's bars
+    hatched and paler; ``net`` (column, label) as a line on top."""
+    figure = _figure(title, height)
+    number = fmt.plotly_format(kpi)
+    partial = table["partial"].astype(bool).tolist()
+    x = _x(table)
+    for column, label in columns.items():
+        figure.add_bar(x=x, y=_values(table[column]), name=label,
+                       marker={"color": MOVEMENT_COLORS.get(column), "opacity": [0.45 if p else 1.0 for p in partial],
+                               "pattern": {"shape": ["/" if p else "" for p in partial]}},
+                       hovertemplate=f"%{{y:{number}}}")
+    if net is not None:
+        figure.add_scatter(x=x, y=_values(table[net[0]]), name=net[1], mode="lines+markers",
+                           line={"color": "#18181b", "width": 1.5}, marker={"size": 4},
+                           hovertemplate=f"%{{y:{number}}}")
+    if partial and partial[-1]:
+        figure.add_annotation(x=x.iloc[-1], y=1, yref="paper", text="partial", showarrow=False,
+                              font={"size": 11, "color": "#71717a"}, yanchor="bottom")
+    figure.update_layout(barmode="relative")
+    figure.update_yaxes(tickformat=number)
+    figure.update_xaxes(hoverformat=_x_hover(grain))
+    _period_ticks(figure, list(table["period_start"]), grain)
+    return figure
+
+
+def bridge(start_value: float, steps: Sequence[tuple[str, float]], end_value: float, title: str, *,
+           start_label: str = "MRR at start", end_label: str = "MRR at end", height: int = HEIGHT) -> go.Figure:
+    """A waterfall: the opening value, each movement, the closing value."""
+    figure = _figure(title, height)
+    labels = [start_label, *[label for label, _ in steps], end_label]
+    values = [start_value, *[v for _, v in steps], end_value]
+    texts = [fmt.money(start_value), *[fmt.delta(v, "currency") or fmt.DASH for _, v in steps], fmt.money(end_value)]
+    figure.add_trace(go.Waterfall(
+        x=labels, y=values, measure=["absolute", *["relative"] * len(steps), "total"], text=texts,
+        textposition="outside", cliponaxis=False, connector={"line": {"color": "#d4d4d8"}},
+        increasing={"marker": {"color": "#16a34a"}}, decreasing={"marker": {"color": "#dc2626"}},
+        totals={"marker": {"color": "#2563eb"}}, hoverinfo="skip"))
+    levels = [start_value]
+    for _, step in steps:
+        levels.append(levels[-1] + (0.0 if fmt.undefined(step) else step))
+    low, high = min(levels + [end_value]), max(levels + [end_value])
+    span = max(high - low, abs(high) * 0.01, 1.0)
+    # zoomed on the movements (they are small next to MRR); the axis says so by not starting at zero
+    figure.update_yaxes(tickformat="$.3~s", range=[max(0.0, low - 1.5 * span), high + 0.5 * span])
+    figure.update_layout(showlegend=False, hovermode=False)
+    return figure
+
+
+def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 12) -> go.Figure:
+    """Cohorts (rows, oldest on top) by period (columns): retention in percent; partial cells marked with *."""
+    shown = cohorts[cohorts["period"] <= max_period]
+    rows = sorted(shown["cohort_start"].unique())
+    columns = list(range(int(shown["period"].max()) + 1)) if not shown.empty else []
+    z = pd.DataFrame(index=rows, columns=columns, dtype="float64")
+    text = pd.DataFrame("", index=rows, columns=columns)
+    for cell in shown.itertuples(index=False):
+        z.loc[cell.cohort_start, cell.period] = cell.retention
+        text.loc[cell.cohort_start, cell.period] = fmt.percent(cell.retention, 0) + ("*" if cell.partial else "")
+    sizes = shown.drop_duplicates("cohort_start").set_index("cohort_start")["cohort_size"]
+    y = [f"{fmt.period(r, grain).removeprefix('week of ')} · {int(sizes[r]):,}" for r in rows]
+    unit = "week" if grain == "week" else "month"
+    height = max(260, 70 + 24 * len(rows))
+    figure = _figure(title, height)
+    figure.add_trace(go.Heatmap(
+        z=z.to_numpy(), x=[f"{unit} {k}" for k in columns], y=y, text=text.to_numpy(), texttemplate="%{text}",
+        textfont={"size": 11}, colorscale="Blues", zmin=0, zmax=1, xgap=1, ygap=1, showscale=False,
+        hovertemplate="cohort %{y}<br>%{x}: %{z:.1%}<extra></extra>"))
+    figure.update_yaxes(autorange="reversed", type="category", showgrid=False, tickfont={"size": 11})
+    figure.update_xaxes(side="top", type="category", showgrid=False, ticks="")
+    figure.update_layout(hovermode="closest", margin={"t": 70})
+    return figure
+
+
+def curves(cohorts: pd.DataFrame, chosen: Sequence[object], grain: str, title: str, *,
+           height: int = HEIGHT) -> go.Figure:
+    """Retention by period since the start, one line per chosen cohort; partial points hollow."""
+    figure = _figure(title, height)
+    unit = "week" if grain == "week" else "month"
+    for i, cohort in enumerate(chosen):
+        cells = cohorts[cohorts["cohort_start"] == cohort].sort_values("period")
+        color = COLORS[i % len(COLORS)]
+        partial = cells["partial"].astype(bool).tolist()
+        figure.add_scatter(
+            x=cells["period"], y=cells["retention"], name=fmt.period(cohort, grain), mode="lines+markers",
+            line={"color": color, "width": 2},
+            marker={"size": 7, "symbol": ["circle-open" if p else "circle" for p in partial], "color": color},
+            customdata=["partial" if p else "" for p in partial],
+            hovertemplate="%{y:.1%} %{customdata}")
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    periods = cohorts[cohorts["cohort_start"].isin(list(chosen))]["period"]
+    longest = int(periods.max()) if len(periods) else 0
+    figure.update_xaxes(title={"text": f"{unit}s since the cohort's first {unit}"}, showgrid=False,
+                        dtick=1 if longest <= 13 else 4, range=[-0.5, max(longest, 1) + 0.5])
+    return figure
+
+
+def power_curve(curve: pd.DataFrame, title: str, *, height: int = HEIGHT) -> go.Figure:
+    """Users by number of active days in the period, with each bar's share of the active users."""
+    figure = _figure(title, height)
+    total = int(curve["users"].sum())
+    shares = [fmt.percent(u / total, 0) if total else fmt.DASH for u in curve["users"]]
+    labelled = len(curve) <= 10  # a month's 28-31 bars are too narrow for labels: the share is in the hover
+    figure.add_bar(x=curve["days_active"], y=curve["users"], text=shares if labelled else None,
+                   textposition="outside", cliponaxis=False, marker={"color": COLORS[0]}, customdata=shares,
+                   hovertemplate="%{y:,} users (%{customdata}) active on %{x} days<extra></extra>")
+    top = max(int(curve["users"].max()), 1) * 1.15 if not curve.empty else 1
+    figure.update_yaxes(tickformat=",.0f", range=[0, top])
+    figure.update_xaxes(title={"text": "days active in the period"}, dtick=1 if len(curve) <= 10 else 2)
+    figure.update_layout(showlegend=False, hovermode="closest")
+    return figure

@@ -1,0 +1,44 @@
+"""Customers: how many pay, who came, came back and left each period, net adds, logo churn and quick ratio."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import charts, components, filters
+from kpis.registry import KPIS
+
+store = components.open_store()
+chosen = filters.current()
+st.title("Customers")
+if chosen is None:
+    components.nothing_loaded()
+    st.stop()
+table, as_of = components.revenue_for(store, chosen)
+if table is None:
+    st.stop()
+grain = chosen.grain
+components.as_of_line({"Revenue": as_of}, chosen.end)
+shown = components.shown_from(table, chosen.start, grain)
+
+components.kpi_grid(
+    [(KPIS[k], components.series_of(table, k), grain)
+     for k in ("active_customers", "net_new_customers", "logo_churn_rate", "quick_ratio")],
+    chosen.compare, shown_from_day=chosen.start)
+
+charts.show(charts.lines({"Active customers": components.series_of(shown, "active_customers")},
+                         KPIS["active_customers"], "Active (paying) customers at the end of each period", grain))
+
+moves = shown.assign(churned_customers=-shown["churned_customers"].astype("float64"))
+charts.show(charts.stacked_bars(
+    moves, {"new_customers": "New", "reactivated_customers": "Reactivated", "churned_customers": "Churned"},
+    KPIS["new_customers"], f"Customers won and lost per {grain}", grain,
+    net=("net_new_customers", "Net adds")))
+
+left, right = st.columns(2)
+with left:
+    charts.show(charts.lines({"Logo churn": components.series_of(shown, "logo_churn_rate")},
+                             KPIS["logo_churn_rate"], "Logo churn rate (lower is better)", grain))
+with right:
+    charts.show(charts.lines({"Quick ratio": components.series_of(shown, "quick_ratio")}, KPIS["quick_ratio"],
+                             "Quick ratio (MRR gained / MRR lost)", grain))
+st.caption("A ratio whose denominator is zero (no churn, no customers a period ago) is undefined and left as a gap.")

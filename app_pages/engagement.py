@@ -1,0 +1,83 @@
+"""Engagement: how many people use the product (DAU, WAU, MAU), how often (stickiness, power-user curve) and
+which features they use (adoption per event)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import charts, components, filters
+from app_pages import format as fmt
+from kpis import engagement, scorecard
+from kpis.registry import KPIS
+
+store = components.open_store()
+chosen = filters.current()
+st.title("Engagement")
+if chosen is None:
+    components.nothing_loaded()
+    st.stop()
+as_of = components.events_as_of(store)
+if as_of is None:
+    st.stop()
+grain, end = chosen.grain, chosen.end_for(as_of)
+components.as_of_line({"Product events": as_of}, chosen.end)
+table = components.computed(store, engagement.engagement_table, grain, end=end, segment=chosen.segment,
+                            kpis=("dau", "wau", "mau", "stickiness", "active_users"))
+if table.empty:
+    st.info("No product events in this date range.", icon=":material/inbox:")
+    st.stop()
+shown = components.shown_from(table, chosen.start, grain)
+
+components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("dau", "wau", "mau", "stickiness")],
+                    chosen.compare, shown_from_day=chosen.start, data_start=components.data_starts(store))
+
+charts.show(charts.lines({"DAU (mean)": components.series_of(shown, "dau"), "WAU": components.series_of(shown, "wau"),
+                          "MAU": components.series_of(shown, "mau")},
+                         KPIS["mau"], f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the "
+                         "7- and 30-day counts at the period's end", grain))
+
+left, right = st.columns(2)
+with left:
+    charts.show(charts.lines({"Stickiness": components.series_of(shown, "stickiness")}, KPIS["stickiness"],
+                             "Stickiness (mean DAU / mean MAU)", grain))
+with right:
+    curve_grain = "week" if grain == "week" else "month"
+    periods = table if curve_grain == grain else components.computed(
+        store, engagement.engagement_table, curve_grain, end=end, segment=chosen.segment, kpis=("active_users",))
+    at = scorecard.last_complete(periods)
+    if at is None:
+        st.caption("The power-user curve needs one complete period.")
+    else:
+        period = periods["period_start"].iloc[at]
+        curve = components.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
+        label = "L7" if curve_grain == "week" else "L30 (calendar month)"
+        charts.show(charts.power_curve(curve, f"Power-user curve ({label}), {fmt.period(period, curve_grain)}"))
+
+st.subheader("Feature adoption")
+at = scorecard.last_complete(table)
+if at is None:
+    st.caption("Feature adoption needs one complete period.")
+else:
+    period = table["period_start"].iloc[at]
+    rows = []
+    for event in components.cached(store, scorecard.event_names):
+        adoption = components.computed(store, engagement.adoption, event, grain, end=end, segment=chosen.segment)
+        series = adoption.rename(columns={"adoption": "value"})
+        headline = scorecard.compare(series, grain, chosen.compare,
+                                     data_start=components.data_starts(store)["engagement"])
+        users = adoption.loc[adoption["period_start"] == period, "users"]
+        rows.append({"Event": event, "Users": fmt.count(users.iloc[0] if len(users) else None),
+                     "Adoption": fmt.percent(headline.value),
+                     "Change": fmt.delta(headline.change, "ratio") or fmt.DASH,
+                     "_sort": headline.value if fmt.finite(headline.value) else -1.0})
+    frame = pd.DataFrame(rows).sort_values("_sort", ascending=False).drop(columns="_sort")
+    st.caption(components.plain(
+        f"Users who did each event in {'the ' if grain == 'week' else ''}{fmt.period(period, grain)} / users active "
+        f"in it; change against the "
+        f"{chosen.compare_label} in percentage points."))
+    st.dataframe(frame, hide_index=True, width="content",
+                 column_config={"Event": st.column_config.TextColumn(width=220),
+                                "Users": st.column_config.TextColumn(width=90),
+                                "Adoption": st.column_config.TextColumn(width=90),
+                                "Change": st.column_config.TextColumn(width=90)})

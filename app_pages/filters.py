@@ -1,0 +1,154 @@
+"""The shared filters in the sidebar, bound to the URL so that a view can be shared as a link.
+
+Grain, date range (its end is the as-of date), what to compare with and the customer segment. Every value that
+arrives in the URL is checked against an allow-list (the grains, the comparisons, the segments that exist, dates
+within the data) before anything uses it; an invalid one falls back to the default with a visible note. Values
+reach the KPI queries only as these checked Python values (dates, registry ids, a segment tuple that exists),
+which :mod:`kpis` binds as SQL parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from app_pages import components
+from app_pages import format as fmt
+from kpis import scorecard
+from kpis.calendar import add_months
+from kpis.store import Store
+
+GRAINS = ("week", "month", "quarter")
+#: The compare-to choices as shown (and as they appear in the URL) -> :data:`kpis.scorecard.COMPARISONS`.
+COMPARE = {"previous period": "previous", "same period last year": "year_ago"}
+ALL_CUSTOMERS = "all customers"
+KEYS = ("grain", "start", "end", "compare", "segment")
+_STATE = "shared_filters"
+_NOTES = "shared_filter_notes"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The checked filter values every page reads."""
+
+    grain: str
+    start: date
+    end: date
+    compare: str
+    segment: tuple[str, str] | None
+    first_day: date
+    last_day: date
+    #: the non-default values, as they appear in the URL
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def compare_label(self) -> str:
+        return next(label for label, key in COMPARE.items() if key == self.compare)
+
+    def end_for(self, as_of: date | None) -> date | None:
+        """The as-of date for one source: the chosen end, never after the source's own last day with data."""
+        return None if as_of is None else min(self.end, as_of)
+
+    def link(self, url_path: str) -> str:
+        """The relative link to ``url_path`` with these filters."""
+        query = urlencode(self.query)
+        return f"/{url_path}" + (f"?{query}" if query else "")
+
+
+def _default_start(first: date, last: date) -> date:
+    """A trailing year (plus one day, so that a year-ago comparison of the first week is on screen)."""
+    return max(first, add_months(last, -12) + timedelta(days=1))
+
+
+def _segment_label(segment: tuple[str, str]) -> str:
+    return f"{segment[0]}={segment[1]}"
+
+
+def _check(raw: dict[str, str | None], segments: dict[str, tuple[str, str]], first: date,
+           last: date) -> list[str]:
+    """Notes on the URL values that are not allowed (each falls back to its default)."""
+    notes = []
+    shown = {k: components.plain(v[:60]) for k, v in raw.items() if v is not None}
+    if raw["grain"] is not None and raw["grain"] not in GRAINS:
+        notes.append(f"grain “{shown['grain']}” is not one of {', '.join(GRAINS)}; showing week.")
+    if raw["compare"] is not None and raw["compare"] not in COMPARE:
+        notes.append(f"compare “{shown['compare']}” is not one of: {', '.join(COMPARE)}; showing previous period.")
+    if raw["segment"] is not None and raw["segment"] not in segments and raw["segment"] != ALL_CUSTOMERS:
+        notes.append(f"segment “{shown['segment']}” does not exist in the data; showing all customers.")
+    for key, label in (("start", "from"), ("end", "to")):
+        text = raw[key]
+        if text is None:
+            continue
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            notes.append(f"{label} date “{shown[key]}” is not a date (YYYY-MM-DD); using the default.")
+            continue
+        if not first <= day <= last:
+            notes.append(f"{label} date {day.isoformat()} lies outside the data ({fmt.day(first)} to "
+                         f"{fmt.day(last)}); using the default.")
+    return notes
+
+
+def sidebar(store: Store, url_path: str) -> Filters | None:
+    """Draw the filters in the sidebar and return their checked values (None while nothing is loaded)."""
+    span = components.cached(store, scorecard.data_span)
+    if span is None:
+        st.session_state.pop(_STATE, None)
+        return None
+    first, last = span
+    segments = {_segment_label(s): s for s in components.cached(store, scorecard.segment_choices)}
+    raw = {key: st.query_params.get(key) for key in KEYS}
+    notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
+    for note in _check(raw, segments, first, last):
+        if note not in notes and note not in dismissed:
+            notes.append(note)
+    default_start = _default_start(first, last)
+
+    with st.sidebar:
+        st.subheader("Filters", divider="gray")
+        grain = st.radio("Grain", GRAINS, horizontal=True, key="grain", bind="query-params",
+                         help="Weeks are ISO weeks (Monday to Sunday); months and quarters are calendar ones.")
+        start = st.date_input("From", value=default_start, min_value=first, max_value=last, key="start",
+                                bind="query-params", format="YYYY-MM-DD")
+        end = st.date_input("To (as of)", value=last, min_value=first, max_value=last, key="end",
+                               bind="query-params", format="YYYY-MM-DD",
+                               help="The as-of date: periods after it are not shown, the period holding it is "
+                                    "partial.")
+        compare_label = st.radio("Compare with", list(COMPARE), key="compare", bind="query-params")
+        segment_label = st.selectbox("Segment", [ALL_CUSTOMERS, *segments], key="segment", bind="query-params",
+                                     help="A customer attribute (from Stripe metadata or a customers CSV) or a plan.")
+        for note in notes:
+            st.warning(f"The link's {note}", icon=":material/link_off:")
+        if notes and st.button("Dismiss", key="dismiss_link_notes", icon=":material/close:", type="tertiary"):
+            dismissed.update(notes)
+            notes.clear()
+            st.rerun()
+        if start > end:
+            start = min(default_start, end)
+            st.warning(f"The from date is after the to date; showing from {start.isoformat()}.",
+                       icon=":material/warning:")
+
+        grain = grain if grain in GRAINS else GRAINS[0]
+        compare = COMPARE.get(compare_label or "", "previous")
+        segment = segments.get(segment_label or "")
+        query = {"grain": grain if grain != GRAINS[0] else None,
+                 "start": start.isoformat() if start != default_start else None,
+                 "end": end.isoformat() if end != last else None,
+                 "compare": compare_label if compare != "previous" else None,
+                 "segment": segment_label if segment is not None else None}
+        filters = Filters(grain, start, end, compare, segment, first, last,
+                          {k: v for k, v in query.items() if v is not None})
+        st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
+                    "filters: append it to the dashboard's address.")
+        st.code(filters.link(url_path), language=None, wrap_lines=True)
+    st.session_state[_STATE] = filters
+    return filters
+
+
+def current() -> Filters | None:
+    """The filters the sidebar checked in this run (None while nothing is loaded)."""
+    return st.session_state.get(_STATE)

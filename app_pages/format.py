@@ -1,0 +1,69 @@
+"""Numbers as a CPO reads them: ``$1.2M``, ``$12.3k``, ``4.5%``, ``12,345``; "—" where a value is undefined.
+
+>>> [money(v) for v in (1_234_567.89, 12_345.6, 987.4, -3_058.0, None)]
+['$1.2M', '$12.3k', '$987', '-$3.06k', '—']
+>>> [count(12345), count(203.49), percent(0.04512), percent(float("nan")), ratio(5.9005)]
+['12,345', '203', '4.5%', '—', '5.90']
+>>> [delta(0.0123, "ratio"), delta(-3058.0, "currency"), delta(12.0, "count"), delta(float("nan"), "count")]
+['+1.2 pp', '-$3.06k', '+12', None]
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from kpis.formatting import DASH, PLAIN_RATIOS, count, finite, money, percent, ratio, undefined, value
+from kpis.registry import Kpi
+
+__all__ = ["DASH", "PLAIN_RATIOS", "count", "day", "delta", "finite", "kpi_delta", "money", "percent", "period",
+           "plotly_format", "ratio", "undefined", "value"]
+
+
+def delta(change: object, unit: str, plain_ratio: bool = False) -> str | None:
+    """A signed change for st.metric's delta (None when undefined): ratios in percentage points."""
+    if undefined(change):
+        return None
+    number = float(change)  # type: ignore[arg-type]
+    sign = "+" if number >= 0 else "-"
+    if unit == "currency":
+        return f"{sign}{money(abs(number))}"
+    if unit == "count":
+        return f"{sign}{count(abs(number))}"
+    if plain_ratio:
+        return f"{sign}{abs(number):.2f}"
+    return f"{sign}{abs(number) * 100:.1f} pp"
+
+
+def kpi_delta(kpi: Kpi, change: object) -> str | None:
+    """:func:`delta` for ``kpi``'s unit."""
+    return delta(change, kpi.unit, kpi.id in PLAIN_RATIOS)
+
+
+def day(value: object) -> str:
+    """``26 Nov 2026``; a dash when missing."""
+    return DASH if undefined(value) else f"{pd.Timestamp(value):%d %b %Y}"  # type: ignore[arg-type]
+
+
+def period(start: date | None, grain: str) -> str:
+    """A period as people name it: ``week of 16 Nov 2026``, ``Nov 2026``, ``Q4 2026``."""
+    if start is None or undefined(start):
+        return DASH
+    stamp = pd.Timestamp(start)
+    if grain == "week":
+        return f"week of {stamp:%d %b %Y}"
+    if grain == "month":
+        return f"{stamp:%b %Y}"
+    if grain == "quarter":
+        return f"Q{(stamp.month - 1) // 3 + 1} {stamp.year}"
+    return f"{stamp:%d %b %Y}"
+
+
+def plotly_format(kpi: Kpi) -> str:
+    """A d3 format for a KPI's axis and hover labels."""
+    if kpi.unit == "currency":
+        return "$.3~s"
+    if kpi.unit == "count":
+        return ",.0f"
+    return ".2~f" if kpi.id in PLAIN_RATIOS else ".1%"

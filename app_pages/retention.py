@@ -1,0 +1,55 @@
+"""Retention: do the people who start using the product keep using it? Cohorts by the week or month of their
+first event, as a heatmap and as curves."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import charts, components, filters
+from app_pages import format as fmt
+from kpis import retention
+
+MODES = {"n-day": "Returned in the period (n-day)", "unbounded": "Returned in the period or later (unbounded)"}
+
+store = components.open_store()
+chosen = filters.current()
+st.title("Retention")
+if chosen is None:
+    components.nothing_loaded()
+    st.stop()
+as_of = components.events_as_of(store)
+if as_of is None:
+    st.stop()
+grain = "week" if chosen.grain == "week" else "month"
+components.as_of_line({"Product events": as_of}, chosen.end)
+if chosen.grain == "quarter":
+    st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
+
+mode = st.radio("Count a user as retained in period k if they were active", list(MODES), format_func=MODES.get,
+                horizontal=True, key="retention_mode")
+cells = components.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
+                            segment=chosen.segment)
+cells = components.shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(
+    columns={"period_start": "cohort_start"})
+if cells.empty:
+    st.info("No cohort starts in this date range.", icon=":material/inbox:")
+    st.stop()
+
+horizon = 12
+st.caption(components.plain(
+    f"Each row is a cohort (its first {grain} · its size); each cell the share of it active {grain} k later "
+    f"(k = 0 is 100% by definition), up to {grain} {horizon}. * marks a {grain} still running (partial)."))
+charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon))
+
+st.subheader("Retention curves")
+cohorts = sorted(cells["cohort_start"].unique())
+depth = cells.groupby("cohort_start")["period"].max()
+deep = [c for c in cohorts if depth[c] >= 3] or cohorts
+default = deep[-4:] if len(deep) <= 12 else [deep[0], deep[len(deep) // 3], deep[2 * len(deep) // 3], deep[-1]]
+picked = st.multiselect("Cohorts", cohorts, default=default, format_func=lambda c: fmt.period(c, grain),
+                        key=f"retention_cohorts_{grain}", max_selections=8)
+picked = [c for c in picked if c in set(cohorts)]  # cohorts outside a changed date range are dropped
+if picked:
+    charts.show(charts.curves(cells, picked, grain, "Retention curves (hollow points: period still running)"))
+else:
+    st.caption("Pick one or more cohorts to draw their curves.")

@@ -1,0 +1,75 @@
+"""Revenue: MRR and ARR over time, what moved MRR (new, expansion, reactivation, contraction, churn), the MRR
+bridge of one period, net and gross revenue retention, ARPA and LTV."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import charts, components, filters
+from app_pages import format as fmt
+from kpis.registry import KPIS
+
+MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
+             "contraction_mrr": "Contraction", "churned_mrr": "Churned"}
+
+store = components.open_store()
+chosen = filters.current()
+st.title("Revenue")
+if chosen is None:
+    components.nothing_loaded()
+    st.stop()
+table, as_of = components.revenue_for(store, chosen)
+if table is None:
+    st.stop()
+grain = chosen.grain
+components.as_of_line({"Revenue": as_of}, chosen.end)
+shown = components.shown_from(table, chosen.start, grain)
+
+components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
+                    chosen.compare, shown_from_day=chosen.start)
+
+left, right = st.columns(2)
+with left:
+    charts.show(charts.lines({"MRR": components.series_of(shown, "mrr")}, KPIS["mrr"], "MRR", grain))
+with right:
+    charts.show(charts.lines({"ARR": components.series_of(shown, "arr")}, KPIS["arr"], "ARR (12 × MRR)", grain))
+
+st.subheader("MRR movements")
+charts.show(charts.stacked_bars(shown, MOVEMENTS, KPIS["new_mrr"], f"MRR movements per {grain}", grain,
+                                net=("net_new_mrr", "Net new MRR")))
+
+st.subheader("MRR bridge")
+periods = list(shown["period_start"])
+complete = [p for p, partial in zip(periods, shown["partial"], strict=True) if not partial]
+partial_starts = {p for p, partial in zip(periods, shown["partial"], strict=True) if partial}
+picked = st.selectbox(
+    f"The {grain} to explain", list(reversed(periods)),
+    index=list(reversed(periods)).index(complete[-1]) if complete else 0,
+    format_func=lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""),
+    key="bridge_period")
+row = shown[shown["period_start"] == picked].iloc[0]
+opening = float(row["mrr"]) - float(row["net_new_mrr"])
+title = f"MRR bridge, {fmt.period(picked, grain)}" + (" (partial, up to the as-of date)" if row["partial"] else "")
+charts.show(charts.bridge(opening, [(label, float(row[col])) for col, label in MOVEMENTS.items()], float(row["mrr"]),
+                          title, start_label=f"MRR at the end of<br>the previous {grain}",
+                          end_label=f"MRR at the end<br>of this {grain}"))
+st.caption("The bridge's axis is zoomed on the movements: it does not start at zero.")
+
+st.subheader("Retention and value per account")
+left, right = st.columns(2)
+with left:
+    charts.show(charts.lines({"NRR": components.series_of(shown, "nrr"), "GRR": components.series_of(shown, "grr")},
+                             KPIS["nrr"], "Net and gross revenue retention (trailing 12 months)", grain))
+with right:
+    charts.show(charts.lines({"ARPA": components.series_of(shown, "arpa")}, KPIS["arpa"],
+                             "ARPA (MRR per active customer)", grain))
+if grain == "month":
+    ltv = components.series_of(shown, "ltv")
+    if ltv["value"].notna().any():
+        charts.show(charts.lines({"LTV": ltv}, KPIS["ltv"], "LTV (ARPA / mean monthly logo churn of six months)",
+                                 grain))
+    else:
+        st.caption("LTV needs six complete months of logo churn; there are not enough yet.")
+else:
+    st.caption(f"LTV is defined at month grain only (ARPA / mean monthly logo churn of six months): switch the grain "
+               f"to month to see it; at {grain} grain it would mix periods of different lengths.")
