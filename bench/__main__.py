@@ -93,13 +93,25 @@ def bench_revenue(n: int, rounds: int) -> None:
 
 
 def bench_scaling(sizes: list[int]) -> None:
-    """Cost per million events of series mau --grain day (after the first query) at several sizes."""
+    """How cost grows with events: our import, the first KPI query (it builds the per-user-day table) and a
+    later ``series mau --grain day``, at several sizes, each per million events."""
     for n in sizes:
         db, _ = _databases(n)
+        reset = (f"import duckdb; c = duckdb.connect({str(db)!r}); "
+                 "c.execute(\"DELETE FROM settings WHERE key = 'user_days_state'\"); c.close()")
+        run_python(reset)
         first = run_python(_cli(db, "series", "dau", "--grain", "day"))
-        t = run_python(_cli(db, "series", "mau", "--grain", "day"))
-        print(f"{n:>12,} events: first query {first.seconds:6.2f}s, series mau --grain day {t.seconds:6.2f}s "
-              f"({t.seconds / (n / 1e6):.3f}s per million events)", flush=True)
+        mau = run_python(_cli(db, "series", "mau", "--grain", "day"))
+        fresh = DATA / "scaling_import.duckdb"
+        for path in DATA.glob("scaling_import.duckdb*"):
+            path.unlink()
+        imported = run_python(_import(events_csv(n), fresh))
+        for path in DATA.glob("scaling_import.duckdb*"):
+            path.unlink()
+        per = n / 1e6
+        print(f"{n:>12,} events: import {imported.seconds:6.2f}s ({imported.seconds / per:.3f}s/M), "
+              f"first KPI query {first.seconds:6.2f}s ({first.seconds / per:.3f}s/M), "
+              f"series mau --grain day {mau.seconds:5.2f}s", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
