@@ -7,7 +7,8 @@ All the heavy lifting is one SQL query over a date spine: each customer's MRR at
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -77,8 +78,8 @@ def check_currencies(store: Store) -> str | None:
 
 def revenue_as_of(store: Store, today: date | None = None) -> date | None:
     """The last day with revenue data: the latest start, trial end, cancel or end date not in the future."""
-    today = today or date.today()
     tz = timezone(store)
+    today = today or datetime.now(ZoneInfo(tz)).date()
     params: dict[str, object] = {"today": today, **({"tz": tz} if tz != "UTC" else {})}
     row = store.query(f"""
         SELECT max(d) FROM (

@@ -44,8 +44,10 @@ def _now(now: datetime | None) -> datetime:
 def data_as_of(store: Store, now: datetime | None = None) -> dict[str, pd.Timestamp | None]:
     """The last day each source has data for, never later than ``now``.
 
-    ``events``: the day of the latest event. ``subscriptions`` (revenue): the latest subscription change
-    (start, trial end, cancellation or end) that is not in the future. ``metric_points``: the latest day of
+    ``events``: the day of the latest event, in the reporting time zone. ``subscriptions`` (revenue): the
+    latest subscription change (start, trial end, cancellation or end) that is not in the future. The same
+    functions the KPIs use decide both (:func:`kpis.engagement.engagement_as_of`,
+    :func:`kpis.revenue.revenue_as_of`). ``metric_points``: the latest day of
     any aggregated series. ``None`` when the table is empty.
 
     >>> from kpis.store import Store
@@ -53,22 +55,16 @@ def data_as_of(store: Store, now: datetime | None = None) -> dict[str, pd.Timest
     ...     data_as_of(store)
     {'events': None, 'subscriptions': None, 'metric_points': None}
     """
+    from kpis.engagement import engagement_as_of
+    from kpis.revenue import revenue_as_of
+
     moment = _now(now)
-    row = store.query(
-        """
-        SELECT
-            (SELECT max(ts)::DATE FROM events WHERE ts <= $now),
-            (SELECT max(t)::DATE FROM (
-                SELECT unnest([started_at, trial_end, canceled_at, ended_at]) AS t FROM subscriptions
-             ) WHERE t <= $now),
-            (SELECT max(day) FROM metric_points WHERE day <= $now::DATE)
-        """,
-        {"now": moment},
-    )[0]
-    return {
-        kind: (pd.Timestamp(value) if value is not None else None)
-        for kind, value in zip(("events", "subscriptions", "metric_points"), row, strict=True)
-    }
+    has_events = bool(store.query("SELECT 1 FROM events LIMIT 1"))
+    events = engagement_as_of(store) if has_events else None
+    revenue = revenue_as_of(store, today=moment.date() if now is not None else None)
+    points = store.query("SELECT max(day) FROM metric_points WHERE day <= ?", [moment.date()])[0][0]
+    return {kind: (pd.Timestamp(value) if value is not None else None)
+            for kind, value in (("events", events), ("subscriptions", revenue), ("metric_points", points))}
 
 
 def loaded_summary(store: Store, now: datetime | None = None) -> pd.DataFrame:
