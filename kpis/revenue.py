@@ -33,7 +33,8 @@ REVENUE_COLUMNS = (
 
 
 def paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, dict[str, object]]:
-    """Each paying subscription: customer, paid_start, paid_end (exclusive, NULL = open), monthly amount.
+    """Each subscription that pays on some day: customer, paid_start, paid_end (exclusive, NULL = open),
+    monthly amount (above 0).
 
     Days are calendar dates in the reporting time zone ``tz`` (bound as ``$tz`` when it is not UTC).
     """
@@ -47,14 +48,16 @@ def paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, d
     factor = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in MONTHLY_FACTOR.items())
     never = ", ".join(f"'{s}'" for s in NEVER_PAID)
     sql = f"""
-        SELECT s.customer_id,
-               greatest({started}, coalesce({trial}, {started})) AS paid_start,
-               {ended} AS paid_end,
-               s.amount * s.quantity * (CASE s."interval" {factor} END) / s.interval_count
-                   * coalesce(fx.rate, 1.0) AS monthly
-        FROM subscriptions s
-        LEFT JOIN fx_rates fx ON fx.currency = s.currency
-        WHERE s.status NOT IN ({never}) AND s.interval_count > 0 {where}
+        SELECT * FROM (
+            SELECT s.customer_id,
+                   greatest({started}, coalesce({trial}, {started})) AS paid_start,
+                   {ended} AS paid_end,
+                   s.amount * s.quantity * (CASE s."interval" {factor} END) / s.interval_count
+                       * coalesce(fx.rate, 1.0) AS monthly
+            FROM subscriptions s
+            LEFT JOIN fx_rates fx ON fx.currency = s.currency
+            WHERE s.status NOT IN ({never}) AND s.interval_count > 0 {where}
+        ) paying WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
     """
     return sql, params
 
@@ -93,8 +96,7 @@ def revenue_as_of(store: Store, today: date | None = None) -> date | None:
 
 def _first_paid_day(store: Store, segment: tuple[str, str] | None) -> date | None:
     paid, params = paid_intervals_sql(segment, timezone(store))
-    row = store.query(f"""SELECT min(paid_start) FROM ({paid}) p
-        WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)""", params)
+    row = store.query(f"SELECT min(paid_start) FROM ({paid}) p", params)
     return row[0][0] if row else None
 
 
@@ -123,7 +125,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     paid, params = paid_intervals_sql(segment, timezone(store))
     sql = f"""
     WITH paid AS MATERIALIZED (
-        SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
+        SELECT * FROM ({paid}) p
     ),
     -- customers numbered densely, so that the large aggregations below hash small integers
     ids AS (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS cid

@@ -287,7 +287,7 @@ def customer_changes(store: Store, before: date, after: date,
     paid, params = paid_intervals_sql(segment, timezone(store))
     return store.df(f"""
         WITH paid AS (
-            SELECT * FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
+            SELECT * FROM ({paid}) p
         ),
         amounts AS (
             SELECT customer_id,
