@@ -2,12 +2,17 @@
 
 Undefined values are gaps (never zeros, never joined across); a period still running is drawn differently (a
 dotted line to a hollow marker labelled "partial", or a hatched, paler bar) so that nobody compares it with a
-full period by accident.
+full period by accident. A line chart may carry a KPI's target (a dashed line labelled "target") and the
+projection of the running period (a dotted segment to a marker labelled "projected"). Every time chart shown
+with :func:`show` carries the notes on dates (:mod:`kpis.annotations`) as vertical lines, the note's text in the
+hover, escaped so that it is never read as HTML.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -43,14 +48,65 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(layout={
 HEIGHT = 340
 
 
+NOTE_COLOR = "#a1a1aa"
+#: A single series' target line (several series draw theirs in the series' colour).
+TARGET_COLOR = "#52525b"
+#: The layout ``meta`` key that marks a chart whose x axis is time (``{"time_axis": grain}``).
+TIME_AXIS = "time_axis"
+
+
 def show(figure: go.Figure, key: str | None = None) -> None:
-    """Draw a figure full width, with our template (not Streamlit's theme) and no Plotly logo."""
+    """Draw a figure full width, with our template (not Streamlit's theme) and no Plotly logo; a time chart gets
+    the notes on dates of its span (see :func:`with_notes`)."""
+    meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
+    if TIME_AXIS in meta:
+        from app_pages import components
+        from kpis.annotations import all_annotations
+
+        with_notes(figure, all_annotations(components.open_store()))
     st.plotly_chart(figure, theme=None, key=key, config={"displaylogo": False, "displayModeBar": False})
 
 
-def _figure(title: str, height: int = HEIGHT) -> go.Figure:
+def _time_span(figure: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last day a time chart covers (its last period to its end)."""
+    starts = [pd.Timestamp(x) for trace in figure.data if getattr(trace, "x", None) is not None
+              and getattr(trace, "name", None) != "note" for x in trace.x if x is not None]
+    if not starts:
+        return None
+    grain = figure.layout.meta.get(TIME_AXIS, "day")
+    last = max(starts)
+    end = {"week": last + timedelta(days=6), "month": last + pd.offsets.MonthEnd(0),
+           "quarter": last + pd.offsets.QuarterEnd(0)}.get(grain, last)
+    return min(starts), pd.Timestamp(end)
+
+
+def with_notes(figure: go.Figure, notes: pd.DataFrame) -> go.Figure:
+    """Draw each note (``day``, ``text``) inside the chart's span as a dotted vertical line with a small marker
+    on top whose hover holds the day and the text (HTML-escaped: Plotly renders tags in hover text)."""
+    span = _time_span(figure)
+    if span is None or notes.empty:
+        return figure
+    days = pd.to_datetime(pd.Series(list(notes["day"])))
+    inside = notes[((days >= span[0]) & (days <= span[1])).to_numpy()]
+    if inside.empty:
+        return figure
+    for day in inside["day"]:
+        figure.add_shape(type="line", xref="x", yref="paper", x0=day, x1=day, y0=0, y1=1, layer="below",
+                         line={"color": NOTE_COLOR, "width": 1, "dash": "dot"})
+    texts = [html.escape(f"{pd.Timestamp(d):%d %b %Y}: {t}").replace("\n", " ")
+             for d, t in zip(inside["day"], inside["text"], strict=True)]
+    figure.add_scatter(x=pd.to_datetime(pd.Series(list(inside["day"]))), y=[1.0] * len(inside), yaxis="y9",
+                       name="note", mode="markers", showlegend=False, hovertext=texts, cliponaxis=False,
+                       marker={"symbol": "triangle-down", "size": 9, "color": NOTE_COLOR},
+                       hovertemplate="%{hovertext}<extra>note</extra>")
+    figure.update_layout(yaxis9={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True})
+    return figure
+
+
+def _figure(title: str, height: int = HEIGHT, grain: str | None = None) -> go.Figure:
     figure = go.Figure()
-    figure.update_layout(template=TEMPLATE_NAME, title={"text": title}, height=height)
+    figure.update_layout(template=TEMPLATE_NAME, title={"text": title}, height=height,
+                         meta={TIME_AXIS: grain} if grain else None)
     return figure
 
 
@@ -79,11 +135,19 @@ def _period_ticks(figure: go.Figure, starts: Sequence[object], grain: str) -> No
 
 
 def lines(series: Mapping[str, pd.DataFrame], kpi: Kpi, title: str, grain: str, *,
-          height: int = HEIGHT) -> go.Figure:
-    """One line per series (``period_start``, ``value``, ``partial``); the running period dotted and hollow."""
-    figure = _figure(title, height)
+          height: int = HEIGHT, targets: Mapping[str, Sequence[float]] | None = None,
+          projected: Mapping[str, float] | None = None) -> go.Figure:
+    """One line per series (``period_start``, ``value``, ``partial``); the running period dotted and hollow.
+
+    ``targets``: per series name, the target of each of its rows (NaN where none), drawn dashed and labelled
+    "target"; ``projected``: per series name, where its running period is projected to end, drawn as a dotted
+    segment from the last complete period to a marker labelled "projected".
+    """
+    figure = _figure(title, height, grain)
     number = fmt.plotly_format(kpi)
-    labelled = False
+    targets, projected = targets or {}, projected or {}
+    labelled = projection_labelled = False
+    drew_target = False
     for i, (name, table) in enumerate(series.items()):
         color = COLORS[i % len(COLORS)]
         if table.empty:
@@ -93,22 +157,50 @@ def lines(series: Mapping[str, pd.DataFrame], kpi: Kpi, title: str, grain: str, 
         figure.add_scatter(x=_x(full), y=_values(full["value"]), name=name, mode="lines+markers",
                            line={"color": color, "width": 2}, marker={"size": 4}, connectgaps=False,
                            hovertemplate=f"%{{y:{number}}}")
+        goal = list(targets.get(name, []))
+        if len(goal) == len(table) and any(fmt.finite(v) for v in goal):
+            figure.add_scatter(x=_x(table), y=_values(pd.Series(goal, dtype="float64")),
+                               name="target" if len(series) == 1 else f"{name} target", mode="lines",
+                               line={"color": TARGET_COLOR if len(series) == 1 else color, "width": 1.5,
+                                     "dash": "dash"},
+                               connectgaps=False, hovertemplate=f"%{{y:{number}}}")
+            drew_target = True
+        ahead = projected.get(name)
         if partial.any():
             tail = table.iloc[-2:] if len(table) > 1 else table.iloc[-1:]
             figure.add_scatter(x=_x(tail), y=_values(tail["value"]), mode="lines", showlegend=False,
                                line={"color": color, "width": 2, "dash": "dot"}, hoverinfo="skip",
                                connectgaps=False)
             last = table.iloc[-1:]
+            so_far = float(last["value"].iloc[0])
+            show_ahead = fmt.finite(ahead) and fmt.finite(so_far) and round(float(ahead) - so_far, 9) != 0
+            # the two labels of the running period sit on opposite sides of their markers, never on each other
+            above = not show_ahead or so_far > float(ahead)  # type: ignore[arg-type]
             figure.add_scatter(x=_x(last), y=_values(last["value"]), name=f"{name} (partial)",
                                mode="markers+text" if not labelled else "markers", showlegend=False,
                                marker={"symbol": "circle-open", "size": 10, "color": color, "line": {"width": 2}},
-                               text=["partial"], textposition="top center", textfont={"size": 11, "color": "#71717a"},
+                               text=["partial"], textposition="top center" if above else "bottom center",
+                               textfont={"size": 11, "color": "#71717a"},
                                hovertemplate=f"%{{y:{number}}} (partial period, up to the as-of date)")
+            if show_ahead:
+                before = table.iloc[-2:-1] if len(table) > 1 and fmt.finite(table["value"].iloc[-2]) else last.iloc[0:0]
+                if len(before):
+                    figure.add_scatter(x=[*_x(before), *_x(last)], y=[*_values(before["value"]), float(ahead)],
+                                       mode="lines", showlegend=False, hoverinfo="skip",
+                                       line={"color": color, "width": 1.5, "dash": "dot"}, opacity=0.7)
+                figure.add_scatter(x=_x(last), y=[float(ahead)], name=f"{name} (projected)",
+                                   mode="markers" if projection_labelled else "markers+text",
+                                   showlegend=False, marker={"symbol": "diamond-open", "size": 9, "color": color,
+                                                             "line": {"width": 2}},
+                                   text=["projected"], textposition="bottom center" if above else "top center",
+                                   textfont={"size": 11, "color": "#71717a"},
+                                   hovertemplate=f"%{{y:{number}}} (projected end of the {grain})")
+                projection_labelled = True
             labelled = True
     figure.update_yaxes(tickformat=number, rangemode="tozero" if kpi.unit != "ratio" else "normal")
     figure.update_xaxes(hoverformat=_x_hover(grain))
     _period_ticks(figure, [d for t in series.values() if not t.empty for d in t["period_start"]], grain)
-    if len(series) == 1:
+    if len(series) == 1 and not drew_target:
         figure.update_layout(showlegend=False)
     return figure
 
@@ -117,7 +209,7 @@ def stacked_bars(table: pd.DataFrame, columns: Mapping[str, str], kpi: Kpi, titl
                  net: tuple[str, str] | None = None, height: int = HEIGHT) -> go.Figure:
     """Positive and negative parts stacked around zero (``columns``: column -> label); the partial period's bars
     hatched and paler; ``net`` (column, label) as a line on top."""
-    figure = _figure(title, height)
+    figure = _figure(title, height, grain)
     number = fmt.plotly_format(kpi)
     partial = table["partial"].astype(bool).tolist()
     x = _x(table)

@@ -1,10 +1,11 @@
-"""Customers: how many pay, who came, came back and left each period, net adds, logo churn and quick ratio."""
+"""Customers: how many pay, who came, came back and left each period, net adds, logo churn and quick ratio; and
+the customers behind each movement of a period."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, filters
+from app_pages import charts, components, drilldown, filters
 from kpis.registry import KPIS
 
 store = components.open_store()
@@ -42,3 +43,5 @@ with right:
     charts.show(charts.lines({"Quick ratio": components.series_of(shown, "quick_ratio")}, KPIS["quick_ratio"],
                              "Quick ratio (MRR gained / MRR lost)", grain))
 st.caption("A ratio whose denominator is zero (no churn, no customers a period ago) is undefined and left as a gap.")
+
+drilldown.movement_drilldown(store, shown, grain, chosen.segment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import components
+from app_pages import components, upload
 from kpis import status
 
 FLASH = "data_page_messages"
@@ -45,16 +45,24 @@ uploads = st.file_uploader(
     "Export files: CSV, TSV, JSON lines, optionally gzipped",
     accept_multiple_files=True,
     key=f"uploads-{generation}",
-    help="Pick one file or many; each is imported on its own and reported below.",
+    help="Pick one file or many: each is read and shown below first (what it was recognised as, its rows, its "
+         "first lines); nothing is stored until you press Import.",
 )
 if uploads:
-    outcomes: list[tuple[components.Level, str]] = []
-    for upload in uploads:
-        with st.spinner(f"Importing {components.plain(upload.name)}…"):
-            outcome = components.import_upload(store, upload.name, upload)
-        outcomes.append((outcome.level, outcome.message))
-    st.session_state[UPLOADER_GENERATION] = generation + 1  # a fresh, empty uploader
-    _flash_and_rerun(outcomes)
+    found = upload.previews(store, uploads)
+    for preview in found:
+        upload.show_preview(preview)
+    ready = sum(p.ok for p in found)
+    skipped = len(found) - ready
+    if ready == 0:
+        st.caption("Nothing to import: no file was recognised as an export we read.")
+    else:
+        if skipped:
+            st.caption(f"{skipped} file{' is' if skipped == 1 else 's are'} not recognised and will be skipped.")
+        if upload.import_button(ready):
+            outcomes = upload.import_all(store, uploads, found)
+            st.session_state[UPLOADER_GENERATION] = generation + 1  # a fresh, empty uploader
+            _flash_and_rerun(outcomes)
 
 # -- history and undo -------------------------------------------------------------------------------------------------
 st.subheader("Import history")

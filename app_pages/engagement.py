@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components, filters
+from app_pages import charts, components, filters, plan
 from app_pages import format as fmt
 from kpis import engagement, scorecard
 from kpis.registry import KPIS
@@ -29,18 +29,28 @@ if table.empty:
     st.stop()
 shown = components.shown_from(table, chosen.start, grain)
 
+flags = plan.anomaly_flags(store, grain, end, chosen.segment, ("dau", "mau", "stickiness"))
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("dau", "wau", "mau", "stickiness")],
                     chosen.compare, shown_from_day=chosen.start, data_start=components.data_starts(store))
+plan.anomaly_notes(flags, ("dau", "mau", "stickiness"), grain)
 
-charts.show(charts.lines({"DAU (mean)": components.series_of(shown, "dau"), "WAU": components.series_of(shown, "wau"),
-                          "MAU": components.series_of(shown, "mau")},
-                         KPIS["mau"], f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the "
-                         "7- and 30-day counts at the period's end", grain))
+users = {"DAU (mean)": ("dau", components.series_of(shown, "dau")), "WAU": ("wau", components.series_of(shown, "wau")),
+         "MAU": ("mau", components.series_of(shown, "mau"))}
+charts.show(charts.lines(
+    {name: series for name, (_, series) in users.items()}, KPIS["mau"],
+    f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the 7- and 30-day counts at the "
+    "period's end", grain,
+    targets={name: plan.chart_target(store, k, series, grain, chosen.segment) for name, (k, series) in users.items()
+             if k != "wau"},
+    projected={name: plan.chart_projection(store, k, series, grain, end, chosen.segment)
+               for name, (k, series) in users.items() if k != "wau"}))
 
 left, right = st.columns(2)
 with left:
-    charts.show(charts.lines({"Stickiness": components.series_of(shown, "stickiness")}, KPIS["stickiness"],
-                             "Stickiness (mean DAU / mean MAU)", grain))
+    sticky = components.series_of(shown, "stickiness")
+    charts.show(charts.lines({"Stickiness": sticky}, KPIS["stickiness"], "Stickiness (mean DAU / mean MAU)", grain,
+                             targets={"Stickiness": plan.chart_target(store, "stickiness", sticky, grain,
+                                                                      chosen.segment)}))
 with right:
     curve_grain = "week" if grain == "week" else "month"
     periods = table if curve_grain == grain else components.computed(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import components, filters
+from app_pages import components, filters, plan
 from kpis import engagement, retention, revenue, scorecard, status
+from kpis.anomalies import HEADLINE
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS, Kpi
 
@@ -36,6 +37,7 @@ st.caption(components.plain(
     f"still running is listed below it as partial. Sparklines from {chosen.start:%d %b %Y}."))
 
 cards: list[tuple[Kpi, pd.DataFrame, str]] = []
+flags: dict[str, dict[str, object]] = {}
 if revenue_as_of is not None:
     try:
         table = components.computed(store, revenue.revenue_table, grain, end=chosen.end_for(revenue_as_of),
@@ -44,11 +46,14 @@ if revenue_as_of is not None:
         components.kpi_error(exc)
     else:
         cards += [(KPIS[k], components.series_of(table, k), grain) for k in REVENUE_CARDS]
+        flags |= plan.anomaly_flags(store, grain, chosen.end_for(revenue_as_of), chosen.segment,
+                                    tuple(k for k in REVENUE_CARDS if k in HEADLINE))
 if events_as_of is not None:
     events_end = chosen.end_for(events_as_of)
     table = components.computed(store, engagement.engagement_table, grain, end=events_end, segment=chosen.segment,
                                 kpis=ENGAGEMENT_CARDS)
     cards += [(KPIS[k], components.series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
+    flags |= plan.anomaly_flags(store, grain, events_end, chosen.segment, ENGAGEMENT_CARDS)
     cohort_grain = "week" if grain == "week" else "month"
     cells = components.computed(store, retention.cohorts, cohort_grain, "n-day", end=events_end,
                                 segment=chosen.segment)
@@ -62,11 +67,11 @@ else:
     business = [c for c in cards if c[0].source == "revenue"]
     product = [c for c in cards if c[0].source == "engagement"]
     if business:
-        components.kpi_grid(business, against, per_row=5, shown_from_day=chosen.start, data_start=starts)
+        plan.kpi_grid(business, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts)
     if product:
         if business:
             st.subheader("Product")
-        components.kpi_grid(product, against, per_row=5, shown_from_day=chosen.start, data_start=starts)
+        plan.kpi_grid(product, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts)
         if grain == "quarter":
             st.caption("Period-1 retention uses monthly cohorts at quarter grain.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, filters
+from app_pages import charts, components, filters, plan
 from app_pages import format as fmt
 from kpis.registry import KPIS
 
@@ -25,12 +25,18 @@ grain = chosen.grain
 components.as_of_line({"Revenue": as_of}, chosen.end)
 shown = components.shown_from(table, chosen.start, grain)
 
+cut = chosen.end_for(as_of)
+flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("mrr", "nrr"))
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
                     chosen.compare, shown_from_day=chosen.start)
+plan.anomaly_notes(flags, ("mrr", "nrr"), grain)
 
 left, right = st.columns(2)
 with left:
-    charts.show(charts.lines({"MRR": components.series_of(shown, "mrr")}, KPIS["mrr"], "MRR", grain))
+    mrr = components.series_of(shown, "mrr")
+    charts.show(charts.lines({"MRR": mrr}, KPIS["mrr"], "MRR", grain,
+                             targets={"MRR": plan.chart_target(store, "mrr", mrr, grain, chosen.segment)},
+                             projected={"MRR": plan.chart_projection(store, "mrr", mrr, grain, cut, chosen.segment)}))
 with right:
     charts.show(charts.lines({"ARR": components.series_of(shown, "arr")}, KPIS["arr"], "ARR (12 × MRR)", grain))
 

@@ -1,8 +1,37 @@
-"""Review: the periodic business review (coming next)."""
+"""Review: the business review of the last complete week or month at the filters' grain (what moved, why, and
+against which target), to read here or download as one HTML file; and the notes on dates that charts and reviews
+show."""
 
 from __future__ import annotations
 
-from app_pages import components
+import streamlit as st
 
-components.coming_next("Review", "Coming next: a one-page review of the last complete period (what moved, why, "
-                       "and against which target), ready to share with the leadership team.")
+from app_pages import components, filters, notes, review_view
+from kpis.errors import DataError, InputError
+
+store = components.open_store()
+chosen = filters.current()
+st.title("Review")
+if chosen is None:
+    components.nothing_loaded()
+    st.stop()
+
+if chosen.grain == "quarter":
+    st.info("The review covers a week or a month only: switch the grain to week or month in the sidebar.",
+            icon=":material/rate_review:")
+else:
+    as_of = None if chosen.end >= chosen.last_day else chosen.end
+    try:
+        review = components.computed(store, review_view.review_for, as_of, chosen.grain, chosen.segment,
+                                     notes=notes.ids(store))
+    except (DataError, InputError) as exc:
+        components.kpi_error(exc)
+    else:
+        st.caption(components.plain(
+            f"The last complete {chosen.grain} up to "
+            + (f"the date range's end ({chosen.end:%d %b %Y})" if as_of else "the data's as-of date")
+            + ", compared with the one before; the same numbers as python -m kpis review."))
+        review_view.show(review)
+
+st.subheader("Notes on dates", divider="gray")
+notes.section(store, default_day=chosen.end)

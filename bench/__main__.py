@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("import", "engagement", "revenue", "scaling"))
+    parser.add_argument("--only", choices=("import", "engagement", "revenue", "scaling", "ui"))
     parser.add_argument("--scaling", default="1000000,10000000,50000000",
                         help="event counts for the linear-growth check (comma separated)")
     args = parser.parse_args(argv)
@@ -131,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_revenue(100_000, args.rounds)
     if args.only in (None, "scaling"):
         bench_scaling([int(x) for x in args.scaling.split(",")])
+    if args.only in (None, "ui"):
+        from bench import ui  # imports streamlit: only when asked
+
+        ui.main()
     return 0
 
 

@@ -46,8 +46,13 @@ def history(at: AppTest) -> pd.DataFrame:
 
 
 def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    """Pick the files, then press "Import N files" when any was recognised (the page previews them first)."""
     at.file_uploader[0].set_value([(name, content, "application/octet-stream") for name, content in files]).run()
     assert not at.exception, [e.value for e in at.exception]
+    button = [b for b in at.button if b.label.startswith("Import ")]
+    if button:
+        button[0].click().run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
 
 

@@ -116,12 +116,14 @@ def test_upload_through_the_browser_shows_the_summary(server: str, page: Page) -
     page.locator('input[type="file"]').set_input_files(
         [{"name": "signups.csv", "mimeType": "text/csv", "buffer": EVENTS}]
     )
+    expect(page.get_by_text("recognised as Events CSV")).to_be_visible()
+    settle(page)
+    screenshot(page, "data.png")  # the preview: recognised as, rows, first lines, the Import button
+    page.get_by_role("button", name="Import 1 file").click()
     summary = page.get_by_test_id("stAlertContentSuccess").filter(has_text="signups.csv: events_csv, import")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text("2 rows added")
     expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
-    settle(page)
-    screenshot(page, "data.png")
 
 
 def test_bad_upload_shows_our_message_not_a_traceback(server: str, page: Page) -> None:

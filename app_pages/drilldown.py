@@ -1,0 +1,92 @@
+"""The customers behind a movement: pick a period and a movement, see who, with a safe CSV download.
+
+A plain function, like :mod:`app_pages.components`; the numbers come from :mod:`kpis.drilldown`, whose lists
+add up to the customers and MRR KPIs of the same period.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import components
+from app_pages import format as fmt
+from kpis.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
+from kpis.store import Store
+
+#: What each movement means, for the caption under the table.
+MEANING = {
+    "new": "paying for the first time",
+    "reactivated": "paying again after a time without a subscription",
+    "expansion": "paying more than at the end of the previous {grain}",
+    "contraction": "paying less, but still paying",
+    "churned": "no longer paying",
+}
+
+
+def _pick_period(shown: pd.DataFrame, grain: str) -> pd.Series:
+    """The period to explain (the last complete one by default); returns its row of the KPI table."""
+    periods = list(reversed(list(shown["period_start"])))
+    partial = {p for p, is_partial in zip(shown["period_start"], shown["partial"], strict=True) if is_partial}
+    complete = [p for p in periods if p not in partial]
+    picked = st.selectbox(
+        f"The {grain}", periods, index=periods.index(complete[0]) if complete else 0,
+        format_func=lambda p: fmt.period(p, grain) + (" (partial)" if p in partial else ""),
+        key=f"drill_period_{grain}")
+    return shown[shown["period_start"] == picked].iloc[0]
+
+
+def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: tuple[str, str] | None) -> None:
+    """The "who moved" section: a period of ``shown`` (the KPI table's rows on screen) and a movement, the
+    customers with their MRR before and after, largest change first, and the list as CSV."""
+    st.subheader("Who moved")
+    if shown.empty:
+        st.caption("No period to explain in this date range.")
+        return
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    with left:
+        row = _pick_period(shown, grain)
+    start, end = row["period_start"], row["period_end"]
+    moves = components.computed(store, period_movements, start, end, segment=segment)
+    counts = moves["movement"].value_counts()
+    with right:
+        movement = st.segmented_control(
+            "Movement", list(MOVEMENTS), default="churned", required=True, key="drill_movement",
+            format_func=lambda m: f"{MOVEMENTS[m]} ({int(counts.get(m, 0))})",
+            help="Counted like the KPIs: MRR at the end of the previous period against MRR at this period's end "
+                 "(the as-of date for a partial period).")
+    movement = movement or "churned"
+    listed = components.computed(store, movement_customers, start, end, movement, segment=segment)
+    period_name = fmt.period(start, grain) + (" (partial, up to the as-of date)" if row["partial"] else "")
+    if listed.empty:
+        st.caption(components.plain(f"No customer in {MOVEMENTS[movement].lower()} in {period_name}."))
+        return
+    total = float(listed["change"].sum())
+    word = "customer" if len(listed) == 1 else "customers"
+    st.caption(components.plain(
+        f"{len(listed):,} {word} {MEANING[movement].format(grain=grain)} in {period_name}: "
+        f"{fmt.delta(total, 'currency')} MRR in all, largest change first."))
+    table = pd.DataFrame({
+        "name": listed["name"].where(listed["name"].notna(), listed["customer_id"]),
+        "customer_id": listed["customer_id"],
+        "mrr_before": listed["mrr_before"],
+        "mrr_after": listed["mrr_after"],
+        "change": listed["change"],
+    })
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 400),
+        column_config={
+            "name": st.column_config.TextColumn("Customer", width="medium"),
+            "customer_id": st.column_config.TextColumn("ID", width="medium"),
+            "mrr_before": st.column_config.NumberColumn("MRR before", format="dollar",
+                                                        help=f"At the end of the previous {grain}"),
+            "mrr_after": st.column_config.NumberColumn("MRR after", format="dollar",
+                                                       help=f"At the end of this {grain} (or the as-of date)"),
+            "change": st.column_config.NumberColumn("Change", format="dollar"),
+        },
+    )
+    st.download_button(
+        "Download this list (CSV)", safe_csv(listed.assign(period_start=start, period_end=end)[
+            ["customer_id", "name", "period_start", "period_end", "mrr_before", "mrr_after", "change"]]),
+        file_name=f"customers_{movement}_{grain}_{start}.csv", mime="text/csv", icon=":material/download:",
+        on_click="ignore", key="drill_download")

@@ -1,0 +1,173 @@
+"""The data page's upload flow: preview each file (what it was recognised as, its rows, its first lines), then
+import the recognised ones when the user says so, with progress.
+
+Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`kpis.preview.preview_file`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, Protocol
+
+import streamlit as st
+
+from app_pages import components
+from kpis.preview import FilePreview, preview_file
+from kpis.store import Store
+
+logger = logging.getLogger(__name__)
+
+#: Session key of the previews already computed, by the uploader's file id (an upload is read once).
+PREVIEWS = "data_page_previews"
+#: From this size on, the progress names the file and its size while it imports.
+LARGE_BYTES = 20 * 1024 * 1024
+
+
+class Upload(Protocol):
+    """What we use of Streamlit's ``UploadedFile``."""
+
+    file_id: str
+    name: str
+    size: int
+
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+    def read(self, size: int = -1) -> bytes: ...
+    def seekable(self) -> bool: ...
+
+
+def file_size(size: int) -> str:
+    """A byte count as people read it.
+
+    >>> file_size(512), file_size(2_400), file_size(49_824_803), file_size(3 * 1024**3)
+    ('512 bytes', '2.3 KB', '47.5 MB', '3.0 GB')
+    """
+    if size < 1024:
+        return f"{size} bytes"
+    for unit, scale in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if size < scale * 1024 or unit == "GB":
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"  # pragma: no cover
+
+
+@contextmanager
+def _on_disk(data: IO[bytes]) -> Iterator[str]:
+    """The upload written to a temporary file (DuckDB and the sniffer read files), removed afterwards."""
+    handle, path = tempfile.mkstemp(prefix="kpi-preview-")
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            if data.seekable():
+                data.seek(0)
+            shutil.copyfileobj(data, tmp, 4 * 1024 * 1024)
+        yield path
+    finally:
+        os.unlink(path)
+        if data.seekable():
+            data.seek(0)
+
+
+def _preview(store: Store, upload: Upload) -> FilePreview:
+    """Read one upload; an unexpected failure is a short message (details in the server log), never a traceback."""
+    try:
+        with _on_disk(upload) as path:  # type: ignore[arg-type]
+            return preview_file(path, upload.name, store=store)
+    except Exception as exc:
+        logger.exception("previewing %r failed", upload.name)
+        return FilePreview(upload.name, upload.size,
+                           error=f"{upload.name}: the file could not be read ({type(exc).__name__}); "
+                                 "it will not be imported.")
+
+
+def previews(store: Store, uploads: Sequence[Upload]) -> list[FilePreview]:
+    """The preview of every upload, each read once per session (kept by the uploader's file id)."""
+    kept: dict[str, FilePreview] = st.session_state.setdefault(PREVIEWS, {})
+    for stale in set(kept) - {u.file_id for u in uploads}:
+        del kept[stale]
+    found = []
+    for upload in uploads:
+        if upload.file_id not in kept:
+            with st.spinner(f"Reading {components.plain(upload.name)} ({file_size(upload.size)})…"):
+                kept[upload.file_id] = _preview(store, upload)
+        found.append(kept[upload.file_id])
+    return found
+
+
+def _rows(preview: FilePreview) -> str:
+    if preview.rows is None:
+        return "rows unknown"
+    words = f"{preview.rows:,} row{'' if preview.rows == 1 else 's'}"
+    return words if preview.rows_exact else f"about {words} (counted from its line breaks)"
+
+
+def show_preview(preview: FilePreview) -> None:
+    """One file before import: what it was recognised as, its size and rows and first lines, or why not."""
+    with st.container(border=True):
+        name = components.plain(preview.name)
+        if not preview.ok:
+            st.markdown(f":material/block: **{name}** · {file_size(preview.size)}")
+            components.message("error", preview.error or "")
+            return
+        st.markdown(f":material/description: **{name}** · {file_size(preview.size)} · recognised as "
+                    f"**{components.plain(preview.label)}** · {_rows(preview)}")
+        notes = []
+        if preview.read_as != "utf-8":
+            notes.append(f"read as {preview.read_as}")
+        if preview.already_imported is not None:
+            notes.append(f"already imported as import {preview.already_imported}: importing it again changes "
+                         "nothing")
+        if notes:
+            st.caption(components.plain("; ".join(notes)))
+        if preview.sample.empty:
+            st.caption("The file holds a header but no data lines.")
+        else:
+            st.caption(f"Its header and first {len(preview.sample)} line{'' if len(preview.sample) == 1 else 's'}, "
+                       "as written in the file:")
+            st.dataframe(preview.sample, hide_index=True, width="stretch",
+                         column_config={c: st.column_config.TextColumn(c) for c in preview.sample.columns})
+
+
+def import_button(count: int) -> bool:
+    """The button that imports the recognised files (the label says how many)."""
+    return st.button(f"Import {count} file{'' if count == 1 else 's'}", type="primary", icon=":material/upload:",
+                     key="import_uploads")
+
+
+def import_all(store: Store, uploads: Sequence[Upload],
+               found: Sequence[FilePreview]) -> list[tuple[components.Level, str]]:
+    """Import every recognised upload, one after the other, with a progress bar naming the file (and its size);
+    the files that were not recognised are reported as skipped. Returns the messages, in upload order."""
+    todo = [u for u, p in zip(uploads, found, strict=True) if p.ok]
+    outcomes: list[tuple[components.Level, str]] = []
+    label = f"Importing {len(todo)} file{'' if len(todo) == 1 else 's'}…"
+    with st.status(label, expanded=True) as box:
+        bar = st.progress(0.0)
+        done = 0
+        for upload, preview in zip(uploads, found, strict=True):
+            if not preview.ok:
+                outcomes.append(("error", preview.error or f"{upload.name}: not imported"))
+                continue
+            big = upload.size >= LARGE_BYTES
+            what = f"{components.plain(upload.name)} ({file_size(upload.size)})"
+            bar.progress(done / len(todo), text=f"File {done + 1} of {len(todo)}: {what}"
+                         + (" — a large file, this can take a minute" if big else ""))
+            outcome = components.import_upload(store, upload.name, upload)  # type: ignore[arg-type]
+            outcomes.append((outcome.level, outcome.message))
+            st.write(f"{_ICON[outcome.level]} {what}")
+            done += 1
+        bar.progress(1.0, text=f"{done} of {len(todo)} done")
+        failed = any(level == "error" for level, _ in outcomes)
+        box.update(label="Import finished" + (" with errors" if failed else ""), state="error" if failed else
+                   "complete", expanded=False)
+    return outcomes
+
+
+_ICON: dict[components.Level, str] = {
+    "success": ":material/check_circle:",
+    "info": ":material/info:",
+    "warning": ":material/warning:",
+    "error": ":material/error:",
+}
