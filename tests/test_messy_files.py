@@ -208,3 +208,10 @@ def test_an_impossible_interval_count_names_line_and_column(store, write, count)
         import_file(store, write("s.csv", text))
     assert str(info.value).startswith("s.csv, line 2, column 'interval_count': cannot read")
     assert _nothing_stored(store)
+
+
+def test_a_lone_carriage_return_inside_quotes_is_data(store, write):
+    text = 'customer_id,name,note\r\nc1,"Acme\rEast",x\r\nc2,Beta,y\r\n'
+    result = import_file(store, write("c.csv", text))
+    assert result.rows_added == 2
+    assert store.query("SELECT name FROM customers ORDER BY customer_id") == [("Acme\rEast",), ("Beta",)]

@@ -241,7 +241,7 @@ class _LineCounter:
             raise StopIteration
         self.lines += 1
         self._quotes += line.count('"')
-        if not line.endswith("\n") and self._quotes % 2 == 1:
+        if not line.endswith(("\n", "\r")) and self._quotes % 2 == 1:
             self.open_quote_at_eof = True
         return line
 
