@@ -14,6 +14,7 @@ from datetime import date
 import duckdb
 
 from kpis import annotations, review
+from kpis.cli_args import date_arg, segment_arg
 from kpis.errors import DataError, InputError
 from kpis.importer import import_file, undo_import
 from kpis.store import Store, default_path
@@ -64,20 +65,6 @@ def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
     for result in load_demo(store):
         print(result.summary())
     return 0
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date such as 2026-01-05, got {text!r}") from None
-
-
-def _segment(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as segment=Enterprise, got {text!r}")
-    return key.strip().lower(), value.strip()
 
 
 def _cmd_series(store: Store, args: argparse.Namespace) -> int:
@@ -225,23 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
     p.add_argument("--grain", choices=("day", "week", "month", "quarter"), default="week")
-    p.add_argument("--start", type=_date, metavar="D")
-    p.add_argument("--end", type=_date, metavar="D", help="the as-of date")
-    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.add_argument("--start", type=date_arg, metavar="D")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--event", metavar="NAME", help="the event, for adoption")
     p.set_defaults(run=_cmd_series)
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=("week", "month"), default="week")
     p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
-    p.add_argument("--end", type=_date, metavar="D", help="the as-of date")
-    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=("week", "month"), default="week")
-    p.add_argument("--period", type=_date, metavar="D", required=True)
-    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.add_argument("--period", type=date_arg, metavar="D", required=True)
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_curve)
 
     p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency")
@@ -252,14 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("targets", help="targets: list (with actual, attainment, status), import FILE, export")
     p.add_argument("action", choices=("list", "import", "export"))
     p.add_argument("file", nargs="?", metavar="FILE")
-    p.add_argument("--as-of", type=_date, metavar="D", dest="as_of")
+    p.add_argument("--as-of", type=date_arg, metavar="D", dest="as_of")
     p.add_argument("--who", default="cli")
     p.set_defaults(run=_cmd_targets)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
     p.add_argument("--grain", choices=("week", "month", "quarter"), default="week")
-    p.add_argument("--end", type=_date, metavar="D", help="the as-of date")
-    p.add_argument("--segment", type=_segment, metavar="KEY=VALUE")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_anomalies)
 
     p = commands.add_parser("kpis", help="every KPI we compute, as CSV")

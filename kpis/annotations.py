@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
+from kpis.cli_args import date_arg
 from kpis.errors import InputError
 from kpis.store import Store, first
 
@@ -113,13 +114,6 @@ def all_annotations(store: Store) -> pd.DataFrame:
 
 # -- CLI ------------------------------------------------------------------------------------------------------------
 
-def _date_arg(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date such as 2026-11-16, got {text!r}") from None
-
-
 def _cmd_add(store: Store, args: argparse.Namespace) -> int:
     annotation_id = add(store, args.day, " ".join(args.text), who=args.who)
     print(f"added annotation {annotation_id} on {args.day.isoformat()}")
@@ -151,14 +145,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     p = actions.add_parser("add", help="add a note on a date")
-    p.add_argument("day", type=_date_arg, metavar="DATE")
+    p.add_argument("day", type=date_arg, metavar="DATE")
     p.add_argument("text", nargs="+", metavar="TEXT", help=f"the note (at most {MAX_TEXT} characters)")
     p.add_argument("--who", default="cli", help="recorded with the note")
     p.set_defaults(run=_cmd_add)
 
     p = actions.add_parser("list", help="every note as CSV: id,day,text")
-    p.add_argument("--start", type=_date_arg, metavar="D", help="the first day to list")
-    p.add_argument("--end", type=_date_arg, metavar="D", help="the last day to list")
+    p.add_argument("--start", type=date_arg, metavar="D", help="the first day to list")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the last day to list")
     p.set_defaults(run=_cmd_list)
 
     p = actions.add_parser("remove", help="delete one note")

@@ -23,6 +23,7 @@ from kpis import annotations as notes_store
 from kpis.activity import timezone
 from kpis.anomalies import anomalies
 from kpis.calendar import next_start, period_start, previous_start
+from kpis.cli_args import date_arg, segment_arg
 from kpis.engagement import ENGAGEMENT_COLUMNS, engagement_as_of, engagement_table
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS
@@ -457,20 +458,6 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
 
 # -- CLI ------------------------------------------------------------------------------------------------------------
 
-def _date_arg(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date such as 2026-11-22, got {text!r}") from None
-
-
-def _segment_arg(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as segment=Enterprise, got {text!r}")
-    return key.strip().lower(), value.strip()
-
-
 def _cmd_review(store: Store, args: argparse.Namespace) -> int:
     review = build_review(store, args.as_of, args.grain, args.segment)
     text = render_html(review) if args.format == "html" else render_markdown(review)
@@ -489,10 +476,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Register ``review [--as-of D] [--grain week|month] [--format md|html] [--segment KEY=VALUE]
     [--output FILE]`` on the CLI's subparsers (``run(store, args) -> exit code``)."""
     p = subparsers.add_parser("review", help="the review of the last complete week or month (Markdown or HTML)")
-    p.add_argument("--as-of", type=_date_arg, metavar="D",
+    p.add_argument("--as-of", type=date_arg, metavar="D",
                    help="review the last complete period ending on or before D (default: the data's as-of date)")
     p.add_argument("--grain", choices=REVIEW_GRAINS, default="week")
     p.add_argument("--format", choices=("md", "html"), default="md")
-    p.add_argument("--segment", type=_segment_arg, metavar="KEY=VALUE")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
     p.set_defaults(run=_cmd_review)

@@ -108,4 +108,4 @@ def test_cli_rejects_a_bad_date_before_running(store, capsys):
     with pytest.raises(SystemExit) as info:
         _cli(store, capsys, "annotate", "add", "yesterday", "x")
     assert info.value.code == 2
-    assert "expected a date such as 2026-11-16, got 'yesterday'" in capsys.readouterr().err
+    assert "expected a date such as 2026-01-05, got 'yesterday'" in capsys.readouterr().err
