@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import components, filters, plan
-from kpis import engagement, retention, revenue, scorecard, status
+from kpis import engagement, retention, revenue, scorecard, status, targets
 from kpis.anomalies import HEADLINE
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS, Kpi
@@ -60,6 +60,11 @@ if events_as_of is not None:
     cards.append((RETENTION_1, scorecard.first_period_retention(cells), cohort_grain))
 
 starts = components.data_starts(store)
+# targets are the company's: shown on the tiles only without a segment filter
+on_tiles: dict[str, dict[str, object]] = {}
+if chosen.segment is None:
+    evaluation = components.computed(store, targets.evaluate)
+    on_tiles = plan.tile_targets(evaluation, {"revenue": revenue_as_of, "engagement": events_as_of})
 if not cards:
     components.nothing_loaded()
 else:
@@ -67,11 +72,13 @@ else:
     business = [c for c in cards if c[0].source == "revenue"]
     product = [c for c in cards if c[0].source == "engagement"]
     if business:
-        plan.kpi_grid(business, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts)
+        plan.kpi_grid(business, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts,
+                      targets=on_tiles)
     if product:
         if business:
             st.subheader("Product")
-        plan.kpi_grid(product, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts)
+        plan.kpi_grid(product, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts,
+                      targets=on_tiles)
         if grain == "quarter":
             st.caption("Period-1 retention uses monthly cohorts at quarter grain.")
 

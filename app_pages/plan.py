@@ -331,17 +331,48 @@ def anomaly_notes(flags: Mapping[str, Mapping[str, object]], kpi_ids: tuple[str,
             "deviations)."), icon=":material/troubleshoot:")
 
 
+def tile_targets(evaluation: pd.DataFrame, as_of_by_source: Mapping[str, date | None]) -> dict[str, dict[str, object]]:
+    """``{kpi: evaluation row}``: for each KPI with a target, the target of the period still running on its
+    source's as-of date, else the latest one already over."""
+    chosen: dict[str, dict[str, object]] = {}
+    for row in evaluation.sort_values("period_end").to_dict("records"):
+        kpi = KPIS.get(str(row["kpi"]))
+        as_of = as_of_by_source.get(kpi.source) if kpi else None
+        if kpi is None or as_of is None or row["period_start"] > as_of:
+            continue
+        running = row["period_start"] <= as_of <= row["period_end"]
+        current = chosen.get(kpi.id)
+        if current is None or running or not (current["period_start"] <= as_of <= current["period_end"]):
+            chosen[kpi.id] = row
+    return chosen
+
+
+def target_caption(kpi: Kpi, row: Mapping[str, object]) -> None:
+    """``Target Q4 2026: $170.0k · 96% · at risk (projected)`` under a tile, the status in its colour."""
+    status = _text(row.get("status"))
+    colour = {"on track": "green", "at risk": "orange", "off track": "red"}.get(status, "gray")
+    paced = bool(row.get("projected")) and kpi.unit != "ratio"
+    share = fmt.percent(row.get("attainment"), 0)
+    label = f"{status} ({'projected' if paced else 'so far'})" if status and row.get("partial") else status
+    st.caption(components.plain(f"Target {period_text(row['period_start'], str(row['grain']))}: "  # type: ignore[arg-type]
+                                f"{fmt.value(kpi, row['target'])} · {share}")
+               + (f" · :{colour}[{components.plain(label)}]" if label else ""))
+
+
 def kpi_grid(cards: list[tuple[Kpi, pd.DataFrame, str]], against: str, flags: Mapping[str, Mapping[str, object]],
              *, per_row: int = 4, shown_from_day: object = None,
-             data_start: dict[str, date | None] | None = None) -> None:
-    """:func:`app_pages.components.kpi_grid` with the anomaly flag under each tile whose last complete period is
-    unusual."""
+             data_start: dict[str, date | None] | None = None,
+             targets: Mapping[str, Mapping[str, object]] | None = None) -> None:
+    """:func:`app_pages.components.kpi_grid` with the target and its status under each tile that has one, and
+    the anomaly flag under each tile whose last complete period is unusual."""
     for offset in range(0, len(cards), per_row):
         columns = st.columns(per_row)
         for column, (kpi, table, grain) in zip(columns, cards[offset:offset + per_row], strict=False):
             with column:
                 start = (data_start or {}).get(kpi.source)
                 components.kpi_card(kpi, table, grain, against, shown_from_day=shown_from_day, data_start=start)
+                if targets and kpi.id in targets:
+                    target_caption(kpi, targets[kpi.id])
                 flag, at = flags.get(kpi.id), last_complete(table)
                 if flag is not None and at is not None and pd.Timestamp(table["period_start"].iloc[at]) == \
                         pd.Timestamp(flag["period_start"]):  # type: ignore[arg-type]

@@ -89,6 +89,19 @@ def test_overview_scorecard(app: Callable[..., AppTest]) -> None:
     assert any("Revenue data as of" in c and "Product events data as of" in c for c in captions(at))
 
 
+def test_overview_tiles_show_their_target_and_status(app: Callable[..., AppTest]) -> None:
+    at = app()
+    shown = [c for c in captions(at) if c.startswith("Target ")]
+    # the demo company has Q4 2026 targets for MRR and active customers, and November ones for logo churn and
+    # stickiness: each tile with a target names it, its attainment and its status
+    assert any(c.startswith("Target Q4 2026: $170.0k · ") and "(projected)" in c for c in shown)
+    assert any(c.startswith("Target Q4 2026: 358 · ") for c in shown)
+    assert any(c.startswith("Target Nov 2026: 2.0% · ") and "(so far)" in c for c in shown)
+    assert len(shown) == 4  # MRR, active customers, logo churn rate, stickiness: no target for the others
+    ok(at.selectbox(key="segment").set_value(at.selectbox(key="segment").options[1]).run())
+    assert not [c for c in captions(at) if c.startswith("Target ")], "company targets are not shown for a segment"
+
+
 def test_changing_the_grain_changes_what_is_shown(app: Callable[..., AppTest]) -> None:
     at = app()
     weekly = metrics(at)
