@@ -2,7 +2,8 @@
 
 All the heavy lifting is one SQL query over a date spine: each customer's MRR at every date that matters
 (period ends, the previous period's end, twelve months back), then one row per period. Standard SQL only
-(joins, GROUP BY, CASE, explicit window frames, NULLIF on every denominator), so it translates to a warehouse.
+(joins, GROUP BY, CASE, explicit window frames, every denominator guarded: NULLIF for counts, a CASE for
+money sums that may be zero up to float noise), so it translates to a warehouse.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, d
         ) paying WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
     """
     return sql, params
+
+
+def _denominator(expression: str) -> str:
+    """A money denominator that is NULL when it is zero up to float noise (so the ratio is undefined), and
+    exact otherwise: the rounding only decides, it never changes the divisor."""
+    return f"(CASE WHEN round({expression}, {ROUND_DIGITS}) = 0 THEN NULL ELSE {expression} END)"
 
 
 def check_currencies(store: Store) -> str | None:
@@ -235,13 +242,13 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
         p.new_customers + p.reactivated_customers - p.churned_customers AS net_new_customers,
         p.churned_customers / NULLIF(p.prev_active, 0) AS logo_churn_rate,
-        (0 - (p.churned_mrr + p.contraction_mrr)) / NULLIF(round(p.prev_mrr, {ROUND_DIGITS}), 0) AS revenue_churn_rate,
+        (0 - (p.churned_mrr + p.contraction_mrr)) / {_denominator('p.prev_mrr')} AS revenue_churn_rate,
         (p.new_mrr + p.reactivation_mrr + p.expansion_mrr)
-            / NULLIF(round(0 - (p.churned_mrr + p.contraction_mrr), {ROUND_DIGITS}), 0)
+            / {_denominator('0 - (p.churned_mrr + p.contraction_mrr)')}
             AS quick_ratio,
         p.mrr / NULLIF(p.active_customers, 0) AS arpa,
-        r.kept_mrr / NULLIF(round(r.ref_mrr, {ROUND_DIGITS}), 0) AS nrr,
-        r.kept_gross / NULLIF(round(r.ref_mrr, {ROUND_DIGITS}), 0) AS grr
+        r.kept_mrr / {_denominator('r.ref_mrr')} AS nrr,
+        r.kept_gross / {_denominator('r.ref_mrr')} AS grr
     FROM with_prev p LEFT JOIN retention r ON r.period_start = p.period_start
     ORDER BY p.period_start
     """

@@ -483,3 +483,14 @@ def test_a_denominator_that_is_zero_up_to_float_noise_is_undefined(store, write)
     assert math.isnan(by_month.loc[date(2026, 9, 1), "grr"])
     # nothing was paid in 2026-08: revenue churn of 2026-09 is undefined, not 0
     assert math.isnan(by_month.loc[date(2026, 9, 1), "revenue_churn_rate"])
+
+
+def test_a_churn_rate_is_exact_when_its_denominator_is_not_a_round_number(store, write):
+    # 10 every 3 months = 3.3333333... a month, paid on Jan 1 only (ended Jan 2): on Jan 2 all of it churned,
+    # revenue churn = 3.333.../3.333... = exactly 1 (a rounded divisor would give 1.0000001)
+    from kpis.importer import import_file
+
+    import_file(store, write("s.csv", "subscription_id,customer_id,amount,interval,interval_count,started_at,"
+                                      "ended_at\ns0,c1,10,month,3,2026-01-01,2026-01-02\n"))
+    table = revenue_table(store, "day", end=date(2026, 1, 2)).set_index("period_start")
+    assert table.loc[date(2026, 1, 2), "revenue_churn_rate"] == 1.0
