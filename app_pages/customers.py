@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, drilldown, filters
+from app_pages import charts, components, drilldown, filters, plan
 from kpis.registry import KPIS
 
 store = components.open_store()
@@ -21,13 +21,20 @@ grain = chosen.grain
 components.as_of_line({"Revenue": as_of}, chosen.end)
 shown = components.shown_from(table, chosen.start, grain)
 
+cut = chosen.end_for(as_of)
+flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("active_customers", "logo_churn_rate"))
 components.kpi_grid(
     [(KPIS[k], components.series_of(table, k), grain)
      for k in ("active_customers", "net_new_customers", "logo_churn_rate", "quick_ratio")],
     chosen.compare, shown_from_day=chosen.start)
+plan.anomaly_notes(flags, ("active_customers", "logo_churn_rate"), grain)
 
-charts.show(charts.lines({"Active customers": components.series_of(shown, "active_customers")},
-                         KPIS["active_customers"], "Active (paying) customers at the end of each period", grain))
+active = components.series_of(shown, "active_customers")
+charts.show(charts.lines(
+    {"Active customers": active}, KPIS["active_customers"], "Active (paying) customers at the end of each period",
+    grain, targets={"Active customers": plan.chart_target(store, "active_customers", active, grain, chosen.segment)},
+    projected={"Active customers": plan.chart_projection(store, "active_customers", active, grain, cut,
+                                                         chosen.segment)}))
 
 moves = shown.assign(churned_customers=-shown["churned_customers"].astype("float64"))
 charts.show(charts.stacked_bars(

@@ -151,3 +151,15 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
     at.radio(key="grain").set_value("month").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="drill_period_month").value is not None
+
+
+def test_customers_page_flags_an_unusual_week_and_draws_the_target(app: Callable[..., AppTest]) -> None:
+    at = app()
+    at.switch_page("app_pages/customers.py").run()
+    assert not at.exception
+    # the demo company's active customers in the week of 16 Nov 2026 (368) lie above the trend of the 8 weeks
+    # before (the overview flags it too)
+    shown = [w.value.replace("\\", "") for w in at.warning]  # the text is escaped for Markdown
+    assert any(w.startswith("Unusual: Active customers in week of 16 Nov 2026 (368) was above") for w in shown)
+    figure = at.get("plotly_chart")[0].proto.spec.replace(" ", "")
+    assert '"name":"target"' in figure and '"name":"Activecustomers(projected)"' in figure
