@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -136,3 +136,23 @@ def test_bad_upload_shows_our_message_not_a_traceback(server: str, page: Page) -
     expect(error).to_contain_text("photo.png: this is a PNG image, not a data export")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_text("Traceback")).to_have_count(0)
+
+
+def test_a_link_made_in_one_browser_opens_the_same_view_in_another(server: str, browser: Browser) -> None:
+    first = browser.new_context(viewport={"width": 1440, "height": 900})
+    sender = first.new_page()
+    sender.goto(f"{server}/engagement")
+    expect(sender.get_by_role("heading", name="Engagement", exact=True)).to_be_visible()
+    settle(sender)
+    sender.get_by_test_id("stSidebar").get_by_text("month", exact=True).click()
+    expect(sender).to_have_url(with_query(server, "engagement", "grain=month"))
+    link = sender.url
+    first.close()
+    second = browser.new_context(viewport={"width": 1440, "height": 900})  # no cookies, no session: a colleague
+    receiver = second.new_page()
+    receiver.goto(link)
+    expect(receiver.get_by_role("heading", name="Engagement", exact=True)).to_be_visible()
+    settle(receiver)
+    expect(receiver.get_by_test_id("stSidebar").get_by_role("radio", name="month")).to_be_checked()
+    expect(receiver.get_by_test_id("stCode").filter(has_text="/engagement?grain=month")).to_be_visible()
+    second.close()
