@@ -9,7 +9,7 @@ from app_pages import charts, components, filters
 from app_pages import format as fmt
 from kpis import retention
 
-MODES = {"n-day": "Returned in the period (n-day)", "unbounded": "Returned in the period or later (unbounded)"}
+MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
 
 store = components.open_store()
 chosen = filters.current()
@@ -25,8 +25,9 @@ components.as_of_line({"Product events": as_of}, chosen.end)
 if chosen.grain == "quarter":
     st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
 
-mode = st.radio("Count a user as retained in period k if they were active", list(MODES), format_func=MODES.get,
-                horizontal=True, key="retention_mode")
+# the options are the short names, so that the link reads ?retention_mode=unbounded
+mode = st.radio("Count a user as retained in period k if they were active", list(MODES),
+                captions=list(MODES.values()), horizontal=True, key="retention_mode", bind="query-params")
 cells = components.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
                             segment=chosen.segment)
 cells = components.shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(

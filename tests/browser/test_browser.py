@@ -156,3 +156,17 @@ def test_a_link_made_in_one_browser_opens_the_same_view_in_another(server: str, 
     expect(receiver.get_by_test_id("stSidebar").get_by_role("radio", name="month")).to_be_checked()
     expect(receiver.get_by_test_id("stCode").filter(has_text="/engagement?grain=month")).to_be_visible()
     second.close()
+
+
+def test_the_retention_mode_travels_in_the_link(server: str, page: Page) -> None:
+    page.goto(f"{server}/retention?grain=month&retention_mode=unbounded")
+    expect(page.get_by_role("heading", name="Retention", exact=True)).to_be_visible()
+    settle(page)
+    expect(page.get_by_role("radio", name="unbounded")).to_be_checked()
+    page.get_by_text("n-day", exact=True).click()
+    expect(page).to_have_url(with_query(server, "retention", "grain=month"))
+    expect(page).not_to_have_url(re.compile("retention_mode=unbounded"))
+    page.goto(f"{server}/retention?retention_mode=bogus")
+    settle(page)
+    expect(page.get_by_role("radio", name="n-day")).to_be_checked()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
