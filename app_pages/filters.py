@@ -26,6 +26,8 @@ GRAINS = ("week", "month", "quarter")
 COMPARE = {"previous period": "previous", "same period last year": "year_ago"}
 ALL_CUSTOMERS = "all customers"
 KEYS = ("grain", "start", "end", "compare", "segment")
+#: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
+PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
 _STATE = "shared_filters"
 _NOTES = "shared_filter_notes"
 
@@ -140,8 +142,10 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                  "end": end.isoformat() if end != last else None,
                  "compare": compare_label if compare != "previous" else None,
                  "segment": segment_label if segment is not None else None}
+        page_query = {k: st.query_params.get(k) for k, allowed in PAGE_KEYS.items()
+                      if st.query_params.get(k) in allowed}
         filters = Filters(grain, start, end, compare, segment, first, last,
-                          {k: v for k, v in query.items() if v is not None})
+                          {k: v for k, v in {**query, **page_query}.items() if v is not None})
         st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
                     "filters: append it to the dashboard's address.")
         st.code(filters.link(url_path), language=None, wrap_lines=True)

@@ -163,6 +163,7 @@ def test_the_retention_mode_travels_in_the_link(server: str, page: Page) -> None
     expect(page.get_by_role("heading", name="Retention", exact=True)).to_be_visible()
     settle(page)
     expect(page.get_by_role("radio", name="unbounded")).to_be_checked()
+    expect(page.get_by_test_id("stCode").filter(has_text="retention_mode=unbounded")).to_be_visible()
     page.get_by_text("n-day", exact=True).click()
     expect(page).to_have_url(with_query(server, "retention", "grain=month"))
     expect(page).not_to_have_url(re.compile("retention_mode=unbounded"))
