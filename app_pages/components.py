@@ -449,6 +449,37 @@ def revenue_for(store: Store, chosen: Filters) -> tuple[pd.DataFrame | None, dat
     return table, as_of
 
 
+@dataclass(frozen=True)
+class RevenuePage:
+    """What every revenue page starts from: the store, the filters, the KPI table over the whole history, the
+    periods shown (from the filters' start), and the revenue data's as-of date and cut-off day."""
+
+    store: Store
+    chosen: Filters
+    table: pd.DataFrame
+    shown: pd.DataFrame
+    as_of: date
+    cut: date
+
+
+def revenue_page(title: str) -> RevenuePage:
+    """Title a revenue page and load its data; stops the page with a message when there is nothing to show."""
+    from app_pages import filters  # filters imports this module: import it when a page runs
+
+    store = open_store()
+    chosen = filters.current()
+    st.title(title)
+    if chosen is None:
+        nothing_loaded()
+        st.stop()
+    table, as_of = revenue_for(store, chosen)
+    if table is None or as_of is None:
+        st.stop()
+    as_of_line({"Revenue": as_of}, chosen.end)
+    return RevenuePage(store, chosen, table, shown_from(table, chosen.start, chosen.grain), as_of,
+                       chosen.end_for(as_of))
+
+
 def events_as_of(store: Store) -> date | None:
     """The last event day (None when no events are loaded), with a message when there are none."""
     from kpis.engagement import engagement_as_of

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, drilldown, filters, plan
+from app_pages import charts, components, drilldown, plan
 from kpis.registry import KPIS
 
-store = components.open_store()
-chosen = filters.current()
-st.title("Customers")
-if chosen is None:
-    components.nothing_loaded()
-    st.stop()
-table, as_of = components.revenue_for(store, chosen)
-if table is None:
-    st.stop()
+page = components.revenue_page("Customers")
+store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
-components.as_of_line({"Revenue": as_of}, chosen.end)
-shown = components.shown_from(table, chosen.start, grain)
-
-cut = chosen.end_for(as_of)
 flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("active_customers", "logo_churn_rate"))
 components.kpi_grid(
     [(KPIS[k], components.series_of(table, k), grain)

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, filters, plan
+from app_pages import charts, components, plan
 from app_pages import format as fmt
 from kpis.registry import KPIS
 
 MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
              "contraction_mrr": "Contraction", "churned_mrr": "Churned"}
 
-store = components.open_store()
-chosen = filters.current()
-st.title("Revenue")
-if chosen is None:
-    components.nothing_loaded()
-    st.stop()
-table, as_of = components.revenue_for(store, chosen)
-if table is None:
-    st.stop()
+page = components.revenue_page("Revenue")
+store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
-components.as_of_line({"Revenue": as_of}, chosen.end)
-shown = components.shown_from(table, chosen.start, grain)
-
-cut = chosen.end_for(as_of)
 flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("mrr", "nrr"))
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
                     chosen.compare, shown_from_day=chosen.start)
