@@ -480,6 +480,24 @@ def revenue_page(title: str) -> RevenuePage:
                        chosen.end_for(as_of))
 
 
+def events_page(title: str) -> tuple[Store, Filters, date]:
+    """Title a product-events page: the store, the filters and the events' as-of date; stops the page with a
+    message when nothing is loaded."""
+    from app_pages import filters  # filters imports this module: import it when a page runs
+
+    store = open_store()
+    chosen = filters.current()
+    st.title(title)
+    if chosen is None:
+        nothing_loaded()
+        st.stop()
+    as_of = events_as_of(store)
+    if as_of is None:
+        st.stop()
+    as_of_line({"Product events": as_of}, chosen.end)
+    return store, chosen, as_of
+
+
 def events_as_of(store: Store) -> date | None:
     """The last event day (None when no events are loaded), with a message when there are none."""
     from kpis.engagement import engagement_as_of

@@ -6,22 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components, filters, plan
+from app_pages import charts, components, plan
 from app_pages import format as fmt
 from kpis import engagement, scorecard
 from kpis.registry import KPIS
 
-store = components.open_store()
-chosen = filters.current()
-st.title("Engagement")
-if chosen is None:
-    components.nothing_loaded()
-    st.stop()
-as_of = components.events_as_of(store)
-if as_of is None:
-    st.stop()
+store, chosen, as_of = components.events_page("Engagement")
 grain, end = chosen.grain, chosen.end_for(as_of)
-components.as_of_line({"Product events": as_of}, chosen.end)
 table = components.computed(store, engagement.engagement_table, grain, end=end, segment=chosen.segment,
                             kpis=("dau", "wau", "mau", "stickiness", "active_users"))
 if table.empty:

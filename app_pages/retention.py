@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, filters
+from app_pages import charts, components
 from app_pages import format as fmt
 from kpis import retention
 
 MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
 
-store = components.open_store()
-chosen = filters.current()
-st.title("Retention")
-if chosen is None:
-    components.nothing_loaded()
-    st.stop()
-as_of = components.events_as_of(store)
-if as_of is None:
-    st.stop()
+store, chosen, as_of = components.events_page("Retention")
 grain = "week" if chosen.grain == "week" else "month"
-components.as_of_line({"Product events": as_of}, chosen.end)
 if chosen.grain == "quarter":
     st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
 
