@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app_pages import components
+from app_pages import components, url_state
 from app_pages import format as fmt
 from kpis import scorecard
 from kpis.calendar import add_months
@@ -44,7 +44,7 @@ class Filters:
     first_day: date
     last_day: date
     #: the non-default values, as they appear in the URL
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str | list[str]] = field(default_factory=dict)
 
     @property
     def compare_label(self) -> str:
@@ -56,7 +56,7 @@ class Filters:
 
     def link(self, url_path: str) -> str:
         """The relative link to ``url_path`` with these filters."""
-        query = urlencode(self.query)
+        query = urlencode(self.query, doseq=True)
         return f"/{url_path}" + (f"?{query}" if query else "")
 
 
@@ -69,29 +69,46 @@ def _segment_label(segment: tuple[str, str]) -> str:
     return f"{segment[0]}={segment[1]}"
 
 
-def _check(raw: dict[str, str | None], segments: dict[str, tuple[str, str]], first: date,
-           last: date) -> list[str]:
-    """Notes on the URL values that are not allowed (each falls back to its default)."""
-    notes = []
-    shown = {k: components.plain(v[:60]) for k, v in raw.items() if v is not None}
-    if raw["grain"] is not None and raw["grain"] not in GRAINS:
-        notes.append(f"grain “{shown['grain']}” is not one of {', '.join(GRAINS)}; showing week.")
-    if raw["compare"] is not None and raw["compare"] not in COMPARE:
-        notes.append(f"compare “{shown['compare']}” is not one of: {', '.join(COMPARE)}; showing previous period.")
-    if raw["segment"] is not None and raw["segment"] not in segments and raw["segment"] != ALL_CUSTOMERS:
-        notes.append(f"segment “{shown['segment']}” does not exist in the data; showing all customers.")
+#: What each value in the URL falls back to, for the notes.
+_FALLBACK = {"grain": "showing week", "start": "using the default", "end": "using the default",
+             "compare": "showing previous period", "segment": "showing all customers",
+             "retention_mode": "showing n-day"}
+#: Longest URL value quoted back in a note.
+_SHOWN = 60
+
+
+def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], first: date,
+           last: date) -> dict[str, str]:
+    """``{key: note}`` for the URL values that are not allowed; each such key falls back to its default.
+
+    A key given more than once is ambiguous and falls back too; dates must be exactly ``YYYY-MM-DD`` within the
+    data; everything else must be one of its allowed values (grains, comparisons, segments that exist, modes).
+    """
+    notes: dict[str, str] = {}
+    for key, values in raw.items():
+        if len(values) > 1:
+            notes[key] = f"{key} is given {len(values)} times; {_FALLBACK[key]}."
+    single = {k: v[0] for k, v in raw.items() if len(v) == 1 and k not in notes}
+    shown = {k: components.plain(v[:_SHOWN]) + ("…" if len(v) > _SHOWN else "") for k, v in single.items()}
+    allowed: dict[str, tuple[str, ...]] = {"grain": GRAINS, "compare": tuple(COMPARE),
+                                           "segment": (ALL_CUSTOMERS, *segments), **PAGE_KEYS}
+    for key, choices in allowed.items():
+        if key not in single or single[key] in choices:
+            continue
+        if key == "segment":
+            notes[key] = f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}."
+        else:
+            sep = ": " if key == "compare" else " "
+            notes[key] = f"{key} “{shown[key]}” is not one of{sep}{', '.join(choices)}; {_FALLBACK[key]}."
     for key, label in (("start", "from"), ("end", "to")):
-        text = raw[key]
-        if text is None:
+        if key not in single:
             continue
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            notes.append(f"{label} date “{shown[key]}” is not a date (YYYY-MM-DD); using the default.")
-            continue
-        if not first <= day <= last:
-            notes.append(f"{label} date {day.isoformat()} lies outside the data ({fmt.day(first)} to "
-                         f"{fmt.day(last)}); using the default.")
+        day = url_state.parse_day(single[key])
+        if day is None:
+            notes[key] = f"{label} date “{shown[key]}” is not a date (YYYY-MM-DD); {_FALLBACK[key]}."
+        elif not first <= day <= last:
+            notes[key] = (f"{label} date {day.isoformat()} lies outside the data ({fmt.day(first)} to "
+                          f"{fmt.day(last)}); {_FALLBACK[key]}.")
     return notes
 
 
@@ -103,9 +120,11 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         return None
     first, last = span
     segments = {_segment_label(s): s for s in components.cached(store, scorecard.segment_choices)}
-    raw = {key: st.query_params.get(key) for key in KEYS}
+    raw = {key: st.query_params.get_all(key) for key in (*KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
-    for note in _check(raw, segments, first, last):
+    for key, note in _check(raw, segments, first, last).items():
+        # the bad value leaves the URL before any widget reads it: the widget starts from its default
+        st.query_params.pop(key, None)
         if note not in notes and note not in dismissed:
             notes.append(note)
     default_start = _default_start(first, last)
@@ -142,8 +161,9 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                  "end": end.isoformat() if end != last else None,
                  "compare": compare_label if compare != "previous" else None,
                  "segment": segment_label if segment is not None else None}
-        page_query = {k: st.query_params.get(k) for k, allowed in PAGE_KEYS.items()
-                      if st.query_params.get(k) in allowed}
+        page_query: dict[str, str | list[str] | None] = {
+            k: st.query_params.get(k) for k, allowed in PAGE_KEYS.items() if st.query_params.get(k) in allowed}
+        page_query.update(url_state.page_query())
         filters = Filters(grain, start, end, compare, segment, first, last,
                           {k: v for k, v in {**query, **page_query}.items() if v is not None})
         st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "

@@ -3,9 +3,10 @@ first event, as a heatmap and as curves."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components
+from app_pages import charts, components, url_state
 from app_pages import format as fmt
 from kpis import retention
 
@@ -34,13 +35,11 @@ st.caption(components.plain(
 charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon))
 
 st.subheader("Retention curves")
-cohorts = sorted(cells["cohort_start"].unique())
-depth = cells.groupby("cohort_start")["period"].max()
+cohorts = sorted({pd.Timestamp(c).date() for c in cells["cohort_start"]})
+depth = cells.groupby(cells["cohort_start"].map(lambda c: pd.Timestamp(c).date()))["period"].max()
 deep = [c for c in cohorts if depth[c] >= 3] or cohorts
 default = deep[-4:] if len(deep) <= 12 else [deep[0], deep[len(deep) // 3], deep[2 * len(deep) // 3], deep[-1]]
-picked = st.multiselect("Cohorts", cohorts, default=default, format_func=lambda c: fmt.period(c, grain),
-                        key=f"retention_cohorts_{grain}", max_selections=8)
-picked = [c for c in picked if c in set(cohorts)]  # cohorts outside a changed date range are dropped
+picked = url_state.pick_periods("Cohorts", "cohorts", cohorts, default, grain, lambda c: fmt.period(c, grain))
 if picked:
     charts.show(charts.curves(cells, picked, grain, "Retention curves (hollow points: period still running)"))
 else:

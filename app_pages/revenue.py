@@ -3,9 +3,10 @@ bridge of one period, net and gross revenue retention, ARPA and LTV."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components, plan
+from app_pages import charts, components, plan, url_state
 from app_pages import format as fmt
 from kpis.registry import KPIS
 
@@ -34,15 +35,14 @@ charts.show(charts.stacked_bars(shown, MOVEMENTS, KPIS["new_mrr"], f"MRR movemen
                                 net=("net_new_mrr", "Net new MRR")))
 
 st.subheader("MRR bridge")
-periods = list(shown["period_start"])
+periods = [pd.Timestamp(p).date() for p in shown["period_start"]]
 complete = [p for p, partial in zip(periods, shown["partial"], strict=True) if not partial]
 partial_starts = {p for p, partial in zip(periods, shown["partial"], strict=True) if partial}
-picked = st.selectbox(
-    f"The {grain} to explain", list(reversed(periods)),
-    index=list(reversed(periods)).index(complete[-1]) if complete else 0,
-    format_func=lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""),
-    key="bridge_period")
-row = shown[shown["period_start"] == picked].iloc[0]
+newest_first = list(reversed(periods))
+picked = url_state.pick_period(
+    f"The {grain} to explain", "bridge", newest_first, complete[-1] if complete else newest_first[0], grain,
+    lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""))
+row = shown.iloc[periods.index(picked)]
 opening = float(row["mrr"]) - float(row["net_new_mrr"])
 title = f"MRR bridge, {fmt.period(picked, grain)}" + (" (partial, up to the as-of date)" if row["partial"] else "")
 charts.show(charts.bridge(opening, [(label, float(row[col])) for col, label in MOVEMENTS.items()], float(row["mrr"]),

@@ -1,0 +1,135 @@
+"""Page choices that travel in the link: the revenue bridge's period, the retention page's cohorts.
+
+The shared filters bind their widgets to the URL (:mod:`app_pages.filters`). These choices are periods of the
+data on screen, so their options change with the grain and the date range; they live in the URL as ISO dates
+(``?bridge=2026-11-09``, ``?cohorts=2026-01-01&cohorts=2026-02-01``), readable and independent of how a period is
+labelled. A date is read as the period that holds it, so a week's bridge becomes its month when the grain
+changes. A value that is not a date, or a period outside the range on screen, falls back to the default with a
+note; nothing from the URL reaches a query, only periods already in the options.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+
+import streamlit as st
+
+from app_pages import components
+from kpis.calendar import period_start
+
+#: Page choices in the URL and how many values each may hold.
+PAGE_DATES = {"bridge": 1, "cohorts": 8}
+NONE = "none"
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(text: str) -> date | None:
+    """An ISO date from the URL, or None for anything else (strictly ``YYYY-MM-DD``).
+
+    >>> parse_day("2026-11-09"), parse_day("2026-13-01"), parse_day("2026-11-09';--")
+    (datetime.date(2026, 11, 9), None, None)
+    """
+    if not _ISO.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def resolve(values: Sequence[str], options: Sequence[date], grain: str) -> tuple[list[date], list[str]]:
+    """The options the URL values name (each date read as the ``grain`` period holding it, duplicates once) and
+    the values that name none.
+
+    >>> weeks = [date(2026, 11, 2), date(2026, 11, 9)]
+    >>> resolve(["2026-11-11", "2026-11-09", "x", "2026-12-01"], weeks, "week")
+    ([datetime.date(2026, 11, 9)], ['x', '2026-12-01'])
+    """
+    known, picked, bad = set(options), [], []
+    for text in values:
+        day = parse_day(text)
+        start = None if day is None else period_start(day, grain)
+        if start in known:
+            if start not in picked:
+                picked.append(start)
+        else:
+            bad.append(text)
+    return picked, bad
+
+
+def page_query() -> dict[str, list[str]]:
+    """The page choices now in the URL, for the share link: well-formed dates only (at most as many as each
+    choice holds), so the link never repeats what a visitor typed."""
+    query = {}
+    for key, most in PAGE_DATES.items():
+        values = st.query_params.get_all(key)
+        kept = [v for v in values if v == NONE or parse_day(v) is not None][:most]
+        if kept:
+            query[key] = kept
+    return query
+
+
+def _note(key: str, bad: Sequence[str], what: str) -> None:
+    shown = ", ".join(f"“{components.plain(v[:30])}”" for v in bad[:3])
+    st.warning(f"The link's {key} {shown} is not {what} in this date range; showing the default.",
+               icon=":material/link_off:")
+
+
+def _write(key: str, values: list[str] | None) -> None:
+    """Put the choice in the URL (None: the default, no parameter)."""
+    if values is None:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = values
+
+
+def pick_period(label: str, key: str, options: Sequence[date], default: date, grain: str,
+                format_func: Callable[[date], str]) -> date:
+    """A selectbox of periods whose choice is ``?<key>=<ISO date>`` in the URL (absent while it is the default)."""
+    values = st.query_params.get_all(key)
+    picked, bad = resolve(values[:1], options, grain)
+    if bad:
+        _note(key, bad, f"a {grain}")
+        _write(key, None)
+    chosen = picked[0] if picked else default
+    widget = f"_url_{key}"
+    st.session_state[widget] = chosen  # the URL is the truth (a shared link, the browser's back button)
+
+    def sync() -> None:
+        value = st.session_state[widget]
+        _write(key, None if value == default else [value.isoformat()])
+
+    return st.selectbox(label, list(options), key=widget, on_change=sync, format_func=format_func)
+
+
+def pick_periods(label: str, key: str, options: Sequence[date], default: Sequence[date], grain: str,
+                 format_func: Callable[[date], str]) -> list[date]:
+    """A multiselect of periods whose choice is ``?<key>=<ISO date>&<key>=...`` in the URL (``?<key>=none`` when
+    nothing is picked; absent while it is the default)."""
+    most = PAGE_DATES[key]
+    values = st.query_params.get_all(key)
+    if values == [NONE]:
+        chosen: list[date] = []
+    else:
+        chosen, bad = resolve(values, options, grain)
+        if bad:
+            _note(key, bad, f"a {grain}")
+        if bad or len(chosen) > most:
+            chosen = chosen[:most]
+            _write(key, [d.isoformat() for d in chosen] if chosen else None)
+        if not values or not chosen:
+            chosen = list(default)
+    widget = f"_url_{key}"
+    st.session_state[widget] = chosen
+
+    def sync() -> None:
+        value = list(st.session_state[widget])
+        if value == list(default):
+            _write(key, None)
+        else:
+            _write(key, [d.isoformat() for d in value] if value else [NONE])
+
+    return list(st.multiselect(label, list(options), key=widget, on_change=sync, format_func=format_func,
+                               max_selections=most))

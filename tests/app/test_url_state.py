@@ -1,0 +1,112 @@
+"""Page choices in the link: the revenue bridge's period and the retention page's cohorts (demo company)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.test_pages import needs_demo, unescape
+
+pytestmark = needs_demo
+
+REVENUE, RETENTION = "app_pages/revenue.py", "app_pages/retention.py"
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def on(at: AppTest, page: str) -> AppTest:
+    return ok(at.switch_page(page).run())
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def bridge_title(at: AppTest) -> str:
+    return next(f["layout"]["title"]["text"] for f in figures(at) if f["data"][0]["type"] == "waterfall")
+
+
+def curve_names(at: AppTest) -> list[str]:
+    return [trace["name"] for trace in figures(at)[-1]["data"]]
+
+
+def share_link(at: AppTest) -> str:
+    (code,) = at.code
+    return code.value
+
+
+def test_the_bridge_period_comes_from_the_link(app: Callable[..., AppTest]) -> None:
+    # a date inside September is read as the month holding it
+    at = on(app({"grain": "month", "bridge": "2026-09-15"}), REVENUE)
+    assert at.selectbox(key="_url_bridge").value == date(2026, 9, 1)
+    assert bridge_title(at) == "MRR bridge, Sep 2026"
+    assert share_link(at) == "/revenue?grain=month&bridge=2026-09-15"
+
+
+def test_picking_a_bridge_period_puts_it_in_the_link(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month"}), REVENUE)
+    default = at.selectbox(key="_url_bridge").value
+    assert default == date(2026, 10, 1), "the last complete month of the demo data"
+    assert "bridge" not in at.query_params
+    ok(at.selectbox(key="_url_bridge").set_value(date(2026, 7, 1)).run())
+    assert bridge_title(at) == "MRR bridge, Jul 2026"
+    assert share_link(at) == "/revenue?grain=month&bridge=2026-07-01"
+    ok(at.selectbox(key="_url_bridge").set_value(default).run())
+    assert share_link(at) == "/revenue?grain=month", "the default is not written into the link"
+
+
+def test_a_weekly_bridge_becomes_its_month_when_the_grain_changes(app: Callable[..., AppTest]) -> None:
+    at = on(app({"bridge": "2026-08-10"}), REVENUE)  # the ISO week Mon 10 Aug - Sun 16 Aug 2026
+    assert bridge_title(at) == "MRR bridge, week of 10 Aug 2026"
+    ok(at.radio(key="grain").set_value("month").run())
+    assert bridge_title(at) == "MRR bridge, Aug 2026"
+    assert not at.warning or not any("bridge" in w.value for w in at.warning)
+
+
+def test_an_invalid_bridge_falls_back_with_a_note(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month", "bridge": "2026-09-15';DROP TABLE events;--"}), REVENUE)
+    notes = [unescape(w.value) for w in at.warning if "bridge" in w.value]  # cut at 30 characters
+    assert notes == ["The link's bridge “2026-09-15';DROP TABLE events;” is not a month in this date range; "
+                     "showing the default."]
+    assert at.selectbox(key="_url_bridge").value == date(2026, 10, 1)
+    assert "bridge" not in at.query_params
+    # a real date outside the range on screen is refused the same way
+    at = on(app({"grain": "month", "bridge": "2019-01-01"}), REVENUE)
+    assert any("bridge “2019-01-01”" in unescape(w.value) for w in at.warning)
+    assert at.selectbox(key="_url_bridge").value == date(2026, 10, 1)
+
+
+def test_the_chosen_cohorts_come_from_the_link(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month", "cohorts": ["2026-05-01", "2026-07-20"]}), RETENTION)
+    assert at.multiselect(key="_url_cohorts").value == [date(2026, 5, 1), date(2026, 7, 1)]
+    assert curve_names(at) == ["May 2026", "Jul 2026"]
+    assert share_link(at) == "/retention?grain=month&cohorts=2026-05-01&cohorts=2026-07-20"
+
+
+def test_picking_cohorts_puts_them_in_the_link(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month"}), RETENTION)
+    default = at.multiselect(key="_url_cohorts").value
+    assert len(curve_names(at)) == len(default) == 4
+    ok(at.multiselect(key="_url_cohorts").set_value([date(2026, 6, 1)]).run())
+    assert curve_names(at) == ["Jun 2026"]
+    assert share_link(at) == "/retention?grain=month&cohorts=2026-06-01"
+    ok(at.multiselect(key="_url_cohorts").set_value([]).run())
+    assert share_link(at) == "/retention?grain=month&cohorts=none", "no cohort at all is a choice too"
+    assert "Pick one or more cohorts to draw their curves." in [c.value for c in at.caption]
+    reopened = on(app({"grain": "month", "cohorts": "none"}), RETENTION)
+    assert reopened.multiselect(key="_url_cohorts").value == []
+
+
+def test_invalid_cohorts_are_dropped_with_a_note(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month", "cohorts": ["2026-06-01", "<b>x</b>", "2015-01-01"]}), RETENTION)
+    notes = [unescape(w.value) for w in at.warning if "cohorts" in w.value]
+    assert notes == ["The link's cohorts “<b>x</b>”, “2015-01-01” is not a month in this date range; "
+                     "showing the default."]
+    assert curve_names(at) == ["Jun 2026"], "the valid cohort stays"
+    assert share_link(ok(at.run())) == "/retention?grain=month&cohorts=2026-06-01", "the link is cleaned"
