@@ -62,8 +62,11 @@ if at is None:
 else:
     period = table["period_start"].iloc[at]
     rows = []
+    by_event = components.computed(store, engagement.adoption_by_event, grain, end=end, segment=chosen.segment)
     for event in components.cached(store, scorecard.event_names):
-        adoption = components.computed(store, engagement.adoption, event, grain, end=end, segment=chosen.segment)
+        adoption = by_event.get(event)
+        if adoption is None:  # an event of users outside the segment
+            continue
         series = adoption.rename(columns={"adoption": "value"})
         headline = scorecard.compare(series, grain, chosen.compare,
                                      data_start=components.data_starts(store)["engagement"])

@@ -157,25 +157,60 @@ def _ratio(numerator: float | None, denominator: float | None) -> float:
 def adoption(store: Store, event: str, grain: str, *, start: date | None = None, end: date | None = None,
              segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """Users who did ``event`` in each period / active users of the period."""
-    table = engagement_table(store, grain, start=start, end=end, segment=segment, kpis=("active_users",))
-    columns = ["period_start", "period_end", "partial", "users", "active_users", "adoption"]
+    found = _adoption(store, grain, start, end, segment, event)
+    if event in found:
+        return found[event]
+    return _empty_adoption(engagement_table(store, grain, start=start, end=end, segment=segment,
+                                            kpis=("active_users",)))
+
+
+def adoption_by_event(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
+                      segment: tuple[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`adoption` of every event, from one pass over the events (a page lists them all: one query per
+    event would read the events once per name)."""
+    return _adoption(store, grain, start, end, segment, None)
+
+
+_ADOPTION_COLUMNS = ["period_start", "period_end", "partial", "users", "active_users", "adoption"]
+
+
+def _empty_adoption(table: pd.DataFrame) -> pd.DataFrame:
+    """The adoption table of an event nobody did: 0 users in every period."""
     if table.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=_ADOPTION_COLUMNS)
+    table = table.copy()
+    table["users"] = 0
+    table["adoption"] = [_ratio(0, a) for a in table["active_users"]]
+    return table[_ADOPTION_COLUMNS]
+
+
+def _adoption(store: Store, grain: str, start: date | None, end: date | None, segment: tuple[str, str] | None,
+              event: str | None) -> dict[str, pd.DataFrame]:
+    table = engagement_table(store, grain, start=start, end=end, segment=segment, kpis=("active_users",))
+    if table.empty:
+        return {}
     as_of = table["period_end"].iloc[-1]
     tz = timezone(store)
     where, params = segment_sql(segment)
     if tz != "UTC":
         params["tz"] = tz
+    if event is not None:
+        params["event"] = event
     did = store.df(f"""
-        SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period_start, count(DISTINCT user_id) AS users
-        FROM (SELECT e.user_id, {day_sql(tz, 'e.ts')} AS day FROM events e
-              WHERE e.event = $event
+        SELECT event, CAST(date_trunc('{grain}', day) AS DATE) AS period_start, count(DISTINCT user_id) AS users
+        FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM events e
+              WHERE e.event IS NOT NULL {'AND e.event = $event' if event is not None else ''}
                 AND e.user_id IN (SELECT user_id FROM users WHERE true {where})) t
-        WHERE day <= $as_of GROUP BY 1""", {"event": event, "as_of": as_of, **params})
-    users = dict(zip(pd.to_datetime(did["period_start"]).dt.date, did["users"].astype(int), strict=True))
-    table["users"] = [users.get(p, 0) for p in table["period_start"]]
-    table["adoption"] = [_ratio(u, a) for u, a in zip(table["users"], table["active_users"], strict=True)]
-    return table[columns]
+        WHERE day <= $as_of GROUP BY ALL""", {"as_of": as_of, **params})
+    did["period_start"] = pd.to_datetime(did["period_start"]).dt.date
+    result = {}
+    for name, rows in did.groupby("event", sort=False):
+        users = dict(zip(rows["period_start"], rows["users"].astype(int), strict=True))
+        one = table.copy()
+        one["users"] = [users.get(p, 0) for p in one["period_start"]]
+        one["adoption"] = [_ratio(u, a) for u, a in zip(one["users"], one["active_users"], strict=True)]
+        result[str(name)] = one[_ADOPTION_COLUMNS]
+    return result
 
 
 def power_curve(store: Store, grain: str, period: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpis.engagement import adoption, daily, engagement_table, power_curve
+from kpis.engagement import adoption, adoption_by_event, daily, engagement_table, power_curve
 from kpis.registry import KPIS
 from kpis.retention import cohorts
 from kpis.revenue import REVENUE_COLUMNS, revenue_table
@@ -260,6 +260,13 @@ def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_p
         assert list(got["period_start"]) == [r["period_start"] for r in want]
         assert [float(u) for u in got["users"]] == [r["users"] for r in want]
         assert all(_close(a, r["adoption"]) for a, r in zip(got["adoption"], want, strict=True))
+        every = adoption_by_event(store, grain, end=case.end, segment=case.seg)
+        for name, got in every.items():  # one pass over all events: each equals the oracle's own count
+            want = oracle.adoption(name, grain, case.end)
+            assert [float(u) for u in got["users"]] == [r["users"] for r in want], name
+            assert all(_close(a, r["adoption"]) for a, r in zip(got["adoption"], want, strict=True))
+        last = case.end or oracle.as_of()
+        assert set(every) == {e.event for e, d in oracle.events if d <= last}
         day = date(2026, 1, 1) + timedelta(days=curve_day)
         for g in ("week", "month"):
             curve = power_curve(store, g, day, segment=case.seg)
