@@ -200,7 +200,7 @@ def _adoption(store: Store, grain: str, start: date | None, end: date | None, se
         SELECT event, CAST(date_trunc('{grain}', day) AS DATE) AS period_start, count(DISTINCT user_id) AS users
         FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM events e
               WHERE e.event IS NOT NULL {'AND e.event = $event' if event is not None else ''}
-                AND e.user_id IN (SELECT user_id FROM users WHERE true {where})) t
+                {f'AND e.user_id IN (SELECT user_id FROM users WHERE true {where})' if segment else ''}) t
         WHERE day <= $as_of GROUP BY ALL""", {"as_of": as_of, **params})
     did["period_start"] = pd.to_datetime(did["period_start"]).dt.date
     result = {}
