@@ -171,3 +171,36 @@ def test_the_retention_mode_travels_in_the_link(server: str, page: Page) -> None
     settle(page)
     expect(page.get_by_role("radio", name="n-day")).to_be_checked()
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_the_bridge_period_and_the_cohorts_travel_in_the_link(server: str, browser: Browser) -> None:
+    sender = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    sender.goto(f"{server}/revenue?grain=month&bridge=2026-07-01")
+    # the first visit of a fresh server loads the demo company first
+    expect(sender.get_by_role("heading", name="Revenue", exact=True)).to_be_visible(timeout=120_000)
+    settle(sender)
+    bridge = sender.get_by_role("combobox", name="The month to explain")
+    expect(bridge).to_have_value("Jul 2026")
+    bridge.click()
+    sender.get_by_role("option", name="Aug 2026", exact=True).click()
+    expect(sender).to_have_url(re.compile(r"bridge=2026-08-01"))
+    settle(sender)
+    expect(sender.get_by_test_id("stCode").filter(has_text="bridge=2026-08-01")).to_be_visible()
+    link = sender.url
+    sender.context.close()
+
+    receiver = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()  # a colleague
+    receiver.goto(link)
+    expect(receiver.get_by_role("heading", name="Revenue", exact=True)).to_be_visible()
+    settle(receiver)
+    expect(receiver.get_by_role("combobox", name="The month to explain")).to_have_value("Aug 2026")
+    receiver.goto(f"{server}/retention?grain=month&cohorts=2026-06-01&cohorts=2026-08-01")
+    expect(receiver.get_by_role("heading", name="Retention", exact=True)).to_be_visible()
+    settle(receiver)
+    chosen = receiver.get_by_test_id("stMultiSelect")
+    expect(chosen).to_contain_text("Jun 2026")
+    expect(chosen).to_contain_text("Aug 2026")
+    expect(chosen).not_to_contain_text("May 2026")
+    expect(receiver.get_by_test_id("stCode").filter(has_text="cohorts=2026-06-01&cohorts=2026-08-01")).to_be_visible()
+    expect(receiver.get_by_test_id("stException")).to_have_count(0)
+    receiver.context.close()
