@@ -1,4 +1,5 @@
-"""``make bench``: ``python -m bench [--events N] [--rounds R] [--only PART]``; prints ratios side by side."""
+"""``make bench``: ``python -m bench [--events N] [--rounds R] [--only PART] [--sessions N] [--load-rounds R]``;
+prints ratios side by side."""
 
 from __future__ import annotations
 
@@ -118,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("import", "engagement", "revenue", "scaling", "ui"))
+    parser.add_argument("--only", choices=("import", "engagement", "revenue", "scaling", "ui", "load"))
     parser.add_argument("--scaling", default="1000000,10000000,50000000",
                         help="event counts for the linear-growth check (comma separated)")
+    parser.add_argument("--sessions", type=int, help="concurrent browser sessions for the load part (default 8)")
+    parser.add_argument("--load-rounds", type=int, help="rounds through every page, per load session (default 1)")
     args = parser.parse_args(argv)
     DATA.mkdir(exist_ok=True)
     if args.only in (None, "import"):
@@ -134,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "ui"):
         from bench import ui  # imports streamlit: only when asked
 
-        ui.main()
+        ui.main(args.events)
+    if args.only in (None, "load"):
+        from bench import load  # imports playwright: only when asked
+
+        load.main(sessions=args.sessions or load.SESSIONS, rounds=args.load_rounds or load.ROUNDS)
     return 0
 
 
