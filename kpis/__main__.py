@@ -10,24 +10,30 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
 from kpis import annotations, review
 from kpis.cli_args import date_arg, segment_arg
 from kpis.errors import DataError, InputError
-from kpis.importer import import_file, undo_import
+from kpis.importer import import_file, undo
 from kpis.store import Store, default_path
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
 
+def _progress_line(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def _cmd_import(store: Store, args: argparse.Namespace) -> int:
     failed = 0
+    progress = _progress_line if args.progress else None
     for path in args.files:
         try:
-            print(import_file(store, path, who=args.who).summary())
+            print(import_file(store, path, who=args.who, progress=progress).summary())
         except InputError as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
@@ -46,24 +52,67 @@ def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
         return 0
     header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
               "file")
-    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], f"{r[4]:,}", f"{r[5]:,}", f"{r[6]:,}",
-                         f"{r[7]:,}", r[8], r[9]) for r in rows]
+    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9])
+                        for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
+def _count(value: int | None) -> str:
+    """A row count for the history; ``-`` for an import that stored nothing (interrupted, timed out)."""
+    return "-" if value is None else f"{value:,}"
+
+
 def _cmd_undo(store: Store, args: argparse.Namespace) -> int:
-    print(undo_import(store, args.import_id))
+    result = undo(store, args.import_id)
+    print(result.message)
+    if result.backup is not None:
+        print(f"note: the database before the undo is saved as {result.backup}", file=sys.stderr)
     return 0
 
 
 def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
-    from kpis.demo import load_demo
+    from kpis.demo import load_demo, remove_demo_with_backup
 
+    if args.remove:
+        removal = remove_demo_with_backup(store)
+        print(removal.summary())
+        for line in removal.messages:
+            print(line)
+        return 0
     for result in load_demo(store):
         print(result.summary())
+    return 0
+
+
+def _cmd_backup(store: Store, args: argparse.Namespace) -> int:
+    from kpis.backup import backup
+
+    written = backup(store, args.path)
+    print(f"backed up {store.path} to {written} ({written.stat().st_size:,} bytes)")
+    return 0
+
+
+def _cmd_backups(store: Store, args: argparse.Namespace) -> int:
+    from kpis.backup import automatic_backups, backup_dir, backups_kept
+
+    found = automatic_backups(store.path)
+    if not found:
+        print(f"no automatic backups in {backup_dir(store.path)}")
+        return 0
+    print(f"automatic backups in {backup_dir(store.path)}, newest first (the newest {backups_kept()} are kept):")
+    for path in reversed(found):
+        print(f"{path.name}  {path.stat().st_size:,} bytes")
+    return 0
+
+
+def _run_restore(db: Path, args: argparse.Namespace) -> int:
+    """``restore`` opens no store first: the database may be the damaged thing being replaced."""
+    from kpis.backup import restore
+
+    print(restore(db, args.path).summary())
     return 0
 
 
@@ -197,17 +246,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("import", help="import export files (CSV, JSON lines, gzipped or not)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--who", default="cli", help="recorded in the import log")
+    p.add_argument("--progress", action="store_true", help="print each step of each import on stderr")
     p.set_defaults(run=_cmd_import)
 
     p = commands.add_parser("imports", help="the import history")
     p.set_defaults(run=_cmd_imports)
 
-    p = commands.add_parser("undo", help="remove exactly what one import stored")
+    p = commands.add_parser("undo", help="remove exactly what one import stored (backs the database up first)")
     p.add_argument("import_id", type=int, metavar="IMPORT_ID")
     p.set_defaults(run=_cmd_undo)
 
-    p = commands.add_parser("demo", help="load the demo company into the database")
+    p = commands.add_parser("demo", help="load the demo company into the database (--remove: remove it)")
+    p.add_argument("--remove", action="store_true", help="remove the demo company (backs the database up first)")
     p.set_defaults(run=_cmd_demo)
+
+    p = commands.add_parser("backup", help="write a consistent copy of the database to PATH (a new file or a folder)")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(run=_cmd_backup)
+
+    p = commands.add_parser("restore", help="replace the database with the backup PATH (stop the dashboard first)")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(run=None, run_path=_run_restore)
+
+    p = commands.add_parser("backups", help="the automatic backups (made before each undo, demo removal, restore)")
+    p.set_defaults(run=_cmd_backups)
 
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
@@ -260,8 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit code."""
     args = build_parser().parse_args(argv)
-    run: Callable[[Store, argparse.Namespace], int] = args.run
+    run: Callable[[Store, argparse.Namespace], int] | None = args.run
     try:
+        if run is None:
+            run_path: Callable[[Path, argparse.Namespace], int] = args.run_path
+            return run_path(Path(args.db) if args.db else default_path(), args)
         with Store(args.db) as store:
             return run(store, args)
     except InputError as exc:

@@ -3,13 +3,16 @@
 The demo files in ``sample_data/`` are real-format exports (Stripe, PostHog, targets) written by
 ``sample_data/generate.py`` (the PostHog export gzipped, as people upload it, to keep the repository small; the
 importer unpacks gzip by content); they go through the same importer as any upload, recorded with
-``imported_by = 'demo'`` so that they can be told apart from a person's imports and undone exactly.
+``imported_by = 'demo'`` so that they can be told apart from a person's imports and undone exactly. Removing the
+demo backs the database up first (:func:`kpis.backup.auto_backup`), like every undo.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from kpis.backup import auto_backup
 from kpis.importer import ImportResult, import_file, undo_import
 from kpis.store import Store
 
@@ -38,7 +41,7 @@ def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
     except BaseException:
         for result in reversed(results):
             if result.status == "ok" and result.import_id is not None:
-                undo_import(store, result.import_id)
+                undo_import(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
         raise
     return results
 
@@ -54,9 +57,39 @@ def has_demo(store: Store) -> bool:
     return bool(_live_demo_imports(store))
 
 
+@dataclass(frozen=True)
+class DemoRemoval:
+    """What removing the demo did: one message per undone import, and the backup made before (None: no demo)."""
+
+    messages: tuple[str, ...]
+    backup: Path | None
+
+    def summary(self) -> str:
+        """One line for the CLI and the UI, naming the backup."""
+        if not self.messages:
+            return "there is no demo company to remove"
+        text = f"the demo company was removed ({len(self.messages)} imports undone)"
+        if self.backup is not None:
+            text += f"; the database before the removal is saved as {self.backup}"
+        return text
+
+
+def remove_demo_with_backup(store: Store) -> DemoRemoval:
+    """Back the database up once, then undo every live demo import, newest first."""
+    with store.exclusive():
+        live = _live_demo_imports(store)
+        if not live:
+            return DemoRemoval((), None)
+        saved = auto_backup(store, "remove-demo")
+        return DemoRemoval(tuple(undo_import(store, import_id, backup=False) for import_id in live), saved)
+
+
 def remove_demo(store: Store) -> list[str]:
-    """Undo every live demo import, newest first; returns one message per undone import (empty: no demo)."""
-    return [undo_import(store, import_id) for import_id in _live_demo_imports(store)]
+    """Undo every live demo import, newest first; returns one message per undone import (empty: no demo).
+
+    The database is backed up first; :func:`remove_demo_with_backup` also says where.
+    """
+    return list(remove_demo_with_backup(store).messages)
 
 
 def has_real_data(store: Store) -> bool:

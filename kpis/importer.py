@@ -1,25 +1,63 @@
 """Import one export file: recognise it, stage it, merge it into the canonical tables, in one transaction.
 
-Re-importing the same bytes is a no-op. Versioned records (subscriptions, customers, ...) keep every version;
-the current one comes from the export with the latest data. Events are stored once per key (uuid /
-``$insert_id``, else user + event + timestamp); an import that brings events already stored records a *claim*
-on them, so undoing the import that first stored them hands them over instead of losing them.
+Re-importing the same bytes is a no-op. The import log row is written first, as ``running``, in a transaction of
+its own; the data and the row's final counts and status ``ok`` then commit together. A process killed in
+between leaves only that row, which the next open marks ``interrupted``; an import past its time limit is rolled
+back and logged ``timed-out``; a bad file leaves no trace at all.
+
+Versioned records (subscriptions, customers, ...) keep every version; the current one comes from the export
+with the latest data. Events are stored once per key (uuid / ``$insert_id``, else user + event + timestamp); an
+import that brings events already stored records a *claim* on them, so undoing the import that first stored
+them hands them over instead of losing them.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
+from kpis.backup import auto_backup
 from kpis.errors import InputError
 from kpis.sources import detect
 from kpis.sources.base import Staged, sniff
 from kpis.sources.events_csv import csv_error, raise_csv_rejects
-from kpis.store import COLUMNS, VERSIONED, Store, first, version_table
+from kpis.store import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
 from kpis.textfile import open_text
+
+#: Seconds an import may run before it is stopped and rolled back, unless ``KPI_IMPORT_TIMEOUT`` says otherwise
+#: (``0``: no limit). Generous: ten million events import in well under a minute on a laptop.
+DEFAULT_IMPORT_TIMEOUT = 1800.0
+
+#: Receives one line per step of a long import (for a progress display); the default ignores them.
+Progress = Callable[[str], None]
+
+
+def import_timeout() -> float | None:
+    """The time limit of an import in seconds (``KPI_IMPORT_TIMEOUT``, default 1800), or None for no limit.
+
+    >>> import_timeout() == DEFAULT_IMPORT_TIMEOUT or "KPI_IMPORT_TIMEOUT" in os.environ
+    True
+    """
+    raw = os.environ.get("KPI_IMPORT_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0 or not math.isfinite(seconds):
+        raise InputError(f"KPI_IMPORT_TIMEOUT: expected a number of seconds such as 600 (0: no limit), got {raw!r}")
+    return seconds or None
+
+
+def _ignore(message: str) -> None:
+    """The default :data:`Progress`: shows nothing."""
 
 
 @dataclass(frozen=True)
@@ -50,51 +88,113 @@ class ImportResult:
 
 
 def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None = None,
-                who: str = "local", expect: tuple[str, ...] = ()) -> ImportResult:
+                who: str = "local", expect: tuple[str, ...] = (), progress: Progress | None = None,
+                timeout: float | None = None) -> ImportResult:
     """Import one export file into ``store``; raises :class:`InputError` (nothing stored) when it is bad.
 
-    ``expect`` limits the formats accepted (source names), e.g. ``("targets_csv",)``.
+    ``expect`` limits the formats accepted (source names), e.g. ``("targets_csv",)``. ``progress`` receives a
+    line as each step of the import begins. ``timeout`` (seconds; default :func:`import_timeout`, 0 for none)
+    bounds the import: past it the import is rolled back, logged ``timed-out`` and reported as an error.
     """
     display = name or os.path.basename(os.fspath(path))
+    report = progress or _ignore
     try:
+        limit = import_timeout() if timeout is None else (timeout or None)
         with open_text(path, display) as text:
             shape = sniff(text)
             source = detect.detect(shape)
             if expect and source.NAME not in expect:
                 raise InputError(f"this is a {source.LABEL}, not a {' or '.join(expect)} file")
-            existing = _live_import_with_sha(store, text.sha256)
-            if existing:
-                return ImportResult(display, "duplicate", existing[1], existing[0])
-            with store.transaction() as cur:
-                import_id = _next_import_id(cur)
-                staged = source.stage(cur, shape)
-                _prepare_pending(cur, import_id, staged.as_of)
-                counts = _merge(cur, staged, import_id, display)
-                cur.execute(
-                    "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP,"
-                    " 'ok', NULL)",
-                    [import_id, text.sha256, display, source.NAME, ",".join(sorted(staged.rows)), staged.read,
-                     counts["added"], counts["updated"], counts["duplicates"], staged.rejected, staged.as_of,
-                     who],
-                )
-                _drop_stage(cur, staged)
+            with store.exclusive():  # the duplicate check, the log row and the data: no other write between
+                existing = _live_import_with_sha(store, text.sha256)
+                if existing:
+                    return ImportResult(display, "duplicate", existing[1], existing[0])
+                import_id = _log_start(store, text.sha256, display, source.NAME, who)
+                report(f"{display}: import {import_id} started ({source.NAME})")
+                try:
+                    with store.transaction(timeout=limit) as cur:
+                        staged = source.stage(cur, shape)
+                        report(f"{display}: import {import_id}: storing {', '.join(staged.rows)}")
+                        _prepare_pending(cur, import_id, staged.as_of)
+                        counts = _merge(cur, staged, import_id, display, report)
+                        cur.execute(
+                            "UPDATE imports SET kinds = ?, rows_read = ?, rows_added = ?, rows_updated = ?, "
+                            "duplicates = ?, rows_rejected = ?, data_as_of = ?, status = 'ok' WHERE import_id = ?",
+                            [",".join(sorted(staged.rows)), staged.read, counts["added"], counts["updated"],
+                             counts["duplicates"], staged.rejected, staged.as_of, import_id],
+                        )
+                        _drop_stage(cur, staged)
+                except QueryTimeout as exc:
+                    _log_end(store, import_id, "timed-out")
+                    raise InputError(f"the import took longer than {exc.seconds:g} s and was stopped; nothing "
+                                     "was stored (KPI_IMPORT_TIMEOUT sets the limit)") from None
+                except Exception:
+                    _log_end(store, import_id, None)  # a bad file leaves no trace, as before it was read
+                    raise
+                except BaseException:
+                    _log_end(store, import_id, "interrupted")
+                    raise
     except InputError as exc:
         raise exc.with_file(display) from None
     except duckdb.OutOfMemoryException:
-        raise InputError("the file is too large to import within the memory limit", file=display) from None
+        raise InputError("the file is too large to import within the memory limit (KPI_MEMORY_LIMIT)",
+                         file=display) from None
     notes = tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
     return ImportResult(display, "ok", source.NAME, import_id, staged.read, counts["added"], counts["updated"],
                         counts["duplicates"], staged.rejected, notes)
 
 
-def undo_import(store: Store, import_id: int) -> str:
-    """Remove exactly what import ``import_id`` stored; earlier versions it had replaced become current again."""
+@dataclass(frozen=True)
+class UndoResult:
+    """What an undo did, and where the database as it was before is saved (None: no backup was made)."""
+
+    import_id: int
+    message: str
+    backup: Path | None = None
+
+    def summary(self) -> str:
+        """One line for the CLI and the UI, naming the backup."""
+        if self.backup is None:
+            return self.message
+        return f"{self.message}; the database before the undo is saved as {self.backup}"
+
+
+def undo(store: Store, import_id: int, *, backup: bool = True) -> UndoResult:
+    """Remove exactly what import ``import_id`` stored; earlier versions it had replaced become current again.
+
+    An undo cannot itself be undone, so with ``backup`` the database is first copied to the backups folder
+    (:func:`kpis.backup.auto_backup`); a refused undo (unknown import, already undone) makes no backup.
+    """
+    with store.exclusive():
+        rows = store.query("SELECT filename, status FROM imports WHERE import_id = ?", [import_id])
+        _check_undoable(import_id, rows[0] if rows else None)
+        saved = auto_backup(store, f"undo-{import_id}") if backup else None
+        return UndoResult(import_id, _undo(store, import_id), saved)
+
+
+def undo_import(store: Store, import_id: int, *, backup: bool = True) -> str:
+    """:func:`undo`, returning only its message (the backup, if any, is made all the same)."""
+    return undo(store, import_id, backup=backup).message
+
+
+def _check_undoable(import_id: int, row: tuple[object, ...] | None) -> None:
+    if row is None:
+        raise InputError(f"there is no import {import_id}; `imports` lists them")
+    status = row[1]
+    if status == "undone":
+        raise InputError(f"import {import_id} ({row[0]}) was already undone")
+    if status == "running":
+        raise InputError(f"import {import_id} ({row[0]}) is still running")
+    if status != "ok":
+        what = {"timed-out": "stopped at its time limit"}.get(str(status), str(status))
+        raise InputError(f"import {import_id} ({row[0]}) was {what} and stored nothing; there is nothing to undo")
+
+
+def _undo(store: Store, import_id: int) -> str:
     with store.transaction() as cur:
         row = first(cur.execute("SELECT filename, status FROM imports WHERE import_id = ?", [import_id]))
-        if row is None:
-            raise InputError(f"there is no import {import_id}; `imports` lists them")
-        if row[1] != "ok":
-            raise InputError(f"import {import_id} ({row[0]}) was already undone")
+        _check_undoable(import_id, row)
+        filename = row[0] if row else None
         cur.execute("UPDATE imports SET status = 'undone', undone_at = current_timestamp::TIMESTAMP "
                     "WHERE import_id = ?", [import_id])
         _prepare_pending(cur, None, None)
@@ -105,7 +205,7 @@ def undo_import(store: Store, import_id: int) -> str:
             _refresh_current(cur, table, keys)
         _hand_over_events(cur, import_id)
         cur.execute("DROP TABLE pending_as_of")
-    return f"import {import_id} ({row[0]}) undone"
+    return f"import {import_id} ({filename}) undone"
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -116,20 +216,44 @@ def _live_import_with_sha(store: Store, sha: str) -> tuple[int, str] | None:
     return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
 
-def _next_import_id(cur: duckdb.DuckDBPyConnection) -> int:
-    return int(first(cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))[0])
+def _log_start(store: Store, sha: str, file: str, source: str, who: str) -> int:
+    """Write the import's log row as ``running``, committed before the data transaction begins."""
+    with store.transaction() as cur:
+        import_id = int(first(cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))[0])
+        cur.execute("INSERT INTO imports (import_id, sha256, filename, source, imported_by, imported_at, status, "
+                    "process) VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, 'running', ?)",
+                    [import_id, sha, file, source, who, PROCESS_TAG])
+    return import_id
+
+
+def _log_end(store: Store, import_id: int, status: str | None) -> None:
+    """After a failed data transaction: set the log row's status, or delete the row (``status`` None).
+
+    Never raises: if the database cannot be written now, the row stays ``running`` and the next open of the
+    database marks it ``interrupted``.
+    """
+    try:
+        with store.transaction() as cur:
+            if status is None:
+                cur.execute("DELETE FROM imports WHERE import_id = ? AND status = 'running'", [import_id])
+            else:
+                cur.execute("UPDATE imports SET status = ? WHERE import_id = ? AND status = 'running'",
+                            [status, import_id])
+    except duckdb.Error:
+        pass
 
 
 def _cols(names: tuple[str, ...] | list[str], prefix: str = "") -> str:
     return ", ".join(f'{prefix}"{n}"' for n in names)
 
 
-def _merge(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file: str) -> dict[str, int]:
+def _merge(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file: str,
+           report: Progress = _ignore) -> dict[str, int]:
     """Merge every staged kind; the counts are those of the file's primary kind (the first staged)."""
     counts = {"added": 0, "updated": 0, "duplicates": 0}
     for position, kind in enumerate(staged.rows):
         if kind == "events":
-            added, dups = _merge_events(cur, staged, import_id, file)
+            added, dups = _merge_events(cur, staged, import_id, file, report)
             updated = 0
         else:
             added, updated, dups = _merge_versioned(cur, kind, import_id)
@@ -205,7 +329,8 @@ def _refresh_current(cur: duckdb.DuckDBPyConnection, table: str, keys: tuple[str
     cur.execute("DROP TABLE touched_keys")
 
 
-def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file: str) -> tuple[int, int]:
+def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, file: str,
+                  report: Progress = _ignore) -> tuple[int, int]:
     """Insert the staged events in one pass, then tidy up this import's rows. Returns (added, duplicates).
 
     Rows without user, name or time are rejected; a repeated uuid within the file is a duplicate; rows
@@ -215,6 +340,7 @@ def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int
         inserted = first(cur.execute("INSERT INTO events SELECT *, ? FROM stage_events", [import_id]))[0]
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise csv_error(exc, file) from None
+    report(f"{file}: import {import_id}: {inserted:,} rows read, removing duplicates")
     if staged.csv_rejects:
         raise_csv_rejects(cur, file, staged.csv_path, staged.csv_ts_column)
     rejected, with_uuid, lo, hi = first(cur.execute("""

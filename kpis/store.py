@@ -1,23 +1,39 @@
-"""The DuckDB database: schema and its version, connections, write transactions.
+"""The DuckDB database: schema and its version, connections, write transactions, resource limits.
 
 One ``duckdb.connect()`` per process and database file; every query runs on its own cursor and reads its result
 fully, because DuckDB results stream and hold their connection. Writes are serialised by one lock and each is a
-single transaction, so an import is either all stored or not at all.
+single transaction, so an import is either all stored or not at all. Reads that must agree with each other (the
+several queries behind one KPI table) run inside :meth:`Store.snapshot`, which pins one state of the database
+for the calling thread while imports commit next to it. See ``docs/operations.md``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 
 DEFAULT_DB = Path("data/kpis.duckdb")
+#: DuckDB's memory limit unless ``KPI_MEMORY_LIMIT`` (or ``Store(memory_limit=...)``) says otherwise: half of
+#: the machine's memory, so that a large upload spills to disk instead of starving the app and the system.
+DEFAULT_MEMORY_LIMIT = "50%"
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$", re.IGNORECASE)
+
+#: Identifies this process in the import log: an import still ``running`` under another tag when the database is
+#: opened belongs to a process that is gone (DuckDB lets one process at a time open the file for writing).
+PROCESS_TAG = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+#: :meth:`Store.consistent` runs a function at most this often (each run after a rebuild finds it built, unless
+#: yet another import committed meanwhile).
+_CONSISTENT_ATTEMPTS = 5
+T = TypeVar("T")
 
 #: Tables whose rows are versions of a keyed record: a newer export replaces an older one by key.
 #: The current version of each key is the one from the import with the latest ``data_as_of``
@@ -104,7 +120,18 @@ _MIGRATIONS: list[str] = [
         text VARCHAR NOT NULL, created_by VARCHAR, created_at TIMESTAMP NOT NULL
     );
     """,
+    # 3: the process that runs an import, so that an import cut off by a crash is recognised on the next open
+    """
+    ALTER TABLE imports ADD COLUMN process VARCHAR;
+    """,
 ]
+
+#: The tables every database of this app has had since its first schema version (a restore refuses a file
+#: without them; later versions' tables are added by the migrations when the restored file is opened).
+TABLES: tuple[str, ...] = (
+    "schema_version", "imports", "subscription_versions", "customer_versions", "customer_attribute_versions",
+    "metric_point_versions", "target_versions", "fx_rate_versions", "events", "event_claims", "settings",
+)
 
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -124,6 +151,80 @@ def default_path() -> Path:
     return Path(os.environ.get("KPI_DB") or DEFAULT_DB)
 
 
+def connection_config(memory_limit: str | None = None) -> dict[str, str | int]:
+    """DuckDB settings of every connection: the memory limit and the number of threads.
+
+    ``memory_limit`` wins over ``KPI_MEMORY_LIMIT``, which wins over :data:`DEFAULT_MEMORY_LIMIT`; ``KPI_THREADS``
+    caps DuckDB's threads (default: one per core). Bad values are refused with the name of the setting.
+
+    >>> connection_config("2GB")["memory_limit"]
+    '2GB'
+    """
+    limit = memory_limit or os.environ.get("KPI_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    if not _MEMORY.match(limit) or (limit.strip().endswith("%") and not 0 < float(limit.strip()[:-1]) <= 100):
+        raise OSError(f"KPI_MEMORY_LIMIT: expected a memory size such as 4GB, 512MiB or 50%, got {limit!r}")
+    config: dict[str, str | int] = {"memory_limit": limit.strip()}
+    threads = os.environ.get("KPI_THREADS", "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise OSError(f"KPI_THREADS: expected a number of threads such as 2, got {threads!r}")
+        config["threads"] = int(threads)
+    return config
+
+
+class Snapshot:
+    """One thread's read transaction (see :meth:`Store.snapshot`); ``moved`` once a write of that thread moved it
+    to a later state."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+        self.moved = False
+
+
+class QueryTimeout(Exception):
+    """A transaction ran past its time limit: it was interrupted and rolled back, so it stored nothing."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"stopped after {seconds:g} s; nothing was stored")
+
+
+class _Watchdog:
+    """Interrupts one cursor once ``seconds`` have passed, until disarmed.
+
+    DuckDB forgets an interrupt that arrives between two statements, so the watchdog keeps interrupting every
+    50 ms until the transaction disarms it; disarming happens under the same lock as each interrupt, before
+    COMMIT or ROLLBACK, so no interrupt can reach the COMMIT or any later query on the cursor.
+    """
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, seconds: float) -> None:
+        self._cur, self._seconds = cur, seconds
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._armed, self.fired = True, False
+        self._thread = threading.Thread(target=self._run, name="kpis-timeout", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        if self._stop.wait(self._seconds):
+            return
+        while True:
+            with self._lock:
+                if not self._armed:
+                    return
+                self.fired = True
+                self._cur.interrupt()
+            if self._stop.wait(0.05):
+                return
+
+    def disarm(self) -> bool:
+        """Stop the watchdog (it interrupts nothing afterwards); True when the time limit was reached."""
+        with self._lock:
+            self._armed = False
+        self._stop.set()
+        self._thread.join()
+        return self.fired
+
+
 class Store:
     """One open database file: read through :meth:`query` / :meth:`df`, write through :meth:`transaction`."""
 
@@ -131,14 +232,17 @@ class Store:
         self.path = Path(path) if path is not None else default_path()
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"memory_limit": memory_limit} if memory_limit else {}
+        config = connection_config(memory_limit)
         try:
             self._con = duckdb.connect(str(self.path), config=config)
         except duckdb.Error as exc:
             raise OSError(f"cannot open the database {self.path}: {exc}") from exc
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.RLock()
+        self._cursor_lock = threading.Lock()
+        self._local = threading.local()
         self._migrate()
+        self._mark_interrupted()
 
     # -- connections -------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -151,15 +255,76 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._cursor_lock:  # the parent connection object is shared by every thread
+            cur = self._con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of its own for one query or one thread; closed afterwards."""
-        cur = self._con.cursor()
+        """A cursor of its own for one query or one thread, closed afterwards; inside :meth:`snapshot`, the
+        snapshot's cursor, so that the query sees the snapshot's state."""
+        pinned: Snapshot | None = getattr(self._local, "snapshot", None)
+        if pinned is not None:
+            yield pinned.cursor
+            return
+        cur = self._new_cursor()
         try:
-            cur.execute("SET TimeZone = 'UTC'")
             yield cur
         finally:
             cur.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Make every read of this thread inside the block see one state of the database.
+
+        A KPI table is several queries; without a snapshot an import that commits between two of them would mix
+        old and new data in one answer. Nested blocks share the outer snapshot. A write of this thread inside
+        the block (a derived table rebuilt on first use) moves the snapshot to the state right after that write
+        and sets :attr:`Snapshot.moved`: reads made before it saw the older state (:meth:`consistent` retries).
+        """
+        outer = getattr(self._local, "snapshot", None)
+        if outer is not None:
+            yield outer
+            return
+        cur = self._new_cursor()
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute("SELECT 1 FROM schema_version LIMIT 1").fetchall()  # DuckDB pins the state at the first read
+        pinned = Snapshot(cur)
+        self._local.snapshot = pinned
+        try:
+            yield pinned
+        finally:
+            self._local.snapshot = None
+            _rollback(cur)
+            cur.close()
+
+    def consistent(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``func(store, *args, **kwargs)`` with all its reads from one state of the database.
+
+        Runs ``func`` in a :meth:`snapshot`; when ``func`` had to write (a derived table was stale and rebuilt),
+        its earlier reads may be older than its later ones, so it runs again on a fresh snapshot, which then
+        finds everything built. KPI functions only read, apart from those rebuilds, so running one again is
+        harmless.
+        """
+        for _ in range(_CONSISTENT_ATTEMPTS - 1):
+            with self.snapshot() as pinned:
+                result = func(self, *args, **kwargs)
+                if not pinned.moved:
+                    return result
+        with self.snapshot():
+            return func(self, *args, **kwargs)
+
+    def _renew_snapshot(self) -> None:
+        """Start this thread's snapshot afresh (called under the write lock, right after a commit)."""
+        pinned: Snapshot | None = getattr(self._local, "snapshot", None)
+        if pinned is None:
+            return
+        pinned.cursor.execute("ROLLBACK")
+        pinned.cursor.execute("BEGIN TRANSACTION")
+        pinned.cursor.execute("SELECT 1 FROM schema_version LIMIT 1").fetchall()
+        pinned.moved = True
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one read query with parameters and return all its rows."""
@@ -172,16 +337,55 @@ class Store:
             return cur.execute(sql, params or []).df()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction under the write lock: commits on success, rolls back on any exception."""
-        with self._write_lock, self.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
+    def exclusive(self) -> Iterator[None]:
+        """Hold the write lock across several transactions, so that no other write of this process comes between
+        them (an import's log row and its data; a backup and the undo it protects)."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
+    def transaction(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction under the write lock: commits on success, rolls back on any exception.
+
+        With ``timeout`` (seconds), a transaction still running after that long is interrupted and rolled back
+        and :class:`QueryTimeout` is raised; the limit never reaches the COMMIT or any other cursor.
+        """
+        with self._write_lock:
+            cur = self._new_cursor()
             try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+                cur.execute("BEGIN TRANSACTION")
+                watchdog = _Watchdog(cur, timeout) if timeout else None
+                try:
+                    yield cur
+                except BaseException:
+                    fired = watchdog.disarm() if watchdog else False
+                    _rollback(cur)
+                    if fired and timeout:
+                        raise QueryTimeout(timeout) from None
+                    raise
+                if watchdog and watchdog.disarm() and timeout:
+                    _rollback(cur)
+                    raise QueryTimeout(timeout)
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+            self._renew_snapshot()
+
+    def checkpoint(self) -> bool:
+        """Write everything committed into the database file, so that the file alone holds it.
+
+        False when DuckDB cannot checkpoint now (a reader's snapshot still needs older versions); what was
+        committed is then in the file and its WAL together, which no commit changes while the write lock is held.
+        """
+        with self._write_lock:
+            cur = self._new_cursor()
+            try:
+                cur.execute("CHECKPOINT")
+            except duckdb.TransactionException:
+                return False
+            finally:
+                cur.close()
+        return True
 
     # -- schema -------------------------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -198,6 +402,18 @@ class Store:
                 for statement in _split_sql(_MIGRATIONS[version - 1]):
                     cur.execute(statement)
                 cur.execute("INSERT INTO schema_version VALUES (?)", [version])
+
+    def _mark_interrupted(self) -> None:
+        """Imports left ``running`` by a process that is gone (killed, crashed, power cut) become ``interrupted``.
+
+        Their data transaction never committed, so none of their rows is stored; only the log row remains,
+        so that the history says what happened.
+        """
+        where = "status = 'running' AND process IS DISTINCT FROM ?"
+        if not self.query(f"SELECT 1 FROM imports WHERE {where} LIMIT 1", [PROCESS_TAG]):
+            return
+        with self.transaction() as cur:
+            cur.execute(f"UPDATE imports SET status = 'interrupted' WHERE {where}", [PROCESS_TAG])
 
     def schema_version(self) -> int:
         """The schema version of the open file."""
@@ -216,12 +432,21 @@ class Store:
 
     def data_version(self) -> tuple[int, int]:
         """Changes whenever stored data changes (an import or an undo): the key for caches of KPI results."""
-        row = self.query("SELECT coalesce(max(import_id), 0), count(undone_at) FROM imports")[0]
+        row = self.query("SELECT coalesce(max(import_id) FILTER (WHERE status IN ('ok', 'undone')), 0), "
+                         "count(undone_at) FROM imports")[0]
         return int(row[0]), int(row[1])
 
     def is_empty(self) -> bool:
         """True when nothing was ever imported (or everything was undone)."""
         return not self.query("SELECT 1 FROM imports WHERE status = 'ok' LIMIT 1")
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, ignoring a connection too broken to do it (closing the cursor then discards the transaction)."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def _split_sql(script: str) -> list[str]:

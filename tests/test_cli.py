@@ -103,3 +103,32 @@ def test_one_failing_file_does_not_stop_the_next(tmp_path, write):
     assert done.returncode == 2
     assert done.stderr.startswith("error: bad.csv, line 3: ")
     assert done.stdout.startswith("good.csv: events_csv, import 1: 1 rows added")
+
+
+def test_import_progress_goes_to_stderr(tmp_path, write):
+    events = write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\nu2,a,2026-01-05T11:00:00Z\n")
+    done = kpis("import", "--progress", str(events), db=tmp_path / "p.duckdb")
+    assert done.returncode == 0
+    assert done.stderr == ("e.csv: import 1 started (events_csv)\n"
+                           "e.csv: import 1: storing events\n"
+                           "e.csv: import 1: 2 rows read, removing duplicates\n")
+    assert done.stdout.startswith("e.csv: events_csv, import 1: 2 rows added")
+
+
+def test_backup_then_restore_into_a_new_database_file(tmp_path, write):
+    db = tmp_path / "a.duckdb"
+    assert kpis("import", str(write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n")),
+                db=db).returncode == 0
+    saved = tmp_path / "saved.duckdb"
+    assert kpis("backup", str(saved), db=db).returncode == 0
+    fresh = tmp_path / "elsewhere" / "b.duckdb"
+    done = kpis("restore", str(saved), db=fresh)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"restored {fresh} from {saved}\n", "")
+    assert kpis("imports", db=fresh).stdout.splitlines()[1].split()[:2] == ["1", "ok"]
+    assert not (fresh.parent / "backups").exists()  # there was no database to keep
+
+
+def test_restore_of_a_missing_file_is_one_line(tmp_path):
+    done = kpis("restore", str(tmp_path / "nope.duckdb"), db=tmp_path / "a.duckdb")
+    assert (done.returncode, done.stderr) == (2, f"error: {tmp_path / 'nope.duckdb'}: no such file\n")
+    assert not (tmp_path / "a.duckdb").exists()

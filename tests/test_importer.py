@@ -168,3 +168,58 @@ def test_an_older_export_after_a_newer_one_reports_no_update(store, write):
     late = import_file(store, write("old.csv", SUBS_HEADER + "s1,c1,Pro,99.00,usd,month,active,2026-01-01,\n"))
     assert (late.rows_added, late.rows_updated) == (0, 0)
     assert store.query("SELECT status FROM subscriptions") == [("canceled",)]
+
+
+# -- the import log row: written first, final with the data ----------------------------------------------------------
+
+def test_the_log_row_is_running_until_the_data_commits_and_caches_keep_their_key(store, write):
+    first_file = write("a.csv", EVENTS_HEADER + "u1,a,2026-01-05T10:00:00Z\n")
+    import_file(store, first_file)
+    seen = []
+
+    def progress(message: str) -> None:
+        if "storing" in message:  # inside the data transaction: other readers see the log row, not the data
+            seen.append((store.query("SELECT import_id, status FROM imports ORDER BY 1"),
+                         store.query("SELECT count(*) FROM events")[0][0], store.data_version()))
+
+    result = import_file(store, write("b.csv", EVENTS_HEADER + "u2,a,2026-01-06T10:00:00Z\n"), progress=progress)
+    assert seen == [([(1, "ok"), (2, "running")], 1, (1, 0))]
+    assert result.import_id == 2
+    assert store.query("SELECT import_id, status, rows_added FROM imports ORDER BY 1") == [(1, "ok", 1), (2, "ok", 1)]
+    assert store.data_version() == (2, 0)
+
+
+def test_an_import_stopped_by_ctrl_c_is_logged_interrupted_and_stores_nothing(store, write):
+    def stop(message: str) -> None:
+        if "rows read" in message:
+            raise KeyboardInterrupt
+
+    path = write("e.csv", EVENTS_HEADER + "u1,a,2026-01-05T10:00:00Z\n")
+    with pytest.raises(KeyboardInterrupt):
+        import_file(store, path, progress=stop)
+    assert store.query("SELECT import_id, status FROM imports") == [(1, "interrupted")]
+    assert store.query("SELECT count(*) FROM events") == [(0,)]
+    with pytest.raises(InputError, match=r"^import 1 \(e.csv\) was interrupted and stored nothing; there is "
+                                         r"nothing to undo$"):
+        undo_import(store, 1)
+    assert (import_file(store, path).status, store.query("SELECT count(*) FROM events")) == ("ok", [(1,)])
+
+
+def test_the_same_file_from_two_threads_is_stored_once(store, write):
+    import threading
+
+    path = write("e.csv", EVENTS_HEADER + "u1,a,2026-01-05T10:00:00Z\nu2,a,2026-01-05T11:00:00Z\n")
+    results, start = [], threading.Barrier(2)
+
+    def load() -> None:
+        start.wait(timeout=30)
+        results.append(import_file(store, path))
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(r.status for r in results) == ["duplicate", "ok"]
+    assert store.query("SELECT count(*) FROM events") == [(2,)]
+    assert store.query("SELECT count(*) FROM imports") == [(1,)]
