@@ -2,18 +2,21 @@
 
 Grain, date range (its end is the as-of date), what to compare with and the customer segment. Every value that
 arrives in the URL is checked against an allow-list (the grains, the comparisons, the segments that exist, dates
-within the data) before anything uses it; an invalid one falls back to the default with a visible note. Values
+within the data, strictly ``YYYY-MM-DD``) before anything uses it; an invalid or repeated one falls back to the
+default with a visible note and leaves the URL. Values
 reach the KPI queries only as these checked Python values (dates, registry ids, a segment tuple that exists),
 which :mod:`kpis` binds as SQL parameters.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app_pages import components, url_state
 from app_pages import format as fmt
@@ -30,6 +33,7 @@ KEYS = ("grain", "start", "end", "compare", "segment")
 PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
 _STATE = "shared_filters"
 _NOTES = "shared_filter_notes"
+_RESET = "shared_filter_reset"
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,16 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
     segments = {_segment_label(s): s for s in components.cached(store, scorecard.segment_choices)}
     raw = {key: st.query_params.get_all(key) for key in (*KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
-    for key, note in _check(raw, segments, first, last).items():
-        # the bad value leaves the URL before any widget reads it: the widget starts from its default
-        st.query_params.pop(key, None)
+    refused = _check(raw, segments, first, last)
+    for key, note in refused.items():
+        with contextlib.suppress(StreamlitAPIException):  # a bound parameter is the widget's to clear
+            st.query_params.pop(key, None)  # a refused value leaves the URL (and the share link)
         if note not in notes and note not in dismissed:
             notes.append(note)
     default_start = _default_start(first, last)
+    # a widget seeds itself from the URL it was opened with; a refused value it took is reset on a rerun
+    for key, value in st.session_state.pop(_RESET, {}).items():
+        st.session_state[key] = value
 
     with st.sidebar:
         st.subheader("Filters", divider="gray")
@@ -153,6 +161,13 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
             st.warning(f"The from date is after the to date; showing from {start.isoformat()}.",
                        icon=":material/warning:")
 
+        defaults = {"grain": GRAINS[0], "start": default_start, "end": last, "compare": next(iter(COMPARE)),
+                    "segment": ALL_CUSTOMERS}
+        taken = {"grain": grain, "start": start, "end": end, "compare": compare_label, "segment": segment_label}
+        reset = {k: defaults[k] for k in refused if k in taken and taken[k] != defaults[k]}
+        if reset:
+            st.session_state[_RESET] = reset
+            st.rerun()
         grain = grain if grain in GRAINS else GRAINS[0]
         compare = COMPARE.get(compare_label or "", "previous")
         segment = segments.get(segment_label or "")

@@ -25,6 +25,7 @@ from pandas.io.formats.style import Styler
 from app_pages import components
 from app_pages import format as fmt
 from kpis import anomalies as anomalies_module
+from kpis import csv_safety
 from kpis import targets as targets_module
 from kpis.calendar import last_day
 from kpis.errors import DataError, InputError
@@ -40,8 +41,6 @@ STATUS_COLORS = {targets_module.ON_TRACK: "#15803d", targets_module.AT_RISK: "#b
 #: The columns of a targets CSV, in order (what the editor edits and the export writes).
 CSV_COLUMNS = ("kpi", "grain", "period_start", "target", "owner", "note")
 KEY_COLUMNS = ("kpi", "grain", "period_start")
-#: A cell that starts with one of these is read as a formula by spreadsheets: it is exported with a leading '.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # -- the evaluation table -----------------------------------------------------------------------------------------
@@ -103,13 +102,12 @@ def styled(frame: pd.DataFrame) -> Styler:
 
 def neutralise(text: object) -> str:
     """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1``, ``@x``...) gets a
-    leading single quote, so that it is shown as text.
+    leading single quote, so that it is shown as text (:func:`kpis.csv_safety.neutralise`); empty when missing.
 
-    >>> neutralise("=1+1"), neutralise("CPO"), neutralise(None)
-    ("'=1+1", 'CPO', '')
+    >>> neutralise("=1+1"), neutralise("CPO"), neutralise(None), neutralise("-12.5")
+    ("'=1+1", 'CPO', '', '-12.5')
     """
-    value = _text(text)
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return csv_safety.neutralise(_text(text))
 
 
 def _lines(text: object) -> str:

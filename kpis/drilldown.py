@@ -14,12 +14,12 @@ Never imports streamlit.
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 
 import pandas as pd
 
 from kpis.activity import timezone
+from kpis.csv_safety import frame_csv
 from kpis.revenue import ROUND_DIGITS, paid_intervals_sql
 from kpis.review import customer_changes
 from kpis.store import Store
@@ -32,8 +32,6 @@ KPI_COLUMNS = {"new": ("new_customers", "new_mrr"), "reactivated": ("reactivated
                "expansion": (None, "expansion_mrr"), "contraction": (None, "contraction_mrr"),
                "churned": ("churned_customers", "churned_mrr")}
 COLUMNS = ("customer_id", "name", "movement", "mrr_before", "mrr_after", "change")
-#: Characters that make a spreadsheet read a cell as a formula (or hide one): such text cells get a quote.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def first_paid_days(store: Store, segment: tuple[str, str] | None = None) -> pd.DataFrame:
@@ -91,30 +89,13 @@ def movement_customers(store: Store, period_start: date, period_end: date, movem
     return moves[moves["movement"] == movement].drop(columns="movement").reset_index(drop=True)
 
 
-def _neutralise(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def safe_csv(frame: pd.DataFrame, *, digits: int = 2) -> bytes:
-    """``frame`` as UTF-8 CSV that a spreadsheet opens without running anything: every text cell starting with
-    ``= + - @``, a tab or a carriage return gets a leading single quote; numbers stay numbers (rounded to
-    ``digits``).
+    """``frame`` as UTF-8 CSV that a spreadsheet opens without running anything (:func:`kpis.csv_safety.frame_csv`):
+    text cells starting with ``= + - @``, a tab or a carriage return get a leading single quote; numbers stay
+    numbers (rounded to ``digits``). Lines end with CRLF, so that a field holding a carriage return is quoted.
 
     >>> frame = pd.DataFrame({"name": ["=1+1", "-x", "Ann", None], "change": [-12.5, 3.0, 0.5, 1.0]})
     >>> safe_csv(frame).decode().split("\\r\\n")
     ['name,change', "'=1+1,-12.5", "'-x,3.0", 'Ann,0.5', ',1.0', '']
-
-    Lines end with CRLF (RFC 4180), so that a field holding a line break or a carriage return is quoted.
     """
-    shown = frame.copy()
-    for column in shown.columns:
-        if pd.api.types.is_numeric_dtype(shown[column]) and not pd.api.types.is_bool_dtype(shown[column]):
-            shown[column] = shown[column].round(digits)
-        else:
-            shown[column] = shown[column].map(_neutralise).astype("object")
-    shown.columns = [_neutralise(str(c)) for c in shown.columns]
-    buffer = io.StringIO()
-    shown.to_csv(buffer, index=False, lineterminator="\r\n")
-    return buffer.getvalue().encode("utf-8")
+    return frame_csv(frame, digits=digits)

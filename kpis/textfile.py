@@ -115,6 +115,8 @@ def open_text(path: str | os.PathLike[str], name: str | None = None) -> Iterator
             raise InputError("the file is empty" + (" after unpacking" if compressed else ""), file=display)
         encoding, current = _to_utf8(current, head, utf8, workdir, display)
         sample = _sample(current)
+        if "\x00" in sample:  # e.g. UTF-16 text saved as UTF-16 once more: no export holds NUL characters
+            raise InputError("this is a binary file, not a CSV or JSON export", file=display)
         yield TextFile(current, display, sha, size, encoding, compressed, sample, odd_quotes=quotes % 2 == 1)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -172,7 +172,7 @@ class Row:
         try:
             return parser(raw)
         except ValueError as exc:
-            raise InputError(f'cannot read "{_clip(raw)}": {exc}', file=self.file, line=self.line,
+            raise InputError(f'cannot read "{shown_value(raw)}": {exc}', file=self.file, line=self.line,
                              column=self.column_name(*aliases)) from None
 
 
@@ -358,8 +358,15 @@ def count_parser(number: Callable[[str], float]) -> Callable[[str], int]:
     return parse
 
 
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def shown_value(text: str, limit: int = 60) -> str:
+    """A value from the file as a message quotes it: on one line (line breaks and other control characters
+    written as escapes, so an error stays one line on a terminal and in a log) and clipped to ``limit``.
+
+    >>> shown_value("9\\n9"), shown_value("a\\tb\\x00"), shown_value("x" * 70)[-3:]
+    ('9\\\\n9', 'a\\\\tb\\\\x00', 'xx…')
+    """
+    visible = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return visible if len(visible) <= limit else visible[: limit - 1] + "…"
 
 
 # -- staging -------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from kpis.errors import InputError
-from kpis.sources.base import Sniff, Source
+from kpis.sources.base import Sniff, Source, shown_value
 
 #: Source modules in order of precedence: specific vendor shapes before our generic ones.
 MODULES = ("stripe", "posthog", "amplitude", "mixpanel", "ga4", "canonical")
@@ -32,7 +32,7 @@ def detect(sniff: Sniff) -> Source:
     if sniff.kind in ("jsonl", "json"):
         what = "JSON that is not an event export we know (Amplitude or Mixpanel JSON lines)"
     else:
-        header = ", ".join(sniff.header[:8]) + (", ..." if len(sniff.header) > 8 else "")
+        header = ", ".join(shown_value(h, 40) for h in sniff.header[:8]) + (", ..." if len(sniff.header) > 8 else "")
         what = f"a table whose header ({header}) matches no export we know"
     raise InputError(f"this is {what}. Known formats: {known}. docs/formats.md shows each header.",
                      file=sniff.name)

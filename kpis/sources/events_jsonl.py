@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from kpis.errors import InputError
-from kpis.sources.base import Sniff, Staged
+from kpis.sources.base import Sniff, Staged, shown_value
 from kpis.sources.sqltext import literal as sql_literal
 from kpis.store import first
 
@@ -83,7 +83,7 @@ def _explain(sniff: Sniff, message: str, time_field: str, raw_time: Callable[[di
     if BAD_TIME in message:
         value = message.split(BAD_TIME, 1)[1].split("\n", 1)[0]
         line = _line_with_time(path, value, raw_time)
-        return InputError(f'cannot read "{_clip(value)}" as a date and time (expected e.g. 2026-01-05 10:00:00, '
+        return InputError(f'cannot read "{shown_value(value)}" as a date and time (expected e.g. 2026-01-05 10:00:00, '
                           "an ISO time with an offset, or Unix seconds)", file=sniff.name, line=line,
                           column=time_field)
     hint = _LINE_HINT.search(message)
@@ -150,10 +150,11 @@ def _kind(value: object) -> str:
 
 def _line_with_time(path: Path, value: str, raw_time: Callable[[dict[str, Any]], Any]) -> int | None:
     """The first line whose time field reads as ``value`` (lines that cannot hold it are not parsed)."""
-    needle = json.dumps(value)[1:-1].encode()
+    # the value as the file may spell it: raw UTF-8 (``"à"``) or escaped (``"\\u00e0"``)
+    needles = {json.dumps(value, ensure_ascii=escaped)[1:-1].encode() for escaped in (False, True)}
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
-            if needle not in raw:
+            if not any(needle in raw for needle in needles):
                 continue
             try:
                 record = json.loads(raw)
@@ -164,10 +165,6 @@ def _line_with_time(path: Path, value: str, raw_time: Callable[[dict[str, Any]],
                 if found is not None and str(found).strip() == value:
                     return number
     return None
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- Amplitude -------------------------------------------------------------------------------------------------------

@@ -27,7 +27,18 @@ from typing import Any
 import duckdb
 
 from kpis.errors import InputError
-from kpis.sources.base import NULLS, Sniff, Source, Staged, latest, norm, number_parser, parse_date, stage_records
+from kpis.sources.base import (
+    NULLS,
+    Sniff,
+    Source,
+    Staged,
+    latest,
+    norm,
+    number_parser,
+    parse_date,
+    shown_value,
+    stage_records,
+)
 
 SOURCE = "ga4"
 
@@ -155,7 +166,7 @@ def _parse(parser: Callable[[str], Any], raw: str, sniff: Sniff, line: int, colu
     try:
         return parser(raw.strip())
     except ValueError as exc:
-        raise InputError(f'cannot read "{raw.strip()[:60]}": {exc}', file=sniff.name, line=line,
+        raise InputError(f'cannot read "{shown_value(raw.strip())}": {exc}', file=sniff.name, line=line,
                          column=column) from None
 
 

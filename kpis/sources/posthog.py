@@ -25,6 +25,7 @@ from kpis.sources.base import (
     norm,
     number_parser,
     read_rows,
+    shown_value,
     stage_records,
 )
 from kpis.sources.events_csv import explain_reject, unclosed_quote_line, unique_names
@@ -166,8 +167,8 @@ def _stage_trends(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     """One metric point per series and day; the metric is the series' custom name, else its label."""
     hourly = [h for h in sniff.header if _HOUR_LABEL.match(h.strip())]
     if hourly:
-        raise InputError(f'this trends export is by hour ("{hourly[0]}"); export the insight by day, week or month',
-                         file=sniff.name)
+        raise InputError(f'this trends export is by hour ("{shown_value(hourly[0])}"); export the insight by day, '
+                         "week or month", file=sniff.name)
     days = [(norm(h), d) for h in sniff.header if (d := day_label(h))]
     number = number_parser(sniff.decimal_comma)
     records, seen, as_of = [], {}, None
@@ -175,8 +176,9 @@ def _stage_trends(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
         metric = row.get("custom name") or row.require("series")
         series = row.get("breakdown") or ""
         if (metric, series) in seen:
-            raise InputError(f'the series "{metric}" appears twice (first on line {seen[metric, series]}); give the '
-                             "series distinct custom names in PostHog", file=sniff.name, line=row.line)
+            raise InputError(f'the series "{shown_value(metric)}" appears twice (first on line '
+                             f"{seen[metric, series]}); give the series distinct custom names in PostHog",
+                             file=sniff.name, line=row.line)
         seen[metric, series] = row.line
         for name, day in days:
             records.append({"source": "posthog", "metric": metric, "series": series, "day": day,

@@ -1,0 +1,89 @@
+"""Every CSV the product writes neutralises formulas (OWASP CSV injection) and keeps numbers as numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app_pages import plan
+from kpis import csv_safety
+from kpis.csv_safety import FORMULA_START, csv_line, frame_csv, is_number_text, neutralise, text_cell
+from kpis.drilldown import safe_csv
+
+
+def test_neutralise_exact() -> None:
+    cases = {
+        "=1+1": "'=1+1", '=HYPERLINK("http://evil.example","x")': '\'=HYPERLINK("http://evil.example","x")',
+        "+1 for growth": "'+1 for growth", "-x": "'-x", "-": "'-", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx",
+        "\rx": "'\rx", "-1+1": "'-1+1", "-inf": "'-inf",
+        # numbers stay numbers
+        "-12.5": "-12.5", "+3": "+3", "-1e-7": "-1e-7", "-.5": "-.5",
+        # harmless text is untouched
+        "Acme": "Acme", "": "", " =1": " =1", "a=b": "a=b", "1-2": "1-2",
+    }
+    assert {text: neutralise(text) for text in cases} == cases
+
+
+def test_numbers_are_plain_decimals() -> None:
+    assert [is_number_text(t) for t in ("-12.5", "12", "+0.5", "1e5", "-", "--1", "1,5", "-12.5 ")] == [
+        True, True, True, True, False, False, False, False]
+
+
+def test_text_cell_and_csv_line() -> None:
+    assert [text_cell(v) for v in (None, float("nan"), pd.NaT, False, 3, -12.5, 1e-7, date(2026, 1, 5),
+                                   "=x", "-12.5")] == [
+        "", "", "", "no", "3", "-12.5", "0.0000001", "2026-01-05", "'=x", "-12.5"]
+    assert csv_line(["mrr", "quarter", date(2026, 10, 1), -500.0, '=HYPERLINK("x")', "a,b\nc"]) == (
+        'mrr,quarter,2026-10-01,-500,"\'=HYPERLINK(""x"")","a,b\nc"')
+
+
+def test_frame_csv_neutralises_text_and_header_keeps_numbers() -> None:
+    frame = pd.DataFrame({"=name": ["=1+1", "@x", "Ann", None], "change": [-12.5, 3.0, 0.125, -0.004]})
+    rows = list(csv.reader(io.StringIO(frame_csv(frame).decode("utf-8"), newline="")))
+    # numbers rounded to 2 digits: 0.125 -> 0.12 (banker's rounding of the binary value), -0.004 -> -0.0
+    assert rows == [["'=name", "change"], ["'=1+1", "-12.5"], ["'@x", "3.0"], ["Ann", "0.12"], ["", "-0.0"]]
+
+
+def test_every_writer_uses_the_one_rule() -> None:
+    """The drill-down download and the targets export are the shared module's rule, not copies of it."""
+    assert safe_csv(pd.DataFrame({"n": ["-x"]})) == frame_csv(pd.DataFrame({"n": ["-x"]}))
+    assert plan.neutralise("=1") == "'=1" and plan.neutralise(None) == "" and plan.neutralise("-12.5") == "-12.5"
+    assert not hasattr(plan, "FORMULA_START") and csv_safety.FORMULA_START == ("=", "+", "-", "@", "\t", "\r")
+
+
+def _dangerous_cells(text: str) -> list[str]:
+    return [c for row in csv.reader(io.StringIO(text, newline="")) for c in row if c.startswith(FORMULA_START)]
+
+
+def _safe(cell: str) -> bool:
+    return is_number_text(cell)
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["=1+1", "+", "-", "@", "\t", "\r", "-12.5", "-1e3", "=cmd|' /C calc'!A0", "--1"]),
+    st.tuples(st.sampled_from(FORMULA_START), st.text(max_size=8)).map("".join),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(HOSTILE, min_size=1, max_size=6), numbers=st.lists(st.floats(-1e6, 1e6), min_size=6,
+                                                                         max_size=6))
+def test_no_output_cell_starts_a_formula(names: list[str], numbers: list[float]) -> None:
+    """Any cell of any writer that starts with = + - @ tab or CR is a number; everything else was quoted."""
+    frame = pd.DataFrame({"name": names, "value": numbers[: len(names)]})
+    outputs = [frame_csv(frame).decode("utf-8"), "\r\n".join(csv_line([n, v]) for n, v in zip(
+        names, numbers, strict=False))]
+    targets = pd.DataFrame({"kpi": names, "grain": names, "period_start": [date(2026, 1, 1)] * len(names),
+                            "period_end": [date(2026, 1, 31)] * len(names), "target": numbers[: len(names)],
+                            "owner": names, "note": list(reversed(names))})
+    outputs.append(plan.export_csv(targets))
+    for text in outputs:
+        assert all(_safe(c) for c in _dangerous_cells(text)), text
+    for name in names:  # and the quoted text is the name itself behind one quote
+        assert neutralise(name) in (name, "'" + name)
