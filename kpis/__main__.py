@@ -9,13 +9,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from kpis import annotations, review
 from kpis.cli_args import date_arg, segment_arg
+from kpis.csv_safety import csv_line
 from kpis.errors import DataError, InputError
 from kpis.importer import import_file, undo
 from kpis.store import Store, default_path
@@ -187,25 +187,6 @@ def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _csv_line(values: list[object]) -> str:
-    from kpis.series import plain_decimal
-
-    cells = []
-    for value in values:
-        if value is None:
-            text = ""
-        elif isinstance(value, bool):
-            text = "yes" if value else "no"
-        elif isinstance(value, int | float):
-            text = plain_decimal(value)
-        elif isinstance(value, date):
-            text = value.isoformat()
-        else:
-            text = str(value)
-        cells.append('"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text)
-    return ",".join(cells)
-
-
 def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
     from kpis.targets import evaluate, load_targets
 
@@ -217,12 +198,12 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
     if args.action == "export":
         print("kpi,grain,period_start,target,owner,note")
         for t in load_targets(store).itertuples(index=False):
-            print(_csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
+            print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
         return 0
     table = evaluate(store, as_of=args.as_of)
     print("kpi,grain,period_start,target,actual,projected_value,attainment,status,projected,owner,note")
     for t in table.itertuples(index=False):
-        print(_csv_line([t.kpi, t.grain, t.period_start, t.target, t.actual, t.projected_value, t.attainment,
+        print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.actual, t.projected_value, t.attainment,
                          t.status, t.projected, t.owner, t.note]))
     return 0
 
@@ -233,7 +214,7 @@ def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
     table = anomalies(store, args.grain, as_of=args.end, segment=args.segment)
     print("kpi,period_start,value,expected,low,high,direction")
     for t in table.itertuples(index=False):
-        print(_csv_line([t.kpi, t.period_start, t.value, t.expected, t.low, t.high, t.direction]))
+        print(csv_line([t.kpi, t.period_start, t.value, t.expected, t.low, t.high, t.direction]))
     return 0
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from kpis.cli_args import date_arg
+from kpis.csv_safety import neutralise
 from kpis.errors import InputError
 from kpis.store import Store, first
 
@@ -128,7 +129,7 @@ def _cmd_list(store: Store, args: argparse.Namespace) -> int:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(("id", "day", "text"))
     for row in notes.itertuples(index=False):
-        writer.writerow((row.annotation_id, row.day.isoformat(), row.text))
+        writer.writerow((row.annotation_id, row.day.isoformat(), neutralise(row.text)))
     return 0
 
 

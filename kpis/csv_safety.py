@@ -107,8 +107,10 @@ def csv_line(values: Sequence[object]) -> str:
     mrr,-500,'=1+1,"a,b",
     """
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([text_cell(v) for v in values])
-    return out.getvalue()
+    # the line end must be "\r\n": the writer quotes a cell holding any character of it, and a bare CR in an
+    # unquoted cell would start a new row whose first cell nothing has neutralised
+    csv.writer(out, lineterminator="\r\n").writerow([text_cell(v) for v in values])
+    return out.getvalue().removesuffix("\r\n")
 
 
 def frame_csv(frame: pd.DataFrame, *, digits: int = 2) -> bytes:

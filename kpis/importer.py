@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,7 +97,8 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
     line as each step of the import begins. ``timeout`` (seconds; default :func:`import_timeout`, 0 for none)
     bounds the import: past it the import is rolled back, logged ``timed-out`` and reported as an error.
     """
-    display = name or os.path.basename(os.fspath(path))
+    # a name with a line break or other control character would split the one-line messages
+    display = re.sub(r"[\x00-\x1f\x7f]", " ", name or os.path.basename(os.fspath(path)))
     report = progress or _ignore
     try:
         limit = import_timeout() if timeout is None else (timeout or None)

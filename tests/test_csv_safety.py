@@ -87,3 +87,10 @@ def test_no_output_cell_starts_a_formula(names: list[str], numbers: list[float])
         assert all(_safe(c) for c in _dangerous_cells(text)), text
     for name in names:  # and the quoted text is the name itself behind one quote
         assert neutralise(name) in (name, "'" + name)
+
+
+def test_a_carriage_return_inside_a_cell_is_quoted_on_the_command_line() -> None:
+    # found by the property test above: unquoted, the CR would start a row beginning with a tab
+    line = csv_line(["\r\t", 0])
+    assert line == "\"'\r\t\",0"
+    assert list(csv.reader(io.StringIO(line, newline=""))) == [["'\r\t", "0"]]

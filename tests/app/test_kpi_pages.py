@@ -189,10 +189,10 @@ def test_revenue_bridge_follows_the_chosen_period(app: Callable[..., AppTest]) -
     assert bridge["data"][0]["measure"][0] == "absolute" and bridge["data"][0]["measure"][-1] == "total"
     texts = bridge["data"][0]["text"]
     assert all(t.startswith(("$", "+$", "-$")) for t in texts), texts
-    picker = at.selectbox(key="bridge_period")
+    picker = at.selectbox(key="_url_bridge")
     older = picker.options[5]
     ok(picker.set_value(picker.value).run())  # unchanged value: same chart
-    ok(at.selectbox(key="bridge_period").select(older).run())
+    ok(at.selectbox(key="_url_bridge").select(older).run())
     again = next(f for f in figures(at) if f["data"][0]["type"] == "waterfall")
     assert again["data"][0]["text"] != texts
 
