@@ -1,6 +1,7 @@
 """The CPO KPI dashboard: ``streamlit run dashboard.py`` (or ``make run``).
 
-The entry file is the frame around every page: page config, the one database per process, the demo company
+The entry file is the frame around every page: page config, who is signed in (nothing else runs for someone
+who may not see the dashboard; see :mod:`app_pages.auth`), the one database per process, the demo company
 on first start and its banner, the navigation, and the shared filters in the sidebar (grain, date range,
 compare-to, segment; bound to the URL, see :mod:`app_pages.filters`). Pages live in ``app_pages/`` (not
 ``pages/``, which Streamlit treats as its legacy auto-discovered navigation; see docs/ARCHITECTURE).
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import components, filters
+from app_pages import auth, components, filters
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
+visitor = auth.gate()  # before anything opens the database
 
 try:
     store = components.open_store()
@@ -49,4 +51,5 @@ page = st.navigation(
     }
 )
 filters.sidebar(store, page.url_path)
+auth.sidebar(visitor)
 page.run()

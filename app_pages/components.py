@@ -1,7 +1,9 @@
 """UI building blocks shared by the pages: plain functions, so pages only arrange them.
 
 Also the few bits of glue between Streamlit and :mod:`kpis`: the one Store per process, the demo company on
-first start, caches keyed on the store's data version, and importing an upload. No SQL here: queries live in
+first start, caches keyed on the store's data version, and importing an upload. Every function here that writes
+(importing, undoing, removing the demo company, importing targets) checks the signed-in user's role itself
+(:func:`app_pages.auth.refusal`) before it touches the store. No SQL here: queries live in
 :mod:`kpis.status` and the other :mod:`kpis` modules.
 """
 
@@ -111,7 +113,7 @@ def offer_demo(store: Store) -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _cached(name: str, path: str, version: tuple[int, int], _func: Callable[[Store], T], _store: Store) -> T:
-    return _func(_store)
+    return _store.consistent(_func)
 
 
 def cached(store: Store, func: Callable[[Store], T]) -> T:
@@ -123,7 +125,7 @@ def cached(store: Store, func: Callable[[Store], T]) -> T:
 @st.cache_data(show_spinner=False, max_entries=512)
 def _computed(name: str, path: str, version: tuple[int, int], args: tuple[object, ...],
               kwargs: tuple[tuple[str, object], ...], _func: Callable[..., T], _store: Store) -> T:
-    return _func(_store, *args, **dict(kwargs))
+    return _store.consistent(_func, *args, **dict(kwargs))
 
 
 def computed(store: Store, func: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -152,12 +154,15 @@ def has_real_data(store: Store) -> bool:
 
 
 def remove_demo(store: Store) -> list[tuple[Level, str]]:
-    """Remove the demo company; returns the messages to show."""
+    """Remove the demo company (editors only, checked here); returns the messages to show."""
+    refused = _refusal("remove the demo company")
+    if refused:
+        return [("error", refused)]
     demo = _demo_module()
     if demo is None:
         return [("info", "There is no demo company to remove.")]
     try:
-        done = demo.remove_demo(store)
+        removal = demo.remove_demo_with_backup(store)
     except InputError as exc:
         return [("error", str(exc))]
     except Exception as exc:
@@ -165,15 +170,20 @@ def remove_demo(store: Store) -> list[tuple[Level, str]]:
         return [("error", f"Removing the demo company failed unexpectedly ({type(exc).__name__}); nothing changed.")]
     finally:
         forget_cached()
-    return [("success", "The demo company was removed.")] + [("info", line) for line in done]
+    said = removal.summary()
+    return [("success", said[0].upper() + said[1:])] + [
+        ("info", line) for line in removal.messages]
 
 
 def undo(store: Store, import_id: int) -> tuple[Level, str]:
-    """Undo one import; returns the message to show."""
-    from kpis.importer import undo_import
+    """Undo one import (editors only, checked here); returns the message to show."""
+    from kpis.importer import undo as undo_with_backup
 
+    refused = _refusal("undo an import")
+    if refused:
+        return "error", refused
     try:
-        return "success", undo_import(store, import_id)
+        return "success", undo_with_backup(store, import_id).summary()
     except InputError as exc:
         return "error", str(exc)
     except Exception as exc:
@@ -194,12 +204,17 @@ class UploadOutcome:
     message: str
 
 
-def import_upload(store: Store, name: str, data: IO[bytes], who: str = "local") -> UploadOutcome:
-    """Import one uploaded file: written to a temporary file, then :func:`kpis.importer.import_file`.
+def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = None) -> UploadOutcome:
+    """Import one uploaded file (editors only, checked here): written to a temporary file, then
+    :func:`kpis.importer.import_file`, recorded as imported by ``who`` (default: the signed-in user).
 
     Bad files give the importer's message; anything unexpected gives a short message with the error's class
     (the details go to the server log), never a traceback.
     """
+    refused = _refusal("import files")
+    if refused:
+        return UploadOutcome(name, "error", refused)
+    who = who or _who()
     handle, tmp_path = tempfile.mkstemp(prefix="kpi-upload-")
     try:
         with os.fdopen(handle, "wb") as tmp:
@@ -218,6 +233,33 @@ def import_upload(store: Store, name: str, data: IO[bytes], who: str = "local") 
         os.unlink(tmp_path)
         forget_cached()
     return UploadOutcome(name, "info" if result.status == "duplicate" else "success", result.summary())
+
+
+def import_targets(store: Store, name: str, data: IO[bytes] | bytes) -> tuple[Level, str]:
+    """Import a targets CSV or the targets editor's changes (editors only, checked here) through
+    :func:`app_pages.plan.import_targets`, recorded as imported by the signed-in user."""
+    from app_pages import plan  # plan imports this module: import it when a page runs
+
+    refused = _refusal("change targets")
+    if refused:
+        return "error", refused
+    return plan.import_targets(store, name, data, who=_who())  # type: ignore[return-value]
+
+
+# -- access ----------------------------------------------------------------------------------------------------------
+
+def _refusal(action: str) -> str | None:
+    """:func:`app_pages.auth.refusal`: why this session may not ``action``, or None (it may)."""
+    from app_pages import auth  # auth draws with this module: import it when a check runs
+
+    return auth.refusal(action)
+
+
+def _who() -> str:
+    """Who the import log records for this session: the signed-in e-mail address, or ``local``."""
+    from app_pages import auth
+
+    return auth.visitor().who
 
 
 # -- display -------------------------------------------------------------------------------------------------------

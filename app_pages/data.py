@@ -1,10 +1,13 @@
-"""Data: import exports, see what was imported, undo an import, remove the demo company."""
+"""Data: import exports, see what was imported, undo an import, remove the demo company.
+
+Viewers see the history only; the functions that write check the role again (:func:`app_pages.auth.refusal`).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import components, upload
+from app_pages import auth, components, upload
 from kpis import status
 
 FLASH = "data_page_messages"
@@ -18,6 +21,7 @@ def _flash_and_rerun(items: list[tuple[components.Level, str]]) -> None:
 
 
 store = components.open_store()
+visitor = auth.visitor()
 
 st.title("Data")
 st.caption("Import the exports your tools produce (Stripe, PostHog, Amplitude, Mixpanel, GA4, or this dashboard's "
@@ -35,13 +39,14 @@ if components.has_demo(store):
         else:
             st.write("The demo company is loaded so that every page has something to show. Remove it when you "
                      "import your own data.")
-        if st.button("Remove the demo company", icon=":material/delete:"):
+        if not auth.read_only_note("Removing the demo company", visitor) and st.button(
+                "Remove the demo company", icon=":material/delete:"):
             _flash_and_rerun(components.remove_demo(store))
 
 # -- import ------------------------------------------------------------------------------------------------------------
 st.subheader("Import files")
 generation = st.session_state.setdefault(UPLOADER_GENERATION, 0)
-uploads = st.file_uploader(
+uploads = None if auth.read_only_note("Importing files", visitor) else st.file_uploader(
     "Export files: CSV, TSV, JSON lines, optionally gzipped",
     accept_multiple_files=True,
     key=f"uploads-{generation}",
@@ -69,7 +74,7 @@ st.subheader("Import history")
 components.history_table(components.cached(store, status.import_history))
 
 live = components.cached(store, status.live_imports)
-if live:
+if live and not auth.read_only_note("Undoing an import", visitor):
     labels = dict(live)
     with st.form("undo"):
         st.write("**Undo an import**: removes exactly what it stored; versions it had replaced become current again.")

@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_pages import components, plan
+from app_pages import auth, components, plan
 from kpis import formatting as kfmt
 from kpis import review as review_module
 from kpis.review import Change, CustomerMove, Review
@@ -167,4 +167,4 @@ def show(review: Review) -> None:
     if review.annotations:
         st.markdown("\n".join(f"- {kfmt.day_label(n.day)}: {components.plain(n.text)}" for n in review.annotations))
     else:
-        st.caption("No note is dated in this period: add one below.")
+        st.caption("No note is dated in this period" + (": add one below." if auth.visitor().can_edit else "."))

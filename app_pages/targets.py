@@ -1,11 +1,16 @@
 """Targets: actuals against the plan (attainment, status; projected while a period runs), the targets in force as
-an editable table, and targets CSV import and export."""
+an editable table, and targets CSV import and export.
+
+Viewers get the table read-only and the export; saving and importing check the role again where they write
+(:func:`app_pages.components.import_targets`).
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app_pages import components, filters, plan
+from app_pages import auth, components, filters, plan
 from kpis import targets
 from kpis.registry import KPIS
 
@@ -14,6 +19,7 @@ EDITOR_GENERATION = "targets_editor_generation"
 UPLOADED = "targets_uploaded"
 
 store = components.open_store()
+visitor = auth.visitor()
 chosen = filters.current()
 st.title("Targets")
 components.messages(st.session_state.pop(FLASH, []))
@@ -48,55 +54,73 @@ else:
                                 "Note": st.column_config.TextColumn()})
 
 # -- the editor ----------------------------------------------------------------------------------------------------
-st.subheader("Edit targets")
-st.caption("Change a target, its owner or its note, or add a row; Save imports the changed rows as a targets file, "
-           "so that the change is listed (and can be undone) on the Data page. Ratios are fractions (2% is 0.02).")
-original = plan.editable(in_force)
-generation = st.session_state.setdefault(EDITOR_GENERATION, 0)
-edited = st.data_editor(
-    original, key=f"targets_editor_{generation}", num_rows="add", hide_index=True, width="stretch", placeholder="",
-    column_config={
-        "kpi": st.column_config.SelectboxColumn("KPI", options=list(KPIS), required=True, width=150),
-        "grain": st.column_config.SelectboxColumn("Grain", options=list(targets.TARGET_GRAINS), required=True,
-                                                  width=90),
-        "period_start": st.column_config.DateColumn("Period start", format="YYYY-MM-DD", required=True, width=110),
-        "target": st.column_config.NumberColumn("Target", required=True, width=110, format="%.6g"),
-        "owner": st.column_config.TextColumn("Owner", width=170),
-        "note": st.column_config.TextColumn("Note", width="large"),
-    })
-if st.button("Save changes", icon=":material/save:", key="save_targets"):
-    rows, problem = plan.check_rows(original, edited)
-    if problem:
-        components.message("error", problem)
-    elif rows.empty:
-        components.message("info", "Nothing changed: there is nothing to save.")
-    else:
-        level, text = plan.import_targets(store, "targets edited on the Targets page.csv",
-                                          plan.targets_csv(rows).encode("utf-8"))
-        if level == "error":
-            components.message("error", text + " Nothing was saved.")
+def editor(original: pd.DataFrame) -> None:
+    """The editable table and its Save button (editors)."""
+    st.caption("Change a target, its owner or its note, or add a row; Save imports the changed rows as a targets "
+               "file, so that the change is listed (and can be undone) on the Data page. Ratios are fractions (2% is "
+               "0.02).")
+    generation = st.session_state.setdefault(EDITOR_GENERATION, 0)
+    edited = st.data_editor(
+        original, key=f"targets_editor_{generation}", num_rows="add", hide_index=True, width="stretch",
+        placeholder="", column_config=COLUMNS)
+    if st.button("Save changes", icon=":material/save:", key="save_targets"):
+        rows, problem = plan.check_rows(original, edited)
+        if problem:
+            components.message("error", problem)
+        elif rows.empty:
+            components.message("info", "Nothing changed: there is nothing to save.")
         else:
-            st.session_state[EDITOR_GENERATION] = generation + 1
-            st.session_state[FLASH] = [(level, f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. {text}")]
-            st.rerun()
+            level, text = components.import_targets(store, "targets edited on the Targets page.csv",
+                                                    plan.targets_csv(rows).encode("utf-8"))
+            if level == "error":
+                components.message("error", text + " Nothing was saved.")
+            else:
+                st.session_state[EDITOR_GENERATION] = generation + 1
+                st.session_state[FLASH] = [(level, f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. "
+                                                   f"{text}")]
+                st.rerun()
 
-# -- import and export ---------------------------------------------------------------------------------------------
-left, right = st.columns(2)
-with left:
-    st.subheader("Import a targets CSV")
+
+def importer() -> None:
+    """The targets CSV uploader (editors)."""
     upload = st.file_uploader("A targets CSV: kpi,grain,period_start,target,owner,note", type=["csv"],
                               key="targets_upload",
                               help="A newer file replaces the targets it restates (same KPI, grain and period); "
                                    "undo it on the Data page to restore the earlier ones.")
     if upload is not None and st.session_state.get(UPLOADED) != upload.file_id:
         st.session_state[UPLOADED] = upload.file_id
-        level, text = plan.import_targets(store, upload.name, upload)
+        level, text = components.import_targets(store, upload.name, upload)
         if level == "error":
             components.message("error", text)
         else:
-            st.session_state[EDITOR_GENERATION] = generation + 1
+            st.session_state[EDITOR_GENERATION] = st.session_state.get(EDITOR_GENERATION, 0) + 1
             st.session_state[FLASH] = [(level, text)]
             st.rerun()
+
+
+COLUMNS = {
+    "kpi": st.column_config.SelectboxColumn("KPI", options=list(KPIS), required=True, width=150),
+    "grain": st.column_config.SelectboxColumn("Grain", options=list(targets.TARGET_GRAINS), required=True,
+                                              width=90),
+    "period_start": st.column_config.DateColumn("Period start", format="YYYY-MM-DD", required=True, width=110),
+    "target": st.column_config.NumberColumn("Target", required=True, width=110, format="%.6g"),
+    "owner": st.column_config.TextColumn("Owner", width=170),
+    "note": st.column_config.TextColumn("Note", width="large"),
+}
+
+st.subheader("Edit targets" if visitor.can_edit else "Targets in force")
+original = plan.editable(in_force)
+if auth.read_only_note("Changing targets", visitor):
+    st.dataframe(original, hide_index=True, width="stretch", column_config=COLUMNS)
+else:
+    editor(original)
+
+# -- import and export ---------------------------------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Import a targets CSV")
+    if not auth.read_only_note("Importing targets", visitor):
+        importer()
 with right:
     st.subheader("Export")
     st.download_button("Download the targets in force (CSV)", plan.export_csv(in_force), file_name="targets.csv",

@@ -16,7 +16,7 @@ from typing import IO, Protocol
 
 import streamlit as st
 
-from app_pages import components
+from app_pages import auth, components
 from kpis.preview import FilePreview, preview_file
 from kpis.store import Store
 
@@ -139,7 +139,12 @@ def import_button(count: int) -> bool:
 def import_all(store: Store, uploads: Sequence[Upload],
                found: Sequence[FilePreview]) -> list[tuple[components.Level, str]]:
     """Import every recognised upload, one after the other, with a progress bar naming the file (and its size);
-    the files that were not recognised are reported as skipped. Returns the messages, in upload order."""
+    the files that were not recognised are reported as skipped. Returns the messages, in upload order.
+
+    Editors only: a viewer gets one refusal and nothing is read (each import checks again as well)."""
+    refused = auth.refusal("import files")
+    if refused:
+        return [("error", refused)]
     todo = [u for u, p in zip(uploads, found, strict=True) if p.ok]
     outcomes: list[tuple[components.Level, str]] = []
     label = f"Importing {len(todo)} file{'' if len(todo) == 1 else 's'}…"

@@ -189,7 +189,12 @@ def test_undo_an_import(app: Callable[[], AppTest], seeded: Path) -> None:
     at.selectbox[0].set_value(newest)
     at.button[0].click().run()  # the form's "Undo import"
     assert not at.exception
-    assert texts(at.success) == [f"import {newest} (events.csv) undone"]
+    (said,) = texts(at.success)
+    before = f"import {newest} (events.csv) undone; the database before the undo is saved as "
+    assert said.startswith(before)
+    backup = Path(said.removeprefix(before))
+    assert backup.parent == seeded.parent / "backups" and backup.name.endswith(f".before-undo-{newest}.duckdb")
+    assert backup.is_file(), "the automatic backup the message names exists"
     table = history(at).set_index("import_id")
     assert table.loc[newest, "status"].startswith("undone ")
     assert stored(seeded)["events"] == 1
@@ -203,7 +208,10 @@ def test_remove_the_demo_company_and_it_stays_removed(app: Callable[[], AppTest]
     remove = next(b for b in at.button if b.label == "Remove the demo company")
     remove.click().run()
     assert not at.exception
-    assert "The demo company was removed." in texts(at.success)
+    (said,) = texts(at.success)
+    assert said.startswith("The demo company was removed (4 imports undone); the database before the removal is "
+                           f"saved as {db_path.parent / 'backups'}/")
+    assert Path(said.split(" saved as ")[1]).is_file()
     assert not any("Showing the demo company" in t for t in texts(at.info))
     assert not any(b.label == "Remove the demo company" for b in at.button)
 

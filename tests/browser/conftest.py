@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,93 @@ def page(browser: Browser) -> Iterator[Page]:
     opened.set_default_timeout(STARTUP_SECONDS * 1000)
     yield opened
     context.close()
+
+
+# -- sign-in: a real OIDC provider on loopback and a server started with a secrets file ----------------------------
+
+@contextmanager
+def streamlit_server(workdir: Path, *options: str, port: int | None = None,
+                     startup_seconds: float = 60) -> Iterator[str]:
+    """``streamlit run dashboard.py`` on a loopback port with the database ``workdir/kpis.duckdb`` and extra
+    command-line ``options`` (e.g. ``--secrets.files``); yields its base URL and, once stopped, fails if the
+    server logged a traceback."""
+    port = port or _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env["KPI_DB"] = str(workdir / "kpis.duckdb")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.pop("PYTHONWARNINGS", None)
+    log_path = workdir / "streamlit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py",
+             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none", *options],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while not _healthy(url):
+                if process.poll() is not None:
+                    pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not answer {url}/_stcore/health in time:\n{log_path.read_text()}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+    log_text = log_path.read_text(errors="replace")
+    assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An OpenID Connect provider (``oidc-provider-mock``, its own process) on a free loopback port; yields its
+    issuer URL. Any client id and secret are accepted; :func:`add_user` sets a user's claims, and its
+    authorization form signs in whichever user is typed there."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("oidc") / "provider.log"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
+                                    "--port", str(port)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while not _answers(f"{url}/.well-known/openid-configuration"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the OIDC provider did not start:\n{log_path.read_text()}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def add_user(provider: str, sub: str, claims: dict[str, object]) -> None:
+    """Tell the provider the claims (e.g. ``email``, ``email_verified``) of the user ``sub``."""
+    import json
+    from urllib.parse import quote
+
+    request = urllib.request.Request(f"{provider}/users/{quote(sub)}", data=json.dumps(claims).encode(),
+                                     method="PUT", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204, response.status

@@ -1,0 +1,167 @@
+"""Who may do what once sign-in is configured: the ``[access]`` table of ``secrets.toml`` parsed and validated,
+and the role of a signed-in e-mail address.
+
+Two roles: an **editor** may change data (import, undo, targets, notes, removing the demo company); a **viewer**
+sees every page read-only. Anyone on neither list has no access. Entries are whole addresses
+(``ana@example.com``) or whole domains written with a leading ``@`` (``@example.com``: every address at exactly
+that domain, not its subdomains). Matching ignores case. An exact address beats a domain (``@example.com`` as
+editors and ``bo@example.com`` as viewers makes Bo a viewer), and at the same level editors beat viewers.
+
+Everything here fails closed: a table that cannot be read raises :class:`AccessConfigError` with a message that
+names the key and the entry, and no one gets a role from it. See docs/access.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["editor", "viewer"]
+
+#: The keys ``[access]`` may hold; anything else is a typo that would otherwise be ignored silently.
+KEYS = ("editors", "viewers", "contact", "require_verified_email")
+_LOCAL = r"[^\s@]+"
+_DOMAIN = r"[^\s@.]+(?:\.[^\s@.]+)+"
+_ADDRESS = re.compile(rf"{_LOCAL}@{_DOMAIN}")
+_DOMAIN_ENTRY = re.compile(rf"@{_DOMAIN}")
+_MAX_CONTACT = 200
+
+
+class AccessConfigError(ValueError):
+    """The ``[access]`` table is not valid; the message says which key and entry, and how to fix it."""
+
+
+@dataclass(frozen=True)
+class AccessRules:
+    """The parsed ``[access]`` table: addresses and domains per role (lower case), the contact for people without
+    access, and whether an address the provider does not vouch for is refused."""
+
+    editor_addresses: frozenset[str] = frozenset()
+    editor_domains: frozenset[str] = frozenset()
+    viewer_addresses: frozenset[str] = frozenset()
+    viewer_domains: frozenset[str] = frozenset()
+    contact: str | None = None
+    require_verified_email: bool = False
+
+
+def normalise_address(email: object) -> str | None:
+    """``email`` stripped and lower-cased when it is one plain address, else None (so it matches nothing).
+
+    >>> normalise_address("  Ana@Example.COM "), normalise_address("not an address"), normalise_address(None)
+    ('ana@example.com', None, None)
+    """
+    if not isinstance(email, str):
+        return None
+    text = email.strip().lower()
+    return text if _ADDRESS.fullmatch(text) else None
+
+
+def _entries(access: Mapping[str, object], key: str) -> tuple[list[str], list[str]]:
+    """The addresses and the domains (without their ``@``) listed under ``key``, validated, in order."""
+    value = access.get(key, [])
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise AccessConfigError(
+            f"access.{key} must be a list of e-mail addresses or @domains, e.g. {key} = [\"ana@example.com\", "
+            f"\"@example.com\"]; it is {type(value).__name__} {value!r}.")
+    addresses: list[str] = []
+    domains: list[str] = []
+    for position, entry in enumerate(value, start=1):
+        if not isinstance(entry, str):
+            raise AccessConfigError(f"access.{key}, entry {position}: {entry!r} is not text; write an e-mail "
+                                    "address or a domain such as \"@example.com\" in quotes.")
+        text = entry.strip().lower()
+        if "*" in text:
+            raise AccessConfigError(f"access.{key}, entry {position}: {entry!r} has a wildcard, which is not "
+                                    "supported; write a whole domain as \"@example.com\".")
+        if _DOMAIN_ENTRY.fullmatch(text):
+            domains.append(text[1:])
+        elif _ADDRESS.fullmatch(text):
+            addresses.append(text)
+        elif "@" not in text and re.fullmatch(_DOMAIN, text):
+            raise AccessConfigError(f"access.{key}, entry {position}: write the domain {entry!r} with a leading "
+                                    f"@ (\"@{text}\") so that it is clearly a whole domain.")
+        else:
+            raise AccessConfigError(f"access.{key}, entry {position}: {entry!r} is neither an e-mail address "
+                                    "(ana@example.com) nor a domain (@example.com).")
+    return addresses, domains
+
+
+def parse_rules(access: Mapping[str, object] | None) -> AccessRules:
+    """The ``[access]`` table as :class:`AccessRules`; raises :class:`AccessConfigError` on anything doubtful.
+
+    ``contact`` defaults to the first editor listed by address. A table that lists no one is refused, since
+    no one could then use the dashboard.
+
+    >>> rules = parse_rules({"editors": ["Ana@Example.com"], "viewers": ["@example.com"]})
+    >>> sorted(rules.editor_addresses), sorted(rules.viewer_domains), rules.contact
+    (['ana@example.com'], ['example.com'], 'ana@example.com')
+    """
+    if access is None:
+        raise AccessConfigError("Sign-in is configured ([auth]) but there is no [access] table saying who may "
+                                "see the dashboard: add one with editors = [...] and viewers = [...].")
+    if not isinstance(access, Mapping):
+        raise AccessConfigError(f"access must be a table ([access]), not {type(access).__name__}.")
+    unknown = sorted(str(k) for k in access if k not in KEYS)
+    if unknown:
+        raise AccessConfigError(f"access has unknown key{'s' if len(unknown) > 1 else ''} "
+                                f"{', '.join(unknown)}; the keys are {', '.join(KEYS)}.")
+    editor_addresses, editor_domains = _entries(access, "editors")
+    viewer_addresses, viewer_domains = _entries(access, "viewers")
+    if not (editor_addresses or editor_domains or viewer_addresses or viewer_domains):
+        raise AccessConfigError("access lists no editors and no viewers, so no one could use the dashboard.")
+    contact = access.get("contact")
+    if contact is not None:
+        if not isinstance(contact, str) or not contact.strip() or len(contact) > _MAX_CONTACT:
+            raise AccessConfigError(f"access.contact must be a short text (who to ask for access, e.g. an "
+                                    f"e-mail address); it is {contact!r}.")
+        contact = " ".join(contact.split())
+    elif editor_addresses:
+        contact = editor_addresses[0]
+    verified = access.get("require_verified_email", False)
+    if not isinstance(verified, bool):
+        raise AccessConfigError(f"access.require_verified_email must be true or false; it is {verified!r}.")
+    return AccessRules(frozenset(editor_addresses), frozenset(editor_domains), frozenset(viewer_addresses),
+                       frozenset(viewer_domains), contact, verified)
+
+
+def role_for(rules: AccessRules, email: object) -> Role | None:
+    """The role of ``email``: an exact address first (editors, then viewers), then its domain (editors, then
+    viewers); None for anyone on neither list or for text that is not one address.
+
+    >>> rules = parse_rules({"editors": ["@example.com"], "viewers": ["bo@example.com", "@partner.org"]})
+    >>> role_for(rules, "ANA@example.com"), role_for(rules, "bo@example.com"), role_for(rules, "cy@partner.org")
+    ('editor', 'viewer', 'viewer')
+    >>> role_for(rules, "dan@eng.example.com") is None
+    True
+    """
+    address = normalise_address(email)
+    if address is None:
+        return None
+    if address in rules.editor_addresses:
+        return "editor"
+    if address in rules.viewer_addresses:
+        return "viewer"
+    domain = address.rsplit("@", 1)[1]
+    if domain in rules.editor_domains:
+        return "editor"
+    if domain in rules.viewer_domains:
+        return "viewer"
+    return None
+
+
+def email_trusted(claims: Mapping[str, object], require_verified: bool = False) -> bool:
+    """Whether the provider vouches for the ``email`` claim: never when ``email_verified`` is false (a boolean,
+    the text ``"false"`` or any value but true); when the claim is missing, only if ``require_verified`` is off
+    (some providers, e.g. Microsoft Entra ID, do not send it).
+
+    >>> email_trusted({"email_verified": True}), email_trusted({"email_verified": "false"}), email_trusted({})
+    (True, False, True)
+    >>> email_trusted({}, require_verified=True)
+    False
+    """
+    if "email_verified" not in claims or claims["email_verified"] is None:
+        return not require_verified
+    verified = claims["email_verified"]
+    return verified is True or (isinstance(verified, str) and verified.strip().lower() == "true")
