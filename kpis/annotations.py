@@ -14,14 +14,12 @@ exactly as written, quotes and all.
 from __future__ import annotations
 
 import argparse
-import csv
-import sys
 from datetime import UTC, date, datetime
 
 import pandas as pd
 
 from kpis.cli_args import date_arg
-from kpis.csv_safety import neutralise
+from kpis.csv_safety import csv_line
 from kpis.errors import InputError
 from kpis.store import Store, first
 
@@ -126,10 +124,9 @@ def _cmd_list(store: Store, args: argparse.Namespace) -> int:
         notes = between(store, args.start or date.min, args.end or date.max)
     else:
         notes = all_annotations(store)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(("id", "day", "text"))
-    for row in notes.itertuples(index=False):
-        writer.writerow((row.annotation_id, row.day.isoformat(), neutralise(row.text)))
+    print("id,day,text")
+    for row in notes.itertuples(index=False):  # csv_line quotes a CR too: no cell can start a row of its own
+        print(csv_line([row.annotation_id, row.day, row.text]))
     return 0
 
 

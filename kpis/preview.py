@@ -57,6 +57,9 @@ class FilePreview:
         """Whether the file can be imported."""
         return self.error is None
 
+#: Longest JSON line the preview reads (characters); the import itself has its own caps.
+PREVIEW_LINE_CHARS = 4 * 2**20
+
 
 def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store: Store | None = None,
                  rows: int = SAMPLE_ROWS) -> FilePreview:
@@ -170,7 +173,12 @@ def _sample(shape: Sniff, rows: int) -> pd.DataFrame:
         return pd.DataFrame(data, columns=columns, dtype="str")
     found: list[dict[str, object]] = []
     with open(shape.file.path, encoding="utf-8") as fh:
-        for line in fh:
+        # each line read with a cap: one endless line (say, a gzip bomb without line breaks) must not be read
+        # into memory whole just to show its first characters
+        while line := fh.readline(PREVIEW_LINE_CHARS + 1):
+            if len(line) > PREVIEW_LINE_CHARS and not line.endswith("\n"):
+                found.append({"line": f"(a line longer than {PREVIEW_LINE_CHARS:,} characters) {line[:MAX_CELL]}"})
+                break
             if not line.strip():
                 continue
             try:

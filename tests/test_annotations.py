@@ -109,3 +109,12 @@ def test_cli_rejects_a_bad_date_before_running(store, capsys):
         _cli(store, capsys, "annotate", "add", "yesterday", "x")
     assert info.value.code == 2
     assert "expected a date such as 2026-01-05, got 'yesterday'" in capsys.readouterr().err
+
+
+def test_annotate_list_quotes_formulas_and_carriage_returns(store, capsys):
+    annotations.add(store, date(2026, 11, 16), "=HYPERLINK(1)")
+    annotations.add(store, date(2026, 11, 17), "launch\r=1+1")
+    code, out = _cli(store, capsys, "annotate", "list")
+    assert code == 0
+    # the CR stays inside a quoted cell: no row can begin with a live formula
+    assert out == "id,day,text\n1,2026-11-16,'=HYPERLINK(1)\n2,2026-11-17,\"launch\r=1+1\"\n"

@@ -14,6 +14,7 @@ import pytest
 from kpis import backup
 from kpis.annotations import add as add_annotation
 from kpis.demo import remove_demo, remove_demo_with_backup
+from kpis.errors import InputError
 from kpis.importer import import_file, undo
 from kpis.store import Store
 from tests.test_crash import fingerprints
@@ -232,3 +233,38 @@ def test_only_the_newest_automatic_backups_are_kept(tmp_path: Path, write, monke
                                               "newest 3 are kept):")
     assert [line.split()[0].split(".")[-2] for line in listing.stdout.splitlines()[1:]] == [
         "before-undo-5", "before-undo-4", "before-undo-3"]
+
+
+def test_restore_over_an_unreadable_database_keeps_it_byte_for_byte(filled: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.duckdb"
+    assert kpis("backup", str(good), db=filled).returncode == 0
+    garbage = b"DUCK" + os.urandom(4000)  # not a database any more
+    filled.write_bytes(garbage)
+    done = backup.restore(filled, good)
+    assert done.previous_unreadable and done.previous is not None
+    assert done.previous.read_bytes() == garbage, "the replaced file is moved aside unchanged, not deleted"
+    assert "could not be opened and is kept unchanged as" in done.summary()
+    assert _state(filled) == _state(good)
+
+
+def test_restore_refuses_over_a_database_from_a_newer_version(filled: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.duckdb"
+    assert kpis("backup", str(good), db=filled).returncode == 0
+    con = duckdb.connect(str(filled))
+    con.execute("INSERT INTO schema_version VALUES (999)")
+    con.close()
+    data = filled.read_bytes()
+    done = kpis("restore", str(good), db=filled)
+    assert done.returncode == 2 and "newer version" in done.stderr and "nothing was restored" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert filled.read_bytes() == data, "the newer database is untouched"
+
+
+def test_restore_refuses_when_the_current_database_cannot_be_backed_up(filled: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.duckdb"
+    assert kpis("backup", str(good), db=filled).returncode == 0
+    (filled.parent / "backups").write_text("a file where the backups folder should be")
+    before = _state(filled)
+    with pytest.raises(InputError, match="could not be backed up before the restore"):
+        backup.restore(filled, good)
+    assert _state(filled) == before

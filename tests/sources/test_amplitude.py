@@ -160,3 +160,16 @@ def test_events_without_user_device_or_time_are_rejected_not_stored(store: Store
     result = import_file(store, write("partial.json", text))
     assert (result.rows_read, result.rows_added, result.rows_rejected) == (5, 3, 2)
     assert _events(store) == ROWS_1
+
+
+def test_the_preview_reads_an_endless_line_only_up_to_its_cap(write: Write) -> None:
+    from kpis.preview import PREVIEW_LINE_CHARS, preview_file
+
+    huge = '{"event_type": "' + "x" * (PREVIEW_LINE_CHARS + 10)  # no closing quote, no line break: never ends
+    path = write("export.json", WEEK_1 + huge)
+    seen = preview_file(path)
+    assert seen.error is None and seen.source == "amplitude_events"
+    assert len(seen.sample) == 4  # the three events, then the start of the endless line
+    last = seen.sample.iloc[3]["line"]
+    assert last.startswith(f"(a line longer than {PREVIEW_LINE_CHARS:,} characters) " + '{"event_type": "xxx')
+    assert len(last) < 1000, "only the start of the line is kept"
