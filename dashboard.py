@@ -21,9 +21,9 @@ try:
 except OSError as exc:  # e.g. another program holds the database file
     components.message("error", f"{exc}. Close the other program that uses it, then reload this page.")
     st.stop()
-problem = components.offer_demo(store)
+problem = components.offer_demo(store, can_edit=visitor.can_edit)  # loading the demo is a write: editors only
 if problem:
-    components.message("warning", problem)
+    components.message(*problem)
 elif components.has_demo(store):
     components.demo_banner()
 

@@ -3,9 +3,12 @@ the dashboard (:func:`gate`), the sidebar's account box, and :func:`refusal`, th
 changes data calls before it writes.
 
 Without an ``[auth]`` table in ``secrets.toml`` the dashboard runs in local single-user mode and everyone is an
-editor. With one, every page needs sign-in through Streamlit's OIDC support (``st.login``), and the role comes
-from the ``[access]`` table (:mod:`kpis.access`). The role is worked out again from ``st.user`` and the secrets
-on the server at each check, so a viewer's session cannot make itself an editor. See docs/access.md.
+editor (unless there is an ``[access]`` table: then ``[auth]`` is taken to be missing or misspelt, and the
+dashboard stays closed). With one, every page needs sign-in through Streamlit's OIDC support (``st.login``),
+and the role comes from the ``[access]`` table (:mod:`kpis.access`). The role is worked out again from
+``st.user`` and the secrets on the server at each check, so a viewer's session cannot make itself an editor.
+Configuration mistakes are shown to visitors as one generic message; the details go to the server log only.
+See docs/access.md.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["local", "signed_out", "allowed", "no_access", "unverified", "misconfigured"]
 LOCAL_MODE_NOTE = "Local single-user mode: no sign-in configured"
+#: All that visitors are told about a configuration mistake; the details go to the server log only.
+MISCONFIGURED_MESSAGE = ("Sign-in is not configured correctly; the person who runs the dashboard has the details in "
+                         "the server log.")
 _NO_CONTACT = "the person who runs this dashboard"
 
 
@@ -92,9 +98,12 @@ def visitor() -> Visitor:
     try:
         secrets = _secrets() or {}
         if _auth_table(secrets) is None:
-            ignored = ("[access] is set but sign-in ([auth]) is not, so it has no effect: everyone can edit."
-                       if "access" in secrets else None)
-            return Visitor("local", role="editor", problem=ignored)
+            if "access" in secrets:  # sign-in was meant: [auth] is missing or misspelt, so fail closed
+                raise AccessConfigError("The secrets have an [access] table but no [auth] table (missing or "
+                                        "misspelt), so sign-in is not configured; refusing to run in local mode, "
+                                        "where everyone can edit. Add [auth] (see docs/access.md), or remove "
+                                        "[access] for local single-user mode.")
+            return Visitor("local", role="editor")
         rules = parse_rules(secrets.get("access"))
     except AccessConfigError as exc:
         return Visitor("misconfigured", problem=str(exc), signed_in=bool(st.user.get("is_logged_in")))
@@ -134,8 +143,8 @@ def _sign_in_button(provider: str | None, several: bool) -> None:
         try:
             st.login(provider) if provider else st.login()
         except StreamlitAPIException as exc:  # e.g. [auth] lacks cookie_secret, or Authlib is not installed
-            logger.warning("sign-in is not set up correctly: %s", exc)
-            _say("error", f"Sign-in is not set up correctly, so no one can sign in: {exc} See docs/access.md.")
+            logger.error("sign-in is not set up correctly: %s", exc)
+            _say("error", MISCONFIGURED_MESSAGE)
 
 
 def _sign_out_button(where: Any = st) -> None:
@@ -163,8 +172,9 @@ def gate() -> Visitor:
         for provider in found:
             _sign_in_button(provider, len(found) > 1)
     elif current.mode == "misconfigured":
-        _say("error", f"Access to this dashboard is not configured correctly, so it stays closed: "
-                      f"{current.problem} Ask whoever runs it to fix .streamlit/secrets.toml (see docs/access.md).")
+        # The details (entries of [access], the secrets file's path, TOML errors) are for the server log only.
+        logger.error("access is not configured correctly, so the dashboard stays closed: %s", current.problem)
+        _say("error", MISCONFIGURED_MESSAGE)
     else:
         who = current.email or current.name or "this account"
         if current.problem:
@@ -187,8 +197,6 @@ def sidebar(current: Visitor) -> None:
         if current.mode == "local":
             st.caption(LOCAL_MODE_NOTE, help="Everyone who can open this address can see and change the data. "
                                              "Configure sign-in to give people roles: see docs/access.md.")
-            if current.problem:
-                st.warning(plain(current.problem), icon=":material/warning:")
             return
         st.caption(f":material/account_circle: Signed in as **{plain(current.email)}** · {current.role}",
                    help="Editors import data, undo imports, edit targets and add notes; viewers see every page "

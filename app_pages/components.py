@@ -106,9 +106,21 @@ def _offer_demo(path: str, _store: Store) -> str | None:
     return None
 
 
-def offer_demo(store: Store) -> str | None:
-    """On the first start with an empty database, load the demo company (never again once removed)."""
-    return _offer_demo(str(store.path), store)
+#: What someone who may not edit sees on an empty database (loading the demo company is a write).
+NO_DATA_YET = "No data is loaded yet: an editor has to import the company's exports on the Data page."
+
+
+def offer_demo(store: Store, can_edit: bool = True) -> tuple[Level, str] | None:
+    """On the first start with an empty database, load the demo company (never again once removed); returns a
+    message to show, or None.
+
+    Loading is a write, so only a visitor who can edit (local mode or an editor) triggers it; anyone else gets
+    :data:`NO_DATA_YET` while the database is empty, and nothing is written.
+    """
+    if not can_edit:
+        return ("info", NO_DATA_YET) if store.is_empty() else None
+    problem = _offer_demo(str(store.path), store)
+    return ("warning", problem) if problem else None
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -191,6 +203,26 @@ def undo(store: Store, import_id: int) -> tuple[Level, str]:
         return "error", f"Undoing import {import_id} failed unexpectedly ({type(exc).__name__}); nothing changed."
     finally:
         forget_cached()
+
+
+def back_up(store: Store) -> tuple[Level, str]:
+    """Write a backup of the database into its backups folder now (editors only, checked here): the command
+    line cannot while the dashboard holds the database open."""
+    from kpis.backup import backup, backup_dir
+
+    refused = _refusal("back up the database")
+    if refused:
+        return "error", refused
+    try:
+        folder = backup_dir(store.path)
+        folder.mkdir(parents=True, exist_ok=True)  # a folder: the backup gets a new file name inside it
+        made = backup(store, folder)
+    except InputError as exc:
+        return "error", str(exc)
+    except Exception as exc:
+        logger.exception("backing up the database failed")
+        return "error", f"The backup failed unexpectedly ({type(exc).__name__}); nothing was changed."
+    return "success", f"The database is backed up as {made} ({made.stat().st_size / 1e6:,.1f} MB)."
 
 
 # -- uploads -------------------------------------------------------------------------------------------------------

@@ -81,3 +81,11 @@ if live and not auth.read_only_note("Undoing an import", visitor):
         chosen = st.selectbox("Import to undo", options=list(labels), format_func=labels.__getitem__)
         if st.form_submit_button("Undo import", icon=":material/undo:") and chosen is not None:
             _flash_and_rerun([components.undo(store, int(chosen))])
+
+# -- backups ----------------------------------------------------------------------------------------------------------
+st.subheader("Backups")
+st.caption("Every undo and every removal of the demo company first backs the database up by itself. A backup made "
+           "here is kept until you delete it; restore one with `python -m kpis restore FILE` while the dashboard "
+           "is stopped (docs/operations.md).")
+if not auth.read_only_note("Backing up the database", visitor) and st.button("Back up now", icon=":material/save:"):
+    _flash_and_rerun([components.back_up(store)])

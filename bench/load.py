@@ -117,7 +117,9 @@ def serve(db: Path, log: Path) -> Iterator[Server]:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false",
+             # local mode whatever secrets file the machine has: the load is the pages', not a sign-in's
+             "--secrets.files", str(db.parent / "no-secrets" / "secrets.toml")],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         try:

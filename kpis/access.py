@@ -36,14 +36,14 @@ class AccessConfigError(ValueError):
 @dataclass(frozen=True)
 class AccessRules:
     """The parsed ``[access]`` table: addresses and domains per role (lower case), the contact for people without
-    access, and whether an address the provider does not vouch for is refused."""
+    access, and whether an identity without ``email_verified = true`` is refused (the default)."""
 
     editor_addresses: frozenset[str] = frozenset()
     editor_domains: frozenset[str] = frozenset()
     viewer_addresses: frozenset[str] = frozenset()
     viewer_domains: frozenset[str] = frozenset()
     contact: str | None = None
-    require_verified_email: bool = False
+    require_verified_email: bool = True
 
 
 def normalise_address(email: object) -> str | None:
@@ -119,7 +119,7 @@ def parse_rules(access: Mapping[str, object] | None) -> AccessRules:
         contact = " ".join(contact.split())
     elif editor_addresses:
         contact = editor_addresses[0]
-    verified = access.get("require_verified_email", False)
+    verified = access.get("require_verified_email", True)
     if not isinstance(verified, bool):
         raise AccessConfigError(f"access.require_verified_email must be true or false; it is {verified!r}.")
     return AccessRules(frozenset(editor_addresses), frozenset(editor_domains), frozenset(viewer_addresses),
@@ -151,15 +151,16 @@ def role_for(rules: AccessRules, email: object) -> Role | None:
     return None
 
 
-def email_trusted(claims: Mapping[str, object], require_verified: bool = False) -> bool:
+def email_trusted(claims: Mapping[str, object], require_verified: bool = True) -> bool:
     """Whether the provider vouches for the ``email`` claim: never when ``email_verified`` is false (a boolean,
-    the text ``"false"`` or any value but true); when the claim is missing, only if ``require_verified`` is off
-    (some providers, e.g. Microsoft Entra ID, do not send it).
+    the text ``"false"`` or any value but true); when the claim is missing, only if ``require_verified`` is
+    turned off (``require_verified_email = false``, for a single-tenant Microsoft Entra ID app; see
+    docs/access.md).
 
     >>> email_trusted({"email_verified": True}), email_trusted({"email_verified": "false"}), email_trusted({})
-    (True, False, True)
-    >>> email_trusted({}, require_verified=True)
-    False
+    (True, False, False)
+    >>> email_trusted({}, require_verified=False)
+    True
     """
     if "email_verified" not in claims or claims["email_verified"] is None:
         return not require_verified

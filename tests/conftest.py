@@ -1,4 +1,4 @@
-"""Shared fixtures: a real DuckDB file per test, and a helper that writes small export files."""
+"""Shared fixtures: a real DuckDB file per test, a helper that writes small export files, and no real secrets."""
 
 from __future__ import annotations
 
@@ -16,6 +16,30 @@ from kpis.store import Store
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def no_secrets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A secrets file path that does not exist (nothing ever creates it)."""
+    return tmp_path_factory.mktemp("no-secrets") / "secrets.toml"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_secrets(no_secrets_file: Path) -> Iterator[None]:
+    """Point Streamlit's ``secrets.files`` at :func:`no_secrets_file`, so that no test reads the machine's real
+    ``~/.streamlit/secrets.toml`` or ``.streamlit/secrets.toml`` (``AppTest`` only replaces ``st.secrets`` when
+    ``at.secrets`` is non-empty): every test runs in local mode unless it configures secrets itself."""
+    from streamlit import config
+    from streamlit.runtime.secrets import secrets_singleton
+
+    saved = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(no_secrets_file)])
+    secrets_singleton._reset()  # secrets already read from the old files are dropped
+    try:
+        yield
+    finally:
+        config.set_option("secrets.files", saved)
+        secrets_singleton._reset()
 
 
 @pytest.fixture

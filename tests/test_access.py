@@ -23,7 +23,7 @@ def test_a_table_parses_to_lower_case_addresses_and_domains() -> None:
         viewer_addresses=frozenset({"ana@partner.org", "bo@ops.example.com"}),
         viewer_domains=frozenset({"example.com"}),
         contact="ana@example.com",
-        require_verified_email=False,
+        require_verified_email=True,  # the default: a missing email_verified claim is refused
     )
 
 
@@ -111,9 +111,17 @@ def test_a_bad_table_is_refused_with_a_message(table: object, message: str | Non
     ({}, False, True),                          # the provider does not send the claim (e.g. Entra ID)
     ({"email_verified": None}, False, True),
     ({}, True, False),
+    ({"email_verified": None}, True, False),
 ])
 def test_email_trusted(claims: dict[str, object], required: bool, trusted: bool) -> None:
     assert email_trusted(claims, required) is trusted
+
+
+def test_a_missing_email_verified_claim_is_refused_unless_turned_off() -> None:
+    assert email_trusted({}) is False  # the default refuses
+    assert parse_rules({"editors": ["ana@example.com"]}).require_verified_email is True
+    assert parse_rules({"editors": ["ana@example.com"], "require_verified_email": False}).require_verified_email \
+        is False
 
 
 def test_normalise_address() -> None:

@@ -9,6 +9,7 @@ sign-in; the role is worked out by the app from both, as in a real session.
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ def start(user: dict[str, Any] | None = None, access: object = ACCESS, page: str
     return at
 
 
+def shown(at: AppTest) -> str:
+    """Every text on the page and in the sidebar: titles, Markdown, messages, captions and button labels."""
+    kinds = ("title", "markdown", "text", "caption", "info", "warning", "error", "success")
+    return " | ".join([t for kind in kinds for t in texts(at.get(kind))] + buttons(at))
+
+
 def captions(at: AppTest) -> str:
     return " | ".join(texts(at.caption))  # the sidebar's too
 
@@ -71,12 +78,25 @@ def test_without_auth_it_is_local_single_user_mode_and_everyone_edits(seeded: Pa
     assert "Sign out" not in buttons(at)
 
 
-def test_access_without_auth_is_flagged(seeded: Path) -> None:
+@pytest.mark.parametrize("secrets", [
+    {"access": ACCESS},                                # [auth] left out
+    {"Auth": AUTH, "access": ACCESS},                  # [auth] misspelt
+    {"oauth": AUTH, "access": ACCESS},
+], ids=["missing", "capitalised", "misspelt"])
+def test_access_without_auth_fails_closed(db_path: Path, secrets: dict[str, Any],
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Sign-in was meant ([access] is there): running in local mode would let everyone edit."""
     at = AppTest.from_file(str(DASHBOARD), default_timeout=TIMEOUT)
-    at.secrets["access"] = ACCESS
-    at.run()
+    at.secrets.update(secrets)
+    with caplog.at_level(logging.ERROR, logger="app_pages.auth"):
+        at.run()
     assert not at.exception
-    assert any("[access] is set but sign-in ([auth]) is not" in w for w in texts(at.sidebar.warning))
+    assert texts(at.error) == [auth.MISCONFIGURED_MESSAGE]
+    assert [t.value for t in at.title] == ["CPO KPI dashboard"]
+    assert not buttons(at) and not at.dataframe and not at.file_uploader and not at.sidebar.caption
+    assert auth.LOCAL_MODE_NOTE not in shown(at)
+    assert not db_path.exists()  # the database was never opened
+    assert "an [access] table but no [auth] table" in caplog.text
 
 
 # -- who may not see the dashboard -----------------------------------------------------------------------------------
@@ -122,22 +142,77 @@ def test_an_unverified_address_is_not_trusted(db_path: Path) -> None:
     assert not db_path.exists()
 
 
+def test_a_missing_email_verified_claim_is_refused_by_default(db_path: Path) -> None:
+    claims = {k: v for k, v in EDITOR.items() if k != "email_verified"}
+    at = start(claims)
+    (warning,) = texts(at.warning)
+    assert warning.startswith("Your identity provider has not verified the address ana@example.com")
+    assert not db_path.exists()
+
+
+def test_require_verified_email_false_accepts_a_missing_claim(seeded: Path) -> None:
+    """For a single-tenant Microsoft Entra ID app, which does not send the claim (see docs/access.md)."""
+    claims = {k: v for k, v in EDITOR.items() if k != "email_verified"}
+    at = start(claims, access={**ACCESS, "require_verified_email": False})
+    assert "Signed in as **ana@example.com** · editor" in captions(at)
+    refused = start({**EDITOR, "email_verified": False}, access={**ACCESS, "require_verified_email": False})
+    assert texts(refused.warning)[0].startswith("Your identity provider has not verified the address")
+
+
 @pytest.mark.parametrize(("access", "message"), [
     ({"editors": "ana@example.com"}, "access.editors must be a list of e-mail addresses or @domains"),
-    ({"editors": ["example.com"]}, "write the domain 'example.com' with a leading @"),
+    ({"editors": ["secret.person@example.com", "example.com"]},
+     "entry 2: write the domain 'example.com' with a leading @"),
     (None, "there is no [access] table"),
 ])
-def test_a_bad_access_table_is_a_clear_message_and_closes_the_dashboard(db_path: Path, access: object,
-                                                                        message: str) -> None:
-    at = start(EDITOR, access=access)
-    (error,) = texts(at.error)
-    assert error.startswith("Access to this dashboard is not configured correctly, so it stays closed:")
-    assert message in error
-    assert [b.label for b in at.button] == ["Sign out"]
+@pytest.mark.parametrize("user", [EDITOR, {"is_logged_in": False}], ids=["signed_in", "signed_out"])
+def test_a_bad_access_table_closes_the_dashboard_and_logs_the_details(
+        db_path: Path, access: object, message: str, user: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="app_pages.auth"):
+        at = start(user, access=access)
+    assert texts(at.error) == [auth.MISCONFIGURED_MESSAGE]
+    page = shown(at)
+    assert "example.com" not in page and "access." not in page and "secrets" not in page  # no details shown
+    assert [b.label for b in at.button] == (["Sign out"] if user["is_logged_in"] else [])
     assert not at.dataframe and not db_path.exists()
+    assert message in caplog.text  # the details are in the server log
+
+
+def test_an_unreadable_secrets_file_shows_no_details(db_path: Path, tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from streamlit.runtime.secrets import secrets_singleton
+    from streamlit.testing.v1.util import patch_config_options
+
+    broken = tmp_path / "private-secrets.toml"
+    broken.write_text('[auth]\nclient_secret = "hunter2\n', encoding="utf-8")
+    with patch_config_options({"secrets.files": [str(broken)]}):
+        secrets_singleton._reset()
+        try:
+            with caplog.at_level(logging.ERROR, logger="app_pages.auth"):
+                at = AppTest.from_file(str(DASHBOARD), default_timeout=TIMEOUT).run()
+        finally:
+            secrets_singleton._reset()
+    assert not at.exception
+    assert texts(at.error) == [auth.MISCONFIGURED_MESSAGE]
+    assert "private-secrets" not in shown(at) and "hunter2" not in shown(at)
+    assert "The secrets file could not be read" in caplog.text and not db_path.exists()
 
 
 # -- viewers and editors ---------------------------------------------------------------------------------------------
+
+def test_a_viewer_on_an_empty_database_does_not_load_the_demo(db_path: Path) -> None:
+    """Loading the demo company is a write: a viewer is told that an editor must import the data."""
+    from app_pages import components
+
+    at = start(VIEWER)
+    assert components.NO_DATA_YET in texts(at.info)
+    assert not any("Showing the demo company" in t for t in texts(at.info))
+    with Store(db_path) as store:
+        assert store.is_empty() and store.get_setting(components.DEMO_OFFERED) is None
+    if components._demo_module() is not None:  # the first editor's visit then loads it
+        editor = start(EDITOR)
+        assert any("Showing the demo company" in t for t in texts(editor.info))
+        assert components.NO_DATA_YET not in texts(editor.info)
 
 def test_the_sidebar_names_the_user_and_role(seeded: Path) -> None:
     assert "Signed in as **ana@example.com** · editor" in captions(start(EDITOR))
@@ -206,6 +281,7 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
         "remove note": notes.remove_note(store, note_id)[1],
         "undo": components.undo(store, import_id)[1],
         "remove demo": components.remove_demo(store)[0][1],
+        "back up": components.back_up(store)[1],
     }
     for action, answer in answers.items():
         st.text(f"{action}: {answer}")
@@ -237,8 +313,10 @@ def test_every_write_refuses_a_viewer_and_changes_nothing(seeded: Path) -> None:
         f"remove note: {refused.format('remove notes')}",
         f"undo: {refused.format('undo an import')}",
         f"remove demo: {refused.format('remove the demo company')}",
+        f"back up: {refused.format('back up the database')}",
     ]
     assert stored(seeded) == before
+    assert not (seeded.parent / "backups").exists(), "no backup written either"
     with Store(seeded) as store:
         assert list(annotations.all_annotations(store)["text"]) == ["kept"]
 
@@ -265,8 +343,9 @@ def test_a_signed_out_session_cannot_write_either(seeded: Path) -> None:
         annotations.add(store, date(2026, 1, 2), "kept", who="ana@example.com")
     before = stored(seeded)
     answers = _run_every_write({"is_logged_in": False})
-    assert len(answers) == 7 and all("you are not signed in as one" in a for a in answers), answers
+    assert len(answers) == 8 and all("you are not signed in as one" in a for a in answers), answers
     assert stored(seeded) == before
+    assert not (seeded.parent / "backups").exists(), "no backup written either"
 
 
 def test_local_mode_writes_as_local(db_path: Path) -> None:
@@ -288,12 +367,17 @@ def test_a_secrets_file_that_cannot_be_read_keeps_the_dashboard_closed(tmp_path:
     missing = tmp_path / "nowhere" / "secrets.toml"
     with patch_config_options({"secrets.files": [str(broken)]}):
         secrets_singleton._reset()
-        current = auth.visitor()
-        assert current.mode == "misconfigured" and not current.can_edit
-        assert current.problem is not None and current.problem.startswith("The secrets file could not be read")
-        assert auth.refusal("import files") == ("Only editors can import files, and you are not signed in as one. "
-                                                "Nothing was changed.")
+        try:
+            current = auth.visitor()
+            assert current.mode == "misconfigured" and not current.can_edit
+            assert current.problem is not None and current.problem.startswith("The secrets file could not be read")
+            assert auth.refusal("import files") == ("Only editors can import files, and you are not signed in as "
+                                                    "one. Nothing was changed.")
+        finally:
+            secrets_singleton._reset()
     with patch_config_options({"secrets.files": [str(missing)]}):
         secrets_singleton._reset()
-        assert auth.visitor().mode == "local"
-    secrets_singleton._reset()
+        try:
+            assert auth.visitor().mode == "local"
+        finally:
+            secrets_singleton._reset()

@@ -241,3 +241,21 @@ def test_unopenable_database_is_a_message_not_a_crash(tmp_path: Path, monkeypatc
     (error,) = texts(at.error)
     assert error.startswith(f"cannot open the database {folder}")
     assert not at.title, "no page runs without a database"
+
+
+def test_back_up_now_writes_a_backup_that_holds_the_data(app: Callable[[], AppTest], seeded: Path) -> None:
+    import duckdb
+
+    at = open_data_page(app())
+    next(b for b in at.button if b.label == "Back up now").click().run()
+    assert not at.exception
+    (said,) = texts(at.success)
+    match = re.fullmatch(r"The database is backed up as (.+\.duckdb) \(([\d.,]+) MB\)\.", said)
+    assert match, said
+    made = Path(match.group(1))
+    assert made.parent == seeded.parent / "backups" and made.is_file()
+    con = duckdb.connect(str(made), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(1,)], "the seeded event is in the copy"
+    finally:
+        con.close()

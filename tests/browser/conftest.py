@@ -41,6 +41,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def no_secrets(workdir: Path) -> list[str]:
+    """Options that point ``secrets.files`` at a file that does not exist: a server started from the repository
+    (cwd=ROOT) would otherwise read the machine's real ``.streamlit/secrets.toml``."""
+    return ["--secrets.files", str(workdir / "no-secrets" / "secrets.toml")]
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard served by ``streamlit run`` on a free local port; yields its base URL."""
@@ -58,7 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py",
              "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none", *no_secrets(workdir)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         try:
@@ -110,8 +116,8 @@ def page(browser: Browser) -> Iterator[Page]:
 def streamlit_server(workdir: Path, *options: str, port: int | None = None,
                      startup_seconds: float = 60) -> Iterator[str]:
     """``streamlit run dashboard.py`` on a loopback port with the database ``workdir/kpis.duckdb`` and extra
-    command-line ``options`` (e.g. ``--secrets.files``); yields its base URL and, once stopped, fails if the
-    server logged a traceback."""
+    command-line ``options`` (e.g. ``--secrets.files``; without it, no secrets file at all); yields its base
+    URL and, once stopped, fails if the server logged a traceback."""
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -123,7 +129,8 @@ def streamlit_server(workdir: Path, *options: str, port: int | None = None,
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py",
              "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", *options],
+             "--server.fileWatcherType", "none",
+             *(options if "--secrets.files" in options else (*no_secrets(workdir), *options))],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         try:
