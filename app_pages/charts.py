@@ -260,11 +260,13 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
     shown = cohorts[cohorts["period"] <= max_period]
     rows = sorted(shown["cohort_start"].unique())
     columns = list(range(int(shown["period"].max()) + 1)) if not shown.empty else []
-    z = pd.DataFrame(index=rows, columns=columns, dtype="float64")
-    text = pd.DataFrame("", index=rows, columns=columns)
-    for cell in shown.itertuples(index=False):
-        z.loc[cell.cohort_start, cell.period] = cell.retention
-        text.loc[cell.cohort_start, cell.period] = fmt.percent(cell.retention, 0) + ("*" if cell.partial else "")
+    # one pivot, not a cell at a time: a weekly year is some 700 cells
+    labels = [fmt.percent(r, 0) + ("*" if p else "") for r, p in zip(shown["retention"], shown["partial"],
+                                                                     strict=True)]
+    cells = shown.assign(label=labels, retention=shown["retention"].astype("float64"))
+    z = cells.pivot(index="cohort_start", columns="period", values="retention").reindex(index=rows, columns=columns)
+    text = cells.pivot(index="cohort_start", columns="period", values="label").reindex(
+        index=rows, columns=columns).fillna("")
     sizes = shown.drop_duplicates("cohort_start").set_index("cohort_start")["cohort_size"]
     y = [f"{fmt.period(r, grain).removeprefix('week of ')} · {int(sizes[r]):,}" for r in rows]
     unit = "week" if grain == "week" else "month"
