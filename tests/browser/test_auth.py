@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from kpis.importer import import_file
 from kpis.store import Store
 from tests.browser.conftest import _free_port, add_user, streamlit_server
+from tests.browser.test_browser import screenshot
 
 EDITOR = "ana@acme.test"
 VIEWER = "bo@acme.test"
@@ -80,6 +81,8 @@ def sign_in(page: Page, server: str, provider: str, email: str) -> None:
     expect(page.get_by_role("heading", name="CPO KPI dashboard")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # nothing but the sign-in screen
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
+    settled(page)
+    screenshot(page, "sign_in.png")
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(f"^{re.escape(provider)}/oauth2/authorize"))
     page.get_by_placeholder("sub").fill(email)
@@ -121,6 +124,7 @@ def test_a_viewer_sees_the_numbers_but_no_editing(signed_server: str, oidc_provi
     settled(tab)
     expect(tab.locator('input[type="file"]')).to_have_count(0)
     expect(tab.get_by_role("button", name="Undo import")).to_have_count(0)
+    screenshot(tab, "data_viewer.png")  # what a product director sees on /data
 
     tab.goto(f"{signed_server}/targets")
     expect(tab.get_by_role("heading", name="Targets in force")).to_be_visible()
@@ -146,6 +150,7 @@ def test_a_stranger_gets_the_no_access_page_and_can_sign_out(signed_server: str,
     settled(tab)
     expect(tab.get_by_test_id("stSidebarNav")).to_have_count(0)
     expect(tab.get_by_test_id("stMetric")).to_have_count(0)
+    screenshot(tab, "no_access.png")
     tab.goto(f"{signed_server}/data")  # another page's address shows the same
     expect(tab.get_by_text(f"Ask {CONTACT} to add you.")).to_be_visible()
     settled(tab)
