@@ -52,39 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard served by ``streamlit run`` on a free local port; yields its base URL."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: sudo apt-get install -y chromium")
-    workdir = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env["KPI_DB"] = str(workdir / "kpis.duckdb")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env.pop("PYTHONWARNINGS", None)
-    log_path = workdir / "streamlit.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py",
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", *no_secrets(workdir)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not _healthy(url):
-                if process.poll() is not None:
-                    pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not answer {url}/_stcore/health within 60 s:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
-    log_text = log_path.read_text(errors="replace")
-    assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
+    with streamlit_server(tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
