@@ -536,8 +536,9 @@ class RevenuePage:
     cut: date
 
 
-def revenue_page(title: str) -> RevenuePage:
-    """Title a revenue page and load its data; stops the page with a message when there is nothing to show."""
+def _page_start(title: str) -> tuple[Store, Filters]:
+    """Title a KPI page; the store and the checked filters, or the page stops with a message when nothing is
+    loaded."""
     from app_pages import filters  # filters imports this module: import it when a page runs
 
     store = open_store()
@@ -546,6 +547,12 @@ def revenue_page(title: str) -> RevenuePage:
     if chosen is None:
         nothing_loaded()
         st.stop()
+    return store, chosen
+
+
+def revenue_page(title: str) -> RevenuePage:
+    """Title a revenue page and load its data; stops the page with a message when there is nothing to show."""
+    store, chosen = _page_start(title)
     table, as_of = revenue_for(store, chosen)
     if table is None or as_of is None:
         st.stop()
@@ -557,14 +564,7 @@ def revenue_page(title: str) -> RevenuePage:
 def events_page(title: str) -> tuple[Store, Filters, date]:
     """Title a product-events page: the store, the filters and the events' as-of date; stops the page with a
     message when nothing is loaded."""
-    from app_pages import filters  # filters imports this module: import it when a page runs
-
-    store = open_store()
-    chosen = filters.current()
-    st.title(title)
-    if chosen is None:
-        nothing_loaded()
-        st.stop()
+    store, chosen = _page_start(title)
     as_of = events_as_of(store)
     if as_of is None:
         st.stop()
