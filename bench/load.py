@@ -80,14 +80,24 @@ class Server:
         return [chunk.split("\n\n")[0] for chunk in text.split("Traceback")[1:]]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A port nobody listens on now, so that runs side by side do not collide."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _healthy(url: str) -> bool:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask a server to stop, then kill it if it has not within 15 s: a hung server must not hang the run."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+def healthy(url: str) -> bool:
     """Whether the server answers its health check (it is up and its app is loaded)."""
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
@@ -109,7 +119,7 @@ def demo_database(folder: Path) -> Path:
 @contextlib.contextmanager
 def serve(db: Path, log: Path) -> Iterator[Server]:
     """``streamlit run dashboard.py`` on ``db`` at a free loopback port, until the block ends."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "KPI_DB": str(db), "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONWARNINGS", None)
@@ -124,7 +134,7 @@ def serve(db: Path, log: Path) -> Iterator[Server]:
         )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT
-            while not _healthy(url):
+            while not healthy(url):
                 if process.poll() is not None:
                     raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
                 if time.monotonic() > deadline:
@@ -133,12 +143,7 @@ def serve(db: Path, log: Path) -> Iterator[Server]:
                 time.sleep(0.2)  # polling interval of the health check, bounded by the deadline above
             yield Server(url, process.pid, log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process)
 
 
 # -- memory ---------------------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ Chromium driven by Playwright (no Playwright browser download)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from bench.load import free_port, healthy, stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,20 +26,6 @@ CHROMIUM_ARGS = [
 ]
 #: The first page load on an empty database loads the whole demo company.
 STARTUP_SECONDS = 90
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 def no_secrets(workdir: Path) -> list[str]:
@@ -87,7 +74,7 @@ def streamlit_server(workdir: Path, *options: str, port: int | None = None,
     """``streamlit run dashboard.py`` on a loopback port with the database ``workdir/kpis.duckdb`` and extra
     command-line ``options`` (e.g. ``--secrets.files``; without it, no secrets file at all); yields its base
     URL and, once stopped, fails if the server logged a traceback."""
-    port = port or _free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
     env["KPI_DB"] = str(workdir / "kpis.duckdb")
@@ -104,7 +91,7 @@ def streamlit_server(workdir: Path, *options: str, port: int | None = None,
         )
         try:
             deadline = time.monotonic() + startup_seconds
-            while not _healthy(url):
+            while not healthy(url):
                 if process.poll() is not None:
                     pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
                 if time.monotonic() > deadline:
@@ -112,12 +99,7 @@ def streamlit_server(workdir: Path, *options: str, port: int | None = None,
                 time.sleep(0.2)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process)
     log_text = log_path.read_text(errors="replace")
     assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
 
@@ -127,7 +109,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An OpenID Connect provider (``oidc-provider-mock``, its own process) on a free loopback port; yields its
     issuer URL. Any client id and secret are accepted; :func:`add_user` sets a user's claims, and its
     authorization form signs in whichever user is typed there."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("oidc") / "provider.log"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
@@ -143,12 +125,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.2)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process)
 
 
 def _answers(url: str) -> bool:

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.load import free_port
 from kpis.importer import import_file
 from kpis.store import Store
-from tests.browser.conftest import _free_port, add_user, streamlit_server
+from tests.browser.conftest import add_user, streamlit_server
 from tests.browser.test_browser import screenshot
 
 EDITOR = "ana@acme.test"
@@ -39,7 +40,7 @@ def signed_server(tmp_path_factory: pytest.TempPathFactory, oidc_provider: str) 
     with Store(workdir / "kpis.duckdb") as store:
         for name in ("subscriptions.csv", "events.csv"):
             import_file(store, workdir / name, who="seed")
-    port = _free_port()
+    port = free_port()
     secrets = workdir / "secrets.toml"
     secrets.write_text(f"""
 [auth]
