@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from bench.load import free_port, healthy, stop_process
 
@@ -27,6 +27,14 @@ CHROMIUM_ARGS = [
 #: The first page load on an empty database loads the whole demo company.
 STARTUP_SECONDS = 90
 
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run is over: the app root's script state reads ``notRunning`` (it is ``initial``, then
+    ``running`` before that). Streamlit's 'running' indicator shows only after a delay, so its absence proves
+    nothing: a page waited for that way was photographed half drawn."""
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+    page.wait_for_timeout(300)  # let the last elements finish their enter animation before a screenshot
 
 def no_secrets(workdir: Path) -> list[str]:
     """Options that point ``secrets.files`` at a file that does not exist: a server started from the repository

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from bench.load import free_port
 from kpis.importer import import_file
 from kpis.store import Store
-from tests.browser.conftest import add_user, streamlit_server
+from tests.browser.conftest import add_user, settle, streamlit_server
 from tests.browser.test_browser import screenshot
 
 EDITOR = "ana@acme.test"
@@ -72,17 +72,13 @@ def tab(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def settled(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
-
-
 def sign_in(page: Page, server: str, provider: str, email: str) -> None:
     """Open the dashboard, press Sign in, pick ``email`` on the provider's form, and come back signed in."""
     page.goto(server)
     expect(page.get_by_role("heading", name="CPO KPI dashboard")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # nothing but the sign-in screen
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
-    settled(page)
+    settle(page)
     screenshot(page, "sign_in.png")
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(f"^{re.escape(provider)}/oauth2/authorize"))
@@ -97,14 +93,14 @@ def test_an_editor_signs_in_and_imports_a_file(signed_server: str, oidc_provider
     sidebar = tab.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text(f"Signed in as {EDITOR} · editor")).to_be_visible()
     expect(sidebar.get_by_role("button", name="Sign out")).to_be_visible()
-    settled(tab)
+    settle(tab)
 
     tab.goto(f"{signed_server}/data")  # a new session: the identity cookie signs it in
     expect(tab.get_by_role("heading", name="Import files")).to_be_visible()
     tab.locator('input[type="file"]').set_input_files([{"name": "signups.csv", "mimeType": "text/csv",
                                                         "buffer": UPLOAD}])
     expect(tab.get_by_text("recognised as Events CSV")).to_be_visible()
-    settled(tab)
+    settle(tab)
     tab.get_by_role("button", name="Import 1 file").click()
     summary = tab.get_by_test_id("stAlertContentSuccess").filter(has_text="signups.csv: events_csv, import")
     expect(summary).to_contain_text("2 rows added")
@@ -117,12 +113,12 @@ def test_a_viewer_sees_the_numbers_but_no_editing(signed_server: str, oidc_provi
     expect(tab.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
     expect(tab.get_by_test_id("stSidebar").get_by_text(f"Signed in as {VIEWER} · viewer")).to_be_visible()
     expect(tab.get_by_test_id("stMetric").first).to_be_visible()
-    settled(tab)
+    settle(tab)
 
     tab.goto(f"{signed_server}/data")
     expect(tab.get_by_role("heading", name="Import history")).to_be_visible()
     expect(tab.get_by_text("Importing files is for editors: you are signed in as a viewer.")).to_be_visible()
-    settled(tab)
+    settle(tab)
     expect(tab.locator('input[type="file"]')).to_have_count(0)
     expect(tab.get_by_role("button", name="Undo import")).to_have_count(0)
     screenshot(tab, "data_viewer.png")  # what a product director sees on /data
@@ -130,7 +126,7 @@ def test_a_viewer_sees_the_numbers_but_no_editing(signed_server: str, oidc_provi
     tab.goto(f"{signed_server}/targets")
     expect(tab.get_by_role("heading", name="Targets in force")).to_be_visible()
     expect(tab.get_by_text("Changing targets is for editors")).to_be_visible()
-    settled(tab)
+    settle(tab)
     expect(tab.get_by_role("button", name="Save changes")).to_have_count(0)
     expect(tab.locator('input[type="file"]')).to_have_count(0)
     expect(tab.get_by_role("button", name="Download the targets in force (CSV)")).to_be_visible()
@@ -138,7 +134,7 @@ def test_a_viewer_sees_the_numbers_but_no_editing(signed_server: str, oidc_provi
     tab.goto(f"{signed_server}/review")
     expect(tab.get_by_role("heading", name="Notes on dates")).to_be_visible()
     expect(tab.get_by_text("Adding and removing notes is for editors")).to_be_visible()
-    settled(tab)
+    settle(tab)
     expect(tab.get_by_role("button", name="Add the note")).to_have_count(0)
     expect(tab.get_by_test_id("stException")).to_have_count(0)
 
@@ -148,13 +144,13 @@ def test_a_stranger_gets_the_no_access_page_and_can_sign_out(signed_server: str,
     sign_in(tab, signed_server, oidc_provider, STRANGER)
     expect(tab.get_by_text(f"You are signed in as {STRANGER}, which does not have access to this dashboard. "
                            f"Ask {CONTACT} to add you.")).to_be_visible()
-    settled(tab)
+    settle(tab)
     expect(tab.get_by_test_id("stSidebarNav")).to_have_count(0)
     expect(tab.get_by_test_id("stMetric")).to_have_count(0)
     screenshot(tab, "no_access.png")
     tab.goto(f"{signed_server}/data")  # another page's address shows the same
     expect(tab.get_by_text(f"Ask {CONTACT} to add you.")).to_be_visible()
-    settled(tab)
+    settle(tab)
     expect(tab.get_by_role("heading", name="Import files")).to_have_count(0)
 
     tab.get_by_role("button", name="Sign out").click()

@@ -10,7 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.browser.conftest import settle
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -28,10 +31,25 @@ PAGES = {
 }
 
 
-def settle(page: Page) -> None:
-    """Wait until the script run is over (Streamlit's 'running' indicator has gone)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
-    page.wait_for_timeout(300)  # let the last elements finish their enter animation before a screenshot
+def choose(page: Page, combobox: Locator, option: str) -> None:
+    """Pick ``option`` in a Streamlit selectbox the way a person does: open the list, type to filter it when the
+    option is not on screen, click it. A script run that ends while the list is open can close the list, so the
+    pick is tried again (three times at most); a failure says what the list showed."""
+    item = page.get_by_role("option", name=option, exact=True)
+    shown: list[str] = []
+    for _ in range(3):
+        settle(page)
+        combobox.click()
+        if not item.is_visible():
+            combobox.press_sequentially(option)
+        try:
+            item.click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            shown = page.get_by_role("option").all_inner_texts()
+            page.keyboard.press("Escape")
+    raise AssertionError(f"no option {option!r} in the list; it showed {shown}, "
+                         f"the box reads {combobox.input_value()!r}")
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -181,9 +199,7 @@ def test_the_bridge_period_and_the_cohorts_travel_in_the_link(server: str, brows
     settle(sender)
     bridge = sender.get_by_role("combobox", name="The month to explain")
     expect(bridge).to_have_value("Jul 2026")
-    bridge.click()
-    bridge.fill("Aug 2026")  # the list filters as one types: the option is on screen however long the list is
-    sender.get_by_role("option", name="Aug 2026", exact=True).click()
+    choose(sender, bridge, "Aug 2026")
     expect(sender).to_have_url(re.compile(r"bridge=2026-08-01"))
     settle(sender)
     expect(sender.get_by_test_id("stCode").filter(has_text="bridge=2026-08-01")).to_be_visible()
