@@ -2,7 +2,8 @@
 
 The entry file is the frame around every page: page config, who is signed in (nothing else runs for someone
 who may not see the dashboard; see :mod:`app_pages.auth`), the one database per process, the demo company
-on first start and its banner, the navigation, and the shared filters in the sidebar (grain, date range,
+on first start and its banner, the navigation (and, after sign-in, the way back to the link the visitor
+opened: :mod:`app_pages.return_link`), and the shared filters in the sidebar (grain, date range,
 compare-to, segment; bound to the URL, see :mod:`app_pages.filters`). Pages live in ``app_pages/`` (not
 ``pages/``, which Streamlit treats as its legacy auto-discovered navigation; see docs/ARCHITECTURE).
 """
@@ -11,10 +12,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, filters
+from app_pages import auth, components, filters, return_link
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
-visitor = auth.gate()  # before anything opens the database
+SECTIONS = {
+    "Business": [
+        st.Page(components.OVERVIEW_PAGE, title="Overview", icon=":material/dashboard:", url_path="", default=True),
+        st.Page(components.REVENUE_PAGE, title="Revenue", icon=":material/payments:", url_path="revenue"),
+        st.Page(components.CUSTOMERS_PAGE, title="Customers", icon=":material/groups:", url_path="customers"),
+    ],
+    "Product": [
+        st.Page(components.ENGAGEMENT_PAGE, title="Engagement", icon=":material/touch_app:", url_path="engagement"),
+        st.Page(components.RETENTION_PAGE, title="Retention", icon=":material/event_repeat:", url_path="retention"),
+    ],
+    "Plan": [
+        st.Page(components.TARGETS_PAGE, title="Targets", icon=":material/flag:", url_path="targets"),
+        st.Page(components.REVIEW_PAGE, title="Review", icon=":material/rate_review:", url_path="review"),
+    ],
+    "Data": [
+        st.Page(components.DATA_PAGE, title="Data", icon=":material/database:", url_path="data"),
+    ],
+}
+PAGES = {p.url_path: p for section in SECTIONS.values() for p in section}
+visitor = auth.gate(return_paths=PAGES)  # before anything opens the database
 
 try:
     store = components.open_store()
@@ -27,29 +47,9 @@ if problem:
 elif components.has_demo(store):
     components.demo_banner()
 
-page = st.navigation(
-    {
-        "Business": [
-            st.Page(components.OVERVIEW_PAGE, title="Overview", icon=":material/dashboard:", url_path="",
-                    default=True),
-            st.Page(components.REVENUE_PAGE, title="Revenue", icon=":material/payments:", url_path="revenue"),
-            st.Page(components.CUSTOMERS_PAGE, title="Customers", icon=":material/groups:", url_path="customers"),
-        ],
-        "Product": [
-            st.Page(components.ENGAGEMENT_PAGE, title="Engagement", icon=":material/touch_app:",
-                    url_path="engagement"),
-            st.Page(components.RETENTION_PAGE, title="Retention", icon=":material/event_repeat:",
-                    url_path="retention"),
-        ],
-        "Plan": [
-            st.Page(components.TARGETS_PAGE, title="Targets", icon=":material/flag:", url_path="targets"),
-            st.Page(components.REVIEW_PAGE, title="Review", icon=":material/rate_review:", url_path="review"),
-        ],
-        "Data": [
-            st.Page(components.DATA_PAGE, title="Data", icon=":material/database:", url_path="data"),
-        ],
-    }
-)
+page = st.navigation(SECTIONS)
+if visitor.signed_in:
+    return_link.bring_back(PAGES, page.url_path)  # sign-in ends on the home page: back to the link they opened
 filters.sidebar(store, page.url_path)
 auth.sidebar(visitor)
 page.run()

@@ -14,7 +14,7 @@ See docs/access.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -158,14 +158,18 @@ def _say(level: Literal["info", "warning", "error"], text: str) -> None:
     message(level, text)
 
 
-def gate() -> Visitor:
+def gate(return_paths: Collection[str] = ()) -> Visitor:
     """The visitor, when they may see the dashboard; otherwise draw the sign-in, no-access or configuration
-    screen and stop the run, before anything reads the data."""
+    screen and stop the run, before anything reads the data. On the sign-in screen, the link opened (when its
+    page is one of ``return_paths``) is kept for after sign-in (:mod:`app_pages.return_link`)."""
     current = visitor()
     if current.mode in ("local", "allowed"):
         return current
     st.title("CPO KPI dashboard")
     if current.mode == "signed_out":
+        from app_pages import return_link  # it reads the filters' keys, and the filters import this module
+
+        return_link.remember(return_paths)
         st.write("Sign in to see the company's KPIs.")
         auth = _auth_table(_secrets()) or {}
         found = providers(auth)

@@ -14,7 +14,7 @@ from bench.load import free_port
 from kpis.importer import import_file
 from kpis.store import Store
 from tests.browser.conftest import add_user, settle, streamlit_server
-from tests.browser.test_browser import screenshot
+from tests.browser.test_browser import screenshot, with_query
 
 EDITOR = "ana@acme.test"
 VIEWER = "bo@acme.test"
@@ -72,19 +72,38 @@ def tab(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, server: str, provider: str, email: str) -> None:
-    """Open the dashboard, press Sign in, pick ``email`` on the provider's form, and come back signed in."""
-    page.goto(server)
+def sign_in(page: Page, server: str, provider: str, email: str, link: str = "") -> None:
+    """Open the dashboard (at ``link``, a path and query, when given), press Sign in, pick ``email`` on the
+    provider's form, and come back signed in (to the home page when no link was given)."""
+    page.goto(f"{server}/{link}")
     expect(page.get_by_role("heading", name="CPO KPI dashboard")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # nothing but the sign-in screen
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
     settle(page)
-    screenshot(page, "sign_in.png")
+    if not link:
+        screenshot(page, "sign_in.png")
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(f"^{re.escape(provider)}/oauth2/authorize"))
     page.get_by_placeholder("sub").fill(email)
     page.get_by_role("button", name="Authorize", exact=True).click()
-    expect(page).to_have_url(re.compile(f"^{re.escape(server)}/?(\\?.*)?$"))
+    if not link:
+        expect(page).to_have_url(re.compile(f"^{re.escape(server)}/?(\\?.*)?$"))
+
+
+def test_a_shared_link_opens_its_view_after_sign_in(signed_server: str, oidc_provider: str, tab: Page) -> None:
+    # what a CPO sends a product director who has not signed in yet
+    sign_in(tab, signed_server, oidc_provider, VIEWER, "customers?grain=month&compare=same+period+last+year")
+    expect(tab).to_have_url(with_query(signed_server, "customers", "grain=month", "compare=same+period+last+year"))
+    expect(tab.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
+    settle(tab)
+    sidebar = tab.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("radio", name="month")).to_be_checked()
+    expect(sidebar.get_by_role("radio", name="same period last year")).to_be_checked()
+    expect(tab.get_by_test_id("stException")).to_have_count(0)
+    tab.goto(signed_server)  # the link is used once: home is home afterwards
+    expect(tab.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    settle(tab)
+    expect(tab).to_have_url(re.compile(f"^{re.escape(signed_server)}/?$"))
 
 
 def test_an_editor_signs_in_and_imports_a_file(signed_server: str, oidc_provider: str, tab: Page) -> None:
