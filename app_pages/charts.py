@@ -93,7 +93,7 @@ def with_notes(figure: go.Figure, notes: pd.DataFrame) -> go.Figure:
     for day in inside["day"]:
         figure.add_shape(type="line", xref="x", yref="paper", x0=day, x1=day, y0=0, y1=1, layer="below",
                          line={"color": NOTE_COLOR, "width": 1, "dash": "dot"})
-    texts = [html.escape(f"{pd.Timestamp(d):%d %b %Y}: {t}").replace("\n", " ")
+    texts = [html.escape(f"{fmt.day(d)}: {t}").replace("\n", " ")
              for d, t in zip(inside["day"], inside["text"], strict=True)]
     figure.add_scatter(x=pd.to_datetime(pd.Series(list(inside["day"]))), y=[1.0] * len(inside), yaxis="y9",
                        name="note", mode="markers", showlegend=False, hovertext=texts, cliponaxis=False,
@@ -120,7 +120,7 @@ def _values(series: pd.Series) -> list[float | None]:
 
 
 def _x_hover(grain: str) -> str:
-    return {"week": "week of %d %b %Y", "month": "%b %Y", "quarter": "%b %Y (quarter)"}.get(grain, "%d %b %Y")
+    return {"week": "week of %-d %b %Y", "month": "%b %Y", "quarter": "%b %Y (quarter)"}.get(grain, "%-d %b %Y")
 
 
 def _period_ticks(figure: go.Figure, starts: Sequence[object], grain: str) -> None:

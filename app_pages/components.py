@@ -333,12 +333,14 @@ def nothing_loaded() -> None:
 
 
 def _as_of_text(value: object) -> str:
-    return "no data" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%d %b %Y}"
+    return "no data" if value is None or pd.isna(value) else fmt.day(value)
 
 
-def _dates(values: pd.Series, fmt: str = "%d %b %Y") -> pd.Series:
-    """Dates as text for a table, with a dash where there is none (st.dataframe would print "None")."""
-    return values.map(lambda v: "—" if v is None or pd.isna(v) else f"{pd.Timestamp(v):{fmt}}")
+def _dates(values: pd.Series, with_time: bool = False) -> pd.Series:
+    """Dates (and times) as text for a table, with a dash where there is none (st.dataframe would print
+    "None")."""
+    return values.map(lambda v: fmt.DASH if v is None or pd.isna(v)
+                      else fmt.day(v) + (f" {pd.Timestamp(v):%H:%M}" if with_time else ""))
 
 
 def loaded_metrics(summary: pd.DataFrame) -> None:
@@ -378,13 +380,12 @@ def history_table(history: pd.DataFrame) -> None:
     if history.empty:
         st.caption("No file has been imported yet.")
         return
-    when = "%d %b %Y %H:%M"
-    undone = _dates(history["undone_at"], when)
+    undone = _dates(history["undone_at"], with_time=True)
     shown = pd.DataFrame({
         "import_id": history["import_id"],
         "filename": history["filename"],
         "source": history["source"],
-        "imported_at": _dates(history["imported_at"], when),
+        "imported_at": _dates(history["imported_at"], with_time=True),
         "imported_by": history["imported_by"],
         "status": history["status"].where(history["undone_at"].isna(), "undone " + undone),
         "rows_added": history["rows_added"],

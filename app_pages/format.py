@@ -10,11 +10,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 
-from kpis.formatting import DASH, PLAIN_RATIOS, count, finite, money, percent, ratio, undefined, value
+from kpis.formatting import (
+    DASH,
+    PLAIN_RATIOS,
+    count,
+    day_label,
+    finite,
+    money,
+    percent,
+    period_label,
+    ratio,
+    undefined,
+    value,
+)
 from kpis.registry import Kpi
 
 __all__ = ["DASH", "PLAIN_RATIOS", "count", "day", "delta", "finite", "kpi_delta", "money", "percent", "period",
@@ -42,22 +52,17 @@ def kpi_delta(kpi: Kpi, change: object) -> str | None:
 
 
 def day(value: object) -> str:
-    """``26 Nov 2026``; a dash when missing."""
-    return DASH if undefined(value) else f"{pd.Timestamp(value):%d %b %Y}"  # type: ignore[arg-type]
+    """``6 Nov 2026`` (the review's form, :func:`kpis.formatting.day_label`) for a date, a timestamp or a
+    datetime64; a dash when missing."""
+    return DASH if undefined(value) else day_label(pd.Timestamp(value).date())  # type: ignore[arg-type]
 
 
-def period(start: date | None, grain: str) -> str:
-    """A period as people name it: ``week of 16 Nov 2026``, ``Nov 2026``, ``Q4 2026``."""
+def period(start: object, grain: str) -> str:
+    """A period as the review names it (:func:`kpis.formatting.period_label`): ``week of 2 Nov 2026``,
+    ``Nov 2026``, ``Q4 2026``, for a date, a timestamp or a datetime64; a dash when missing."""
     if start is None or undefined(start):
         return DASH
-    stamp = pd.Timestamp(start)
-    if grain == "week":
-        return f"week of {stamp:%d %b %Y}"
-    if grain == "month":
-        return f"{stamp:%b %Y}"
-    if grain == "quarter":
-        return f"Q{(stamp.month - 1) // 3 + 1} {stamp.year}"
-    return f"{stamp:%d %b %Y}"
+    return period_label(pd.Timestamp(start).date(), grain)  # type: ignore[arg-type]
 
 
 def plotly_format(kpi: Kpi) -> str:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import components, filters, plan
+from app_pages import format as fmt
 from kpis import engagement, retention, revenue, scorecard, status, targets
 from kpis.anomalies import HEADLINE
 from kpis.errors import DataError, InputError
@@ -34,7 +35,7 @@ events_as_of = components.cached(store, engagement.engagement_as_of)
 components.as_of_line({"Revenue": revenue_as_of, "Product events": events_as_of}, chosen.end)
 st.caption(components.plain(
     f"Each tile shows the last complete {grain} and its change against the {chosen.compare_label}; the period "
-    f"still running is listed below it as partial. Sparklines from {chosen.start:%d %b %Y}."))
+    f"still running is listed below it as partial. Sparklines from {fmt.day(chosen.start)}."))
 
 cards: list[tuple[Kpi, pd.DataFrame, str]] = []
 flags: dict[str, dict[str, object]] = {}

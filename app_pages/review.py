@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import components, filters, notes, review_view
+from app_pages import format as fmt
 from kpis.errors import DataError, InputError
 
 store = components.open_store()
@@ -29,7 +30,7 @@ else:
     else:
         st.caption(components.plain(
             f"The last complete {chosen.grain} up to "
-            + (f"the date range's end ({chosen.end:%d %b %Y})" if as_of else "the data's as-of date")
+            + (f"the date range's end ({fmt.day(chosen.end)})" if as_of else "the data's as-of date")
             + ", compared with the one before; the same numbers as python -m kpis review."))
         review_view.show(review)
 

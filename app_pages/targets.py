@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import auth, components, filters, plan
+from app_pages import format as fmt
 from kpis import targets
 from kpis.registry import KPIS
 
@@ -38,7 +39,7 @@ else:
     st.caption(components.plain(
         "Attainment is actual / target (target / actual where lower is better): on track from 100%, at risk from "
         "90%, off track below. A period still running is judged on its projected end (pace), marked projected. "
-        + (f"As of {chosen.end:%d %b %Y} (the date range's end). " if as_of else "")
+        + (f"As of {fmt.day(chosen.end)} (the date range's end). " if as_of else "")
         + ("Targets are the company's: they are compared with all customers, whatever the segment filter."
            if chosen.segment else "")))
     shown = plan.evaluation_frame(table)

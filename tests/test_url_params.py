@@ -91,7 +91,7 @@ CASES: dict[str, tuple[dict[str, str | list[str]], str]] = {
     "week date": ({"end": "2026-W10-1"},
                   "The link's to date “2026\\-W10\\-1” is not a date (YYYY-MM-DD); using the default."),
     "date outside": ({"end": "2031-01-01"},
-                     "The link's to date 2031-01-01 lies outside the data (05 Jan 2026 to 01 Jun 2026); using the "
+                     "The link's to date 2031-01-01 lies outside the data (5 Jan 2026 to 1 Jun 2026); using the "
                      "default."),
     "page mode": ({"retention_mode": "unbounded' OR '1'='1"},
                   "The link's retention_mode “unbounded\\' OR \\'1\\'\\=\\'1” is not one of n-day, unbounded; "

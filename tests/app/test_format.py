@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from app_pages import format as fmt
+from kpis.formatting import day_label, period_label
 from kpis.registry import KPIS
 from kpis.scorecard import compare, first_period_retention, last_complete, reference_start
 
@@ -52,6 +54,15 @@ def test_periods() -> None:
     assert fmt.period(date(2026, 10, 1), "month") == "Oct 2026"
     assert fmt.period(date(2026, 10, 1), "quarter") == "Q4 2026"
     assert fmt.period(None, "week") == "—"
+
+
+def test_days_and_weeks_are_named_as_the_review_names_them() -> None:
+    # one form everywhere: no zero before a one-digit day, whatever the value's type
+    for value in (date(2025, 12, 1), pd.Timestamp("2025-12-01"), np.datetime64("2025-12-01T00:00:00"),
+                  pd.Timestamp("2025-12-01 23:59", tz="UTC")):
+        assert fmt.period(value, "week") == "week of 1 Dec 2025" == period_label(date(2025, 12, 1), "week")
+        assert fmt.day(value) == "1 Dec 2025" == day_label(date(2025, 12, 1))
+    assert fmt.day(None) == fmt.day(pd.NaT) == fmt.period(pd.NaT, "month") == "—"
 
 
 def _table(values: list[float], partial_last: bool = True) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def test_empty_database_loads_the_demo_company_and_says_so(app: Callable[[], App
 def test_overview_shows_rows_and_data_as_of(app: Callable[[], AppTest], seeded: Path) -> None:
     at = app()
     assert not any("Showing the demo company" in t for t in texts(at.info)), "not on a database with data"
-    assert any("Product events data as of 02 Jan 2026" in unescape(c.value) for c in at.caption)
+    assert any("Product events data as of 2 Jan 2026" in unescape(c.value) for c in at.caption)
     table = at.dataframe[0].value  # "What is loaded"
     assert int(table.loc[table["label"] == "Product events", "rows"].iloc[0]) == 1
     assert "DAU" in [m.label for m in at.metric], "one day of events: the product tiles are there"
