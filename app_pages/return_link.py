@@ -6,8 +6,11 @@ shown, the page and its query are kept on the server for a few minutes, under a 
 That token is a secret random value that Streamlit keeps in a cookie across the sign-in round trip. The first run
 after sign-in that lands on the bare home page takes the visitor there, once.
 
-Only known page paths and known filter keys are kept, each value cut short; the pages validate the values again,
-as they do for any link. Without the cookie (XSRF switched off) nothing is kept, and sign-in ends on the home page.
+Only known page paths and known filter keys are kept, and only links of a sensible size; the pages validate the
+values again, as they do for any link. The links live in this module, not in a Streamlit cache, so that no client
+can clear them for everyone. When nothing was kept (a sign-in finished in another browser, after more than 15
+minutes, or with cookies blocked) sign-in ends on the home page, as before. Streamlit always sets the cookie when
+sign-in is configured: XSRF protection cannot be switched off then.
 """
 
 from __future__ import annotations
@@ -33,9 +36,16 @@ QUERY_KEYS = frozenset((*KEYS, *PAGE_KEYS, *PAGE_DATES))
 #: How long a remembered link waits for its sign-in.
 KEEP_SECONDS = 15 * 60
 #: At most this many browsers' links are kept (the oldest go first), so signed-out visitors cannot fill memory.
-MOST_KEPT = 5_000
+MOST_KEPT = 2_000
+#: At most this many values per key (the most any key takes is the 8 retention cohorts).
 MOST_VALUES = 8
-MOST_CHARS = 40
+#: A longer value is dropped, not cut (a cut segment would be refused): segments are ``key=value`` labels from
+#: customer attributes, which Stripe allows up to 500 characters.
+MOST_CHARS = 600
+#: A link whose values add up to more than this is not kept at all (so the kept links take 10 MB at most).
+LINK_CHARS = 2_000
+#: Streamlit's XSRF token: a 4-byte mask over a 16-byte token.
+MASK_BYTES, TOKEN_BYTES = 4, 16
 
 
 @dataclass(frozen=True)
@@ -63,24 +73,31 @@ def browser_key(cookie: str | None) -> str | None:
         mask, masked = binascii.a2b_hex(parts[1]), binascii.a2b_hex(parts[2])
     except (binascii.Error, ValueError):
         return None
-    if not mask or not masked:
+    if len(mask) != MASK_BYTES or len(masked) != TOKEN_BYTES:
         return None
-    token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    token = bytes(b ^ mask[i % MASK_BYTES] for i, b in enumerate(masked))
     return hashlib.sha256(token).hexdigest()
 
 
-def link_from(url: str | None, query: Mapping[str, Sequence[str]], paths: Collection[str]) -> Link | None:
-    """The link worth coming back to: a known page with at least a path or a known query key. The URL's last
-    path segment names the page (pages have one-segment paths; any base path before it is the server's)."""
-    if not url:
+def link_from(url: str | None, query: Mapping[str, Sequence[str]], paths: Collection[str],
+              base_path: str = "") -> Link | None:
+    """The link worth coming back to: a known page (the URL's path after the server's ``base_path``) with its
+    known query keys; None for the bare home page, an unreadable URL or a link too long to keep."""
+    try:
+        path = urlsplit(url or "").path
+    except ValueError:  # e.g. "http://[::1/x" from a client that is not a browser
         return None
-    segment = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    path = segment if segment in paths and segment else ""
-    kept = tuple((key, tuple(v[:MOST_CHARS] for v in values[:MOST_VALUES]))
-                 for key, values in sorted(query.items()) if key in QUERY_KEYS and values)
-    if not path and not kept:
+    base = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):]
+    page = path.strip("/")
+    page = page if page in paths else ""
+    kept = tuple((key, tuple(v for v in values[:MOST_VALUES] if 0 < len(v) <= MOST_CHARS))
+                 for key, values in sorted(query.items()) if key in QUERY_KEYS)
+    kept = tuple((key, values) for key, values in kept if values)
+    if (not page and not kept) or sum(len(v) for _, values in kept for v in values) > LINK_CHARS:
         return None
-    return Link(path, kept)
+    return Link(page, kept)
 
 
 class Waiting:
@@ -114,10 +131,8 @@ class Waiting:
             return len(self._links)
 
 
-@st.cache_resource(show_spinner=False)
-def waiting() -> Waiting:
-    """The server's one set of waiting links."""
-    return Waiting()
+#: The server's one set of waiting links.
+WAITING = Waiting()
 
 
 def _this_browser() -> str | None:
@@ -125,11 +140,16 @@ def _this_browser() -> str | None:
 
 
 def remember(paths: Collection[str]) -> None:
-    """On the sign-in screen: keep the link this browser opened (nothing for the bare home page)."""
+    """On the sign-in screen: keep the link this browser opened; the bare home page forgets an earlier one."""
     key = _this_browser()
-    link = link_from(st.context.url, {k: st.query_params.get_all(k) for k in st.query_params}, paths)
-    if key and link:
-        waiting().put(key, link, time.monotonic())
+    if not key:
+        return
+    link = link_from(st.context.url, {k: st.query_params.get_all(k) for k in st.query_params}, paths,
+                     str(st.get_option("server.baseUrlPath") or ""))
+    if link:
+        WAITING.put(key, link, time.monotonic())
+    else:
+        WAITING.take(key, time.monotonic())
 
 
 def bring_back(pages: Mapping[str, st.Page], current: str) -> None:
@@ -138,6 +158,6 @@ def bring_back(pages: Mapping[str, st.Page], current: str) -> None:
     if current or len(st.query_params):
         return
     key = _this_browser()
-    link = waiting().take(key, time.monotonic()) if key else None
+    link = WAITING.take(key, time.monotonic()) if key else None
     if link and link.path in pages:
         st.switch_page(pages[link.path], query_params=link.query_params())

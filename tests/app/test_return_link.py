@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app_pages.return_link import MOST_CHARS, MOST_VALUES, Link, Waiting, browser_key, link_from
+from app_pages.return_link import LINK_CHARS, MOST_CHARS, MOST_VALUES, Link, Waiting, browser_key, link_from
 
 PATHS = {"", "revenue", "customers", "retention"}
 
@@ -17,7 +17,7 @@ def cookie(token: bytes, mask: bytes, when: int = 1_764_000_000) -> str:
     return f"2|{mask.hex()}|{masked.hex()}|{when}"
 
 
-@given(st.binary(min_size=16, max_size=32), st.binary(min_size=4, max_size=4), st.binary(min_size=4, max_size=4),
+@given(st.binary(min_size=16, max_size=16), st.binary(min_size=4, max_size=4), st.binary(min_size=4, max_size=4),
        st.integers(0, 2**40), st.integers(0, 2**40))
 def test_one_browser_keeps_its_key_whatever_the_mask(token: bytes, mask: bytes, other: bytes, t1: int,
                                                      t2: int) -> None:
@@ -36,7 +36,9 @@ def test_the_key_is_a_hash_not_the_token() -> None:
 
 
 def test_a_missing_or_strange_cookie_keeps_nothing() -> None:
-    for value in (None, "", "2|zz|00|1", "1|00|00|1", "2|0102|", "2||0011|5", "abc", "2|01020304|0a0b|1|9"):
+    sixteen = "00" * 16
+    for value in (None, "", "2|zz|00|1", f"1|01020304|{sixteen}|1", "2|0102|", f"2||{sixteen}|5", "abc",
+                  f"2|01020304|{sixteen}|1|9", f"2|0102|{sixteen}|1", f"2|01020304|{'00' * 4096}|1"):
         assert browser_key(value) is None, value
 
 
@@ -50,23 +52,43 @@ def test_unknown_keys_and_pages_are_dropped() -> None:
     link = link_from("http://dash.example/admin", {"grain": ["week"], "next": ["https://evil.example"]}, PATHS)
     assert link == Link("", (("grain", ("week",)),))  # an unknown page is home; an unknown key is gone
     assert link_from("http://dash.example/admin", {"next": ["https://evil.example"]}, PATHS) is None
+    assert link_from("http://dash.example/revenue/../admin", {}, PATHS) is None
 
 
 def test_the_bare_home_page_is_not_kept() -> None:
     assert link_from("http://dash.example/", {}, PATHS) is None
-    assert link_from(None, {"grain": ["week"]}, PATHS) is None
+    assert link_from("http://dash.example/", {"segment": [""]}, PATHS) is None  # no value: nothing to keep
+    assert link_from(None, {}, PATHS) is None
 
 
-def test_a_base_path_before_the_page_is_the_servers() -> None:
-    assert link_from("https://acme.example/kpi/retention/", {}, PATHS) == Link("retention", ())
+def test_an_unreadable_url_keeps_nothing() -> None:
+    assert link_from("http://[::1/revenue", {"grain": ["week"]}, PATHS) is None
 
 
-def test_long_and_many_values_are_cut() -> None:
-    link = link_from("http://d/retention", {"cohorts": [f"2026-01-{d:02d}" + "x" * 60 for d in range(1, 20)]},
-                     PATHS)
-    (key, values), = link.query
-    assert key == "cohorts" and len(values) == MOST_VALUES
-    assert all(len(v) == MOST_CHARS for v in values) and values[0].startswith("2026-01-01")
+def test_the_servers_base_path_comes_off_first() -> None:
+    assert link_from("https://acme.example/kpi/retention/", {}, PATHS, "kpi") == Link("retention", ())
+    # a base path named like a page: its bare home is home, not that page
+    assert link_from("https://acme.example/revenue", {}, PATHS, "/revenue/") is None
+    assert link_from("https://acme.example/revenue/customers", {}, PATHS, "revenue") == Link("customers", ())
+    assert link_from("https://acme.example/kpi/retention", {}, PATHS) is None  # not a page of this server
+
+
+def test_a_long_segment_is_kept_whole() -> None:
+    segment = "acquisition_channel=" + "Partner referral programme " * 18  # 506 characters, as Stripe allows
+    link = link_from("http://d/customers", {"segment": [segment]}, PATHS)
+    assert link == Link("customers", (("segment", (segment,)),))
+
+
+def test_too_long_and_too_many_values_are_dropped() -> None:
+    cohorts = [f"2026-{m:02d}-01" for m in range(1, 13)]
+    link = link_from("http://d/retention", {"cohorts": cohorts, "segment": ["x" * (MOST_CHARS + 1)]}, PATHS)
+    assert link == Link("retention", (("cohorts", tuple(cohorts[:MOST_VALUES])),))  # the segment is gone, not cut
+
+
+def test_a_link_too_long_to_keep_is_not_kept() -> None:
+    many = {key: ["y" * MOST_CHARS] * MOST_VALUES for key in ("grain", "segment", "compare")}
+    assert sum(len(v) for values in many.values() for v in values[:MOST_VALUES]) > LINK_CHARS
+    assert link_from("http://d/revenue", many, PATHS) is None
 
 
 def test_a_link_is_taken_once_and_only_by_its_browser() -> None:
