@@ -120,7 +120,7 @@ def _values(series: pd.Series) -> list[float | None]:
 
 
 def _x_hover(grain: str) -> str:
-    return {"week": "week of %-d %b %Y", "month": "%b %Y", "quarter": "%b %Y (quarter)"}.get(grain, "%-d %b %Y")
+    return {"week": "week of %-d %b %Y", "month": "%b %Y", "quarter": "Q%q %Y"}.get(grain, "%-d %b %Y")
 
 
 def _period_ticks(figure: go.Figure, starts: Sequence[object], grain: str) -> None:
