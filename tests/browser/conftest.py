@@ -4,6 +4,7 @@ Chromium driven by Playwright (no Playwright browser download)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ CHROMIUM_ARGS = [
 ]
 #: The first page load on an empty database loads the whole demo company.
 STARTUP_SECONDS = 90
-
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def settle(page: Page) -> None:
@@ -35,6 +36,27 @@ def settle(page: Page) -> None:
     nothing: a page waited for that way was photographed half drawn."""
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
     page.wait_for_timeout(300)  # let the last elements finish their enter animation before a screenshot
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main section, so grow the window to fit it first."""
+    height = page.evaluate(
+        """() => Math.max(
+                document.documentElement.scrollHeight,
+                ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')]
+                    .map(e => e.scrollHeight))"""
+    )
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height), 4000)})
+    page.wait_for_timeout(300)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / name, full_page=True)
+
+
+def with_query(server: str, path: str, *params: str) -> re.Pattern[str]:
+    """The URL of ``path`` whose query string holds exactly ``params``, in any order."""
+    ahead = "".join(f"(?=(?:[^#]*&)?{re.escape(p)}(?:&|$))" for p in params)
+    return re.compile(f"^{re.escape(server)}/{re.escape(path)}\\?{ahead}[^&]*(?:&[^&]*){{{len(params) - 1}}}$")
+
 
 def no_secrets(workdir: Path) -> list[str]:
     """Options that point ``secrets.files`` at a file that does not exist: a server started from the repository

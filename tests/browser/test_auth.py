@@ -13,8 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from bench.load import free_port
 from kpis.importer import import_file
 from kpis.store import Store
-from tests.browser.conftest import add_user, settle, streamlit_server
-from tests.browser.test_browser import screenshot, with_query
+from tests.browser.conftest import add_user, screenshot, settle, streamlit_server, with_query
 
 EDITOR = "ana@acme.test"
 VIEWER = "bo@acme.test"

@@ -7,16 +7,13 @@ A screenshot of every page goes to docs/screenshots/<page>.png (overview.png, re
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import settle
+from tests.browser.conftest import screenshot, settle, with_query
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 EVENTS = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\nu2,signup,2026-01-06T11:30:00Z\n"
 #: url path -> (screenshot name, page heading, Plotly charts the page draws at week grain)
 PAGES = {
@@ -50,26 +47,6 @@ def choose(page: Page, combobox: Locator, option: str) -> None:
             page.keyboard.press("Escape")
     raise AssertionError(f"no option {option!r} in the list; it showed {shown}, "
                          f"the box reads {combobox.input_value()!r}")
-
-
-def screenshot(page: Page, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its main section, so grow the window to fit it first."""
-    height = page.evaluate(
-        """() => Math.max(
-                document.documentElement.scrollHeight,
-                ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')]
-                    .map(e => e.scrollHeight))"""
-    )
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height), 4000)})
-    page.wait_for_timeout(300)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / name, full_page=True)
-
-
-def with_query(server: str, path: str, *params: str) -> re.Pattern[str]:
-    """The URL of ``path`` whose query string holds exactly ``params``, in any order."""
-    ahead = "".join(f"(?=(?:[^#]*&)?{re.escape(p)}(?:&|$))" for p in params)
-    return re.compile(f"^{re.escape(server)}/{re.escape(path)}\\?{ahead}[^&]*(?:&[^&]*){{{len(params) - 1}}}$")
 
 
 def charts_drawn(page: Page, count: int) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import settle
-from tests.browser.test_browser import SCREENSHOTS, screenshot
+from tests.browser.conftest import SCREENSHOTS, screenshot, settle
 
 
 def test_the_downloaded_review_reads_offline(server: str, page: Page, browser: Browser, tmp_path: Path) -> None:
