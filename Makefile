@@ -1,5 +1,5 @@
-# The two commands of the README: `make run` and `make test`. Needs only Python 3.11+ (and, for the browser
-# tests, Debian's chromium, which `make test` installs when run as root).
+# The two commands of the README: `make run` and `make test`. Needs only Python 3.11+ (and, for the tests,
+# Debian's chromium and faketime, which `make test` installs when run as root).
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,12 +10,12 @@ CHROMIUM ?= /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 export CHROMIUM
 
-.PHONY: run test lint bench demo clean chromium venv deps dev-deps
+.PHONY: run test lint bench demo clean system-tools venv deps dev-deps
 
 run: $(VENV)/.requirements.stamp
 	$(BIN)/streamlit run dashboard.py
 
-test: $(VENV)/.requirements-dev.stamp chromium
+test: $(VENV)/.requirements-dev.stamp system-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
@@ -66,16 +66,22 @@ $(VENV)/.requirements-dev.stamp: requirements.txt requirements-dev.txt | $(BIN)/
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.requirements.stamp $@
 
-# The browser tests drive Debian's chromium (not a Playwright download).
-chromium:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
+# Debian packages the tests run: chromium (the browser tests drive it, not a Playwright download) and faketime
+# (runs the KPIs under another clock). Installed when missing and run as root; otherwise named with the command.
+SYSTEM_TOOLS := $(CHROMIUM):chromium /usr/bin/faketime:faketime
+
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+		[ -x "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing chromium for the browser tests"; \
+		echo "installing$$missing for the tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else \
-		echo "The browser tests need Chromium at $(CHROMIUM). Install it with:" >&2; \
-		echo "    sudo apt-get update && sudo apt-get install -y chromium" >&2; \
-		echo "(or point CHROMIUM=/path/to/chromium at another build)" >&2; \
+		echo "The tests need these Debian packages:$$missing. Install them with:" >&2; \
+		echo "    sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+		echo "(CHROMIUM=/path/to/chromium points at another browser build)" >&2; \
 		exit 1; \
 	fi

@@ -290,7 +290,8 @@ def _merge_versioned(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) 
     changed = first(cur.execute("SELECT count(*) FROM stage_changed"))[0]
     # every staged row becomes a version of this import, identical ones included: undoing an earlier import
     # then never brings back a value that this one still states
-    cur.execute(f"INSERT INTO {table} SELECT {_cols(columns)}, ?, false FROM stage_{kind}", [import_id])
+    cur.execute(f"INSERT INTO {table} ({_cols(columns)}, import_id, is_current) "
+                f"SELECT {_cols(columns)}, ?, false FROM stage_{kind}", [import_id])
     _touched_keys(cur, f"SELECT {_cols(keys)} FROM stage_{kind}", import_id)
     _refresh_current(cur, table, keys, pending=import_id)
     on = " AND ".join(f'c."{k}" = t."{k}"' for k in keys)

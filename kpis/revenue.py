@@ -8,8 +8,7 @@ money sums that may be zero up to float noise), so it translates to a warehouse.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pandas as pd
 
@@ -86,18 +85,22 @@ def check_currencies(store: Store) -> str | None:
     return setting
 
 
-def revenue_as_of(store: Store, today: date | None = None) -> date | None:
-    """The last day with revenue data: the latest start, trial end, cancel or end date not in the future."""
+def revenue_as_of(store: Store) -> date | None:
+    """The last day with revenue data: the latest day on which the export recorded something that happened.
+
+    That is a subscription's created, start, cancellation or end date. A trial end counts only when it is not
+    later than those, so it can never move the date; dates scheduled after it (a trial ending next week) never
+    do either. The machine's clock plays no part: the same files give the same date on any day.
+    """
     tz = timezone(store)
-    today = today or datetime.now(ZoneInfo(tz)).date()
-    params: dict[str, object] = {"today": today, **({"tz": tz} if tz != "UTC" else {})}
+    params: dict[str, object] = {"tz": tz} if tz != "UTC" else {}
     row = store.query(f"""
         SELECT max(d) FROM (
-            SELECT {day_sql(tz, "started_at")} AS d FROM subscriptions UNION ALL
-            SELECT {day_sql(tz, "trial_end")} FROM subscriptions UNION ALL
+            SELECT {day_sql(tz, "created_at")} AS d FROM subscriptions UNION ALL
+            SELECT {day_sql(tz, "started_at")} FROM subscriptions UNION ALL
             SELECT {day_sql(tz, "canceled_at")} FROM subscriptions UNION ALL
             SELECT {day_sql(tz, "ended_at")} FROM subscriptions
-        ) t WHERE d <= $today""", params)
+        ) t""", params)
     return row[0][0] if row else None
 
 

@@ -133,14 +133,14 @@ def event_names(store: Store) -> list[str]:
         "SELECT event FROM events WHERE event IS NOT NULL GROUP BY event ORDER BY count(*) DESC, event")]
 
 
-def data_span(store: Store, today: date | None = None) -> tuple[date, date] | None:
-    """The first and the last day with data of any source (events, subscriptions), never after ``today``."""
+def data_span(store: Store) -> tuple[date, date] | None:
+    """The first and the last day with data of any source (events, subscriptions), from the data alone."""
     from kpis.engagement import engagement_as_of, first_active_day
     from kpis.revenue import revenue_as_of
 
     firsts = [first_active_day(store)]
     firsts += [r[0] for r in store.query("SELECT min(started_at)::DATE FROM subscriptions")]
-    lasts = [engagement_as_of(store), revenue_as_of(store, today)]
+    lasts = [engagement_as_of(store), revenue_as_of(store)]
     firsts = [d for d in firsts if d is not None]
     lasts = [d for d in lasts if d is not None]
     if not firsts or not lasts:

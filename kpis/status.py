@@ -9,8 +9,6 @@ True
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
 
 from kpis.store import Store
@@ -33,19 +31,12 @@ HISTORY_COLUMNS = (
 )
 
 
-def _now(now: datetime | None) -> datetime:
-    """``now`` as a naive UTC timestamp (the store keeps naive UTC timestamps)."""
-    moment = now or datetime.now(UTC)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def data_as_of(store: Store, now: datetime | None = None) -> dict[str, pd.Timestamp | None]:
-    """The last day each source has data for, never later than ``now``.
+def data_as_of(store: Store) -> dict[str, pd.Timestamp | None]:
+    """The last day each source has data for, decided by the data alone (never by the machine's clock).
 
     ``events``: the day of the latest event, in the reporting time zone. ``subscriptions`` (revenue): the
-    latest subscription change (start, trial end, cancellation or end) that is not in the future. The same
+    latest day the export recorded something that happened (a subscription created, started, canceled or
+    ended); scheduled dates such as a trial that ends next week never count. The same
     functions the KPIs use decide both (:func:`kpis.engagement.engagement_as_of`,
     :func:`kpis.revenue.revenue_as_of`). ``metric_points``: the latest day of
     any aggregated series. ``None`` when the table is empty.
@@ -58,16 +49,15 @@ def data_as_of(store: Store, now: datetime | None = None) -> dict[str, pd.Timest
     from kpis.engagement import engagement_as_of
     from kpis.revenue import revenue_as_of
 
-    moment = _now(now)
     has_events = bool(store.query("SELECT 1 FROM events LIMIT 1"))
     events = engagement_as_of(store) if has_events else None
-    revenue = revenue_as_of(store, today=moment.date() if now is not None else None)
-    points = store.query("SELECT max(day) FROM metric_points WHERE day <= ?", [moment.date()])[0][0]
+    revenue = revenue_as_of(store)
+    points = store.query("SELECT max(day) FROM metric_points")[0][0]
     return {kind: (pd.Timestamp(value) if value is not None else None)
             for kind, value in (("events", events), ("subscriptions", revenue), ("metric_points", points))}
 
 
-def loaded_summary(store: Store, now: datetime | None = None) -> pd.DataFrame:
+def loaded_summary(store: Store) -> pd.DataFrame:
     """One row per canonical table: its label, how many current rows it holds, and its data as of.
 
     ``data_as_of`` is set for the tables that carry dated facts (see :func:`data_as_of`), else missing.
@@ -83,7 +73,7 @@ def loaded_summary(store: Store, now: datetime | None = None) -> pd.DataFrame:
         f"SELECT '{table}' AS table_name, count(*) AS n FROM {table}" for table in TABLE_LABELS
     )
     counts = dict(store.query(counts_sql))
-    as_of = data_as_of(store, now)
+    as_of = data_as_of(store)
     frame = pd.DataFrame(
         {
             "table": list(TABLE_LABELS),

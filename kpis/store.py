@@ -51,7 +51,7 @@ VERSIONED: dict[str, tuple[str, ...]] = {
 COLUMNS: dict[str, tuple[str, ...]] = {
     "subscriptions": (
         "subscription_id", "customer_id", "plan", "amount", "quantity", "currency", "interval",
-        "interval_count", "status", "started_at", "trial_end", "canceled_at", "ended_at",
+        "interval_count", "status", "started_at", "trial_end", "canceled_at", "ended_at", "created_at",
     ),
     "customers": ("customer_id", "name", "email", "created_at"),
     "customer_attributes": ("customer_id", "key", "value"),
@@ -123,6 +123,10 @@ _MIGRATIONS: list[str] = [
     # 3: the process that runs an import, so that an import cut off by a crash is recognised on the next open
     """
     ALTER TABLE imports ADD COLUMN process VARCHAR;
+    """,
+    # 4: when a subscription was created, one of the recorded days that decide the revenue as-of date
+    """
+    ALTER TABLE subscription_versions ADD COLUMN created_at TIMESTAMP;
     """,
 ]
 

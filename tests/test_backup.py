@@ -16,7 +16,7 @@ from kpis.annotations import add as add_annotation
 from kpis.demo import remove_demo, remove_demo_with_backup
 from kpis.errors import InputError
 from kpis.importer import import_file, undo
-from kpis.store import Store
+from kpis.store import SCHEMA_VERSION, Store
 from tests.test_crash import fingerprints
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,8 +104,8 @@ def _newer_backup(filled: Path, path: Path) -> Path:
      "error: orders.duckdb is a DuckDB database but not a backup of this dashboard (it has no table "
      "schema_version)\n"),
     ("future.duckdb", _newer_backup,
-     "error: future.duckdb was written by a newer version of this program (schema 99, this one reads up to 3): "
-     "update the program first\n"),
+     "error: future.duckdb was written by a newer version of this program (schema 99, this one reads up to "
+     f"{SCHEMA_VERSION}): update the program first\n"),
     ("cut.duckdb", lambda f, p: _bytes(p, f.read_bytes()[:8192]),
      "error: cut.duckdb is not a backup of this dashboard: DuckDB cannot open it ("),
 ])
@@ -166,7 +166,7 @@ def test_undo_makes_a_backup_that_restores_the_state_before_the_undo(filled: Pat
     assert result.summary() == f"import 2 (s.csv) undone; the database before the undo is saved as {result.backup}"
     assert _state(filled) != before
     restored = backup.restore(filled, result.backup)
-    assert restored.schema_version == 3
+    assert restored.schema_version == SCHEMA_VERSION
     assert _state(filled) == before
 
 

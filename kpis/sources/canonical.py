@@ -48,6 +48,7 @@ def _subscription(row: Row, amount: object) -> dict[str, object]:
         "trial_end": row.parse(parse_timestamp, "trial_end"),
         "canceled_at": row.parse(parse_timestamp, "canceled_at"),
         "ended_at": row.parse(parse_timestamp, "ended_at"),
+        "created_at": row.parse(parse_timestamp, "created_at", "created"),
     }
 
 
@@ -58,7 +59,7 @@ def _stage_subscriptions(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged
         record = _subscription(row, amount)
         records.append(record)
         as_of = latest(as_of, record["started_at"], record["trial_end"], record["canceled_at"],  # type: ignore[arg-type]
-                       record["ended_at"])  # type: ignore[arg-type]
+                       record["ended_at"], record["created_at"])  # type: ignore[arg-type]
     staged = Staged(read=len(records), as_of=as_of)
     staged.rows["subscriptions"] = stage_records(cur, "subscriptions", records)
     return staged

@@ -147,14 +147,14 @@ def _stage_dashboard(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
             "trial_end": row.parse(parse_timestamp, *_DASH_TRIAL_END),
             "canceled_at": row.parse(parse_timestamp, *_DASH_CANCELED),
             "ended_at": row.parse(parse_timestamp, *_DASH_ENDED),
+            "created_at": row.parse(parse_timestamp, *_DASH_CREATED),
         }
         subscriptions.append(record)
         _merge_customer(customers, {"customer_id": customer_id, "name": row.get("customer name"),
                                     "email": row.get("customer email"), "created_at": None})
         attributes.extend(_attributes(row, customer_id, keys))
         as_of = latest(as_of, record["started_at"], record["trial_end"], record["canceled_at"], record["ended_at"],
-                       row.parse(parse_timestamp, *_DASH_CREATED),
-                       *(row.parse(parse_timestamp, c) for c in _DASH_PAST_DATES))
+                       record["created_at"], *(row.parse(parse_timestamp, c) for c in _DASH_PAST_DATES))
     return _stage(cur, len(subscriptions), as_of, {"subscriptions": subscriptions,
                                                    "customers": list(customers.values()),
                                                    "customer_attributes": attributes})
@@ -240,10 +240,11 @@ def _stage_api(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
             "trial_end": row.parse(parse_timestamp, "trial_end"),
             "canceled_at": row.parse(parse_timestamp, "canceled_at"),
             "ended_at": row.parse(parse_timestamp, "ended_at"),
+            "created_at": row.parse(parse_timestamp, "created"),
         }
         subscriptions.append(record)
         as_of = latest(as_of, record["started_at"], record["trial_end"], record["canceled_at"], record["ended_at"],
-                       row.parse(parse_timestamp, "created"), row.parse(parse_timestamp, "current_period_start"))
+                       record["created_at"], row.parse(parse_timestamp, "current_period_start"))
     return _stage(cur, len(subscriptions), as_of, {"subscriptions": subscriptions})
 
 
@@ -289,6 +290,7 @@ def _stage_chartmogul(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
             "trial_end": None,
             "canceled_at": canceled,
             "ended_at": canceled,
+            "created_at": None,
         }
         subscriptions.append(record)
         _merge_customer(customers, {"customer_id": customer_id, "name": row.get("customer_name"),

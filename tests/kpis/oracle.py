@@ -111,26 +111,26 @@ class Sub:
     canceled_at: str = ""
     ended_at: str = ""
     plan: str = "pro"
+    created_at: str = ""
 
     HEADER = ("subscription_id,customer_id,plan,amount,quantity,currency,interval,interval_count,status,started_at,"
-              "trial_end,canceled_at,ended_at")
+              "trial_end,canceled_at,ended_at,created_at")
 
     def csv_line(self) -> str:
         return ",".join([self.subscription_id, self.customer_id, self.plan, self.amount, self.quantity,
                          self.currency, self.interval, self.interval_count, self.status, self.started_at,
-                         self.trial_end, self.canceled_at, self.ended_at])
+                         self.trial_end, self.canceled_at, self.ended_at, self.created_at])
 
 
 class RevenueOracle:
     """Every revenue KPI from a list of subscriptions, by looping over customers, subscriptions and days."""
 
     def __init__(self, subs: list[Sub], *, fx: dict[str, str] | None = None, tz: str = "UTC",
-                 customers: set[str] | None = None, today: date | None = None) -> None:
+                 customers: set[str] | None = None) -> None:
         self.subs = [s for s in subs if customers is None or s.customer_id in customers]
         self.all_subs = subs
         self.fx = {k: Fraction(v) for k, v in (fx or {}).items()}
         self.tz = tz
-        self.today = today or date.today()
         self.customers = sorted({s.customer_id for s in self.subs})
 
     def monthly(self, s: Sub) -> Fraction:
@@ -171,13 +171,13 @@ class RevenueOracle:
         return None
 
     def as_of(self) -> date:
-        """The latest start, trial end, cancel or end date not in the future (over every subscription)."""
-        found = []
-        for s in self.all_subs:
-            for text in (s.started_at, s.trial_end, s.canceled_at, s.ended_at):
-                if text and to_day(text, self.tz) <= self.today:
-                    found.append(to_day(text, self.tz))
-        return max(found)
+        """The latest day recorded: created, start, canceled-at or ended-at of any subscription, or a trial end
+        when it is not later than the latest of those (read literally, day by day; no clock involved)."""
+        recorded = [to_day(text, self.tz) for s in self.all_subs
+                    for text in (s.created_at, s.started_at, s.canceled_at, s.ended_at) if text]
+        latest = max(recorded)
+        trial_ends = [to_day(s.trial_end, self.tz) for s in self.all_subs if s.trial_end]
+        return max(recorded + [d for d in trial_ends if d <= latest])
 
     def table(self, grain: str, end: date | None = None) -> list[dict[str, object]]:
         """One dict per period, every revenue KPI as a float (NaN when undefined)."""

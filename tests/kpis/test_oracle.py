@@ -121,6 +121,8 @@ def revenue_cases(draw: st.DrawFn) -> RevenueCase:
             started_at=_stamp(start, style),
             trial_end="" if trial is None else _stamp(start + timedelta(days=trial), "z"),
             canceled_at=ended, ended_at=ended,
+            created_at=draw(st.sampled_from(["", _stamp(start - timedelta(days=3), "z"),
+                                             _stamp(start + timedelta(days=40), "naive")])),
         ))
     segments = {c: draw(st.sampled_from(["A", "B"])) for c in customers}
     end = draw(st.none() | st.integers(14, 200).map(lambda n: date(2026, 1, 1) + timedelta(days=n)))

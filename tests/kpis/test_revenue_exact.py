@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 
 from kpis.errors import DataError, InputError
-from kpis.revenue import revenue_table
+from kpis.revenue import revenue_as_of, revenue_table
 from kpis.series import series
 from kpis.store import Store
-from tests.kpis.helpers import assert_values, column, load, subs
+from tests.kpis.helpers import SUBS_HEADER, assert_values, column, load, subs
 
 nan = float("nan")
 W = 10 * 2 * 52 / 12  # a weekly plan of 10 x 2 seats: 86.666... a month (= 260/3)
@@ -117,7 +117,7 @@ def test_the_partial_last_period_ends_on_the_as_of_date(store_a):
     # --end 2026-05-20: May ends on 05-20, c7 (from 05-25) is not there yet.
     table = revenue_table(store_a, "month", end=A_END)
     assert (table["period_end"].iloc[-1], bool(table["partial"].iloc[-1])) == (date(2026, 5, 20), True)
-    # Without --end the as-of date is the latest start/trial/cancel/end date not in the future: 2026-05-25,
+    # Without --end the as-of date is the latest created/start/cancel/end date: 2026-05-25 (c7's start),
     # so May ends on 05-25 and holds c7: mrr 290 + 10 = 300, new 10 (c7) and reactivation 50 (c3).
     default = revenue_table(store_a, "month")
     assert (default["period_end"].iloc[-1], bool(default["partial"].iloc[-1])) == (date(2026, 5, 25), True)
@@ -136,6 +136,35 @@ def test_a_trial_pays_from_its_trial_end_day(store_a):
                   {"2026-03-04": 200 + W, "2026-03-05": 280 + W}, "mrr by day")
     new = series(store_a, "new_mrr", "day", start=date(2026, 3, 4), end=date(2026, 3, 5))
     assert list(new["value"]) == [0, 30]
+
+
+def test_a_trial_ending_after_the_export_never_moves_the_as_of_date(store, tmp_path):
+    # The export's recorded days: s1 starts 11-02, s2 is canceled on 11-20 (ends 11-20), s3 starts its trial on
+    # 11-18 and the trial ends 12-02, after anything the export recorded. As-of = 11-20, on any day the test
+    # runs: the trial end is scheduled, not recorded, so s3 has not converted and pays nothing yet.
+    subs(store, tmp_path, """
+s1,c1,pro,100,1,USD,month,1,active,2026-11-02,,,
+s2,c2,pro,50,1,USD,month,1,canceled,2026-10-01,,2026-11-20,2026-11-20
+s3,c3,pro,30,1,USD,month,1,trialing,2026-11-18,2026-12-02,,
+""")
+    assert revenue_as_of(store) == date(2026, 11, 20)
+    table = revenue_table(store, "month")
+    assert [p.isoformat() for p in table["period_start"]] == ["2026-10-01", "2026-11-01"]
+    # November ends on 11-20: c1 100, c2 gone (churned -50), c3 still in its trial
+    assert (table["mrr"].iloc[-1], table["churned_mrr"].iloc[-1], bool(table["partial"].iloc[-1])) == (100, -50, True)
+
+
+def test_a_trial_end_not_later_than_the_recorded_days_counts(store, tmp_path):
+    # s1's trial ended 11-10 and s2 started 11-15: the trial end is not the latest day, the as-of is 11-15; a
+    # later created date (s3, created 11-21 with a start backdated to 11-01) moves it to 11-21.
+    subs(store, tmp_path, """
+s1,c1,pro,100,1,USD,month,1,active,2026-10-27,2026-11-10,,
+s2,c2,pro,50,1,USD,month,1,active,2026-11-15,,,
+""")
+    assert revenue_as_of(store) == date(2026, 11, 15)
+    load(store, tmp_path, "created.csv", SUBS_HEADER + ",created_at\n"
+         "s3,c3,pro,30,1,USD,month,1,active,2026-11-01,,,,2026-11-21T09:30:00Z")
+    assert revenue_as_of(store) == date(2026, 11, 21)
 
 
 def test_incomplete_subscriptions_never_pay(store, tmp_path):

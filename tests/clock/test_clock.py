@@ -1,0 +1,45 @@
+"""No number depends on the machine's clock: the same files give the same KPIs, review and target statuses on
+any day. Each run is a real process under another date (Debian's ``faketime`` moves the clock of Python and
+DuckDB alike); the demo company's exports end on Sunday 2026-11-22 and schedule trial ends after it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: a day before the demo's exports end, and a year after they were taken
+CLOCKS = ("2026-11-21", "2027-12-04")
+
+
+def _start(day: str, db: Path) -> subprocess.Popen[str]:
+    faketime = shutil.which("faketime")
+    if faketime is None:
+        pytest.fail("Debian's faketime is needed (make test installs it): apt-get install faketime")
+    return subprocess.Popen([faketime, f"{day} 10:00:00", sys.executable, "-m", "tests.clock.snapshot", str(db)],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_every_number_is_the_same_under_two_clocks_a_year_apart(tmp_path: Path) -> None:
+    runs = {day: _start(day, tmp_path / f"{day}.duckdb") for day in CLOCKS}
+    outputs = {}
+    for day, process in runs.items():
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+        first, _, rest = out.partition("\n")
+        # the clock really was moved, for Python and for DuckDB
+        assert first == f"clock: python {day} duckdb {day}"
+        outputs[day] = rest
+    early, late = (outputs[day] for day in CLOCKS)
+    # every command ran and printed numbers: the demo's MRR series, the targets with their status, the review
+    assert "$ series mrr --grain month -> 0\nperiod_start,value\n2024-11-01," in early
+    assert "$ targets list -> 0\nkpi,grain,period_start,target,actual," in early
+    assert "$ review --grain week -> 0\n" in early and "week of 16 Nov 2026" in early
+    assert [line for line in early.splitlines() if line.startswith("$ ") and not line.endswith("-> 0")] == []
+    assert early == late
