@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -198,10 +199,13 @@ class _Watchdog:
 
     DuckDB forgets an interrupt that arrives between two statements, so the watchdog keeps interrupting every
     50 ms until the transaction disarms it; disarming happens under the same lock as each interrupt, before
-    COMMIT or ROLLBACK, so no interrupt can reach the COMMIT or any later query on the cursor.
+    COMMIT or ROLLBACK, so no interrupt can reach the COMMIT or any later query on the cursor. Whether the limit
+    was reached is decided by the clock at disarming, not by whether the watchdog thread got to run: a
+    transaction that took longer than its limit never commits, however busy the machine.
     """
 
     def __init__(self, cur: duckdb.DuckDBPyConnection, seconds: float) -> None:
+        self._started = time.monotonic()
         self._cur, self._seconds = cur, seconds
         self._lock, self._stop = threading.Lock(), threading.Event()
         self._armed, self.fired = True, False
@@ -226,7 +230,7 @@ class _Watchdog:
             self._armed = False
         self._stop.set()
         self._thread.join()
-        return self.fired
+        return self.fired or time.monotonic() - self._started >= self._seconds
 
 
 class Store:

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -18,11 +20,15 @@ from kpis.store import Store
 from tests.test_crash import fingerprints, write_events
 
 ROOT = Path(__file__).resolve().parent.parent
-BIG_ROWS = 300_000  # an import of a couple of seconds: far past the limits set below
-#: sum of 0 .. N-1 for N = 2,000,000,000 is N(N-1)/2 = 1,999,999,999,000,000,000; DuckDB needs a few seconds,
-#: far longer than the 0.2 s limit of the import next to it
+ROWS = 2_000  # a small import: it reaches its limit because the test holds it open, never because it is slow
+#: sum of 0 .. N-1 for N = 2,000,000,000 is N(N-1)/2 = 1,999,999,999,000,000,000; DuckDB needs seconds for it
 LONG_SQL = "SELECT sum(range) FROM range(2000000000)"
 LONG_SUM = 1_999_999_999_000_000_000
+LIMIT = 0.2
+#: a limit every import exceeds: the transaction's statements alone take longer than a microsecond
+MICROSECOND = "0.000001"
+TIMED_OUT = ("big.csv: the import took longer than {} s and was stopped; nothing was stored "
+             "(KPI_IMPORT_TIMEOUT sets the limit)")
 
 
 def kpis(*args: str, db: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -30,32 +36,48 @@ def kpis(*args: str, db: Path, env: dict[str, str]) -> subprocess.CompletedProce
                           env={**os.environ, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT, timeout=300)
 
 
+def hold_past(limit: float, *, extra: float = 0.0) -> Callable[[str], None]:
+    """A progress callback that keeps the import's transaction open until ``limit`` (+ ``extra``) seconds have
+    passed since the data started to be stored: the import is then past its limit on any machine, however fast."""
+
+    def progress(line: str) -> None:
+        if ": storing " in line:  # reported inside the timed transaction, after the file was staged
+            deadline = time.monotonic() + limit + extra
+            while (left := deadline - time.monotonic()) > 0:
+                threading.Event().wait(left)
+
+    return progress
+
+
 def test_an_import_past_its_time_limit_stores_nothing_and_the_log_says_so(store: Store, tmp_path: Path,
                                                                          write) -> None:
     import_file(store, write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n"))
     before = fingerprints(store)
-    big = write_events(tmp_path / "big.csv", BIG_ROWS)
+    big = write_events(tmp_path / "big.csv", ROWS)
     with pytest.raises(InputError) as info:
-        import_file(store, big, timeout=0.2)
-    assert str(info.value) == ("big.csv: the import took longer than 0.2 s and was stopped; nothing was stored "
-                               "(KPI_IMPORT_TIMEOUT sets the limit)")
+        import_file(store, big, timeout=LIMIT, progress=hold_past(LIMIT))
+    assert str(info.value) == TIMED_OUT.format("0.2")
     assert fingerprints(store, imports_up_to=1) == before
     assert store.query("SELECT import_id, filename, status, rows_added FROM imports WHERE import_id = 2") == [
         (2, "big.csv", "timed-out", None)]
     assert store.data_version() == (1, 0)  # caches keyed on it stay valid: nothing changed
     # the same store and file work afterwards, without the limit: the rows all arrive, once
     again = import_file(store, big, timeout=0)
-    assert (again.status, again.import_id, again.rows_added) == ("ok", 3, BIG_ROWS)
-    assert store.query("SELECT count(*) FROM events")[0][0] == 1 + BIG_ROWS
+    assert (again.status, again.import_id, again.rows_added) == ("ok", 3, ROWS)
+    assert store.query("SELECT count(*) FROM events")[0][0] == 1 + ROWS
+
+
+def test_an_import_within_its_limit_commits(store: Store, tmp_path: Path) -> None:
+    done = import_file(store, write_events(tmp_path / "big.csv", ROWS), timeout=600)
+    assert (done.status, done.rows_added) == ("ok", ROWS)
 
 
 def test_the_cli_reads_the_limit_from_kpi_import_timeout(tmp_path: Path) -> None:
     db = tmp_path / "cli.duckdb"
-    big = write_events(tmp_path / "big.csv", BIG_ROWS)
-    done = kpis("import", str(big), db=db, env={"KPI_IMPORT_TIMEOUT": "0.2"})
+    big = write_events(tmp_path / "big.csv", ROWS)
+    done = kpis("import", str(big), db=db, env={"KPI_IMPORT_TIMEOUT": MICROSECOND})
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == ("error: big.csv: the import took longer than 0.2 s and was stopped; nothing was stored "
-                           "(KPI_IMPORT_TIMEOUT sets the limit)\n")
+    assert done.stderr == f"error: {TIMED_OUT.format('1e-06')}\n"
     history = kpis("imports", db=db, env={}).stdout.splitlines()
     assert history[1].split()[:2] == ["1", "timed-out"] and history[1].split()[-6:-2] == ["-"] * 4
     with Store(db) as store:
@@ -66,29 +88,33 @@ def test_the_cli_reads_the_limit_from_kpi_import_timeout(tmp_path: Path) -> None
 
 
 def test_the_time_limit_never_reaches_another_query(store: Store, tmp_path: Path, write) -> None:
-    # a reader busy while an import times out next to it is not interrupted
-    big = write_events(tmp_path / "big.csv", BIG_ROWS)
+    # a reader busy while an import times out next to it is not interrupted: the import is held open well past
+    # its limit (the watchdog interrupts its cursor every 50 ms meanwhile) while the reader's query runs
+    big = write_events(tmp_path / "big.csv", ROWS)
     answers: list[object] = []
+    started = threading.Event()
 
     def read() -> None:
+        started.set()
         try:
             answers.append(store.query(LONG_SQL)[0][0])
         except BaseException as exc:
             answers.append(exc)
 
+    reader = threading.Thread(target=read)
     with pytest.raises(InputError, match="took longer than 0.2 s"):
-        reader = threading.Thread(target=read)
         reader.start()
+        started.wait()
         try:
-            import_file(store, big, timeout=0.2)
+            import_file(store, big, timeout=LIMIT, progress=hold_past(LIMIT, extra=0.5))
         finally:
-            reader.join(timeout=120)
+            reader.join(timeout=300)
     assert answers == [LONG_SUM]
     # an import that finishes well within its limit leaves no timer behind for the queries after it
-    done = import_file(store, write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n"), timeout=60)
+    done = import_file(store, write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n"), timeout=600)
     assert done.status == "ok"
     assert not [t for t in threading.enumerate() if t.name == "kpis-timeout" and t.is_alive()], "the timer is gone"
-    with store.transaction(timeout=60) as cur:  # the limit's own transaction commits when it is within it
+    with store.transaction(timeout=600) as cur:  # the limit's own transaction commits when it is within it
         cur.execute("INSERT INTO settings VALUES ('probe', 'kept')")
     assert store.get_setting("probe") == "kept"
 

@@ -162,4 +162,10 @@ def test_customers_page_flags_an_unusual_week_and_draws_the_target(app: Callable
     shown = [w.value.replace("\\", "") for w in at.warning]  # the text is escaped for Markdown
     assert any(w.startswith("Unusual: Active customers in week of 16 Nov 2026 (368) was above") for w in shown)
     figure = at.get("plotly_chart")[0].proto.spec.replace(" ", "")
+    # the demo's exports end on Sunday 22 Nov: every week is complete, so the target is drawn and nothing projected
+    assert '"name":"target"' in figure and '(projected)' not in figure
+    # at month grain November is running (as of 22 Nov): its end is projected, next to the Q4 target's path
+    at.radio(key="grain").set_value("month").run()
+    assert not at.exception, [e.value for e in at.exception]
+    figure = at.get("plotly_chart")[0].proto.spec.replace(" ", "")
     assert '"name":"target"' in figure and '"name":"Activecustomers(projected)"' in figure
