@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 export CHROMIUM
 
-.PHONY: run test lint bench demo clean system-tools venv deps dev-deps
+.PHONY: run test screenshots lint bench demo clean system-tools venv deps dev-deps
 
 run: $(VENV)/.requirements.stamp
 	$(BIN)/streamlit run dashboard.py
@@ -18,6 +18,10 @@ run: $(VENV)/.requirements.stamp
 test: $(VENV)/.requirements-dev.stamp system-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The browser tests save their screenshots under test-results/ (ignored); this refreshes docs/screenshots/.
+screenshots: $(VENV)/.requirements-dev.stamp system-tools
+	KPI_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 lint: $(VENV)/.requirements-dev.stamp
 	$(BIN)/ruff check .

@@ -236,7 +236,7 @@ def test_unopenable_database_is_a_message_not_a_crash(tmp_path: Path, monkeypatc
     folder = tmp_path / "not-a-database"
     folder.mkdir()
     monkeypatch.setenv("KPI_DB", str(folder))  # a directory: DuckDB cannot open it
-    at = AppTest.from_file(str(DASHBOARD), default_timeout=30).run()
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=TIMEOUT).run()
     assert not at.exception
     (error,) = texts(at.error)
     assert error.startswith(f"cannot open the database {folder}")

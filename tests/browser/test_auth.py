@@ -13,14 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 from bench.load import free_port
 from kpis.importer import import_file
 from kpis.store import Store
-from tests.browser.conftest import add_user, screenshot, settle, streamlit_server, with_query
+from tests.browser.conftest import WAIT_MS, add_user, screenshot, settle, streamlit_server, with_query
 
 EDITOR = "ana@acme.test"
 VIEWER = "bo@acme.test"
 STRANGER = "eve@elsewhere.test"
 CONTACT = "the data team (data@acme.test)"
-#: Every wait is bounded by this (ms); a small seeded database keeps each page well under it.
-WAIT_MS = 30_000
 SUBSCRIPTIONS = (
     "subscription_id,customer_id,plan,amount,currency,interval,status,started_at\n"
     + "".join(f"s{i},c{i},Pro,{90 + i}.00,usd,month,active,2026-0{1 + i % 6}-0{1 + i % 9}\n" for i in range(12))

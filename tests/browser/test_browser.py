@@ -40,7 +40,7 @@ def choose(page: Page, combobox: Locator, option: str) -> None:
         if not item.is_visible():
             combobox.fill(option)  # the list filters as one types (fill replaces what the box shows)
         try:
-            item.click(timeout=10_000)
+            item.click(timeout=30_000)
             return
         except PlaywrightTimeout:
             shown = page.get_by_role("option").all_inner_texts()

@@ -1,5 +1,5 @@
 """The review's HTML file as its reader sees it: downloaded from the Review page, opened from disk in Chromium (no
-server, no network), screenshot saved to docs/screenshots/review_html.png."""
+server, no network), screenshot saved as review_html.png (see ``SCREENSHOTS``)."""
 
 from __future__ import annotations
 
@@ -56,5 +56,4 @@ def test_plan_pages_in_the_browser(server: str, page: Page, url_path: str, headi
     else:
         expect(page.get_by_test_id("stDownloadButton")).to_have_count(2)
         expect(page.get_by_role("button", name="Add the note")).to_be_visible()
-    page.wait_for_timeout(500)
     screenshot(page, f"{url_path}.png")
