@@ -85,8 +85,13 @@ def test_overview_scorecard(app: Callable[..., AppTest]) -> None:
     colors = MetricProto.MetricColor
     assert churn.color == (colors.RED if rising else colors.GREEN), "lower is better: a rising churn rate is red"
     assert len(by_label["MRR"].chart_data) > 10, "a sparkline"
-    assert any("running week of" in c and "(partial)" in c for c in captions(at)), "the running period is partial"
-    assert any("Revenue data as of" in c and "Product events data as of" in c for c in captions(at))
+    assert "Revenue data as of 22 Nov 2026 · Product events data as of 22 Nov 2026" in captions(at)
+    # the demo's data ends on Sunday 22 Nov: every week is complete, and no tile lists a running week
+    assert not any("(partial)" in c for c in captions(at))
+    at.radio(key="grain").set_value("month").run()
+    # November's MRR on the 22nd is the generator's closing MRR, $146.2k
+    assert any(c.startswith("Oct 2026 · ") and c.endswith(" · running Nov 2026: $146.2k (partial)")
+               for c in captions(at)), "the running period is listed as partial"
 
 
 def test_overview_tiles_show_their_target_and_status(app: Callable[..., AppTest]) -> None:
@@ -203,7 +208,12 @@ def test_movements_are_stacked_around_zero(app: Callable[..., AppTest]) -> None:
     by_name = {t["name"]: t for t in movements["data"]}
     assert all(v is None or v <= 0 for v in by_name["Churned"]["y"])
     assert all(v is None or v >= 0 for v in by_name["New"]["y"])
-    assert by_name["New"]["marker"]["pattern"]["shape"][-1] == "/", "the running week's bars are hatched"
+    assert by_name["New"]["marker"]["pattern"]["shape"][-1] == "", "the demo's weeks are all complete"
+    at.radio(key="grain").set_value("month").run()
+    movements = next(f for f in figures(at) if f["layout"].get("barmode") == "relative")
+    by_name = {t["name"]: t for t in movements["data"]}
+    shapes = by_name["New"]["marker"]["pattern"]["shape"]
+    assert shapes[-1] == "/" and set(shapes[:-1]) == {""}, "the running month's bars (Nov 2026) are hatched"
 
 
 def test_undefined_values_are_gaps_not_zeros(app: Callable[..., AppTest]) -> None:
