@@ -85,7 +85,11 @@ def backup(store: Store, dest: str | os.PathLike[str]) -> Path:
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         store.copy_to(partial)
-        check_database(partial, target.name)
+        try:
+            check_database(partial, target.name)
+        except InputError as exc:  # the database itself is not as this program made it
+            raise InputError(f"no backup was written: the copy of {store.path} failed the check a restore makes "
+                             f"({exc})") from None
         _fsync(partial)
         os.replace(partial, target)
         _sync_dir(target.parent)

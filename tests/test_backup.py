@@ -395,3 +395,15 @@ def test_a_backup_is_written_by_duckdb_and_leaves_the_database_locked(filled: Pa
         assert other.returncode == 1 and "it is open in another process" in other.stderr
     assert backup.check_database(made) == 3
     assert _state(made) == _state(filled)
+
+
+def test_a_database_changed_by_hand_is_not_backed_up_as_if_it_were_whole(filled: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(filled))
+    con.execute("CREATE VIEW mine AS SELECT 1 AS one")
+    con.close()
+    done = kpis("backup", str(tmp_path / "b.duckdb"), db=filled)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"error: no backup was written: the copy of {filled} failed the check a restore makes (b.duckdb is a "
+               "DuckDB database but not a backup of this dashboard (schema version 3: it has a view mine that this "
+               "dashboard does not define))\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "e.csv", "s.csv"]  # no backup, no partial file
