@@ -134,7 +134,7 @@ class Restored:
         """One line for the CLI."""
         text = f"restored {self.database} from {self.source}"
         if self.previous is not None and self.previous_unreadable:
-            text += f"; the database it replaced could not be read and is kept as it was as {self.previous}"
+            text += f"; the database it replaced could not be read and is kept unchanged as {self.previous}"
         elif self.previous is not None:
             text += f"; the database it replaced is saved as {self.previous}"
         return text
@@ -302,48 +302,6 @@ def _move_aside(db: Path) -> Path:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-def _save_current(db: Path) -> tuple[Path | None, bool]:
-    """Keep the database about to be replaced: ``(its backup, False)``; when it cannot be opened, the raw file
-    (and its WAL) moved aside unchanged, ``(that file, True)``. Raises (and nothing is restored) when it is
-    in use, from a newer version of this program, or cannot be kept: a restore never loses the database it
-    replaces."""
-    if not db.exists():
-        return None, False
-    try:
-        current = Store(db)
-    except OSError as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            raise InputError(f"the database {db} is open in another process (the dashboard?): stop it, then "
-                             "restore") from None
-        if "newer than this program" in text:
-            raise InputError(f"the database {db} was written by a newer version of this program: update the "
-                             "program first; nothing was restored") from None
-        return _move_aside(db), True
-    try:
-        with current:
-            return auto_backup(current, "restore"), False
-    except (OSError, duckdb.Error) as exc:
-        raise InputError(f"the database {db} could not be backed up before the restore ({_first_line(exc)}); "
-                         "nothing was restored") from None
-
-
-def _move_aside(db: Path) -> Path:
-    """Move an unreadable database file and its WAL into the backups folder, byte for byte."""
-    folder = backup_dir(db)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        kept = folder / f"{db.stem}.{_stamp()}.before-restore.unreadable"
-        os.replace(db, kept)
-        if _wal(db).exists():
-            os.replace(_wal(db), _wal(kept))
-    except OSError as exc:
-        raise InputError(f"the database {db} cannot be opened and could not be moved aside before the restore "
-                         f"({_first_line(exc)}); nothing was restored") from None
-    _sync_dir(folder)
-    return kept
-
 
 def _check_header(path: Path, label: str | None = None) -> None:
     with open(path, "rb") as handle:

@@ -297,7 +297,7 @@ def test_restore_over_an_unreadable_database_keeps_it_byte_for_byte(filled: Path
     done = backup.restore(filled, good)
     assert done.previous_unreadable and done.previous is not None
     assert done.previous.read_bytes() == garbage, "the replaced file is moved aside unchanged, not deleted"
-    assert "could not be read and is kept as it was as" in done.summary()
+    assert "could not be read and is kept unchanged as" in done.summary()
     assert _state(filled) == _state(good)
 
 
@@ -369,7 +369,7 @@ def test_an_automatic_backup_restores_over_a_damaged_database(filled: Path, dama
     assert done.returncode == 0, done.stderr
     (kept,) = backup.backup_dir(filled).glob("*.before-restore.unreadable")
     assert done.stdout == (f"restored {filled} from {saved}; the database it replaced could not be read and is "
-                           f"kept as it was as {kept}\n")
+                           f"kept unchanged as {kept}\n")
     assert kept.read_bytes() == damaged
     assert _state(filled) == expected
     assert kpis("imports", db=filled).returncode == 0
