@@ -19,6 +19,8 @@ from kpis.errors import InputError
 from kpis.store import Store
 
 _STATE_KEY = "user_days_state"
+#: The derived tables: caches of the events, rebuilt from them whenever they are missing or stale.
+DERIVED_TABLES = ("user_days", "users")
 
 
 def timezone(store: Store) -> str:
@@ -78,3 +80,12 @@ def ensure_user_days(store: Store) -> None:
                    arg_max(account_id, day) AS account_id
             FROM user_days GROUP BY user_id""")
         cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [_STATE_KEY, state])
+
+
+def drop_derived(store: Store) -> None:
+    """Drop the derived tables and the record of what they were built from, so that the first query rebuilds
+    them: a restored file's copies are not trusted, since nothing else checks their columns or their rows."""
+    with store.transaction() as cur:
+        for table in DERIVED_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute('DELETE FROM settings WHERE "key" = ?', [_STATE_KEY])

@@ -1,12 +1,12 @@
 """Backups of the database: a consistent copy on demand, one made automatically before every action that
 removes data, and a restore that either puts a checked backup in place or changes nothing.
 
-A backup is a plain DuckDB file of this app. It is taken under the store's write lock: a CHECKPOINT writes
-everything committed into the database file, which is then copied (with its WAL, when a reader's snapshot keeps
-DuckDB from checkpointing just then). Readers carry on meanwhile (they never write the file); writes of this
-process wait until the copy is done; no other process can have the file open for writing (DuckDB locks it). The
-copy is opened (which merges a copied WAL into it) and checked before it gets its final name, so a backup file
-that exists is a complete one. See ``docs/operations.md``.
+A backup is a plain DuckDB file of this app, written by DuckDB itself (:meth:`Store.copy_to`: the new file is
+attached and the database copied into it from one snapshot) under the store's write lock. The process never opens
+the live file a second time: closing such a descriptor would drop its lock on the file, and another process could
+then write to the database under the dashboard. Readers carry on meanwhile; writes of this process wait until the
+copy is done. The copy is then checked exactly as a restore checks a file (:func:`check_database`) before it gets
+its final name, so a backup file that exists is complete and restorable. See ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from kpis import catalog
+from kpis.activity import DERIVED_TABLES, drop_derived
 from kpis.errors import InputError
-from kpis.store import SCHEMA_VERSION, TABLES, Store, connection_config
+from kpis.store import SCHEMA_VERSION, DatabaseInUse, NewerDatabase, Store, connection_config
 
 #: The folder, next to the database file, that holds the automatic backups.
 BACKUPS_DIR = "backups"
@@ -30,6 +34,11 @@ BACKUPS_DIR = "backups"
 DEFAULT_KEPT = 10
 
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+#: How a file is opened to be checked: read-only (a WAL beside it is replayed in memory, the file is not written),
+#: with no access to other files and no extensions, whatever the file holds.
+_CHECK_CONFIG: dict[str, str | bool] = {
+    "enable_external_access": False, "autoload_known_extensions": False, "autoinstall_known_extensions": False,
+}
 
 
 def backups_kept() -> int:
@@ -75,12 +84,13 @@ def backup(store: Store, dest: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
-        with store.exclusive():
-            store.checkpoint()
-            _copy(store.path, partial)
-            if _wal(store.path).exists():  # no checkpoint now: the file and its WAL together, still consistent
-                _copy(_wal(store.path), _wal(partial))
-        check_database(partial, target.name)  # replays a copied WAL into the file, and checks the tables
+        store.copy_to(partial)
+        try:
+            check_database(partial, target.name)
+        except InputError as exc:  # the database itself is not as this program made it
+            raise InputError(f"no backup was written: the copy of {store.path} failed the check a restore makes "
+                             f"({exc})") from None
+        _fsync(partial)
         os.replace(partial, target)
         _sync_dir(target.parent)
     finally:
@@ -124,7 +134,7 @@ class Restored:
         """One line for the CLI."""
         text = f"restored {self.database} from {self.source}"
         if self.previous is not None and self.previous_unreadable:
-            text += f"; the database it replaced could not be opened and is kept unchanged as {self.previous}"
+            text += f"; the database it replaced could not be read and is kept unchanged as {self.previous}"
         elif self.previous is not None:
             text += f"; the database it replaced is saved as {self.previous}"
         return text
@@ -133,14 +143,17 @@ class Restored:
 def restore(database: str | os.PathLike[str], source: str | os.PathLike[str]) -> Restored:
     """Replace ``database`` with the backup ``source``, or change nothing.
 
-    The backup is copied next to the database and checked there (a DuckDB file with this app's tables, from this
-    or an older version); only then does it replace the database, in one rename. The database it replaces is
-    first backed up like before an undo. No process may have ``database`` open (stop the dashboard first).
+    The backup is copied next to the database and checked there in full (:func:`check_database`); a backup from an
+    older version is then brought up to this version's schema. Only then is the database replaced, in one rename,
+    after it was backed up like before an undo (or, when it cannot be read, moved aside as it is). The database
+    stays locked from before its backup until the rename, so no other process can write to it in between; no
+    other process may have it open (stop the dashboard first).
     """
     db, src = Path(database), Path(source)
+    connection_config()  # a bad KPI_MEMORY_LIMIT stops here, not while the database is being replaced
     if not src.is_file():
         raise InputError(f"{src}: no such file")
-    if db.exists() and src.resolve() == db.resolve():
+    if db.exists() and os.path.samefile(src, db):
         raise InputError(f"{src} is the database itself, not a backup of it")
     _check_header(src)
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -150,77 +163,126 @@ def restore(database: str | os.PathLike[str], source: str | os.PathLike[str]) ->
         if _wal(src).exists():
             _copy(_wal(src), _wal(staged))
         version = check_database(staged, src.name)
-        previous, unreadable = _save_current(db)
-        _wal(db).unlink(missing_ok=True)  # a WAL left by a damaged database must not be replayed onto the backup
-        os.replace(staged, db)
-        _sync_dir(db.parent)
+        with _upgraded(staged, src.name):  # locks the restored file until the end of the block
+            current, previous, unreadable = _keep_current(db)
+            try:
+                if current is None:
+                    _wal(db).unlink(missing_ok=True)  # a WAL without its database must not be replayed onto the backup
+                else:
+                    current.checkpoint()  # the replaced file leaves no WAL behind it
+                os.replace(staged, db)
+                _sync_dir(db.parent)
+            finally:
+                if current is not None:
+                    current.close()
     finally:
         staged.unlink(missing_ok=True)
         _wal(staged).unlink(missing_ok=True)
-    with Store(db):  # brings a backup from an older version up to this program's schema
-        pass
     return Restored(db, src, version, previous, unreadable)
 
 
 def check_database(path: Path, name: str | None = None) -> int:
-    """The schema version of the database file ``path``; :class:`InputError` when it is not one of this app's.
+    """The schema version of the database file ``path``; :class:`InputError` when it is not a complete database of
+    this app.
 
-    Opens the file for writing (so a WAL next to it is merged into it): call it on a copy.
+    The file is opened read-only with no access to other files, and must have exactly the tables, columns,
+    constraints, views and sequences this program's migrations create for its schema version, and nothing else
+    (no view, macro, type or index of its own; the derived engagement tables may be there, a restore drops them).
+    Every table is then read in full, so that a truncated or damaged file is refused here, not after a restore.
     """
     label = name or path.name
     _check_header(path, label)
     try:
-        con = duckdb.connect(str(path), config=connection_config())
+        con = duckdb.connect(str(path), read_only=True, config={**connection_config(), **_CHECK_CONFIG})
     except duckdb.Error as exc:
         raise InputError(f"{label} is not a backup of this dashboard: DuckDB cannot open it "
-                         f"({_first_line(exc)})") from None
+                         f"({_named(exc, path, label)})") from None
     try:
-        tables = {row[0] for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main'").fetchall()}
-        missing = [table for table in TABLES if table not in tables]
-        if missing:
-            raise InputError(f"{label} is a DuckDB database but not a backup of this dashboard "
-                             f"(it has no table {missing[0]})")
-        version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+        found = catalog.read(con)
+        version = _schema_version(con, found, label)
+        problem = catalog.difference(found, catalog.expected(version), derived=DERIVED_TABLES)
+        if problem:
+            raise InputError(f"{label} is a DuckDB database but not a backup of this dashboard (schema version "
+                             f"{version}: {problem})")
+        for table in found.tables:
+            _read_all(con, table, path, label)
     except duckdb.Error as exc:
-        raise InputError(f"{label} cannot be read as a backup: {_first_line(exc)}") from None
+        raise InputError(f"{label} cannot be read as a backup: {_named(exc, path, label)}") from None
     finally:
         con.close()
-    if version is None:
+    return version
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection, found: catalog.Catalog, label: str) -> int:
+    """The version recorded in a file's ``schema_version`` table, once that table is known to be this app's."""
+    if "schema_version" not in found.tables:
+        raise InputError(f"{label} is a DuckDB database but not a backup of this dashboard (it has no table "
+                         "schema_version)")
+    if found.tables["schema_version"] != catalog.expected(1).tables["schema_version"]:
+        raise InputError(f"{label} is a DuckDB database but not a backup of this dashboard (its table "
+                         "schema_version is not this dashboard's)")
+    version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+    if version is None or version < 1:
         raise InputError(f"{label} is not a backup of this dashboard (its schema version is missing)")
-    if int(version) > SCHEMA_VERSION:
+    if version > SCHEMA_VERSION:
         raise InputError(f"{label} was written by a newer version of this program (schema {version}, this one "
                          f"reads up to {SCHEMA_VERSION}): update the program first")
     return int(version)
 
 
-# -- helpers -------------------------------------------------------------------------------------------------------
+def _read_all(con: duckdb.DuckDBPyConnection, table: str, path: Path, label: str) -> None:
+    """Read every row and column of ``table`` (a name from the checked catalog): a missing block fails here."""
+    try:
+        con.execute(f'SELECT count(*), sum(hash(t)) FROM "{table}" t').fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{label} is damaged or incomplete: its table {table} cannot be read "
+                         f"({_named(exc, path, label)})") from None
 
-def _save_current(db: Path) -> tuple[Path | None, bool]:
-    """Keep the database about to be replaced: ``(its backup, False)``; when it cannot be opened, the raw file
-    (and its WAL) moved aside unchanged, ``(that file, True)``. Raises (and nothing is restored) when it is
-    in use, from a newer version of this program, or cannot be kept: a restore never loses the database it
-    replaces."""
+
+@contextmanager
+def _upgraded(staged: Path, label: str) -> Iterator[Store]:
+    """Open the checked copy ``staged`` as the app does (which brings an older schema up to this version), drop
+    its derived tables and write it all into the file; the open store keeps the file locked until the block
+    ends."""
+    try:
+        ready = Store(staged)
+    except OSError as exc:
+        raise InputError(f"{label} could not be brought up to this version ({_first_line(exc)}); nothing was "
+                         "restored") from None
+    try:
+        drop_derived(ready)
+        ready.checkpoint()
+        yield ready
+    finally:
+        ready.close()
+
+
+def _keep_current(db: Path) -> tuple[Store | None, Path | None, bool]:
+    """Keep the database about to be replaced: ``(the store holding it open, its backup, False)``; when it cannot
+    be read, the file (and its WAL) moved aside as it is, ``(None, that file, True)``; ``(None, None, False)`` when
+    there is none. Raises (and nothing is restored) when it is in use, from a newer version of this program, or
+    cannot be kept: a restore never loses the database it replaces."""
     if not db.exists():
-        return None, False
+        return None, None, False
     try:
         current = Store(db)
-    except OSError as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            raise InputError(f"the database {db} is open in another process (the dashboard?): stop it, then "
-                             "restore") from None
-        if "newer than this program" in text:
-            raise InputError(f"the database {db} was written by a newer version of this program: update the "
-                             "program first; nothing was restored") from None
-        return _move_aside(db), True
+    except DatabaseInUse:
+        raise InputError(f"the database {db} is open in another process (the dashboard?): stop it, then "
+                         "restore") from None
+    except NewerDatabase:
+        raise InputError(f"the database {db} was written by a newer version of this program: update the "
+                         "program first; nothing was restored") from None
+    except OSError:
+        return None, _move_aside(db), True
     try:
-        with current:
-            return auto_backup(current, "restore"), False
-    except (OSError, duckdb.Error) as exc:
+        return current, auto_backup(current, "restore"), False
+    except OSError as exc:  # the backup cannot be written
+        current.close()
         raise InputError(f"the database {db} could not be backed up before the restore ({_first_line(exc)}); "
                          "nothing was restored") from None
+    except (InputError, duckdb.Error):  # the database cannot be read in full: keep the file as it is
+        current.close()
+        return None, _move_aside(db), True
 
 
 def _move_aside(db: Path) -> Path:
@@ -233,11 +295,13 @@ def _move_aside(db: Path) -> Path:
         if _wal(db).exists():
             os.replace(_wal(db), _wal(kept))
     except OSError as exc:
-        raise InputError(f"the database {db} cannot be opened and could not be moved aside before the restore "
+        raise InputError(f"the database {db} cannot be read and could not be moved aside before the restore "
                          f"({_first_line(exc)}); nothing was restored") from None
     _sync_dir(folder)
     return kept
 
+
+# -- helpers -------------------------------------------------------------------------------------------------------
 
 def _check_header(path: Path, label: str | None = None) -> None:
     with open(path, "rb") as handle:
@@ -247,9 +311,14 @@ def _check_header(path: Path, label: str | None = None) -> None:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    """Copy a file and flush it to disk, so that a rename after it never exposes a half-written file."""
+    """Copy a file (never the open database: see the module's docstring) and flush it to disk."""
     shutil.copyfile(src, dst)
-    with open(dst, "rb+") as handle:
+    _fsync(dst)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a written file to disk, so that a rename after it never exposes a half-written file."""
+    with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
 
 
@@ -273,6 +342,11 @@ def _wal(path: Path) -> Path:
 
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+
+
+def _named(exc: BaseException, path: Path, label: str) -> str:
+    """DuckDB's message about the checked copy ``path``, naming the file the person gave instead."""
+    return _first_line(exc).replace(str(path), label)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -57,6 +57,22 @@ def import_timeout() -> float | None:
     return seconds or None
 
 
+def _is_the_database(store: Store, path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is the open database file or its WAL: reading it would open a second descriptor on it, and
+    closing that would drop this process's lock on it (see :mod:`kpis.backup`). Compared by ``stat`` only."""
+    if str(store.path) == ":memory:":
+        return False
+    own = (store.path, store.path.with_name(store.path.name + ".wal"))
+    return any(_same_file(path, file) for file in own)
+
+
+def _same_file(a: str | os.PathLike[str], b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
 def _ignore(message: str) -> None:
     """The default :data:`Progress`: shows nothing."""
 
@@ -100,6 +116,8 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
     # a name with a line break or other control character would split the one-line messages
     display = re.sub(r"[\x00-\x1f\x7f]", " ", name or os.path.basename(os.fspath(path)))
     report = progress or _ignore
+    if _is_the_database(store, path):
+        raise InputError("this is the dashboard's own database, not an export: nothing was read", file=display)
     try:
         limit = import_timeout() if timeout is None else (timeout or None)
         with open_text(path, display) as text:

@@ -131,14 +131,10 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 
-#: The tables every database of this app has had since its first schema version (a restore refuses a file
-#: without them; later versions' tables are added by the migrations when the restored file is opened).
-TABLES: tuple[str, ...] = (
-    "schema_version", "imports", "subscription_versions", "customer_versions", "customer_attribute_versions",
-    "metric_point_versions", "target_versions", "fx_rate_versions", "events", "event_claims", "settings",
-)
-
 SCHEMA_VERSION = len(_MIGRATIONS)
+_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+_LOCKED = re.compile(r"Could not set lock", re.IGNORECASE)
+_PID = re.compile(r"\(PID (\d+)\)")
 
 
 def version_table(kind: str) -> str:
@@ -175,6 +171,27 @@ def connection_config(memory_limit: str | None = None) -> dict[str, str | int]:
             raise OSError(f"KPI_THREADS: expected a number of threads such as 2, got {threads!r}")
         config["threads"] = int(threads)
     return config
+
+
+class DatabaseInUse(OSError):
+    """Another process has the database file open: DuckDB lets one process at a time open it for writing."""
+
+
+class NewerDatabase(OSError):
+    """The database was written by a newer version of this program (a higher schema version)."""
+
+
+def migrate(cur: duckdb.DuckDBPyConnection, current: int, target: int = SCHEMA_VERSION) -> None:
+    """Bring a database from schema version ``current`` to ``target`` inside the caller's transaction.
+
+    The one place the schema is built: :class:`Store` upgrades a file with it, and a restore builds the schema of a
+    backup's version with it in memory to compare the backup against (:mod:`kpis.catalog`).
+    """
+    cur.execute(_VERSION_TABLE)
+    for version in range(current + 1, target + 1):
+        for statement in _split_sql(_MIGRATIONS[version - 1]):
+            cur.execute(statement)
+        cur.execute("INSERT INTO schema_version VALUES (?)", [version])
 
 
 class Snapshot:
@@ -244,13 +261,21 @@ class Store:
         try:
             self._con = duckdb.connect(str(self.path), config=config)
         except duckdb.Error as exc:
-            raise OSError(f"cannot open the database {self.path}: {exc}") from exc
-        self._con.execute("SET TimeZone = 'UTC'")
+            raise _open_error(self.path, exc) from exc
         self._write_lock = threading.RLock()
         self._cursor_lock = threading.Lock()
         self._local = threading.local()
-        self._migrate()
-        self._mark_interrupted()
+        try:
+            self._con.execute("SET TimeZone = 'UTC'")
+            self._migrate()
+            self._mark_interrupted()
+        except BaseException as exc:
+            self._con.close()  # else the failed open would keep the file (and its lock) until garbage collection
+            if isinstance(exc, duckdb.Error):
+                raise OSError(f"cannot open the database {self.path}: it is damaged or not a database of this "
+                              f"dashboard ({_first_line(exc)}); restore a backup with python -m kpis restore "
+                              "FILE") from exc
+            raise
 
     # -- connections -------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -379,6 +404,27 @@ class Store:
                 cur.close()
             self._renew_snapshot()
 
+    def copy_to(self, target: Path) -> None:
+        """Write a consistent copy of the database into the new DuckDB file ``target``, inside DuckDB.
+
+        DuckDB attaches ``target`` and copies every table, view and sequence into it from one snapshot. The live
+        file is never opened a second time: closing any descriptor of it would drop this process's lock on it,
+        and another process could then open it and write to it while this one still does. Under the write lock,
+        so that a backup and the action it protects have no other write between them.
+        """
+        alias = f"kpis_copy_{uuid.uuid4().hex[:12]}"
+        with self._write_lock:
+            cur = self._new_cursor()
+            try:
+                source = cur.execute("SELECT current_database()").fetchall()[0][0]
+                cur.execute(f"ATTACH ? AS {alias}", [str(target)])
+                try:
+                    cur.execute(f"COPY FROM DATABASE {_quoted(source)} TO {alias}")
+                finally:
+                    cur.execute(f"DETACH {alias}")
+            finally:
+                cur.close()
+
     def checkpoint(self) -> bool:
         """Write everything committed into the database file, so that the file alone holds it.
 
@@ -398,18 +444,15 @@ class Store:
     # -- schema -------------------------------------------------------------------------------------------------
     def _migrate(self) -> None:
         with self.transaction() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            cur.execute(_VERSION_TABLE)
             row = first(cur.execute("SELECT max(version) FROM schema_version"))
             current = row[0] if row and row[0] is not None else 0
             if current > SCHEMA_VERSION:
-                raise OSError(
+                raise NewerDatabase(
                     f"the database {self.path} has schema version {current}, newer than this program's "
                     f"{SCHEMA_VERSION}: update the program"
                 )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _split_sql(_MIGRATIONS[version - 1]):
-                    cur.execute(statement)
-                cur.execute("INSERT INTO schema_version VALUES (?)", [version])
+            migrate(cur, current)
 
     def _mark_interrupted(self) -> None:
         """Imports left ``running`` by a process that is gone (killed, crashed, power cut) become ``interrupted``.
@@ -455,6 +498,26 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("ROLLBACK")
     except duckdb.Error:
         pass
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> OSError:
+    """The error for a file DuckDB cannot open: :class:`DatabaseInUse` when another process holds its lock."""
+    text = str(exc)
+    if _LOCKED.search(text):
+        pid = _PID.search(text)
+        held = f"PID {pid.group(1)}, the dashboard?" if pid else "the dashboard?"
+        return DatabaseInUse(f"cannot open the database {path}: it is open in another process ({held}); only one "
+                             "process at a time can use it")
+    return OSError(f"cannot open the database {path}: {text}")
+
+
+def _quoted(identifier: str) -> str:
+    """An identifier DuckDB gave us (a database name) quoted for SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _split_sql(script: str) -> list[str]:

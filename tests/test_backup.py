@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -16,7 +16,8 @@ from kpis.annotations import add as add_annotation
 from kpis.demo import remove_demo, remove_demo_with_backup
 from kpis.errors import InputError
 from kpis.importer import import_file, undo
-from kpis.store import SCHEMA_VERSION, Store
+from kpis.series import series
+from kpis.store import SCHEMA_VERSION, Store, migrate
 from tests.test_crash import fingerprints
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,12 +88,45 @@ def _other_app_database(path: Path) -> Path:
 
 
 def _newer_backup(filled: Path, path: Path) -> Path:
+    return _altered_backup(filled, path, "INSERT INTO schema_version VALUES (99)")
+
+
+def _altered_backup(filled: Path, path: Path, *statements: str) -> Path:
+    """A real backup of ``filled``, then changed by ``statements`` (run by DuckDB directly, as anyone could)."""
     with Store(filled) as store:
         backup.backup(store, path)
     con = duckdb.connect(str(path))
-    con.execute("INSERT INTO schema_version VALUES (99)")
+    for statement in statements:
+        con.execute(statement)
     con.close()
     return path
+
+
+def _same_names_other_columns(filled: Path, path: Path) -> Path:
+    """Every table of this app by name, schema version 3, but columns of its own."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    con.execute("INSERT INTO schema_version VALUES (3)")
+    for table in ("imports", "subscription_versions", "customer_versions", "customer_attribute_versions",
+                  "metric_point_versions", "target_versions", "fx_rate_versions", "events", "event_claims",
+                  "settings", "annotations"):
+        con.execute(f"CREATE TABLE {table} (id INTEGER, note VARCHAR)")
+    con.close()
+    return path
+
+
+def _version_1(path: Path, *statements: str) -> Path:
+    """A database as version 1 of this program wrote it (its first migration), then ``statements``."""
+    con = duckdb.connect(str(path))
+    migrate(con, 0, 1)
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+    return path
+
+
+_PASSWD_VIEW = ("CREATE OR REPLACE VIEW customer_attributes AS SELECT 'c1' AS customer_id, 'plan' AS \"key\", "
+                "column0 AS \"value\", 1 AS import_id FROM read_csv('/etc/passwd', header = false, sep = '|')")
 
 
 @pytest.mark.parametrize("name, make, message", [
@@ -108,6 +142,30 @@ def _newer_backup(filled: Path, path: Path) -> Path:
      f"{SCHEMA_VERSION}): update the program first\n"),
     ("cut.duckdb", lambda f, p: _bytes(p, f.read_bytes()[:8192]),
      "error: cut.duckdb is not a backup of this dashboard: DuckDB cannot open it ("),
+    ("third.duckdb", lambda f, p: _bytes(p, f.read_bytes()[:len(f.read_bytes()) // 3]),
+     "error: third.duckdb is damaged or incomplete: its table "),
+    ("columns.duckdb", _same_names_other_columns,
+     "error: columns.duckdb is a DuckDB database but not a backup of this dashboard (schema version 3: table "
+     "annotations has a column id where this dashboard has annotation_id)\n"),
+    ("retyped.duckdb", lambda f, p: _altered_backup(f, p, "ALTER TABLE events ALTER ts TYPE VARCHAR"),
+     "error: retyped.duckdb is a DuckDB database but not a backup of this dashboard (schema version "
+     f"{SCHEMA_VERSION}: column "
+     "events.ts is VARCHAR, not TIMESTAMP)\n"),
+    ("premigrated.duckdb", lambda f, p: _version_1(p, "CREATE TABLE annotations (id INTEGER)"),
+     "error: premigrated.duckdb is a DuckDB database but not a backup of this dashboard (schema version 1: it has "
+     "a table annotations that this dashboard's schema does not have)\n"),
+    ("passwd.duckdb", lambda f, p: _altered_backup(f, p, _PASSWD_VIEW),
+     "error: passwd.duckdb is a DuckDB database but not a backup of this dashboard (schema version "
+     f"{SCHEMA_VERSION}: its view "
+     "customer_attributes is not this dashboard's definition)\n"),
+    ("macro.duckdb", lambda f, p: _altered_backup(f, p, "CREATE MACRO plan_of(x) AS x"),
+     "error: macro.duckdb is a DuckDB database but not a backup of this dashboard (schema version "
+     f"{SCHEMA_VERSION}: it has a "
+     "macro plan_of that this dashboard does not define)\n"),
+    ("schema.duckdb", lambda f, p: _altered_backup(f, p, "CREATE SCHEMA extra", "CREATE TABLE extra.t (a INTEGER)"),
+     "error: schema.duckdb is a DuckDB database but not a backup of this dashboard (schema version "
+     f"{SCHEMA_VERSION}: it has a "
+     "table extra.t that this dashboard's schema does not have)\n"),
 ])
 def test_restore_refuses_what_is_not_a_backup_and_changes_nothing(filled: Path, tmp_path: Path, name, make,
                                                                   message) -> None:
@@ -243,7 +301,7 @@ def test_restore_over_an_unreadable_database_keeps_it_byte_for_byte(filled: Path
     done = backup.restore(filled, good)
     assert done.previous_unreadable and done.previous is not None
     assert done.previous.read_bytes() == garbage, "the replaced file is moved aside unchanged, not deleted"
-    assert "could not be opened and is kept unchanged as" in done.summary()
+    assert "could not be read and is kept unchanged as" in done.summary()
     assert _state(filled) == _state(good)
 
 
@@ -268,3 +326,88 @@ def test_restore_refuses_when_the_current_database_cannot_be_backed_up(filled: P
     with pytest.raises(InputError, match="could not be backed up before the restore"):
         backup.restore(filled, good)
     assert _state(filled) == before
+
+
+def test_a_backup_from_version_1_is_checked_against_its_own_schema_and_brought_up_to_date(filled: Path,
+                                                                                            tmp_path: Path) -> None:
+    old = _version_1(tmp_path / "v1.duckdb",
+                     "INSERT INTO imports (import_id, sha256, filename, source, rows_added, status) "
+                     "VALUES (1, 'abc', 'old.csv', 'events_csv', 1, 'ok')",
+                     "INSERT INTO events VALUES ('e1', 'u1', 'open', TIMESTAMP '2026-03-02 10:00:00', NULL, 1)")
+    done = backup.restore(filled, old)
+    assert done.schema_version == 1
+    with Store(filled) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.query("SELECT import_id, filename, status, process FROM imports") == [
+            (1, "old.csv", "ok", None)]
+        assert store.query("SELECT user_id, ts FROM events") == [("u1", datetime(2026, 3, 2, 10, 0))]
+        assert add_annotation(store, date(2026, 3, 2), "first note", who="test") == 1
+
+
+def _wrong_columns(live: Path, good: Path) -> None:
+    live.unlink()
+    _same_names_other_columns(live, live)
+
+
+def _premigrated(live: Path, good: Path) -> None:
+    live.unlink()
+    _version_1(live, "CREATE TABLE annotations (id INTEGER)")
+
+
+def _first_third(live: Path, good: Path) -> None:
+    live.write_bytes(good.read_bytes()[:good.stat().st_size // 3])
+
+
+@pytest.mark.parametrize("damage", [_wrong_columns, _premigrated, _first_third],
+                         ids=["other columns", "a migration's table already there", "first third"])
+def test_an_automatic_backup_restores_over_a_damaged_database(filled: Path, damage) -> None:
+    with Store(filled) as store:
+        saved = undo(store, 2).backup  # an automatic backup, as the Data page's undo makes it
+    assert saved is not None
+    expected = _state(saved)
+    damage(filled, saved)
+    assert kpis("imports", db=filled).returncode == 1  # the damaged database is refused, with a message
+    damaged = filled.read_bytes()  # as the restore finds it
+
+    done = kpis("restore", str(saved), db=filled)
+    assert done.returncode == 0, done.stderr
+    (kept,) = backup.backup_dir(filled).glob("*.before-restore.unreadable")
+    assert done.stdout == (f"restored {filled} from {saved}; the database it replaced could not be read and is "
+                           f"kept unchanged as {kept}\n")
+    assert kept.read_bytes() == damaged
+    assert _state(filled) == expected
+    assert kpis("imports", db=filled).returncode == 0
+
+
+def test_a_restore_drops_the_derived_tables_of_the_backup_and_builds_them_again(filled: Path,
+                                                                                  tmp_path: Path) -> None:
+    with Store(filled) as store:
+        assert list(series(store, "dau", "day")["value"]) == [1.0, 1.0]  # builds user_days and users
+    forged = _altered_backup(filled, tmp_path / "forged.duckdb",
+                             "UPDATE user_days SET active_events = 0",  # as if nobody had been active
+                             "CREATE OR REPLACE TABLE users AS SELECT 1 AS anything")
+    backup.restore(filled, forged)
+    with Store(filled) as store:
+        assert store.query("SELECT table_name FROM duckdb_tables() WHERE table_name IN ('user_days', 'users')") == []
+        assert list(series(store, "dau", "day")["value"]) == [1.0, 1.0]
+
+
+def test_a_backup_is_written_by_duckdb_and_leaves_the_database_locked(filled: Path, tmp_path: Path) -> None:
+    with Store(filled) as store:
+        made = backup.backup(store, tmp_path / "copy.duckdb")
+        other = kpis("imports", db=filled)
+        assert other.returncode == 1 and "it is open in another process" in other.stderr
+    assert backup.check_database(made) == SCHEMA_VERSION
+    assert _state(made) == _state(filled)
+
+
+def test_a_database_changed_by_hand_is_not_backed_up_as_if_it_were_whole(filled: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(filled))
+    con.execute("CREATE VIEW mine AS SELECT 1 AS one")
+    con.close()
+    done = kpis("backup", str(tmp_path / "b.duckdb"), db=filled)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"error: no backup was written: the copy of {filled} failed the check a restore makes (b.duckdb is a "
+               "DuckDB database but not a backup of this dashboard (schema version "
+               f"{SCHEMA_VERSION}: it has a view mine that this dashboard does not define))\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "e.csv", "s.csv"]  # no backup, no partial file

@@ -1,16 +1,26 @@
 """Ten threads computing KPIs while two imports run on the same Store: no errors, no lost or doubled rows, and
-every KPI answer matches one whole state of the data (before, between or after the imports), never a mix."""
+every KPI answer matches one whole state of the data (before, between or after the imports), never a mix. And
+between processes: one process at a time holds the database, before and after its backups, so a second process
+is refused rather than allowed to write under the first."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import duckdb
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from kpis.backup import backup
-from kpis.importer import ImportResult, import_file
+from kpis.demo import remove_demo_with_backup
+from kpis.errors import InputError
+from kpis.importer import ImportResult, import_file, undo
 from kpis.series import series
 from kpis.store import Store
 
@@ -108,3 +118,132 @@ def test_readers_see_whole_states_while_two_imports_run(tmp_path: Path) -> None:
         assert copy.query("SELECT count(*) FROM events")[0][0] in {1_000, 101_000, 201_000}
         counted = copy.query("SELECT sum(rows_added) FROM imports WHERE status = 'ok'")[0][0]
         assert copy.query("SELECT count(*) FROM events")[0][0] == counted  # the log and the rows agree
+
+
+# -- one process at a time: the database's lock survives every backup -----------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = "user_id,event,timestamp\n"
+
+
+def _cli_import(db: Path, path: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m kpis --db DB import PATH`` as a second, real process."""
+    return subprocess.run([sys.executable, "-m", "kpis", "--db", str(db), "import", str(path)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=300)
+
+
+def _refused(db: Path) -> str:
+    """What the second process says when this one holds the database."""
+    return (f"error: cannot open the database {db}: it is open in another process (PID {os.getpid()}, the "
+            "dashboard?); only one process at a time can use it\n")
+
+
+def _events_file(folder: Path, n: int) -> Path:
+    """Export ``n``: two events of users only it has, so that every import adds exactly two rows."""
+    path = folder / f"ev{n}.csv"
+    path.write_text(EVENTS + f"n{n}a,open,2026-01-05T10:00:00Z\nn{n}b,open,2026-01-06T10:00:00Z\n")
+    return path
+
+
+def _back_up(store: Store, folder: Path) -> None:
+    backup(store, folder / "by-hand.duckdb")
+
+
+def _undo_last(store: Store, folder: Path) -> None:
+    undo(store, store.query("SELECT max(import_id) FROM imports WHERE status = 'ok'")[0][0])
+
+
+def _remove_demo(store: Store, folder: Path) -> None:
+    assert remove_demo_with_backup(store).backup is not None
+
+
+@pytest.mark.parametrize("action", [_back_up, _undo_last, _remove_demo], ids=["backup", "undo", "remove-demo"])
+def test_a_second_process_is_refused_after_a_backup(tmp_path: Path, action) -> None:
+    db = tmp_path / "live.duckdb"
+    with Store(db) as store:
+        import_file(store, _events_file(tmp_path, 1), who="demo")
+        import_file(store, _events_file(tmp_path, 2), who="cpo")
+        action(store, tmp_path)
+        second = _cli_import(db, _events_file(tmp_path, 3))
+        assert (second.returncode, second.stdout, second.stderr) == (1, "", _refused(db))
+        import_file(store, _events_file(tmp_path, 4))  # this process's next write: nothing of the other's to lose
+    with Store(db) as store:
+        assert store.query("SELECT import_id, filename FROM imports ORDER BY 1") == [
+            (1, "ev1.csv"), (2, "ev2.csv"), (3, "ev4.csv")]
+
+
+def test_importing_the_database_file_itself_is_refused_and_keeps_the_lock(tmp_path: Path) -> None:
+    db = tmp_path / "live.duckdb"
+    with Store(db) as store:
+        with pytest.raises(InputError) as refused:
+            import_file(store, db)
+        assert str(refused.value) == ("live.duckdb: this is the dashboard's own database, not an export: nothing "
+                                      "was read")
+        second = _cli_import(db, _events_file(tmp_path, 1))
+        assert (second.returncode, second.stderr) == (1, _refused(db))
+
+
+#: What the process holding the database does between a second process's imports.
+STEPS = ("backup", "undo", "remove demo", "import here", "import there", "import there while closed")
+
+
+@settings(max_examples=12, deadline=None)
+@example(steps=["backup", "import there"])  # the lost import: a backup dropped the lock, the next write overwrote
+@example(steps=["undo", "import there", "remove demo", "import there while closed"])
+@given(steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=4))
+def test_no_interleaving_of_backups_and_a_second_process_loses_an_import(tmp_path_factory, steps) -> None:
+    """Every import a process reports as stored is in the database at the end (or was undone here), with its rows;
+    a second process that cannot have the database is refused with the message, and stores nothing. The first
+    process closes the database only in "import there while closed", so that is the one import of the second
+    process that can be stored."""
+    folder = tmp_path_factory.mktemp("steps")
+    db = folder / "live.duckdb"
+    stored: list[str] = []  # files whose import reported success, in order
+    undone: set[str] = set()
+    files = iter(range(1, 100))
+
+    def next_file() -> Path:
+        return _events_file(folder, next(files))
+
+    store = Store(db)
+    try:
+        import_file(store, next_file(), who="demo")
+        stored.append("ev1.csv")
+        for step in steps:
+            if step == "backup":
+                backup(store, folder)
+            elif step == "undo":
+                live = store.query("SELECT import_id, filename FROM imports WHERE status = 'ok' ORDER BY 1 DESC")
+                if live:
+                    undo(store, live[0][0])
+                    undone.add(live[0][1])
+            elif step == "remove demo":
+                if remove_demo_with_backup(store).messages:  # the demo is import 1, ev1.csv
+                    undone.add("ev1.csv")
+            elif step == "import here":
+                path = next_file()
+                import_file(store, path)
+                stored.append(path.name)
+            else:
+                path = next_file()
+                if step == "import there while closed":
+                    store.close()
+                second = _cli_import(db, path)
+                if step == "import there while closed":
+                    store = Store(db)
+                if second.returncode == 0:
+                    stored.append(path.name)
+                else:  # refused whole, with the message
+                    assert (second.returncode, second.stdout, second.stderr) == (1, "", _refused(db))
+        last = next_file()
+        import_file(store, last)  # the dashboard's next write comes after everything the other process did
+        stored.append(last.name)
+    finally:
+        store.close()
+
+    with Store(db) as store:
+        log = store.query("SELECT filename, status FROM imports ORDER BY import_id")
+        events = store.query("SELECT count(*) FROM events")[0][0]
+    assert log == [(name, "undone" if name in undone else "ok") for name in stored]
+    assert events == 2 * sum(name not in undone for name in stored)
+    assert len(stored) == 2 + steps.count("import here") + steps.count("import there while closed")
