@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,30 @@ def test_a_lone_carriage_return_inside_quotes_is_data(store, write):
     result = import_file(store, write("c.csv", text))
     assert result.rows_added == 2
     assert store.query("SELECT name FROM customers ORDER BY customer_id") == [("Acme\rEast",), ("Beta",)]
+
+
+# -- a file name is a name, never a pattern ------------------------------------------------------------------------
+
+EVENTS_LINE = "user_id,event,timestamp\nu1,{},2026-01-05T10:00:00Z\n"
+POSTHOG_LINE = ("uuid,event,distinct_id,timestamp\n0190-{0},{0},u1,2026-01-05T10:00:00Z\n")
+AMPLITUDE_EVENT = ('{{"event_type": "{0}", "event_time": "2026-01-05 10:00:00", "user_id": "u1", '
+                   '"$insert_id": "{0}"}}\n')
+
+
+@pytest.mark.parametrize("template, suffix, pack", [
+    (EVENTS_LINE, ".csv", False), (POSTHOG_LINE, ".csv", False), (AMPLITUDE_EVENT, ".jsonl", False),
+    (EVENTS_LINE, ".csv.gz", True), (AMPLITUDE_EVENT, ".jsonl.gz", True),
+], ids=["events csv", "posthog csv", "amplitude json lines", "gzip csv", "gzip json lines"])
+@pytest.mark.parametrize("name", ["ev[1]", "ev*", "ev?"])
+def test_a_file_name_with_pattern_characters_reads_only_that_file(store, tmp_path, template, suffix, pack, name):
+    def put(stem: str, event: str) -> Path:
+        content = template.format(event).encode()
+        path = tmp_path / f"{stem}{suffix}"
+        path.write_bytes(gzip.compress(content) if pack else content)
+        return path
+
+    put("ev1", "from_ev1")
+    put("ev2", "from_ev2")
+    wanted = put(name, "wanted")
+    import_file(store, wanted)
+    assert store.query("SELECT event FROM events") == [("wanted",)]
