@@ -183,7 +183,7 @@ def _sample(shape: Sniff, rows: int) -> pd.DataFrame:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 record = {"line": line.strip()}
             found.append(record if isinstance(record, dict) else {"value": record})
             if len(found) == rows:

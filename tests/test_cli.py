@@ -134,6 +134,14 @@ def test_restore_of_a_missing_file_is_one_line(tmp_path):
     assert not (tmp_path / "a.duckdb").exists()
 
 
+def test_a_deeply_nested_json_line_is_bad_input_with_its_line(tmp_path, write):
+    deep = write("deep.jsonl", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    done = kpis("import", str(deep), db=tmp_path / "cli.duckdb")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("error: deep.jsonl, line 1: this JSON is nested too deeply to read (hundreds of levels); "
+                           "no event export is\n")
+
+
 def test_file_names_and_the_temporary_folder_are_never_patterns(tmp_path, write):
     """``import 'ev[1].csv'`` next to ev1.csv reads ev[1].csv, even with a temporary folder named like a pattern."""
     for stem in ("ev1", "ev2", "ev[1]", "ev*"):

@@ -218,6 +218,37 @@ def test_a_lone_carriage_return_inside_quotes_is_data(store, write):
     assert store.query("SELECT name FROM customers ORDER BY customer_id") == [("Acme\rEast",), ("Beta",)]
 
 
+# -- deep JSON -----------------------------------------------------------------------------------------------------
+
+AMPLITUDE_LINE = ('{"event_type": "login", "event_time": "2026-01-05 10:00:00", "user_id": "u1", "device_id": "d1", '
+                  '"$insert_id": "i1"}\n')
+DEEP = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+
+
+def test_a_deeply_nested_first_json_line_is_bad_input_on_its_line(store, write):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("deep.jsonl", "\n\n" + DEEP + AMPLITUDE_LINE))
+    assert str(info.value) == ("deep.jsonl, line 3: this JSON is nested too deeply to read (hundreds of levels); "
+                               "no event export is")
+    assert _nothing_stored(store)
+
+
+def test_a_deeply_nested_later_json_line_is_named_as_such(store, write):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("deep.jsonl", AMPLITUDE_LINE + "[" * 100_000 + "]" * 100_000 + "\n"))
+    assert str(info.value) == ("deep.jsonl, line 2: this line is JSON nested too deeply to read (hundreds of levels), "
+                               "not an event object")
+    assert _nothing_stored(store)
+
+
+def test_the_preview_shows_a_deeply_nested_line_as_text(write):
+    from kpis.preview import preview_file
+
+    seen = preview_file(write("deep.jsonl", AMPLITUDE_LINE + DEEP))
+    assert seen.ok and seen.source == "amplitude_events"
+    assert seen.sample["line"].tolist() == ["", DEEP[:199] + "…"]
+
+
 # -- a file name is a name, never a pattern ------------------------------------------------------------------------
 
 EVENTS_LINE = "user_id,event,timestamp\nu1,{},2026-01-05T10:00:00Z\n"

@@ -99,12 +99,8 @@ def sniff(file: TextFile) -> Sniff:
     text = file.sample.lstrip("\ufeff")
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        first_line = stripped.split("\n", 1)[0]
-        try:
-            record = json.loads(first_line)
-        except json.JSONDecodeError:
-            record = None
-        return Sniff(file, "jsonl", first_record=record if isinstance(record, dict) else None)
+        line = 1 + text[: len(text) - len(stripped)].count("\n")
+        return Sniff(file, "jsonl", first_record=_first_record(stripped.split("\n", 1)[0], file.name, line))
     if stripped.startswith("["):
         return Sniff(file, "json")
     lines = text.splitlines()
@@ -119,6 +115,18 @@ def sniff(file: TextFile) -> Sniff:
         delimiter = ","
     header = next(csv.reader([header_text], delimiter=delimiter))
     return Sniff(file, "csv", delimiter, tuple(h.strip().lstrip("\ufeff") for h in header), index + 1)
+
+
+def _first_record(line_text: str, file: str, line: int) -> dict[str, Any] | None:
+    """The first JSON line as an object (None when it is not one); JSON nested too deep to read is bad input."""
+    try:
+        record = json.loads(line_text)
+    except json.JSONDecodeError:
+        return None
+    except RecursionError:
+        raise InputError("this JSON is nested too deeply to read (hundreds of levels); no event export is",
+                         file=file, line=line) from None
+    return record if isinstance(record, dict) else None
 
 
 def _count_outside_quotes(line: str, delimiter: str) -> int:

@@ -132,7 +132,9 @@ def _problem(raw: bytes, record_problem: Callable[[dict[str, Any]], str | None] 
         value = json.loads(raw.rstrip(b"\r\n"))
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg} at character {exc.pos + 1})"
-    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+    except RecursionError:
+        return "JSON nested too deeply to read (hundreds of levels), not an event object"
+    except (UnicodeDecodeError, ValueError) as exc:
         return f"not valid JSON ({exc})"
     if not isinstance(value, dict):
         return f"{_kind(value)}, not an event object"
