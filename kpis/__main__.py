@@ -45,15 +45,15 @@ def _cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
     rows = store.query("""SELECT import_id, status, imported_at, source, rows_added, rows_updated, duplicates,
-                                 rows_rejected, imported_by, filename
+                                 rows_rejected, imported_by, filename, coalesce(notes, '')
                           FROM imports ORDER BY import_id""")
     if not rows:
         print("no imports yet")
         return 0
     header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
-              "file")
-    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9])
-                        for r in rows]
+              "file", "notes")
+    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9],
+                         r[10]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

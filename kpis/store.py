@@ -124,6 +124,10 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE imports ADD COLUMN process VARCHAR;
     """,
+    # 4: how a file was read when it matters (cp1252, bytes that were not UTF-8, skipped totals rows)
+    """
+    ALTER TABLE imports ADD COLUMN notes VARCHAR;
+    """,
 ]
 
 #: The tables every database of this app has had since its first schema version (a restore refuses a file

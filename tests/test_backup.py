@@ -104,7 +104,7 @@ def _newer_backup(filled: Path, path: Path) -> Path:
      "error: orders.duckdb is a DuckDB database but not a backup of this dashboard (it has no table "
      "schema_version)\n"),
     ("future.duckdb", _newer_backup,
-     "error: future.duckdb was written by a newer version of this program (schema 99, this one reads up to 3): "
+     "error: future.duckdb was written by a newer version of this program (schema 99, this one reads up to 4): "
      "update the program first\n"),
     ("cut.duckdb", lambda f, p: _bytes(p, f.read_bytes()[:8192]),
      "error: cut.duckdb is not a backup of this dashboard: DuckDB cannot open it ("),
@@ -166,7 +166,7 @@ def test_undo_makes_a_backup_that_restores_the_state_before_the_undo(filled: Pat
     assert result.summary() == f"import 2 (s.csv) undone; the database before the undo is saved as {result.backup}"
     assert _state(filled) != before
     restored = backup.restore(filled, result.backup)
-    assert restored.schema_version == 3
+    assert restored.schema_version == 4
     assert _state(filled) == before
 
 

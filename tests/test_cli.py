@@ -159,3 +159,11 @@ def test_file_names_and_the_temporary_folder_are_never_patterns(tmp_path, write)
     with Store(db) as store:
         assert store.query("SELECT import_id, event FROM events ORDER BY 1") == [(1, "from ev[1]"), (2, "from ev*")]
 
+
+def test_the_import_history_shows_how_a_file_was_read(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    cp1252 = write("c.csv", "customer_id,name\nc1,Müller\n", encoding="cp1252")
+    assert kpis("import", str(cp1252), db=db).returncode == 0
+    lines = kpis("imports", db=db).stdout.splitlines()
+    assert lines[0].split()[-2:] == ["file", "notes"]
+    assert lines[1].endswith("c.csv  read as cp1252")
