@@ -218,6 +218,65 @@ def test_a_lone_carriage_return_inside_quotes_is_data(store, write):
     assert store.query("SELECT name FROM customers ORDER BY customer_id") == [("Acme\rEast",), ("Beta",)]
 
 
+# -- the encoding is decided on the whole file ---------------------------------------------------------------------
+
+def _customers(count: int) -> bytes:
+    return ("customer_id,name,email\n" + "".join(f"c{i},Société {i},c{i}@example.com\n" for i in range(count))).encode()
+
+
+def test_one_broken_byte_near_the_end_of_a_utf8_file_keeps_it_utf8(store, write):
+    data = _customers(12_000).replace(b"c11990@example.com", b"c11990@exa\xffmple.com")
+    result = import_file(store, write("c.csv", data))
+    note = "read as utf-8, 1 byte that is not valid UTF-8 read as \ufffd (the first at line 11992, character 32)"
+    assert result.notes == (note,)
+    assert result.summary().endswith(f"({note})")
+    assert store.query("SELECT count(*) FROM customers WHERE name = 'Société ' || substr(customer_id, 2)") == [
+        (12_000,)]
+    assert store.query("SELECT email FROM customers WHERE customer_id = 'c11990'") == [("c11990@exa\ufffdmple.com",)]
+    assert store.query("SELECT notes FROM imports") == [(note,)]
+
+
+def test_a_cp1252_file_with_a_stray_utf8_pair_stays_cp1252(store, write):
+    """Accents of cp1252 outnumber what reads as UTF-8 (the pair C3 A9 is 'Ã©' in cp1252, 'é' in UTF-8)."""
+    text = "customer_id,name\nc1,Müller\nc2,Hélène Côté\nc3,Ã©\n"
+    result = import_file(store, write("c.csv", text.encode("cp1252")))
+    assert result.notes == ("read as cp1252",)
+    assert store.query("SELECT name FROM customers ORDER BY customer_id") == [
+        ("Müller",), ("Hélène Côté",), ("Ã©",)]
+
+
+def test_a_nul_byte_after_the_first_256_kb_is_refused_with_its_line(store, write):
+    rows = "".join(f"u{i},login,2026-01-05T10:00:00Z\n" for i in range(20_000))
+    data = ("user_id,event,timestamp\n" + rows).encode().replace(b"u19999,login", b"u19999,lo\x00gin")
+    with pytest.raises(InputError) as info:
+        import_file(store, write("e.csv", data))
+    assert str(info.value) == ("e.csv, line 20001: a NUL byte (character 10 of the line): no CSV or JSON export "
+                               "holds one, so the file is damaged; export or copy it again")
+    assert _nothing_stored(store)
+
+
+# -- the header is read whole --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data", [
+    b"customer_id,name,email," + b"x" * (50 * 2**20),  # one 50 MB line, no line break
+    ("customer_id,name,email," + ",".join(f"c{i}" for i in range(10**6)) + "\nc1,A,a@example.com\n").encode(),
+], ids=["50 MB line", "a million columns"])
+def test_a_first_line_longer_than_256_kb_is_refused(store, write, data):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("c.csv", data))
+    assert str(info.value) == ("c.csv, line 1: the first line is longer than 256 KB: no export starts with a header "
+                               "or a first record that long")
+    assert _nothing_stored(store)
+
+
+def test_a_header_of_more_than_10000_columns_is_refused(store, write):
+    header = "customer_id,name,email," + ",".join(f"c{i}" for i in range(9_998))  # 10,001 columns, 78 KB
+    with pytest.raises(InputError) as info:
+        import_file(store, write("c.csv", header + "\nc1,A,a@example.com\n"))
+    assert str(info.value) == "c.csv, line 1: the header has 10,001 columns; exports have at most 10,000"
+    assert _nothing_stored(store)
+
+
 # -- deep JSON -----------------------------------------------------------------------------------------------------
 
 AMPLITUDE_LINE = ('{"event_type": "login", "event_time": "2026-01-05 10:00:00", "user_id": "u1", "device_id": "d1", '
