@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpis.errors import DiskFull, InputError
+from kpis.errors import InputError
 from kpis.sources import detect
 from kpis.sources.base import Sniff, sniff
 from kpis.store import Store
@@ -66,7 +66,8 @@ def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store
     """Recognise the export at ``path`` and read its header and first ``rows`` records; stores nothing.
 
     Bad files (not text, empty, a shape we do not know) give a preview whose ``error`` is the importer's
-    message, and so does a full disk (no room for the unpacked copy); any other exception propagates.
+    message; any other exception propagates (:class:`kpis.errors.DiskFull` when there is no room for a temporary
+    copy).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -87,8 +88,6 @@ def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store
             read_as = text.note
     except InputError as exc:
         return FilePreview(display, size, error=str(exc.with_file(display)))
-    except DiskFull as exc:
-        return FilePreview(display, size, error=f"{display}: {exc}")
     return FilePreview(display, size, source.NAME, source.LABEL, count, exact, sample, read_as, known)
 
 

@@ -179,6 +179,36 @@ def test_the_command_line_reports_a_full_temporary_disk_as_full(tmp_path: Path) 
         assert store.query("SELECT count(*) FROM imports") == [(0,)]
 
 
+PREVIEW_ON_A_FULL_DISK = """
+import io, sys
+from app_pages.upload import _preview
+from kpis.store import Store
+
+class Upload(io.BytesIO):
+    file_id, name = "1", "big.csv.gz"
+    size = 0
+
+with open(sys.argv[2], "rb") as fh, Store(sys.argv[1]) as store:
+    print(_preview(store, Upload(fh.read())).error)
+"""
+
+
+def test_the_data_page_reports_a_full_temporary_disk_as_full(tmp_path: Path) -> None:
+    """The upload preview (the Data page's first step) on the same 1 MB tmpfs: a message, not a traceback."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if not _tmpfs_possible(small):
+        pytest.skip("user namespaces cannot mount a tmpfs here")
+    packed = tmp_path / "big.csv.gz"
+    packed.write_bytes(gzip.compress(_events(100_000)))
+    mount = f"mount -t tmpfs -o size=1m kpis-full '{small}' && exec \"$@\""
+    done = _run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, "sh",
+                 sys.executable, "-c", PREVIEW_ON_A_FULL_DISK, str(tmp_path / "t.duckdb"), str(packed)], small)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("big.csv.gz: the server's disk is full, so the file could not be copied for reading; "
+                           "it will not be imported. Tell whoever runs the dashboard.\n")
+
+
 # -- temporary copies: removed at exit, and after a killed import by the next one ---------------------------------
 
 BLOCKING_IMPORT = """
