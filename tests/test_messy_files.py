@@ -333,3 +333,12 @@ def test_a_file_name_with_pattern_characters_reads_only_that_file(store, tmp_pat
     wanted = put(name, "wanted")
     import_file(store, wanted)
     assert store.query("SELECT event FROM events") == [("wanted",)]
+
+
+def test_an_unknown_kpi_of_5000_characters_is_quoted_clipped(store, write):
+    text = "kpi,grain,period_start,target\n" + "x" * 5000 + ",month,2026-01-01,100\n"
+    with pytest.raises(InputError) as info:
+        import_file(store, write("t.csv", text))
+    assert str(info.value) == ("t.csv, line 2, column 'kpi': unknown KPI '" + "x" * 59 + "…'; `python -m kpis kpis` "
+                               "lists them")
+    assert _nothing_stored(store)
