@@ -179,8 +179,9 @@ def _read(src: Path, display: str, size: int, workdir: Path) -> TextFile:
     if "\x00" in sample:  # e.g. UTF-16 text saved as UTF-16 once more: no export holds NUL characters
         raise InputError("this is a binary file, not a CSV or JSON export", file=display)
     _refuse_nul(text, _nul_in_text(text, current, scan, encoding), display)
-    replaced_at = _line_and_character(current, scan.broken_at) if encoding.startswith("utf-8") and scan.broken \
-        else None
+    replaced_at = None
+    if encoding.startswith("utf-8") and scan.broken:
+        replaced_at = _line_and_character(current, scan.broken_at)
     return TextFile(_private_path(text, workdir), display, sha, size, encoding, compressed, sample,
                     odd_quotes=scan.quotes % 2 == 1, sample_complete=complete,
                     replaced=scan.broken if replaced_at else 0, replaced_at=replaced_at)
@@ -228,8 +229,10 @@ def remove_stale_workdirs(folder: str | os.PathLike[str] | None = None) -> list[
 
 
 def _abandoned(folder: Path) -> bool:
+    """Whether ``folder`` belongs to no running process: its process is gone (POSIX), or, for a name without a
+    process id (or where processes cannot be probed), it is more than a day old."""
     found = re.fullmatch(re.escape(WORKDIR_PREFIX) + r"(\d+)-\w+", folder.name)
-    if found is None:  # the form without a process id: gone once it is old
+    if found is None or os.name != "posix":
         try:
             return time.time() - folder.stat().st_mtime > _STALE_SECONDS
         except OSError:
@@ -238,7 +241,7 @@ def _abandoned(folder: Path) -> bool:
     if pid == os.getpid():
         return False
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return True
     except (PermissionError, OverflowError):
