@@ -9,6 +9,7 @@ first start, caches keyed on the store's data version, and importing an upload. 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -25,7 +26,7 @@ import streamlit as st
 
 from app_pages import format as fmt
 from kpis.calendar import period_start
-from kpis.errors import DataError, InputError
+from kpis.errors import DataError, DiskFull, InputError
 from kpis.importer import import_file
 from kpis.registry import Kpi
 from kpis.scorecard import compare
@@ -257,14 +258,24 @@ def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = No
     except InputError as exc:
         return UploadOutcome(name, "error", str(exc))
     except Exception as exc:
-        logger.exception("importing %r failed", name)
-        return UploadOutcome(
-            name, "error", f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored."
-        )
+        return _failed_import(name, exc)
     finally:
         os.unlink(tmp_path)
         forget_cached()
     return UploadOutcome(name, "info" if result.status == "duplicate" else "success", result.summary())
+
+
+def _failed_import(name: str, exc: Exception) -> UploadOutcome:
+    """An import that failed for a reason other than the file: a full disk says so (the folder goes to the server
+    log, for whoever runs the dashboard); anything else is logged with its traceback."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        logger.error("importing %r: %s", name, exc if isinstance(exc, DiskFull) else DiskFull(tempfile.gettempdir()))
+        return UploadOutcome(name, "error", f"{name}: the server's disk is full, so the file could not be copied "
+                                            "for reading; nothing was stored. Tell whoever runs the dashboard.")
+    logger.exception("importing %r failed", name)
+    return UploadOutcome(
+        name, "error", f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored."
+    )
 
 
 def import_targets(store: Store, name: str, data: IO[bytes] | bytes) -> tuple[Level, str]:

@@ -6,6 +6,7 @@ Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -76,6 +77,11 @@ def _preview(store: Store, upload: Upload) -> FilePreview:
         with _on_disk(upload) as path:  # type: ignore[arg-type]
             return preview_file(path, upload.name, store=store)
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            logger.error("previewing %r: the disk holding %s is full", upload.name, tempfile.gettempdir())
+            return FilePreview(upload.name, upload.size,
+                               error=f"{upload.name}: the server's disk is full, so the file could not be copied "
+                                     "for reading; it will not be imported. Tell whoever runs the dashboard.")
         logger.exception("previewing %r failed", upload.name)
         return FilePreview(upload.name, upload.size,
                            error=f"{upload.name}: the file could not be read ({type(exc).__name__}); "

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -29,31 +32,32 @@ def _progress_line(message: str) -> None:
 
 
 def _cmd_import(store: Store, args: argparse.Namespace) -> int:
-    failed = 0
+    """Import each file; exit 2 when a file was bad, 1 when the machine failed (a full disk, ...)."""
+    code = 0
     progress = _progress_line if args.progress else None
     for path in args.files:
         try:
             print(import_file(store, path, who=args.who, progress=progress).summary())
         except InputError as exc:
-            failed += 1
+            code = code or EXIT_BAD_INPUT
             print(f"error: {exc}", file=sys.stderr)
         except (DataError, OSError, duckdb.Error) as exc:  # one file's failure never stops the others
-            failed += 1
+            code = EXIT_FAILURE
             print(f"error: {os.path.basename(path)}: {str(exc).splitlines()[0]}", file=sys.stderr)
-    return EXIT_BAD_INPUT if failed else 0
+    return code
 
 
 def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
     rows = store.query("""SELECT import_id, status, imported_at, source, rows_added, rows_updated, duplicates,
-                                 rows_rejected, imported_by, filename
+                                 rows_rejected, imported_by, filename, coalesce(notes, '')
                           FROM imports ORDER BY import_id""")
     if not rows:
         print("no imports yet")
         return 0
     header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
-              "file")
-    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9])
-                        for r in rows]
+              "file", "notes")
+    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9],
+                         r[10]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -300,9 +304,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM (``kill``, a container stopping) as an exception, so that an import rolls back and its temporary
+    copies are removed on the way out, as with Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def stop_cleanly_on_sigterm() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread (elsewhere: nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit code."""
     args = build_parser().parse_args(argv)
+    with stop_cleanly_on_sigterm():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     run: Callable[[Store, argparse.Namespace], int] | None = args.run
     try:
         if run is None:
@@ -325,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing half-done was stored", file=sys.stderr)
         return 130
+    except Terminated:
+        print("stopped (SIGTERM); nothing half-done was stored", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

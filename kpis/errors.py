@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class InputError(Exception):
     """Bad input: the message says what is wrong and where, and is shown to the user as is.
@@ -50,3 +52,19 @@ class InputError(Exception):
 
 class DataError(Exception):
     """The stored data cannot answer a question (e.g. mixed currencies without rates)."""
+
+
+class DiskFull(OSError):
+    """The disk (or the user's quota) holding a temporary copy is full: a problem of the server, not of the file.
+
+    >>> str(DiskFull("/tmp"))
+    'the disk holding /tmp is full: free some space there, or set TMPDIR to a folder on a larger disk'
+    """
+
+    def __init__(self, folder: str) -> None:
+        super().__init__(errno.ENOSPC, f"the disk holding {folder} is full: free some space there, or set TMPDIR "
+                                       "to a folder on a larger disk")
+        self.folder = folder
+
+    def __str__(self) -> str:
+        return str(self.strerror)

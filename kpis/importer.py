@@ -137,11 +137,14 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
                         report(f"{display}: import {import_id}: storing {', '.join(staged.rows)}")
                         _prepare_pending(cur, import_id, staged.as_of)
                         counts = _merge(cur, staged, import_id, display, report)
+                        notes = tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
                         cur.execute(
                             "UPDATE imports SET kinds = ?, rows_read = ?, rows_added = ?, rows_updated = ?, "
-                            "duplicates = ?, rows_rejected = ?, data_as_of = ?, status = 'ok' WHERE import_id = ?",
+                            "duplicates = ?, rows_rejected = ?, data_as_of = ?, notes = ?, status = 'ok' "
+                            "WHERE import_id = ?",
                             [",".join(sorted(staged.rows)), staged.read, counts["added"], counts["updated"],
-                             counts["duplicates"], staged.rejected, staged.as_of, import_id],
+                             counts["duplicates"], staged.rejected, staged.as_of, "; ".join(notes) or None,
+                             import_id],
                         )
                         _drop_stage(cur, staged)
                 except QueryTimeout as exc:
@@ -159,7 +162,6 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
     except duckdb.OutOfMemoryException:
         raise InputError("the file is too large to import within the memory limit (KPI_MEMORY_LIMIT)",
                          file=display) from None
-    notes = tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
     return ImportResult(display, "ok", source.NAME, import_id, staged.read, counts["added"], counts["updated"],
                         counts["duplicates"], staged.rejected, notes)
 

@@ -66,7 +66,8 @@ def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store
     """Recognise the export at ``path`` and read its header and first ``rows`` records; stores nothing.
 
     Bad files (not text, empty, a shape we do not know) give a preview whose ``error`` is the importer's
-    message; any other exception propagates.
+    message; any other exception propagates (:class:`kpis.errors.DiskFull` when there is no room for a temporary
+    copy).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -183,7 +184,7 @@ def _sample(shape: Sniff, rows: int) -> pd.DataFrame:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 record = {"line": line.strip()}
             found.append(record if isinstance(record, dict) else {"value": record})
             if len(found) == rows:

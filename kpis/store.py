@@ -129,6 +129,10 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE subscription_versions ADD COLUMN created_at TIMESTAMP;
     """,
+    # 5: how a file was read when it matters (cp1252, bytes that were not UTF-8, skipped totals rows)
+    """
+    ALTER TABLE imports ADD COLUMN notes VARCHAR;
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -43,7 +43,8 @@ def check_target(kpi_id: str, grain: str, start: date) -> None:
     """Refuse a target that names an unknown KPI, a grain it cannot have, or a day that starts no period."""
     kpi = KPIS.get(kpi_id)
     if kpi is None:
-        raise ValueError(f"unknown KPI {kpi_id!r}; `python -m kpis kpis` lists them")
+        shown = kpi_id if len(kpi_id) <= 60 else kpi_id[:59] + "…"  # a message stays short whatever the file holds
+        raise ValueError(f"unknown KPI {shown!r}; `python -m kpis kpis` lists them")
     allowed = [g for g in TARGET_GRAINS if g in kpi.grains or (g == "year" and kind(kpi) != "ratio")]
     if kpi_id in ("ltv",):
         allowed = ["month"]

@@ -132,3 +132,38 @@ def test_restore_of_a_missing_file_is_one_line(tmp_path):
     done = kpis("restore", str(tmp_path / "nope.duckdb"), db=tmp_path / "a.duckdb")
     assert (done.returncode, done.stderr) == (2, f"error: {tmp_path / 'nope.duckdb'}: no such file\n")
     assert not (tmp_path / "a.duckdb").exists()
+
+
+def test_a_deeply_nested_json_line_is_bad_input_with_its_line(tmp_path, write):
+    deep = write("deep.jsonl", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    done = kpis("import", str(deep), db=tmp_path / "cli.duckdb")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("error: deep.jsonl, line 1: this JSON is nested too deeply to read (hundreds of levels); "
+                           "no event export is\n")
+
+
+def test_file_names_and_the_temporary_folder_are_never_patterns(tmp_path, write):
+    """``import 'ev[1].csv'`` next to ev1.csv reads ev[1].csv, even with a temporary folder named like a pattern."""
+    for stem in ("ev1", "ev2", "ev[1]", "ev*"):
+        write(f"{stem}.csv", f"user_id,event,timestamp\nu1,from {stem},2026-01-05T10:00:00Z\n")
+    odd_tmp = tmp_path / "tmp[1]"
+    odd_tmp.mkdir()
+    (tmp_path / "tmp1").mkdir()
+    db = tmp_path / "cli.duckdb"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(odd_tmp)}
+    done = subprocess.run([sys.executable, "-m", "kpis", "--db", str(db), "import", str(tmp_path / "ev[1].csv"),
+                           str(tmp_path / "ev*.csv")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    from kpis.store import Store
+
+    with Store(db) as store:
+        assert store.query("SELECT import_id, event FROM events ORDER BY 1") == [(1, "from ev[1]"), (2, "from ev*")]
+
+
+def test_the_import_history_shows_how_a_file_was_read(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    cp1252 = write("c.csv", "customer_id,name\nc1,Müller\n", encoding="cp1252")
+    assert kpis("import", str(cp1252), db=db).returncode == 0
+    lines = kpis("imports", db=db).stdout.splitlines()
+    assert lines[0].split()[-2:] == ["file", "notes"]
+    assert lines[1].endswith("c.csv  read as cp1252")

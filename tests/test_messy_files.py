@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,129 @@ def test_a_lone_carriage_return_inside_quotes_is_data(store, write):
     result = import_file(store, write("c.csv", text))
     assert result.rows_added == 2
     assert store.query("SELECT name FROM customers ORDER BY customer_id") == [("Acme\rEast",), ("Beta",)]
+
+
+# -- the encoding is decided on the whole file ---------------------------------------------------------------------
+
+def _customers(count: int) -> bytes:
+    return ("customer_id,name,email\n" + "".join(f"c{i},Société {i},c{i}@example.com\n" for i in range(count))).encode()
+
+
+def test_one_broken_byte_near_the_end_of_a_utf8_file_keeps_it_utf8(store, write):
+    data = _customers(12_000).replace(b"c11990@example.com", b"c11990@exa\xffmple.com")
+    result = import_file(store, write("c.csv", data))
+    note = "read as utf-8, 1 byte that is not valid UTF-8 read as \ufffd (the first at line 11992, character 32)"
+    assert result.notes == (note,)
+    assert result.summary().endswith(f"({note})")
+    assert store.query("SELECT count(*) FROM customers WHERE name = 'Société ' || substr(customer_id, 2)") == [
+        (12_000,)]
+    assert store.query("SELECT email FROM customers WHERE customer_id = 'c11990'") == [("c11990@exa\ufffdmple.com",)]
+    assert store.query("SELECT notes FROM imports") == [(note,)]
+
+
+def test_a_cp1252_file_with_a_stray_utf8_pair_stays_cp1252(store, write):
+    """Accents of cp1252 outnumber what reads as UTF-8 (the pair C3 A9 is 'Ã©' in cp1252, 'é' in UTF-8)."""
+    text = "customer_id,name\nc1,Müller\nc2,Hélène Côté\nc3,Ã©\n"
+    result = import_file(store, write("c.csv", text.encode("cp1252")))
+    assert result.notes == ("read as cp1252",)
+    assert store.query("SELECT name FROM customers ORDER BY customer_id") == [
+        ("Müller",), ("Hélène Côté",), ("Ã©",)]
+
+
+def test_a_nul_byte_after_the_first_256_kb_is_refused_with_its_line(store, write):
+    rows = "".join(f"u{i},login,2026-01-05T10:00:00Z\n" for i in range(20_000))
+    data = ("user_id,event,timestamp\n" + rows).encode().replace(b"u19999,login", b"u19999,lo\x00gin")
+    with pytest.raises(InputError) as info:
+        import_file(store, write("e.csv", data))
+    assert str(info.value) == ("e.csv, line 20001: a NUL byte (character 10 of the line): no CSV or JSON export "
+                               "holds one, so the file is damaged; export or copy it again")
+    assert _nothing_stored(store)
+
+
+# -- the header is read whole --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data", [
+    b"customer_id,name,email," + b"x" * (50 * 2**20),  # one 50 MB line, no line break
+    ("customer_id,name,email," + ",".join(f"c{i}" for i in range(10**6)) + "\nc1,A,a@example.com\n").encode(),
+], ids=["50 MB line", "a million columns"])
+def test_a_first_line_longer_than_256_kb_is_refused(store, write, data):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("c.csv", data))
+    assert str(info.value) == ("c.csv, line 1: the first line is longer than 256 KB: no export starts with a header "
+                               "or a first record that long")
+    assert _nothing_stored(store)
+
+
+def test_a_header_of_more_than_10000_columns_is_refused(store, write):
+    header = "customer_id,name,email," + ",".join(f"c{i}" for i in range(9_998))  # 10,001 columns, 78 KB
+    with pytest.raises(InputError) as info:
+        import_file(store, write("c.csv", header + "\nc1,A,a@example.com\n"))
+    assert str(info.value) == "c.csv, line 1: the header has 10,001 columns; exports have at most 10,000"
+    assert _nothing_stored(store)
+
+
+# -- deep JSON -----------------------------------------------------------------------------------------------------
+
+AMPLITUDE_LINE = ('{"event_type": "login", "event_time": "2026-01-05 10:00:00", "user_id": "u1", "device_id": "d1", '
+                  '"$insert_id": "i1"}\n')
+DEEP = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+
+
+def test_a_deeply_nested_first_json_line_is_bad_input_on_its_line(store, write):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("deep.jsonl", "\n\n" + DEEP + AMPLITUDE_LINE))
+    assert str(info.value) == ("deep.jsonl, line 3: this JSON is nested too deeply to read (hundreds of levels); "
+                               "no event export is")
+    assert _nothing_stored(store)
+
+
+def test_a_deeply_nested_later_json_line_is_named_as_such(store, write):
+    with pytest.raises(InputError) as info:
+        import_file(store, write("deep.jsonl", AMPLITUDE_LINE + "[" * 100_000 + "]" * 100_000 + "\n"))
+    assert str(info.value) == ("deep.jsonl, line 2: this line is JSON nested too deeply to read (hundreds of levels), "
+                               "not an event object")
+    assert _nothing_stored(store)
+
+
+def test_the_preview_shows_a_deeply_nested_line_as_text(write):
+    from kpis.preview import preview_file
+
+    seen = preview_file(write("deep.jsonl", AMPLITUDE_LINE + DEEP))
+    assert seen.ok and seen.source == "amplitude_events"
+    assert seen.sample["line"].tolist() == ["", DEEP[:199] + "…"]
+
+
+# -- a file name is a name, never a pattern ------------------------------------------------------------------------
+
+EVENTS_LINE = "user_id,event,timestamp\nu1,{},2026-01-05T10:00:00Z\n"
+POSTHOG_LINE = ("uuid,event,distinct_id,timestamp\n0190-{0},{0},u1,2026-01-05T10:00:00Z\n")
+AMPLITUDE_EVENT = ('{{"event_type": "{0}", "event_time": "2026-01-05 10:00:00", "user_id": "u1", '
+                   '"$insert_id": "{0}"}}\n')
+
+
+@pytest.mark.parametrize("template, suffix, pack", [
+    (EVENTS_LINE, ".csv", False), (POSTHOG_LINE, ".csv", False), (AMPLITUDE_EVENT, ".jsonl", False),
+    (EVENTS_LINE, ".csv.gz", True), (AMPLITUDE_EVENT, ".jsonl.gz", True),
+], ids=["events csv", "posthog csv", "amplitude json lines", "gzip csv", "gzip json lines"])
+@pytest.mark.parametrize("name", ["ev[1]", "ev*", "ev?"])
+def test_a_file_name_with_pattern_characters_reads_only_that_file(store, tmp_path, template, suffix, pack, name):
+    def put(stem: str, event: str) -> Path:
+        content = template.format(event).encode()
+        path = tmp_path / f"{stem}{suffix}"
+        path.write_bytes(gzip.compress(content) if pack else content)
+        return path
+
+    put("ev1", "from_ev1")
+    put("ev2", "from_ev2")
+    wanted = put(name, "wanted")
+    import_file(store, wanted)
+    assert store.query("SELECT event FROM events") == [("wanted",)]
+
+
+def test_an_unknown_kpi_of_5000_characters_is_quoted_clipped(store, write):
+    text = "kpi,grain,period_start,target\n" + "x" * 5000 + ",month,2026-01-01,100\n"
+    with pytest.raises(InputError) as info:
+        import_file(store, write("t.csv", text))
+    assert str(info.value) == ("t.csv, line 2, column 'kpi': unknown KPI '" + "x" * 59 + "…'; `python -m kpis kpis` "
+                               "lists them")
+    assert _nothing_stored(store)

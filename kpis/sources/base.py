@@ -24,12 +24,14 @@ import pandas as pd
 
 from kpis.errors import InputError
 from kpis.store import COLUMNS, VERSIONED, version_table
-from kpis.textfile import TextFile
+from kpis.textfile import SAMPLE_BYTES, TextFile
 
 #: Values that mean "empty" in exports people touched.
 NULLS = frozenset({"", "n/a", "na", "null", "none", "nan", "-", "--", "(none)", "(not set)"})
 #: Longest field we accept: a bigger one is almost always a broken quote or a file that is not an export.
 MAX_FIELD_BYTES = 1024 * 1024
+#: Most columns a header may have: far more than any export we read (a wider one is not an export).
+MAX_COLUMNS = 10_000
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 _DELIMITERS = (",", ";", "\t", "|")
@@ -95,16 +97,19 @@ def norm(name: str) -> str:
 
 
 def sniff(file: TextFile) -> Sniff:
-    """Work out whether the text is CSV-like or JSON, and its delimiter and header."""
+    """Work out whether the text is CSV-like or JSON, and its delimiter and header.
+
+    The header (or first JSON record) must end within the first 256 KB and have at most :data:`MAX_COLUMNS`
+    columns: anything longer is not an export (and would otherwise be read cut short).
+    """
     text = file.sample.lstrip("\ufeff")
+    if not file.sample_complete and not text.endswith(("\n", "\r")):
+        raise InputError(f"the first line is longer than {SAMPLE_BYTES // 1024} KB: no export starts with a header "
+                         "or a first record that long", file=file.name, line=1)
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        first_line = stripped.split("\n", 1)[0]
-        try:
-            record = json.loads(first_line)
-        except json.JSONDecodeError:
-            record = None
-        return Sniff(file, "jsonl", first_record=record if isinstance(record, dict) else None)
+        line = 1 + text[: len(text) - len(stripped)].count("\n")
+        return Sniff(file, "jsonl", first_record=_first_record(stripped.split("\n", 1)[0], file.name, line))
     if stripped.startswith("["):
         return Sniff(file, "json")
     lines = text.splitlines()
@@ -118,7 +123,22 @@ def sniff(file: TextFile) -> Sniff:
     if _count_outside_quotes(header_text, delimiter) == 0:
         delimiter = ","
     header = next(csv.reader([header_text], delimiter=delimiter))
+    if len(header) > MAX_COLUMNS:
+        raise InputError(f"the header has {len(header):,} columns; exports have at most {MAX_COLUMNS:,}",
+                         file=file.name, line=index + 1)
     return Sniff(file, "csv", delimiter, tuple(h.strip().lstrip("\ufeff") for h in header), index + 1)
+
+
+def _first_record(line_text: str, file: str, line: int) -> dict[str, Any] | None:
+    """The first JSON line as an object (None when it is not one); JSON nested too deep to read is bad input."""
+    try:
+        record = json.loads(line_text)
+    except json.JSONDecodeError:
+        return None
+    except RecursionError:
+        raise InputError("this JSON is nested too deeply to read (hundreds of levels); no event export is",
+                         file=file, line=line) from None
+    return record if isinstance(record, dict) else None
 
 
 def _count_outside_quotes(line: str, delimiter: str) -> int:

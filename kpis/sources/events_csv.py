@@ -13,7 +13,7 @@ import duckdb
 
 from kpis.errors import InputError
 from kpis.sources.base import MAX_FIELD_BYTES, NULLS, Sniff, Staged, norm
-from kpis.sources.sqltext import identifier, line_at, literal
+from kpis.sources.sqltext import identifier, line_at, literal, path_literal
 from kpis.store import first
 
 #: The empty spellings of base.NULLS as DuckDB's null strings (it compares them case-sensitively).
@@ -49,7 +49,7 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
     view = f"""CREATE OR REPLACE TEMP VIEW stage_events AS
         SELECT {uuid_expr} AS uuid, {pick(user)} AS user_id, {identifier(by_norm[event])} AS event,
                {ts_expr} AS ts, {pick(account)} AS account_id
-        FROM read_csv({literal(str(sniff.file.path))}, header = true, skip = {sniff.header_line - 1},
+        FROM read_csv({path_literal(sniff.file.path)}, header = true, skip = {sniff.header_line - 1},
                       delim = {literal(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
                       nullstr = [{_NULLSTR}], store_rejects = true,
                       max_line_size = {MAX_FIELD_BYTES * 4})"""

@@ -14,6 +14,7 @@ import duckdb
 from kpis.errors import InputError
 from kpis.sources.base import Sniff, Staged, shown_value
 from kpis.sources.sqltext import literal as sql_literal
+from kpis.sources.sqltext import path_literal
 from kpis.store import first
 
 #: Marker of the error raised (by SQL ``error()``) for a time we cannot read; the raw value follows it.
@@ -66,7 +67,7 @@ def stage_events_jsonl(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, columns:
     names it in the message).
     """
     types = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in columns.items()) + "}"
-    source = (f"read_json({sql_literal(str(sniff.file.path))}, format = 'newline_delimited', "
+    source = (f"read_json({path_literal(sniff.file.path)}, format = 'newline_delimited', "
               f"columns = {types})")
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE stage_events AS WITH src AS (SELECT * FROM {source}) {query}")
@@ -131,7 +132,9 @@ def _problem(raw: bytes, record_problem: Callable[[dict[str, Any]], str | None] 
         value = json.loads(raw.rstrip(b"\r\n"))
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg} at character {exc.pos + 1})"
-    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+    except RecursionError:
+        return "JSON nested too deeply to read (hundreds of levels), not an event object"
+    except (UnicodeDecodeError, ValueError) as exc:
         return f"not valid JSON ({exc})"
     if not isinstance(value, dict):
         return f"{_kind(value)}, not an event object"

@@ -29,7 +29,7 @@ from kpis.sources.base import (
     stage_records,
 )
 from kpis.sources.events_csv import explain_reject, unclosed_quote_line, unique_names
-from kpis.sources.sqltext import identifier, line_at, literal
+from kpis.sources.sqltext import identifier, line_at, literal, path_literal
 from kpis.store import first
 
 #: Event properties holding the account, in order of preference (each also as ``*.<name>``).
@@ -87,7 +87,7 @@ def _stage_events(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
                    {identifier(column(sniff, "distinct_id"))} AS user_id,
                    {identifier(column(sniff, "event"))} AS event, make_timestamp(epoch_us({identifier(ts)})) AS ts,
                    {account} AS account_id
-            FROM read_csv({literal(str(path))}, header = true, skip = {sniff.header_line - 1},
+            FROM read_csv({path_literal(path)}, header = true, skip = {sniff.header_line - 1},
                           delim = {literal(sniff.delimiter)}, quote = '"', escape = '"', columns = {columns_sql},
                           nullstr = {_NULLS}, store_rejects = true, max_line_size = {MAX_FIELD_BYTES * 4},
                           null_padding = false)""")
