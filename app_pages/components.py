@@ -404,6 +404,7 @@ def history_table(history: pd.DataFrame) -> None:
         "duplicates": history["duplicates"],
         "rows_rejected": history["rows_rejected"],
         "data_as_of": _dates(history["data_as_of"]),
+        "notes": history["notes"],
     })
     st.dataframe(
         shown,
@@ -424,6 +425,9 @@ def history_table(history: pd.DataFrame) -> None:
                                                       help="The latest date in the file (it may lie in the "
                                                            "future, e.g. a scheduled end); the newest export of "
                                                            "a record wins by it"),
+            "notes": st.column_config.TextColumn("How it was read", width=220,
+                                                 help="Bytes that were not valid UTF-8, a cp1252 file, rows "
+                                                      "skipped as totals: what the import message said"),
         },
     )
 

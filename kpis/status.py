@@ -27,7 +27,7 @@ TABLE_LABELS: dict[str, str] = {
 #: Columns of :func:`import_history`, in order.
 HISTORY_COLUMNS = (
     "import_id", "filename", "source", "kinds", "status", "rows_read", "rows_added", "rows_updated",
-    "duplicates", "rows_rejected", "data_as_of", "imported_by", "imported_at", "undone_at",
+    "duplicates", "rows_rejected", "data_as_of", "imported_by", "imported_at", "undone_at", "notes",
 )
 
 

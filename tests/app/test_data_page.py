@@ -194,3 +194,13 @@ def test_preview_knows_a_file_already_imported(tmp_path: Path) -> None:
         assert preview_file(path, store=store).already_imported is None
         result = import_file(store, path, who="test")
         assert preview_file(path, store=store).already_imported == result.import_id
+
+
+def test_the_history_says_how_a_file_was_read(app: Callable[[], AppTest], seeded: Path) -> None:
+    # "Müller" in cp1252: ü is the single byte 0xFC, which is not UTF-8
+    at = pick(open_data_page(app()), ("customers.csv", "customer_id,name\nc1,Müller\n".encode("cp1252")))
+    next(b for b in at.button if b.label == "Import 1 file").click().run()
+    assert not at.exception
+    shown = history(at)
+    assert list(shown["filename"]) == ["customers.csv", "seed_events.csv"]
+    assert list(shown["notes"].fillna("")) == ["read as cp1252", ""]
