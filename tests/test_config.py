@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
-STREAMLIT = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "streamlit"
 
 EXPECTED = {
     ("server", "enableXsrfProtection"): True,
@@ -17,6 +17,7 @@ EXPECTED = {
     ("browser", "gatherUsageStats"): False,
     ("client", "showErrorDetails"): "none",
     ("client", "toolbarMode"): "minimal",
+    ("client", "disableDataExport"): True,
     ("runner", "magicEnabled"): False,
 }
 
@@ -39,8 +40,8 @@ def test_upload_limit_is_documented() -> None:
 def test_streamlit_reads_every_setting_as_written() -> None:
     """``streamlit config show`` (the installed version) prints the values it took from the file: an option
     name it does not know, or a value it does not accept, would not show up set from config.toml."""
-    shown = subprocess.run([str(STREAMLIT), "config", "show"], capture_output=True, text=True, timeout=120,
-                           cwd=CONFIG.parents[1], check=True).stdout
+    shown = subprocess.run([sys.executable, "-m", "streamlit", "config", "show"], capture_output=True, text=True,
+                           timeout=120, cwd=CONFIG.parents[1], check=True).stdout
     lines = [line.strip() for line in shown.splitlines()]
     for (_, key), value in EXPECTED.items():
         literal = {True: "true", False: "false"}.get(value, f'"{value}"' if isinstance(value, str) else str(value))
