@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -47,7 +46,7 @@ class Filters:
     segment: tuple[str, str] | None
     first_day: date
     last_day: date
-    #: the non-default values, as they appear in the URL
+    #: the non-default filter values, as they appear in the URL
     query: dict[str, str | list[str]] = field(default_factory=dict)
 
     @property
@@ -60,8 +59,7 @@ class Filters:
 
     def link(self, url_path: str) -> str:
         """The relative link to ``url_path`` with these filters."""
-        query = urlencode(self.query, doseq=True)
-        return f"/{url_path}" + (f"?{query}" if query else "")
+        return url_state.relative_link(url_path, self.query)
 
 
 def _default_start(first: date, last: date) -> date:
@@ -117,7 +115,10 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
 
 
 def sidebar(store: Store, url_path: str) -> Filters | None:
-    """Draw the filters in the sidebar and return their checked values (None while nothing is loaded)."""
+    """Draw the filters in the sidebar and return their checked values (None while nothing is loaded), and below
+    them the share link, which the page then completes with its own choices (:func:`app_pages.url_state.in_link`).
+    """
+    url_state.forget_link()
     span = components.cached(store, scorecard.data_span)
     if span is None:
         st.session_state.pop(_STATE, None)
@@ -176,14 +177,9 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                  "end": end.isoformat() if end != last else None,
                  "compare": compare_label if compare != "previous" else None,
                  "segment": segment_label if segment is not None else None}
-        page_query: dict[str, str | list[str] | None] = {
-            k: st.query_params.get(k) for k, allowed in PAGE_KEYS.items() if st.query_params.get(k) in allowed}
-        page_query.update(url_state.page_query())
         filters = Filters(grain, start, end, compare, segment, first, last,
-                          {k: v for k, v in {**query, **page_query}.items() if v is not None})
-        st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
-                    "filters: append it to the dashboard's address.")
-        st.code(filters.link(url_path), language=None, wrap_lines=True)
+                          {k: v for k, v in query.items() if v is not None})
+        url_state.share_link(url_path, filters.query)
     st.session_state[_STATE] = filters
     return filters
 
