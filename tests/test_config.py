@@ -48,3 +48,18 @@ def test_streamlit_reads_every_setting_as_written() -> None:
         assert f"{key} = {literal}" in lines, key
         position = lines.index(f"{key} = {literal}")
         assert "config.toml" in lines[position - 1], f"{key} is not taken from config.toml"
+
+
+def test_what_visitors_can_make_the_server_hold_is_documented() -> None:
+    """The limits' defaults in the docs are the code's, and the proxy configuration hides the metrics route."""
+    from app_pages.upload_guard import DEFAULT_SESSION_UPLOAD_MB
+    from kpis.segments import DEFAULT_MAX_SEGMENT_VALUES
+
+    docs = CONFIG.parents[1] / "docs"
+    operations = (docs / "operations.md").read_text(encoding="utf-8")
+    assert f"| `KPI_SESSION_UPLOAD_MB` | `{DEFAULT_SESSION_UPLOAD_MB}` MB |" in operations
+    assert f"| `KPI_MAX_SEGMENT_VALUES` | `{DEFAULT_MAX_SEGMENT_VALUES}` |" in operations
+    assert "location = /_stcore/metrics { return 404; }" in operations
+    assert "respond /_stcore/metrics 404" in operations
+    security = (docs / "security.md").read_text(encoding="utf-8")
+    assert "`client.disableDataExport = true`" in security and "`KPI_SESSION_UPLOAD_MB`" in security
