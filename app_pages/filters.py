@@ -82,7 +82,7 @@ _SHOWN = 60
 
 
 def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], first: date,
-           last: date, left_out: dict[str, int] | None = None, most: int = 0) -> dict[str, str]:
+           last: date, left_out: dict[str, int], most: int) -> dict[str, str]:
     """``{key: note}`` for the URL values that are not allowed; each such key falls back to its default.
 
     A key given more than once is ambiguous and falls back too; dates must be exactly ``YYYY-MM-DD`` within the
@@ -94,20 +94,18 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
         if len(values) > 1:
             notes[key] = f"{key} is given {len(values)} times; {_FALLBACK[key]}."
     single = {k: v[0] for k, v in raw.items() if len(v) == 1 and k not in notes}
-    left = left_out or {}
     shown = {k: components.plain(v[:_SHOWN]) + ("…" if len(v) > _SHOWN else "") for k, v in single.items()}
     allowed: dict[str, tuple[str, ...]] = {"grain": GRAINS, "compare": tuple(COMPARE),
                                            "segment": (ALL_CUSTOMERS, *segments), **PAGE_KEYS}
     for key, choices in allowed.items():
         if key not in single or single[key] in choices:
             continue
-        attribute = single[key].split("=", 1)[0]
-        if key == "segment" and attribute in left:
+        if key == "segment":
+            attribute = single[key].split("=", 1)[0]
             notes[key] = (f"segment “{shown[key]}” is not offered: {components.plain(attribute)} has "
-                          f"{left[attribute]:,} values, more than the {most} a segment may have; "
-                          f"{_FALLBACK[key]}.")
-        elif key == "segment":
-            notes[key] = f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}."
+                          f"{left_out[attribute]:,} values, more than the {most} a segment may have; "
+                          f"{_FALLBACK[key]}." if attribute in left_out else
+                          f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}.")
         else:
             sep = ": " if key == "compare" else " "
             notes[key] = f"{key} “{shown[key]}” is not one of{sep}{', '.join(choices)}; {_FALLBACK[key]}."
@@ -124,7 +122,8 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
 
 
 def _most_segment_values() -> int:
-    """:func:`kpis.segments.max_segment_values`; a setting that is not valid is said once and the default used."""
+    """:func:`kpis.segments.max_segment_values`; a setting that is not valid is named in the sidebar and the
+    default is used."""
     try:
         return segments_module.max_segment_values()
     except InputError as exc:
