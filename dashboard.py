@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, filters, return_link
+from app_pages import auth, components, filters, return_link, upload_guard
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
 SECTIONS = {
@@ -34,6 +34,7 @@ SECTIONS = {
     ],
 }
 PAGES = {p.url_path: p for section in SECTIONS.values() for p in section}
+upload_guard.admit(auth.visitor().can_edit)  # Streamlit keeps files uploaded by anyone else for nobody
 visitor = auth.gate(return_paths=PAGES)  # before anything opens the database
 
 try:

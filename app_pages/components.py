@@ -26,6 +26,7 @@ import streamlit as st
 
 from app_pages import format as fmt
 from kpis.calendar import period_start
+from kpis.csv_safety import frame_csv
 from kpis.errors import DataError, DiskFull, InputError
 from kpis.importer import import_file
 from kpis.registry import Kpi
@@ -352,6 +353,15 @@ def _dates(values: pd.Series, with_time: bool = False) -> pd.Series:
     "None")."""
     return values.map(lambda v: fmt.DASH if v is None or pd.isna(v)
                       else fmt.day(v) + (f" {pd.Timestamp(v):%H:%M}" if with_time else ""))
+
+
+def csv_download(label: str, frame: pd.DataFrame, file_name: str, *, key: str, digits: int = 4,
+                 help: str | None = None) -> None:
+    """A page's own download of a table: the CSV is written by the one CSV-safety rule
+    (:func:`kpis.csv_safety.frame_csv`), which the table toolbar's download is not, so that one is turned off
+    (``client.disableDataExport``)."""
+    st.download_button(label, frame_csv(frame, digits=digits), file_name=file_name, mime="text/csv",
+                       icon=":material/download:", on_click="ignore", key=key, help=help)
 
 
 def loaded_metrics(summary: pd.DataFrame) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, upload
+from app_pages import auth, components, upload, upload_guard
 from kpis import status
 
 FLASH = "data_page_messages"
@@ -67,6 +67,7 @@ if uploads:
         if upload.import_button(ready):
             outcomes = upload.import_all(store, uploads, found)
             st.session_state[UPLOADER_GENERATION] = generation + 1  # a fresh, empty uploader
+            upload_guard.release(u.file_id for u in uploads)  # the server no longer holds the imported files
             _flash_and_rerun(outcomes)
 
 # -- history and undo -------------------------------------------------------------------------------------------------

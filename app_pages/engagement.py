@@ -71,11 +71,14 @@ else:
         headline = scorecard.compare(series, grain, chosen.compare,
                                      data_start=components.data_starts(store)["engagement"])
         users = adoption.loc[adoption["period_start"] == period, "users"]
-        rows.append({"Event": event, "Users": fmt.count(users.iloc[0] if len(users) else None),
-                     "Adoption": fmt.percent(headline.value),
-                     "Change": fmt.delta(headline.change, "ratio") or fmt.DASH,
+        rows.append({"event": event, "period_start": period, "users": users.iloc[0] if len(users) else None,
+                     "adoption": headline.value, "change": headline.change,
                      "_sort": headline.value if fmt.finite(headline.value) else -1.0})
-    frame = pd.DataFrame(rows).sort_values("_sort", ascending=False).drop(columns="_sort")
+    found = pd.DataFrame(rows, columns=["event", "period_start", "users", "adoption", "change", "_sort"]).sort_values(
+        "_sort", ascending=False).drop(columns="_sort")
+    frame = pd.DataFrame({"Event": found["event"], "Users": found["users"].map(fmt.count),
+                          "Adoption": found["adoption"].map(fmt.percent),
+                          "Change": found["change"].map(lambda c: fmt.delta(c, "ratio") or fmt.DASH)})
     st.caption(components.plain(
         f"Users who did each event in {'the ' if grain == 'week' else ''}{fmt.period(period, grain)} / users active "
         f"in it; change against the "
@@ -85,3 +88,7 @@ else:
                                 "Users": st.column_config.TextColumn(width=90),
                                 "Adoption": st.column_config.TextColumn(width=90),
                                 "Change": st.column_config.TextColumn(width=90)})
+    components.csv_download("Download feature adoption (CSV)", found, f"feature_adoption_{grain}_{period}.csv",
+                            key="adoption_download",
+                            help="Adoption as a fraction of the users active in the period, its change in "
+                                 "fraction points.")

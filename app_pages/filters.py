@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -21,7 +20,9 @@ from streamlit.errors import StreamlitAPIException
 from app_pages import components, url_state
 from app_pages import format as fmt
 from kpis import scorecard
+from kpis import segments as segments_module
 from kpis.calendar import add_months
+from kpis.errors import InputError
 from kpis.store import Store
 
 GRAINS = ("week", "month", "quarter")
@@ -47,7 +48,7 @@ class Filters:
     segment: tuple[str, str] | None
     first_day: date
     last_day: date
-    #: the non-default values, as they appear in the URL
+    #: the non-default filter values, as they appear in the URL
     query: dict[str, str | list[str]] = field(default_factory=dict)
 
     @property
@@ -60,8 +61,7 @@ class Filters:
 
     def link(self, url_path: str) -> str:
         """The relative link to ``url_path`` with these filters."""
-        query = urlencode(self.query, doseq=True)
-        return f"/{url_path}" + (f"?{query}" if query else "")
+        return url_state.relative_link(url_path, self.query)
 
 
 def _default_start(first: date, last: date) -> date:
@@ -82,11 +82,12 @@ _SHOWN = 60
 
 
 def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], first: date,
-           last: date) -> dict[str, str]:
+           last: date, left_out: dict[str, int], most: int) -> dict[str, str]:
     """``{key: note}`` for the URL values that are not allowed; each such key falls back to its default.
 
     A key given more than once is ambiguous and falls back too; dates must be exactly ``YYYY-MM-DD`` within the
-    data; everything else must be one of its allowed values (grains, comparisons, segments that exist, modes).
+    data; everything else must be one of its allowed values (grains, comparisons, segments offered, modes). A
+    segment of an attribute with more than ``most`` values (``left_out``) is not offered, and the note says so.
     """
     notes: dict[str, str] = {}
     for key, values in raw.items():
@@ -100,7 +101,11 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
         if key not in single or single[key] in choices:
             continue
         if key == "segment":
-            notes[key] = f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}."
+            attribute = single[key].split("=", 1)[0]
+            notes[key] = (f"segment “{shown[key]}” is not offered: {components.plain(attribute)} has "
+                          f"{left_out[attribute]:,} values, more than the {most} a segment may have; "
+                          f"{_FALLBACK[key]}." if attribute in left_out else
+                          f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}.")
         else:
             sep = ": " if key == "compare" else " "
             notes[key] = f"{key} “{shown[key]}” is not one of{sep}{', '.join(choices)}; {_FALLBACK[key]}."
@@ -116,17 +121,44 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
     return notes
 
 
+def _most_segment_values() -> int:
+    """:func:`kpis.segments.max_segment_values`; a setting that is not valid is named in the sidebar and the
+    default is used."""
+    try:
+        return segments_module.max_segment_values()
+    except InputError as exc:
+        with st.sidebar:
+            components.message("error", f"{exc}; using {segments_module.DEFAULT_MAX_SEGMENT_VALUES}.")
+        return segments_module.DEFAULT_MAX_SEGMENT_VALUES
+
+
+#: Attributes named in the note on segments that are not offered (the rest are counted).
+_NAMED = 5
+
+
+def _left_out_text(offered: segments_module.OfferedSegments) -> str:
+    """``Not offered as segments (more than 50 values): phone (200,000 values).``"""
+    named = [f"{key} ({count:,} values)" for key, count in list(offered.left_out.items())[:_NAMED]]
+    more = len(offered.left_out) - len(named)
+    return (f"Not offered as segments (more than {offered.most} values): {', '.join(named)}"
+            + (f" and {more} more attributes." if more else "."))
+
+
 def sidebar(store: Store, url_path: str) -> Filters | None:
-    """Draw the filters in the sidebar and return their checked values (None while nothing is loaded)."""
+    """Draw the filters in the sidebar and return their checked values (None while nothing is loaded), and below
+    them the share link, which the page then completes with its own choices (:func:`app_pages.url_state.in_link`).
+    """
+    url_state.forget_link()
     span = components.cached(store, scorecard.data_span)
     if span is None:
         st.session_state.pop(_STATE, None)
         return None
     first, last = span
-    segments = {_segment_label(s): s for s in components.cached(store, scorecard.segment_choices)}
+    offered = components.computed(store, segments_module.offered_segments, _most_segment_values())
+    segments = {_segment_label(s): s for s in offered.segments}
     raw = {key: st.query_params.get_all(key) for key in (*KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
-    refused = _check(raw, segments, first, last)
+    refused = _check(raw, segments, first, last, offered.left_out, offered.most)
     for key, note in refused.items():
         with contextlib.suppress(StreamlitAPIException):  # a bound parameter is the widget's to clear
             st.query_params.pop(key, None)  # a refused value leaves the URL (and the share link)
@@ -149,7 +181,10 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                                     "partial.")
         compare_label = st.radio("Compare with", list(COMPARE), key="compare", bind="query-params")
         segment_label = st.selectbox("Segment", [ALL_CUSTOMERS, *segments], key="segment", bind="query-params",
-                                     help="A customer attribute (from Stripe metadata or a customers CSV) or a plan.")
+                                     help="A customer attribute (from Stripe metadata or a customers CSV) or a plan; "
+                                          f"an attribute with more than {offered.most} values is not offered.")
+        if offered.left_out:
+            st.caption(components.plain(_left_out_text(offered)))
         for note in notes:
             st.warning(f"The link's {note}", icon=":material/link_off:")
         if notes and st.button("Dismiss", key="dismiss_link_notes", icon=":material/close:", type="tertiary"):
@@ -176,14 +211,9 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                  "end": end.isoformat() if end != last else None,
                  "compare": compare_label if compare != "previous" else None,
                  "segment": segment_label if segment is not None else None}
-        page_query: dict[str, str | list[str] | None] = {
-            k: st.query_params.get(k) for k, allowed in PAGE_KEYS.items() if st.query_params.get(k) in allowed}
-        page_query.update(url_state.page_query())
         filters = Filters(grain, start, end, compare, segment, first, last,
-                          {k: v for k, v in {**query, **page_query}.items() if v is not None})
-        st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
-                    "filters: append it to the dashboard's address.")
-        st.code(filters.link(url_path), language=None, wrap_lines=True)
+                          {k: v for k, v in query.items() if v is not None})
+        url_state.share_link(url_path, filters.query)
     st.session_state[_STATE] = filters
     return filters
 

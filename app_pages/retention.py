@@ -20,6 +20,7 @@ if chosen.grain == "quarter":
 # the options are the short names, so that the link reads ?retention_mode=unbounded
 mode = st.radio("Count a user as retained in period k if they were active", list(MODES),
                 captions=list(MODES.values()), horizontal=True, key="retention_mode", bind="query-params")
+url_state.in_link("retention_mode", [mode] if mode and mode != next(iter(MODES)) else [])
 cells = components.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
                             segment=chosen.segment)
 cells = components.shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(

@@ -6,15 +6,23 @@ data on screen, so their options change with the grain and the date range; they 
 labelled. A date is read as the period that holds it, so a week's bridge becomes its month when the grain
 changes. A value that is not a date, or a period outside the range on screen, falls back to the default with a
 note; nothing from the URL reaches a query, only periods already in the options.
+
+The share link carries only the choices the page shows, as the page accepted them: the sidebar draws it with the
+filters (:func:`share_link`), and each page choice is added to it when the page draws that choice
+(:func:`in_link`), so a value the page refused, a choice of another page or one the page never reached (it
+stopped before) is never in it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app_pages import components
 from kpis.calendar import period_start
@@ -22,6 +30,8 @@ from kpis.calendar import period_start
 #: Page choices in the URL and how many values each may hold.
 PAGE_DATES = {"bridge": 1, "cohorts": 8}
 NONE = "none"
+#: Session key of this run's share link (:class:`_ShareLink`).
+_LINK = "_url_share_link"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -59,16 +69,56 @@ def resolve(values: Sequence[str], options: Sequence[date], grain: str) -> tuple
     return picked, bad
 
 
-def page_query() -> dict[str, list[str]]:
-    """The page choices now in the URL, for the share link: well-formed dates only (at most as many as each
-    choice holds), so the link never repeats what a visitor typed."""
-    query = {}
-    for key, most in PAGE_DATES.items():
-        values = st.query_params.get_all(key)
-        kept = [v for v in values if v == NONE or parse_day(v) is not None][:most]
-        if kept:
-            query[key] = kept
-    return query
+def relative_link(url_path: str, query: dict[str, str | list[str]]) -> str:
+    """The link to ``url_path`` with ``query``, relative to the dashboard's address.
+
+    >>> relative_link("retention", {"grain": "month", "cohorts": ["2026-05-01", "2026-07-01"]})
+    '/retention?grain=month&cohorts=2026-05-01&cohorts=2026-07-01'
+    """
+    text = urlencode(query, doseq=True)
+    return f"/{url_path}" + (f"?{text}" if text else "")
+
+
+@dataclass
+class _ShareLink:
+    """This run's share link: where it is drawn, the page, the filters and the page choices drawn so far."""
+
+    place: DeltaGenerator
+    url_path: str
+    filters: dict[str, str | list[str]]
+    choices: dict[str, list[str]] = field(default_factory=dict)
+
+    def draw(self) -> None:
+        self.place.code(relative_link(self.url_path, {**self.filters, **self.choices}), language=None,
+                        wrap_lines=True)
+
+
+def share_link(url_path: str, filters: dict[str, str | list[str]]) -> None:
+    """Draw "Share this view" here with the link to ``url_path`` and the ``filters`` (their values as in the URL);
+    the page adds its choices as it draws them (:func:`in_link`)."""
+    st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
+                "filters and choices: append it to the dashboard's address.")
+    link = _ShareLink(st.empty(), url_path, dict(filters))
+    st.session_state[_LINK] = link
+    link.draw()
+
+
+def forget_link() -> None:
+    """No share link in this run (yet): page choices recorded before :func:`share_link` go nowhere."""
+    st.session_state.pop(_LINK, None)
+
+
+def in_link(key: str, values: Sequence[str]) -> None:
+    """Put a page choice the page shows into the share link, as URL values (none: the page's default, which the
+    link leaves out)."""
+    link: _ShareLink | None = st.session_state.get(_LINK)
+    if link is None:
+        return
+    if values:
+        link.choices[key] = list(values)
+    else:
+        link.choices.pop(key, None)
+    link.draw()
 
 
 def _note(key: str, bad: Sequence[str], what: str) -> None:
@@ -94,6 +144,7 @@ def pick_period(label: str, key: str, options: Sequence[date], default: date, gr
         _note(key, bad, f"a {grain}")
         _write(key, None)
     chosen = picked[0] if picked else default
+    in_link(key, values[:1] if picked else [])
     widget = f"_url_{key}"
     st.session_state[widget] = chosen  # the URL is the truth (a shared link, the browser's back button)
 
@@ -121,6 +172,7 @@ def pick_periods(label: str, key: str, options: Sequence[date], default: Sequenc
             _write(key, [d.isoformat() for d in chosen] if chosen else None)
         if not values or not chosen:
             chosen = list(default)
+    in_link(key, st.query_params.get_all(key))  # as checked (and rewritten) above
     widget = f"_url_{key}"
     st.session_state[widget] = chosen
 

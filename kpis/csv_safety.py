@@ -2,9 +2,11 @@
 
 Customer names, plan names, event names, segment values and targets' owners and notes come from uploads. A
 spreadsheet reads a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(...)``,
-``=cmd|...``), and a leading tab or carriage return can hide such a start. Every CSV the product writes passes
-its text cells through :func:`neutralise`, which puts a single quote in front of them, so the spreadsheet shows
-them as text. Numbers stay numbers: ``-12.5`` is written as it is, never as ``'-12.5``.
+``=cmd|...``), and a leading tab or carriage return can hide such a start. Many spreadsheets split a line on
+``;`` (the list separator of locales with a decimal comma) or on tabs, so what follows a ``;`` or a tab inside a
+cell starts a cell of its own there. Every CSV the product writes passes its text cells through
+:func:`neutralise`, which puts a single quote in front of each such start, so the spreadsheet shows it as text.
+Numbers stay numbers: ``-12.5`` is written as it is, never as ``'-12.5``.
 
 Never imports streamlit, so the pages and the command line share one rule.
 """
@@ -21,6 +23,9 @@ import pandas as pd
 
 #: A cell starting with one of these is read as a formula by spreadsheets (or hides a formula's start).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters on which spreadsheets in some locales (or opening the file as tab-separated) split a cell.
+INNER_SEPARATORS = (";", "\t")
+_INNER_START = re.compile(f"(?<=[{re.escape(''.join(INNER_SEPARATORS))}])(?=[{re.escape(''.join(FORMULA_START))}])")
 #: A plain decimal number (what a spreadsheet reads as a number, not a formula): ``-12.5``, ``+3``, ``1e-7``.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -35,14 +40,18 @@ def is_number_text(text: str) -> bool:
 
 
 def neutralise(text: str) -> str:
-    """``text`` with a leading single quote when a spreadsheet would read it as a formula; numbers as they are.
+    """``text`` with a single quote in front of each place a spreadsheet would start a formula: the cell's start
+    (unless the whole cell is a number) and whatever follows a ``;`` or a tab inside it.
 
     >>> [neutralise(t) for t in ("=1+1", "@SUM(A1)", "\\tx", "-12.5", "-x", "Acme", "")]
     ["'=1+1", "'@SUM(A1)", "'\\tx", '-12.5', "'-x", 'Acme', '']
+    >>> [neutralise(t) for t in ("a;=HYPERLINK(1)", "x\\t+cmd", "1;-2", "a; =1", "a;b")]
+    ["a;'=HYPERLINK(1)", "x\\t'+cmd", "1;'-2", 'a; =1', 'a;b']
     """
+    quoted = _INNER_START.sub("'", text)
     if text.startswith(FORMULA_START) and not is_number_text(text):
-        return "'" + text
-    return text
+        return "'" + quoted
+    return quoted
 
 
 def undefined(value: object) -> bool:

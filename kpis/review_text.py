@@ -317,20 +317,28 @@ def write_sentences(review: Review) -> list[str]:
 
 # -- Markdown -------------------------------------------------------------------------------------------------------
 
+#: Characters that start Markdown syntax in a line of text: table cells, HTML, links, emphasis, code, headings,
+#: strikethrough and math (``$x^2$`` is typeset by GitHub, GitLab and most wikis).
+MARKDOWN_SPECIAL = "\\|<>[]*_`#~$"
+
+
 def md_escape(text: str) -> str:
-    r"""Text from data made inert in Markdown: no table breaks, no HTML, no links or emphasis.
+    r"""Text made inert in Markdown: no table breaks, no HTML, no links, emphasis or math.
 
     >>> md_escape("<script>alert(1)</script> | a_b")
     '\\<script\\>alert(1)\\</script\\> \\| a\\_b'
+    >>> print(md_escape("$x^2$ ~~gone~~ for $146.2k"))
+    \$x^2\$ \~\~gone\~\~ for \$146.2k
     """
     out = []
     for char in " ".join(str(text).split()):
-        out.append("\\" + char if char in "\\|<>[]*_`#" else char)
+        out.append("\\" + char if char in MARKDOWN_SPECIAL else char)
     return "".join(out)
 
 
 def _row(*cells: str) -> str:
-    return "| " + " | ".join(cells) + " |"
+    """One table row; every cell escaped (names from data, and amounts, whose ``$`` could pair up as math)."""
+    return "| " + " | ".join(md_escape(c) for c in cells) + " |"
 
 
 def _change_cell(review: Review, change: Change) -> str:
@@ -355,7 +363,7 @@ def render_markdown(review: Review) -> str:
     for h in review.headlines:
         target = "; ".join(target_summary(review, t, h.kpi) for t in h.targets) or ""
         lines.append(_row(h.label, value_text(review, h.kpi, h.value), value_text(review, h.kpi, h.previous),
-                          _change_cell(review, h), md_escape(target)))
+                          _change_cell(review, h), target))
 
     if review.bridge is not None:
         b = review.bridge
@@ -374,13 +382,13 @@ def render_markdown(review: Review) -> str:
 
     if review.anomalies:
         lines += ["", "## Anomalies", "", _row("KPI", cap(this), "Usual range", ""), _row("---", "---:", "---:", "---")]
-        lines += [_row(md_escape(a.label), *anomaly_cells(review, a)) for a in review.anomalies]
+        lines += [_row(a.label, *anomaly_cells(review, a)) for a in review.anomalies]
 
     for heading, moves in (("Largest churn", review.top_churned), ("Largest expansion", review.top_expansion)):
         if moves:
             lines += ["", f"## {heading}", "", _row("Customer", f"MRR end of {before}", f"MRR end of {this}",
                                                      "Change"), _row("---", "---:", "---:", "---:")]
-            lines += [_row(md_escape(m.display_name), value_text(review, "mrr", m.mrr_before),
+            lines += [_row(m.display_name, value_text(review, "mrr", m.mrr_before),
                            value_text(review, "mrr", m.mrr_after), delta_text(review, "mrr", m.change))
                       for m in moves]
 

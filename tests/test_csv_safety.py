@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pandas as pd
@@ -25,6 +26,21 @@ def test_neutralise_exact() -> None:
         "-12.5": "-12.5", "+3": "+3", "-1e-7": "-1e-7", "-.5": "-.5",
         # harmless text is untouched
         "Acme": "Acme", "": "", " =1": " =1", "a=b": "a=b", "1-2": "1-2",
+    }
+    assert {text: neutralise(text) for text in cases} == cases
+
+
+def test_a_formula_after_a_semicolon_or_a_tab_inside_a_cell_is_quoted() -> None:
+    """Spreadsheets in locales with a decimal comma split lines on ``;``, and a file opened as tab-separated
+    splits on tabs: what follows either starts a cell of its own there."""
+    cases = {
+        'Acme;=HYPERLINK("http://evil.example","x")': 'Acme;\'=HYPERLINK("http://evil.example","x")',
+        "x;+cmd|' /C calc'!A0": "x;'+cmd|' /C calc'!A0", "a\t@SUM(A1)": "a\t'@SUM(A1)", "a;-x": "a;'-x",
+        "=a;=b": "'=a;'=b", "a;;=1": "a;;'=1", ";=1": ";'=1", "a;\t=1": "a;'\t'=1", "a;\rx": "a;'\rx",
+        # a number after a separator is quoted too: the spreadsheet's cell runs on into the next CSV cell
+        "1;-2": "1;'-2",
+        # harmless: no formula start right after the separator
+        "a;b": "a;b", "a; =1": "a; =1", "a;": "a;", "a\tb": "a\tb", "a,=1": "a,=1",
     }
     assert {text: neutralise(text) for text in cases} == cases
 
@@ -57,7 +73,27 @@ def test_every_writer_uses_the_one_rule() -> None:
 
 
 def _dangerous_cells(text: str) -> list[str]:
-    return [c for row in csv.reader(io.StringIO(text, newline="")) for c in row if c.startswith(FORMULA_START)]
+    """Cells that start a formula, and parts of cells after a ``;`` or a tab that do (these are never safe)."""
+    cells = [c for row in csv.reader(io.StringIO(text, newline="")) for c in row]
+    inner = [p for c in cells for p in re.split("[;\t]", c)[1:] if p.startswith(FORMULA_START)]
+    assert not inner, inner
+    assert not re.search("[;\t][=+\\-@]", text), "a line split on ; or tabs starts a formula"
+    return [c for c in cells if c.startswith(FORMULA_START)]
+
+
+def _as_written(name: str, written: str) -> bool:
+    """``written`` is ``name`` with single quotes added only in front of a formula start, at the cell's start or
+    after a ``;`` or a tab."""
+    i = 0
+    for j, char in enumerate(name):
+        if written[i:i + 1] == "'" and char != "'":
+            if not (char in FORMULA_START and (j == 0 or name[j - 1] in ";\t")):
+                return False
+            i += 1
+        if written[i:i + 1] != char:
+            return False
+        i += 1
+    return i == len(written)
 
 
 def _safe(cell: str) -> bool:
@@ -68,6 +104,8 @@ HOSTILE = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["=1+1", "+", "-", "@", "\t", "\r", "-12.5", "-1e3", "=cmd|' /C calc'!A0", "--1"]),
     st.tuples(st.sampled_from(FORMULA_START), st.text(max_size=8)).map("".join),
+    st.tuples(st.text(max_size=4), st.sampled_from([";", "\t"]), st.sampled_from(FORMULA_START),
+              st.text(max_size=6)).map("".join),
 )
 
 
@@ -85,8 +123,8 @@ def test_no_output_cell_starts_a_formula(names: list[str], numbers: list[float])
     outputs.append(plan.export_csv(targets))
     for text in outputs:
         assert all(_safe(c) for c in _dangerous_cells(text)), text
-    for name in names:  # and the quoted text is the name itself behind one quote
-        assert neutralise(name) in (name, "'" + name)
+    for name in names:  # and the quoted text is the name itself with quotes only in front of formula starts
+        assert _as_written(name, neutralise(name)), (name, neutralise(name))
 
 
 def test_a_carriage_return_inside_a_cell_is_quoted_on_the_command_line() -> None:

@@ -198,7 +198,7 @@ def test_markdown_names_every_headline_kpi(review_of):
         assert f"| {KPIS[kpi].label} |" in text
     for sentence in review.sentences:
         assert sentence.split(" ")[0] in text
-    assert "## MRR bridge" in text and "| New | +$4.82k |" in text
+    assert "## MRR bridge" in text and "| New | +\\$4.82k |" in text
     assert "Launched \\<b\\>AI Insights\\</b\\> & \"v2\" pricing" in text  # no raw HTML from data
 
 
@@ -323,6 +323,16 @@ def test_names_from_data_are_escaped(small):
     assert not re.search(r"(?<!\\)<", markdown)  # every < from data is escaped: Markdown shows it as text
     assert "\\<script\\>alert(1)\\</script\\>" in markdown
     assert "\\<img src=x onerror=alert(1)\\>" in markdown
+
+
+def test_markdown_never_typesets_math_or_strikes_through(small):
+    """``$...$`` is math in GitHub, GitLab and most wikis, ``~~...~~`` strikethrough: a note (or a name) holding them
+    is shown as typed, and so is every amount (two of them in a row would pair up as math)."""
+    annotations.add(small, date(2026, 2, 13), "Price $x^2$ for ~~all~~ $5 plans")
+    markdown = render_markdown(build_review(small, FEB, "month"))
+    assert "- 13 Feb 2026: Price \\$x^2\\$ for \\~\\~all\\~\\~ \\$5 plans" in markdown.splitlines()
+    assert not re.search(r"(?<!\\)[$~]", markdown), "every $ and ~ is escaped"
+    assert "| MRR | \\$333 | \\$333 |" in markdown
 
 
 def test_without_events_engagement_is_undefined_and_said(small):

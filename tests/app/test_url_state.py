@@ -109,4 +109,28 @@ def test_invalid_cohorts_are_dropped_with_a_note(app: Callable[..., AppTest]) ->
     assert notes == ["The link's cohorts “<b>x</b>”, “2015-01-01” is not a month in this date range; "
                      "showing the default."]
     assert curve_names(at) == ["Jun 2026"], "the valid cohort stays"
-    assert share_link(ok(at.run())) == "/retention?grain=month&cohorts=2026-06-01", "the link is cleaned"
+    assert share_link(at) == "/retention?grain=month&cohorts=2026-06-01", "the link is cleaned at once"
+    assert share_link(ok(at.run())) == "/retention?grain=month&cohorts=2026-06-01"
+
+
+def test_a_refused_value_never_reaches_the_link(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month", "bridge": "9999-12-31"}), REVENUE)
+    assert any("bridge “9999-12-31”" in unescape(w.value) for w in at.warning)
+    assert share_link(at) == "/revenue?grain=month", "the link carries the default the page shows"
+    at = on(app({"grain": "month", "cohorts": ["none", "2026-06-01"]}), RETENTION)
+    assert curve_names(at) == ["Jun 2026"]
+    assert share_link(at) == "/retention?grain=month&cohorts=2026-06-01", "“none” with a cohort is refused"
+
+
+def test_the_link_carries_only_the_choices_of_the_page_on_screen(app: Callable[..., AppTest]) -> None:
+    query = {"grain": "month", "bridge": "2026-09-15", "cohorts": "none", "retention_mode": "unbounded"}
+    assert share_link(on(app(query), "app_pages/overview.py")) == "/?grain=month"
+    assert share_link(on(app(query), REVENUE)) == "/revenue?grain=month&bridge=2026-09-15"
+    assert share_link(on(app(query), RETENTION)) == "/retention?grain=month&retention_mode=unbounded&cohorts=none"
+
+
+def test_a_page_that_stops_early_links_its_filters_only(seeded: object, app: Callable[..., AppTest]) -> None:
+    """Events only: the Revenue page stops at "No subscriptions are loaded yet", before its bridge."""
+    at = on(app({"bridge": "2026-01-05", "retention_mode": "unbounded"}), REVENUE)
+    assert any("No subscriptions" in i.value for i in at.info)
+    assert share_link(at) == "/revenue"
