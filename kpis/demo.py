@@ -116,6 +116,11 @@ OWNERS = {DEMO_ONLY: "the demo company's only", YOURS_ONLY: "yours only",
           BOTH: "yours and the demo company's added together"}
 
 
+def _owner(kind: str, state: str) -> str:
+    """Targets are not summed: both sets are in force, each for its own KPIs and periods."""
+    return "yours and the demo company's" if kind == "targets" and state == BOTH else OWNERS[state]
+
+
 def shown_text(shown: dict[str, str]) -> str | None:
     """What every page says while the demo company is loaded: whose data its numbers are, source by source;
     None when no source holds demo data (:func:`whose`).
@@ -128,7 +133,7 @@ def shown_text(shown: dict[str, str]) -> str | None:
     if all(state == DEMO_ONLY for state in shown.values()):
         return ("Showing the demo company, a made-up business, so you can explore the dashboard. Import your own "
                 "exports, then remove it on the Data page.")
-    parts = [f"{words} {'is' if words == 'revenue' else 'are'} {OWNERS[shown[kind]]}"
+    parts = [f"{words} {'is' if words == 'revenue' else 'are'} {_owner(kind, shown[kind])}"
              for kind, words in SOURCES if kind in shown]
     return ("Showing your data and the demo company's together: " + "; ".join(parts)
             + ". Remove the demo company on the Data page (you are asked to confirm) so that every number is yours.")

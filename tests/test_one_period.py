@@ -251,3 +251,7 @@ def test_whose_data_each_source_shows(store: Store, tmp_path: Path) -> None:
     _import(store, tmp_path, "targets.csv", "kpi,grain,period_start,target\nmrr,quarter,2026-01-01,100\n", "local")
     assert whose(store)["targets"] == YOURS_ONLY
     assert "; targets are yours only." in shown_text(whose(store))
+    _import(store, tmp_path, "demo_targets.csv", "kpi,grain,period_start,target\nmrr,quarter,2026-04-01,90\n",
+            "demo")
+    assert whose(store)["targets"] == BOTH
+    assert "; targets are yours and the demo company's. Remove" in shown_text(whose(store)), "not summed"
