@@ -46,7 +46,7 @@ problem = components.offer_demo(store, can_edit=visitor.can_edit)  # loading the
 if problem:
     components.message(*problem)
 elif components.has_demo(store):
-    components.demo_banner()
+    components.demo_banner(store)  # the demo alone, or your data and the demo's added together
 
 page = st.navigation(SECTIONS)
 if visitor.signed_in:

@@ -30,6 +30,7 @@ from kpis.csv_safety import frame_csv
 from kpis.errors import DataError, DiskFull, InputError
 from kpis.importer import import_file
 from kpis.registry import Kpi
+from kpis.reporting import LastComplete, last_complete_period
 from kpis.scorecard import compare
 from kpis.store import Store, default_path
 
@@ -328,13 +329,20 @@ def messages(items: Iterable[tuple[Level, str]]) -> None:
         message(level, text)
 
 
-def demo_banner() -> None:
-    """The reminder shown on every page while the demo company is loaded."""
-    st.info(
-        "**Showing the demo company**, a made-up business, so you can explore the dashboard. "
-        "Import your own exports, then remove it on the Data page.",
-        icon=":material/science:",
-    )
+def demo_banner(store: Store) -> None:
+    """What every page shows while the demo company is loaded, until it is removed: the demo alone (a note), or
+    your data and the demo's added together, source by source (a warning: the numbers are neither's)."""
+    demo = _demo_module()
+    shown = cached(store, demo.whose) if demo is not None else {}
+    text = demo.shown_text(shown) if demo is not None else None
+    if text is None:
+        return
+    lead = re.match(r"[^,:]+", text)
+    body = f"**{plain(lead.group(0))}**{plain(text[lead.end():])}" if lead else plain(text)
+    if all(state == demo.DEMO_ONLY for state in shown.values()):
+        st.info(body, icon=":material/science:")
+    else:
+        st.warning(body, icon=":material/science:")
 
 
 def nothing_loaded() -> None:
@@ -449,13 +457,21 @@ def kpi_error(exc: Exception) -> None:
     message("warning", str(exc))
 
 
-def as_of_line(sources: dict[str, object], end: date | None = None) -> None:
-    """"Data as of" for each source, in one caption; ``end``: the as-of date the filters chose, when earlier."""
-    parts = [f"{label} data as of {fmt.day(day)}" for label, day in sources.items()]
-    if end is not None and any(day is not None and end < day for day in sources.values()):  # type: ignore[operator]
-        parts.append(f"shown as of {fmt.day(end)} (the date range's end)")
-    st.caption(plain(" · ".join(parts)),
-               help="The last day each source has data for; the period holding it is partial.")
+def last_complete(store: Store, chosen: Filters, grain: str | None = None) -> LastComplete | None:
+    """The last complete period at the filters' grain (or ``grain``) by the one rule of :mod:`kpis.reporting`:
+    it ends on or before the date range's end when that was moved, else the earlier source's as-of date. None
+    without data."""
+    return computed(store, last_complete_period, grain or chosen.grain, end=chosen.as_of_chosen)
+
+
+def as_of_line(period: LastComplete | None) -> None:
+    """Where each source ends and which period the page's headlines show, in one caption."""
+    if period is None:
+        return
+    st.caption(plain(period.statement()),
+               help="Each source's last day with data. Headlines, targets, anomalies and the review speak of the "
+                    "last period complete in every source (or by the date range's end, when moved); a chart runs "
+                    "to its own source's last day, and the period holding it is partial.")
 
 
 def series_of(table: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -475,16 +491,18 @@ def shown_from(table: pd.DataFrame, start: object, grain: str) -> pd.DataFrame:
 
 
 def kpi_card(kpi: Kpi, table: pd.DataFrame, grain: str, against: str, *, shown_from_day: object = None,
-             label: str | None = None, data_start: date | None = None) -> None:
+             label: str | None = None, data_start: date | None = None, period: date | None = None) -> None:
     """One scorecard tile: the value of the last complete period, its change against the previous period (or
     the same period a year ago), a sparkline, and the running period marked partial.
 
     ``table`` is the KPI's series (``period_start``, ``value``, ``partial``) over its whole history, so that a
     year-ago comparison works even when the sparkline starts later (``shown_from_day``). A period that starts
-    before ``data_start`` (the source's first day with data) is never compared with.
+    before ``data_start`` (the source's first day with data) is never compared with. ``period``: the period the
+    headline shows (:func:`last_complete`), else the table's last complete one.
     """
-    headline = compare(table, grain, against, data_start=data_start)
-    other = compare(table, grain, "previous" if against == "year_ago" else "year_ago", data_start=data_start)
+    headline = compare(table, grain, against, data_start=data_start, period=period)
+    other = compare(table, grain, "previous" if against == "year_ago" else "year_ago", data_start=data_start,
+                    period=period)
     shown = shown_from(table, shown_from_day, grain) if shown_from_day is not None else table
     # st.metric's sparkline takes numbers only: undefined periods are left out (never drawn as zero)
     spark = [round(float(v), 6) for v in shown["value"] if fmt.finite(v)]
@@ -511,15 +529,16 @@ def kpi_card(kpi: Kpi, table: pd.DataFrame, grain: str, against: str, *, shown_f
 
 
 def kpi_grid(cards: list[tuple[Kpi, pd.DataFrame, str]], against: str, *, per_row: int = 4,
-             shown_from_day: object = None, data_start: dict[str, date | None] | None = None) -> None:
+             shown_from_day: object = None, data_start: dict[str, date | None] | None = None,
+             period: date | None = None) -> None:
     """Scorecard tiles (KPI, its series, its grain) in rows of ``per_row``; ``data_start``: the first day with
-    data per source (``revenue``, ``engagement``)."""
+    data per source (``revenue``, ``engagement``); ``period``: the period every headline shows."""
     for offset in range(0, len(cards), per_row):
         columns = st.columns(per_row)
         for column, (kpi, table, grain) in zip(columns, cards[offset:offset + per_row], strict=False):
             with column:
                 kpi_card(kpi, table, grain, against, shown_from_day=shown_from_day,
-                         data_start=(data_start or {}).get(kpi.source))
+                         data_start=(data_start or {}).get(kpi.source), period=period)
 
 
 def coming_next(title: str, text: str) -> None:
@@ -552,7 +571,8 @@ def revenue_for(store: Store, chosen: Filters) -> tuple[pd.DataFrame | None, dat
 @dataclass(frozen=True)
 class RevenuePage:
     """What every revenue page starts from: the store, the filters, the KPI table over the whole history, the
-    periods shown (from the filters' start), and the revenue data's as-of date and cut-off day."""
+    periods shown (from the filters' start), the revenue data's as-of date and cut-off day, and the last
+    complete period (:func:`last_complete`)."""
 
     store: Store
     chosen: Filters
@@ -560,6 +580,17 @@ class RevenuePage:
     shown: pd.DataFrame
     as_of: date
     cut: date
+    period: LastComplete | None = None
+
+    @property
+    def headline(self) -> date | None:
+        """The first day of the period the headlines show."""
+        return self.period.start if self.period else None
+
+    @property
+    def judged_on(self) -> date | None:
+        """The reporting as-of date, on which anomalies and targets are judged."""
+        return self.period.as_of if self.period else None
 
 
 def _page_start(title: str) -> tuple[Store, Filters]:
@@ -582,9 +613,10 @@ def revenue_page(title: str) -> RevenuePage:
     table, as_of = revenue_for(store, chosen)
     if table is None or as_of is None:
         st.stop()
-    as_of_line({"Revenue": as_of}, chosen.end)
+    period = last_complete(store, chosen)
+    as_of_line(period)
     return RevenuePage(store, chosen, table, shown_from(table, chosen.start, chosen.grain), as_of,
-                       chosen.end_for(as_of))
+                       chosen.end_for(as_of), period)
 
 
 def events_page(title: str) -> tuple[Store, Filters, date]:
@@ -594,7 +626,7 @@ def events_page(title: str) -> tuple[Store, Filters, date]:
     as_of = events_as_of(store)
     if as_of is None:
         st.stop()
-    as_of_line({"Product events": as_of}, chosen.end)
+    as_of_line(last_complete(store, chosen))
     return store, chosen, as_of
 
 

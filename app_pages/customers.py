@@ -11,11 +11,11 @@ from kpis.registry import KPIS
 page = components.revenue_page("Customers")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
-flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("active_customers", "logo_churn_rate"))
+flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("active_customers", "logo_churn_rate"))
 components.kpi_grid(
     [(KPIS[k], components.series_of(table, k), grain)
      for k in ("active_customers", "net_new_customers", "logo_churn_rate", "quick_ratio")],
-    chosen.compare, shown_from_day=chosen.start)
+    chosen.compare, shown_from_day=chosen.start, period=page.headline)
 plan.anomaly_notes(flags, ("active_customers", "logo_churn_rate"), grain)
 
 active = components.series_of(shown, "active_customers")
@@ -40,4 +40,4 @@ with right:
                              "Quick ratio (MRR gained / MRR lost)", grain))
 st.caption("A ratio whose denominator is zero (no churn, no customers a period ago) is undefined and left as a gap.")
 
-drilldown.movement_drilldown(store, shown, grain, chosen.segment)
+drilldown.movement_drilldown(store, shown, grain, chosen.segment, default=page.headline)

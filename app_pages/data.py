@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, upload, upload_guard
+from app_pages import auth, components, demo_company, upload, upload_guard
 from kpis import status
 
 FLASH = "data_page_messages"
@@ -31,17 +31,9 @@ st.caption("Import the exports your tools produce (Stripe, PostHog, Amplitude, M
 components.messages(st.session_state.pop(FLASH, []))
 
 # -- the demo company ------------------------------------------------------------------------------------------------
-if components.has_demo(store):
-    with st.container(border=True):
-        if components.has_real_data(store):
-            st.warning("Your own data is loaded next to the demo company: remove the demo so that the numbers are "
-                       "yours alone.", icon=":material/warning:")
-        else:
-            st.write("The demo company is loaded so that every page has something to show. Remove it when you "
-                     "import your own data.")
-        if not auth.read_only_note("Removing the demo company", visitor) and st.button(
-                "Remove the demo company", icon=":material/delete:"):
-            _flash_and_rerun(components.remove_demo(store))
+removed = demo_company.section(store, visitor)  # asks before it removes
+if removed:
+    _flash_and_rerun(removed)
 
 # -- import ------------------------------------------------------------------------------------------------------------
 st.subheader("Import files")

@@ -6,6 +6,8 @@ add up to the customers and MRR KPIs of the same period.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -24,28 +26,32 @@ MEANING = {
 }
 
 
-def _pick_period(shown: pd.DataFrame, grain: str) -> pd.Series:
-    """The period to explain (the last complete one by default); returns its row of the KPI table."""
+def _pick_period(shown: pd.DataFrame, grain: str, default: date | None = None) -> pd.Series:
+    """The period to explain (``default``, the last complete one, when on screen); returns its row of the KPI
+    table."""
     periods = list(reversed(list(shown["period_start"])))
     partial = {p for p, is_partial in zip(shown["period_start"], shown["partial"], strict=True) if is_partial}
     complete = [p for p in periods if p not in partial]
+    first = default if default in complete else complete[0] if complete else None
     picked = st.selectbox(
-        f"The {grain}", periods, index=periods.index(complete[0]) if complete else 0,
+        f"The {grain}", periods, index=periods.index(first) if first is not None else 0,
         format_func=lambda p: fmt.period(p, grain) + (" (partial)" if p in partial else ""),
         key=f"drill_period_{grain}")
     return shown[shown["period_start"] == picked].iloc[0]
 
 
-def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: tuple[str, str] | None) -> None:
-    """The "who moved" section: a period of ``shown`` (the KPI table's rows on screen) and a movement, the
-    customers with their MRR before and after, largest change first, and the list as CSV."""
+def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: tuple[str, str] | None,
+                       default: date | None = None) -> None:
+    """The "who moved" section: a period of ``shown`` (the KPI table's rows on screen; ``default`` first, the last
+    complete one) and a movement, the customers with their MRR before and after, largest change first, and the
+    list as CSV."""
     st.subheader("Who moved")
     if shown.empty:
         st.caption("No period to explain in this date range.")
         return
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     with left:
-        row = _pick_period(shown, grain)
+        row = _pick_period(shown, grain, default)
     start, end = row["period_start"], row["period_end"]
     moves = components.computed(store, period_movements, start, end, segment=segment)
     counts = moves["movement"].value_counts()

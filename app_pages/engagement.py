@@ -13,6 +13,8 @@ from kpis.registry import KPIS
 
 store, chosen, as_of = components.events_page("Engagement")
 grain, end = chosen.grain, chosen.end_for(as_of)
+period = components.last_complete(store, chosen)
+headline = period.start if period else None
 table = components.computed(store, engagement.engagement_table, grain, end=end, segment=chosen.segment,
                             kpis=("dau", "wau", "mau", "stickiness", "active_users"))
 if table.empty:
@@ -20,9 +22,11 @@ if table.empty:
     st.stop()
 shown = components.shown_from(table, chosen.start, grain)
 
-flags = plan.anomaly_flags(store, grain, end, chosen.segment, ("dau", "mau", "stickiness"))
+judged_on = period.as_of if period else None
+flags = plan.anomaly_flags(store, grain, judged_on, chosen.segment, ("dau", "mau", "stickiness"))
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("dau", "wau", "mau", "stickiness")],
-                    chosen.compare, shown_from_day=chosen.start, data_start=components.data_starts(store))
+                    chosen.compare, shown_from_day=chosen.start, data_start=components.data_starts(store),
+                    period=headline)
 plan.anomaly_notes(flags, ("dau", "mau", "stickiness"), grain)
 
 users = {"DAU (mean)": ("dau", components.series_of(shown, "dau")), "WAU": ("wau", components.series_of(shown, "wau")),
@@ -46,7 +50,8 @@ with right:
     curve_grain = "week" if grain == "week" else "month"
     periods = table if curve_grain == grain else components.computed(
         store, engagement.engagement_table, curve_grain, end=end, segment=chosen.segment, kpis=("active_users",))
-    at = scorecard.last_complete(periods)
+    curve_period = components.last_complete(store, chosen, curve_grain)
+    at = scorecard.headline_row(periods, curve_period.start if curve_period else None)
     if at is None:
         st.caption("The power-user curve needs one complete period.")
     else:
@@ -56,7 +61,7 @@ with right:
         charts.show(charts.power_curve(curve, f"Power-user curve ({label}), {fmt.period(period, curve_grain)}"))
 
 st.subheader("Feature adoption")
-at = scorecard.last_complete(table)
+at = scorecard.headline_row(table, headline)
 if at is None:
     st.caption("Feature adoption needs one complete period.")
 else:
@@ -68,12 +73,12 @@ else:
         if adoption is None:  # an event of users outside the segment
             continue
         series = adoption.rename(columns={"adoption": "value"})
-        headline = scorecard.compare(series, grain, chosen.compare,
-                                     data_start=components.data_starts(store)["engagement"])
+        shown_value = scorecard.compare(series, grain, chosen.compare, period=headline,
+                                        data_start=components.data_starts(store)["engagement"])
         users = adoption.loc[adoption["period_start"] == period, "users"]
         rows.append({"event": event, "period_start": period, "users": users.iloc[0] if len(users) else None,
-                     "adoption": headline.value, "change": headline.change,
-                     "_sort": headline.value if fmt.finite(headline.value) else -1.0})
+                     "adoption": shown_value.value, "change": shown_value.change,
+                     "_sort": shown_value.value if fmt.finite(shown_value.value) else -1.0})
     found = pd.DataFrame(rows, columns=["event", "period_start", "users", "adoption", "change", "_sort"]).sort_values(
         "_sort", ascending=False).drop(columns="_sort")
     frame = pd.DataFrame({"Event": found["event"], "Users": found["users"].map(fmt.count),

@@ -35,6 +35,7 @@ PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
 _STATE = "shared_filters"
 _NOTES = "shared_filter_notes"
 _RESET = "shared_filter_reset"
+_FALL_BACK = "shared_filter_fall_back"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ class Filters:
     @property
     def compare_label(self) -> str:
         return next(label for label, key in COMPARE.items() if key == self.compare)
+
+    @property
+    def as_of_chosen(self) -> date | None:
+        """The date range's end when it was moved off its default (the data's last day), else None: the date
+        chosen by hand that :func:`kpis.reporting.last_complete_period` takes as the as-of date."""
+        return self.end if self.end < self.last_day else None
 
     def end_for(self, as_of: date | None) -> date | None:
         """The as-of date for one source: the chosen end, never after the source's own last day with data."""
@@ -165,6 +172,9 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         if note not in notes and note not in dismissed:
             notes.append(note)
     default_start = _default_start(first, last)
+    chosen_before = st.session_state.pop(_FALL_BACK, None)
+    if chosen_before is not None:
+        _fall_back(first, default_start, last, chosen_before)
     # a widget seeds itself from the URL it was opened with; a refused value it took is reset on a rerun
     for key, value in st.session_state.pop(_RESET, {}).items():
         st.session_state[key] = value
@@ -216,6 +226,25 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         url_state.share_link(url_path, filters.query)
     st.session_state[_STATE] = filters
     return filters
+
+
+def fall_back_dates() -> None:
+    """After the data changed under the filters (the demo company removed), the next run puts every date that
+    came from the old data back to the new data's: the date range's ends that were left at their defaults or
+    now lie outside the data, and the page choices that hold dates (the bridge's period, the cohorts)."""
+    shown = current()
+    st.session_state[_FALL_BACK] = tuple(k for k in ("start", "end") if shown is not None and k in shown.query)
+
+
+def _fall_back(first: date, default_start: date, last: date, chosen: tuple[str, ...]) -> None:
+    """:func:`fall_back_dates`, run before the widgets are drawn: a date that was chosen (off its default, so in
+    the link) and still lies within the data stays; the others take the new data's defaults."""
+    for key, default in (("start", default_start), ("end", last)):
+        value = st.session_state.get(key)
+        if key not in chosen or not isinstance(value, date) or not first <= value <= last:
+            st.session_state[key] = default
+    for key in url_state.PAGE_DATES:
+        st.query_params.pop(key, None)
 
 
 def current() -> Filters | None:

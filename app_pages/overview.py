@@ -3,6 +3,8 @@ their trend, and the period still running."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,7 @@ from app_pages import components, filters, plan
 from app_pages import format as fmt
 from kpis import engagement, retention, revenue, scorecard, status, targets
 from kpis.anomalies import HEADLINE
+from kpis.calendar import previous_start
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS, Kpi
 
@@ -32,13 +35,17 @@ if int(summary["rows"].sum()) == 0 or chosen is None:
 grain, against = chosen.grain, chosen.compare
 revenue_as_of = components.cached(store, revenue.revenue_as_of)
 events_as_of = components.cached(store, engagement.engagement_as_of)
-components.as_of_line({"Revenue": revenue_as_of, "Product events": events_as_of}, chosen.end)
+period = components.last_complete(store, chosen)
+headline = period.start if period else None
+judged_on = period.as_of if period else None  # anomalies and targets are judged on the headlines' as-of date
+components.as_of_line(period)
 st.caption(components.plain(
-    f"Each tile shows the last complete {grain} and its change against the {chosen.compare_label}; the period "
+    f"Each tile shows the last complete {grain} and its change against the {chosen.compare_label}; a period "
     f"still running is listed below it as partial. Sparklines from {fmt.day(chosen.start)}."))
 
 cards: list[tuple[Kpi, pd.DataFrame, str]] = []
 flags: dict[str, dict[str, object]] = {}
+periods: dict[str, date] = {k: headline for k in (*REVENUE_CARDS, *ENGAGEMENT_CARDS) if headline is not None}
 if revenue_as_of is not None:
     try:
         table = components.computed(store, revenue.revenue_table, grain, end=chosen.end_for(revenue_as_of),
@@ -47,25 +54,29 @@ if revenue_as_of is not None:
         components.kpi_error(exc)
     else:
         cards += [(KPIS[k], components.series_of(table, k), grain) for k in REVENUE_CARDS]
-        flags |= plan.anomaly_flags(store, grain, chosen.end_for(revenue_as_of), chosen.segment,
+        flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment,
                                     tuple(k for k in REVENUE_CARDS if k in HEADLINE))
 if events_as_of is not None:
     events_end = chosen.end_for(events_as_of)
     table = components.computed(store, engagement.engagement_table, grain, end=events_end, segment=chosen.segment,
                                 kpis=ENGAGEMENT_CARDS)
     cards += [(KPIS[k], components.series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
-    flags |= plan.anomaly_flags(store, grain, events_end, chosen.segment, ENGAGEMENT_CARDS)
+    flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, ENGAGEMENT_CARDS)
     cohort_grain = "week" if grain == "week" else "month"
     cells = components.computed(store, retention.cohorts, cohort_grain, "n-day", end=events_end,
                                 segment=chosen.segment)
     cards.append((RETENTION_1, scorecard.first_period_retention(cells), cohort_grain))
+    cohort_period = components.last_complete(store, chosen, cohort_grain)
+    if cohort_period is not None:  # the cohort whose period 1 is the last complete one
+        periods[RETENTION_1.id] = previous_start(cohort_period.start, cohort_grain)
 
 starts = components.data_starts(store)
 # targets are the company's: shown on the tiles only without a segment filter
 on_tiles: dict[str, dict[str, object]] = {}
 if chosen.segment is None:
-    evaluation = components.computed(store, targets.evaluate)
-    on_tiles = plan.tile_targets(evaluation, {"revenue": revenue_as_of, "engagement": events_as_of})
+    evaluation = components.computed(store, targets.evaluate, as_of=judged_on if period and period.chosen else None)
+    on_tiles = plan.tile_targets(evaluation, {"revenue": judged_on if revenue_as_of else None,
+                                              "engagement": judged_on if events_as_of else None})
 if not cards:
     components.nothing_loaded()
 else:
@@ -74,12 +85,12 @@ else:
     product = [c for c in cards if c[0].source == "engagement"]
     if business:
         plan.kpi_grid(business, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts,
-                      targets=on_tiles)
+                      targets=on_tiles, periods=periods)
     if product:
         if business:
             st.subheader("Product")
         plan.kpi_grid(product, against, flags, per_row=5, shown_from_day=chosen.start, data_start=starts,
-                      targets=on_tiles)
+                      targets=on_tiles, periods=periods)
         if grain == "quarter":
             st.caption("Period-1 retention uses monthly cohorts at quarter grain.")
 

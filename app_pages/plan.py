@@ -31,7 +31,7 @@ from kpis.calendar import last_day
 from kpis.errors import DataError, InputError
 from kpis.importer import import_file
 from kpis.registry import KPIS, Kpi
-from kpis.scorecard import last_complete
+from kpis.scorecard import headline_row
 from kpis.store import Store
 
 logger = logging.getLogger(__name__)
@@ -360,18 +360,22 @@ def target_caption(kpi: Kpi, row: Mapping[str, object]) -> None:
 def kpi_grid(cards: list[tuple[Kpi, pd.DataFrame, str]], against: str, flags: Mapping[str, Mapping[str, object]],
              *, per_row: int = 4, shown_from_day: object = None,
              data_start: dict[str, date | None] | None = None,
-             targets: Mapping[str, Mapping[str, object]] | None = None) -> None:
+             targets: Mapping[str, Mapping[str, object]] | None = None,
+             periods: Mapping[str, date] | None = None) -> None:
     """:func:`app_pages.components.kpi_grid` with the target and its status under each tile that has one, and
-    the anomaly flag under each tile whose last complete period is unusual."""
+    the anomaly flag under each tile whose last complete period is unusual; ``periods``: the period each KPI's
+    headline shows (:func:`app_pages.components.last_complete`), else its table's last complete one."""
     for offset in range(0, len(cards), per_row):
         columns = st.columns(per_row)
         for column, (kpi, table, grain) in zip(columns, cards[offset:offset + per_row], strict=False):
             with column:
                 start = (data_start or {}).get(kpi.source)
-                components.kpi_card(kpi, table, grain, against, shown_from_day=shown_from_day, data_start=start)
+                period = (periods or {}).get(kpi.id)
+                components.kpi_card(kpi, table, grain, against, shown_from_day=shown_from_day, data_start=start,
+                                    period=period)
                 if targets and kpi.id in targets:
                     target_caption(kpi, targets[kpi.id])
-                flag, at = flags.get(kpi.id), last_complete(table)
+                flag, at = flags.get(kpi.id), headline_row(table, period)
                 if flag is not None and at is not None and pd.Timestamp(table["period_start"].iloc[at]) == \
                         pd.Timestamp(flag["period_start"]):  # type: ignore[arg-type]
                     anomaly_caption(kpi, flag, grain)

@@ -16,9 +16,9 @@ MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr":
 page = components.revenue_page("Revenue")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
-flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("mrr", "nrr"))
+flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("mrr", "nrr"))
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
-                    chosen.compare, shown_from_day=chosen.start)
+                    chosen.compare, shown_from_day=chosen.start, period=page.headline)
 plan.anomaly_notes(flags, ("mrr", "nrr"), grain)
 
 left, right = st.columns(2)
@@ -39,8 +39,9 @@ periods = [pd.Timestamp(p).date() for p in shown["period_start"]]
 complete = [p for p, partial in zip(periods, shown["partial"], strict=True) if not partial]
 partial_starts = {p for p, partial in zip(periods, shown["partial"], strict=True) if partial}
 newest_first = list(reversed(periods))
+default = page.headline if page.headline in complete else complete[-1] if complete else newest_first[0]
 picked = url_state.pick_period(
-    f"The {grain} to explain", "bridge", newest_first, complete[-1] if complete else newest_first[0], grain,
+    f"The {grain} to explain", "bridge", newest_first, default, grain,
     lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""))
 row = shown.iloc[periods.index(picked)]
 opening = float(row["mrr"]) - float(row["net_new_mrr"])

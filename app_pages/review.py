@@ -7,7 +7,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import components, filters, notes, review_view
-from app_pages import format as fmt
 from kpis.errors import DataError, InputError
 
 store = components.open_store()
@@ -21,17 +20,15 @@ if chosen.grain == "quarter":
     st.info("The review covers a week or a month only: switch the grain to week or month in the sidebar.",
             icon=":material/rate_review:")
 else:
-    as_of = None if chosen.end >= chosen.last_day else chosen.end
     try:
-        review = components.computed(store, review_view.review_for, as_of, chosen.grain, chosen.segment,
-                                     notes=notes.ids(store))
+        review = components.computed(store, review_view.review_for, chosen.as_of_chosen, chosen.grain,
+                                     chosen.segment, notes=notes.ids(store))
     except (DataError, InputError) as exc:
         components.kpi_error(exc)
     else:
         st.caption(components.plain(
-            f"The last complete {chosen.grain} up to "
-            + (f"the date range's end ({fmt.day(chosen.end)})" if as_of else "the data's as-of date")
-            + ", compared with the one before; the same numbers as python -m kpis review."))
+            f"The last complete {chosen.grain}, compared with the one before; the same numbers as python -m kpis "
+            f"review --as-of {review.as_of.isoformat()}."))
         review_view.show(review)
 
 st.subheader("Notes on dates", divider="gray")

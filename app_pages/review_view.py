@@ -108,6 +108,8 @@ def show(review: Review) -> None:
     """The whole review, section by section, with its downloads on top."""
     st.subheader(title(review))
     st.caption(components.plain(subtitle(review)))
+    if review.period_note:
+        st.caption(components.plain(review.period_note))
     left, right, _ = st.columns([1, 1, 2])
     with left:
         st.download_button("Download as HTML", review_module.render_html(review), file_name=f"{file_stem(review)}.html",

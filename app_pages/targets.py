@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import auth, components, filters, plan
-from app_pages import format as fmt
 from kpis import targets
 from kpis.registry import KPIS
 
@@ -34,12 +33,13 @@ if in_force.empty:
 elif chosen is None:
     components.nothing_loaded()
 else:
-    as_of = None if chosen.end >= chosen.last_day else chosen.end
+    period = components.last_complete(store, chosen, "day")  # judged on the day the headlines end by
+    as_of = period.as_of if period is not None and period.chosen else None
     table = components.computed(store, targets.evaluate, as_of=as_of)
     st.caption(components.plain(
         "Attainment is actual / target (target / actual where lower is better): on track from 100%, at risk from "
         "90%, off track below. A period still running is judged on its projected end (pace), marked projected. "
-        + (f"As of {fmt.day(chosen.end)} (the date range's end). " if as_of else "")
+        + (period.as_of_statement("targets judged") + " " if period is not None else "")
         + ("Targets are the company's: they are compared with all customers, whatever the segment filter."
            if chosen.segment else "")))
     shown = plan.evaluation_frame(table)

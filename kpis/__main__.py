@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from kpis.cli_args import date_arg, segment_arg
 from kpis.csv_safety import csv_line
 from kpis.errors import DataError, InputError
 from kpis.importer import import_file, undo
+from kpis.reporting import LastComplete, last_complete_period
 from kpis.store import Store, default_path
 
 EXIT_BAD_INPUT = 2
@@ -205,6 +207,7 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
             print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
         return 0
     table = evaluate(store, as_of=args.as_of)
+    _note_period(store, "day", args.as_of, lambda period: period.as_of_statement("targets judged"))
     print("kpi,grain,period_start,target,actual,projected_value,attainment,status,projected,owner,note")
     for t in table.itertuples(index=False):
         print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.actual, t.projected_value, t.attainment,
@@ -212,10 +215,18 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_period(store: Store, grain: str, end: date | None, say: Callable[[LastComplete], str]) -> None:
+    """Say on stderr which period or day the output speaks of, and why (stdout stays CSV)."""
+    period = last_complete_period(store, grain, end=end)
+    if period is not None:
+        print(f"note: {say(period)}", file=sys.stderr)
+
+
 def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
     from kpis.anomalies import anomalies
 
     table = anomalies(store, args.grain, as_of=args.end, segment=args.segment)
+    _note_period(store, args.grain, args.end, lambda period: period.statement("anomalies of"))
     print("kpi,period_start,value,expected,low,high,direction")
     for t in table.itertuples(index=False):
         print(csv_line([t.kpi, t.period_start, t.value, t.expected, t.low, t.high, t.direction]))

@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 
 from kpis.errors import DataError, InputError
+from kpis.reporting import last_complete_period
 from kpis.series import series
 from kpis.store import Store
 
@@ -46,11 +47,13 @@ def band(history: list[float]) -> tuple[float, float, float] | None:
 
 def anomalies(store: Store, grain: str, *, as_of: date | None = None, segment: tuple[str, str] | None = None,
               kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """The KPIs among ``kpis`` whose last complete period at ``grain`` lies outside its trailing band."""
+    """The KPIs among ``kpis`` whose last complete period at ``grain`` (:mod:`kpis.reporting`) lies outside its
+    trailing band."""
     rows = []
+    period = last_complete_period(store, grain, end=as_of)
     for kpi in kpis:
         try:
-            table = series(store, kpi, grain, end=as_of, segment=segment)
+            table = series(store, kpi, grain, end=period.last_day if period else as_of, segment=segment)
         except (DataError, InputError):
             continue
         complete = table[~table["partial"]]

@@ -92,6 +92,53 @@ def remove_demo(store: Store) -> list[str]:
     return list(remove_demo_with_backup(store).messages)
 
 
+#: The sources a page can show, as ``(kind in the import log, words)``, in the order the banner names them.
+SOURCES: tuple[tuple[str, str], ...] = (("subscriptions", "revenue"), ("events", "product events"),
+                                        ("targets", "targets"))
+DEMO_ONLY, YOURS_ONLY, BOTH = "demo only", "yours only", "both"
+
+
+def whose(store: Store) -> dict[str, str]:
+    """Whose data each source holds (:data:`SOURCES`): ``demo only``, ``yours only`` or ``both`` (added
+    together, since the KPIs sum every current row); sources without a live import are left out."""
+    shown = {}
+    for kind, _ in SOURCES:
+        rows = store.query("SELECT DISTINCT imported_by IS NOT DISTINCT FROM ? FROM imports WHERE status = 'ok' "
+                           "AND list_contains(string_split(kinds, ','), ?)", [DEMO_WHO, kind])
+        found = {bool(r[0]) for r in rows}
+        if found:
+            shown[kind] = BOTH if len(found) == 2 else DEMO_ONLY if True in found else YOURS_ONLY
+    return shown
+
+
+#: How the banner names whose data a source holds.
+OWNERS = {DEMO_ONLY: "the demo company's only", YOURS_ONLY: "yours only",
+          BOTH: "yours and the demo company's added together"}
+
+
+def _owner(kind: str, state: str) -> str:
+    """Targets are not summed: both sets are in force, each for its own KPIs and periods."""
+    return "yours and the demo company's" if kind == "targets" and state == BOTH else OWNERS[state]
+
+
+def shown_text(shown: dict[str, str]) -> str | None:
+    """What every page says while the demo company is loaded: whose data its numbers are, source by source;
+    None when no source holds demo data (:func:`whose`).
+
+    >>> shown_text({"subscriptions": "yours only", "events": "demo only"})[:64]
+    "Showing your data and the demo company's together: revenue is yo"
+    """
+    if not any(state in (DEMO_ONLY, BOTH) for state in shown.values()):
+        return None
+    if all(state == DEMO_ONLY for state in shown.values()):
+        return ("Showing the demo company, a made-up business, so you can explore the dashboard. Import your own "
+                "exports, then remove it on the Data page.")
+    parts = [f"{words} {'is' if words == 'revenue' else 'are'} {_owner(kind, shown[kind])}"
+             for kind, words in SOURCES if kind in shown]
+    return ("Showing your data and the demo company's together: " + "; ".join(parts)
+            + ". Remove the demo company on the Data page (you are asked to confirm) so that every number is yours.")
+
+
 def has_real_data(store: Store) -> bool:
     """True when some live import was made by a person (anything but the demo)."""
     rows = store.query("SELECT 1 FROM imports WHERE status = 'ok' AND imported_by IS DISTINCT FROM ? LIMIT 1",

@@ -22,16 +22,18 @@ import pandas as pd
 from kpis import annotations as notes_store
 from kpis.activity import timezone
 from kpis.anomalies import anomalies
-from kpis.calendar import next_start, period_start, previous_start
+from kpis.calendar import previous_start
 from kpis.cli_args import date_arg, segment_arg
-from kpis.engagement import ENGAGEMENT_COLUMNS, engagement_as_of, engagement_table
+from kpis.engagement import ENGAGEMENT_COLUMNS, engagement_table
 from kpis.errors import DataError, InputError
+from kpis.formatting import day_label, period_label
 from kpis.registry import KPIS
-from kpis.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_as_of, revenue_table
+from kpis.reporting import LastComplete, last_complete_period
+from kpis.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_table
 from kpis.review_html import render_html
 from kpis.review_text import render_markdown, write_sentences
 from kpis.store import Store
-from kpis.targets import attainment, evaluate
+from kpis.targets import attainment, evaluate, load_targets
 
 __all__ = ["Review", "add_commands", "build_review", "customer_changes", "render_html", "render_markdown"]
 
@@ -195,6 +197,8 @@ class Review:
     churned_count: int = 0
     expansion_count: int = 0
     sentences: tuple[str, ...] = ()
+    #: where each source ends and why this period is the one reviewed (:meth:`LastComplete.statement`)
+    period_note: str = ""
     #: what the review could not say, and why (no events, no targets module, ...)
     caveats: tuple[str, ...] = field(default_factory=tuple)
 
@@ -261,20 +265,6 @@ def _change(kpi_id: str, value: float, previous: float) -> Change:
     change = value - previous if _defined(value) and _defined(previous) else float("nan")
     return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, change,
                   relative_change(kpi_id, value, previous), improved(kpi_id, value, previous))
-
-
-def review_period(as_of: date, grain: str) -> tuple[date, date]:
-    """The first and last day of the last complete period at ``grain`` that ends on or before ``as_of``.
-
-    >>> review_period(date(2026, 11, 22), "week")  # a Sunday: its week is complete
-    (datetime.date(2026, 11, 16), datetime.date(2026, 11, 22))
-    >>> review_period(date(2026, 11, 26), "month")
-    (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
-    """
-    start = period_start(as_of, grain)
-    if next_start(start, grain) - timedelta(days=1) > as_of:
-        start = previous_start(start, grain)
-    return start, next_start(start, grain) - timedelta(days=1)
 
 
 def customer_changes(store: Store, before: date, after: date,
@@ -349,6 +339,24 @@ def _targets(store: Store, kpi_ids: tuple[str, ...], grain: str, last_day: date,
     return {k: tuple(sorted(v, key=lambda t: TARGET_ORDER.index(t.grain))) for k, v in found.items()}
 
 
+def later_targets(store: Store, period: LastComplete, kpi_ids: tuple[str, ...] = HEADLINE) -> list[str]:
+    """One sentence per target period that has begun in some source's data but starts after the reviewed
+    period, naming its KPIs: the review judges the targets covering its own period only, and says which it
+    leaves for a later review rather than leaving them out without a word."""
+    known = [d for d in (period.revenue_as_of, period.events_as_of) if d is not None]
+    latest = min(max(known), period.end) if period.end is not None else max(known)
+    table = load_targets(store)
+    later = table[table["kpi"].isin(kpi_ids) & table["grain"].isin(TARGET_ORDER[TARGET_ORDER.index(period.grain):])
+                  & (table["period_start"] > period.last_day) & (table["period_start"] <= latest)]
+    sentences = []
+    for (start, grain), group in later.groupby(["period_start", "grain"], sort=True):
+        names = ", ".join(KPIS[k].label for k in kpi_ids if k in set(group["kpi"]))
+        where = ("the " if grain == "week" else "") + period_label(start, str(grain))
+        sentences.append(f"Targets of {where} ({names}) start on {day_label(start)}, after the {period.grain} "
+                         "reviewed: this review does not judge them.")
+    return sentences
+
+
 def _text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
@@ -381,23 +389,20 @@ def _values(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[dat
 
 def build_review(store: Store, as_of: date | None = None, grain: str = "week",
                  segment: tuple[str, str] | None = None) -> Review:
-    """The review of the last complete ``grain`` period ending on or before ``as_of``.
+    """The review of the last complete ``grain`` period (:func:`kpis.reporting.last_complete_period`).
 
-    ``as_of`` defaults to the data's as-of date: the earlier of the revenue and the engagement as-of dates (of
-    the sources that hold data). Raises :class:`InputError` for a grain other than week or month or when no
-    complete period with data ends by ``as_of``, :class:`DataError` when there is no data at all.
+    The period ends on or before the earlier of the revenue and the engagement as-of dates (of the sources that
+    hold data), and on or before ``as_of`` when given. Raises :class:`InputError` for a grain other than week or
+    month or when no complete period with data ends by ``as_of``, :class:`DataError` when there is no data at all.
     """
     if grain not in REVIEW_GRAINS:
         raise InputError(f"a review covers a week or a month, not {grain!r}")
     currency = check_currencies(store)
-    rev_as_of, eng_as_of = revenue_as_of(store), engagement_as_of(store)
-    if as_of is None:
-        known = [d for d in (rev_as_of, eng_as_of) if d is not None]
-        if not known:
-            raise DataError("no data to review: import subscriptions or events first "
-                            "(python -m kpis demo loads a demo company)")
-        as_of = min(known)
-    first, last_day = review_period(as_of, grain)
+    period = last_complete_period(store, grain, end=as_of)
+    if period is None:
+        raise DataError("no data to review: import subscriptions or events first "
+                        "(python -m kpis demo loads a demo company)")
+    as_of, first, last_day = period.as_of, period.start, period.last_day
     previous = previous_start(first, grain)
 
     revenue = revenue_table(store, grain, end=last_day, segment=segment)
@@ -419,6 +424,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     targets: dict[str, tuple[TargetLine, ...]] = {}
     if segment is None:
         targets = _targets(store, HEADLINE, grain, last_day, segment)
+        caveats += later_targets(store, period)
     else:  # targets are the company's: a segment's share of them is not known
         caveats.append("Targets are set for the whole company, so this segment's review compares with none.")
     found = _anomalies(store, grain, first, last_day, segment)
@@ -449,10 +455,11 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     period_notes = tuple(Note(int(r.annotation_id), r.day, str(r.text), _text(r.created_by))
                          for r in notes_store.between(store, first, last_day).itertuples(index=False))
 
-    review = Review(grain, as_of, first, last_day, previous, segment, currency, rev_as_of, eng_as_of, headlines,
-                    improvers, decliners, tuple(changes), found, bridge, tuple(churned[:TOP_CUSTOMERS]),
-                    tuple(expanded[:TOP_CUSTOMERS]), period_notes, tuple(spark_periods), churned_count=len(churned),
-                    expansion_count=len(expanded), caveats=tuple(caveats))
+    review = Review(grain, as_of, first, last_day, previous, segment, currency, period.revenue_as_of,
+                    period.events_as_of, headlines, improvers, decliners, tuple(changes), found, bridge,
+                    tuple(churned[:TOP_CUSTOMERS]), tuple(expanded[:TOP_CUSTOMERS]), period_notes,
+                    tuple(spark_periods), churned_count=len(churned), expansion_count=len(expanded),
+                    period_note=period.statement("the review covers"), caveats=tuple(caveats))
     return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
 
 

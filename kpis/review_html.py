@@ -264,7 +264,9 @@ def render_html(review: Review) -> str:
         f'<tr><td style="padding:24px 28px 8px 28px;border-bottom:1px solid {RULE}">'
         f'<h1 style="margin:0;font-size:22px;color:{INK};font-family:{FONT}">{e(title(review))}</h1>'
         f'<p style="margin:6px 0 0 0;font-size:12px;color:{MUTED};font-family:{FONT}">{e(subtitle(review))}</p>'
-        f'</td></tr>',
+        + (f'<p style="margin:4px 0 0 0;font-size:12px;color:{MUTED};font-family:{FONT}">{e(review.period_note)}</p>'
+           if review.period_note else '')
+        + '</td></tr>',
         _section("Summary", _list([e(s) for s in review.sentences] or [e("Nothing to report.")])),
         _section("Headline KPIs", _headlines(review)),
     ]

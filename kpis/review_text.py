@@ -51,11 +51,8 @@ def title(review: Review) -> str:
 
 
 def subtitle(review: Review) -> str:
-    """The period's days, the as-of dates of the data and the segment, in one line."""
-    sources = [f"{name} {fmt.day_label(day)}" if day else f"no {name}"
-               for name, day in (("revenue", review.revenue_as_of), ("events", review.engagement_as_of))]
-    parts = [f"{fmt.day_label(review.period_start)} – {fmt.day_label(review.period_end)}",
-             f"data as of {fmt.day_label(review.as_of)} ({', '.join(sources)})"]
+    """The period's days and the segment, in one line (``review.period_note`` says why this period)."""
+    parts = [f"{fmt.day_label(review.period_start)} – {fmt.day_label(review.period_end)}"]
     if review.segment:
         parts.append(f"segment: {review.segment[0]} = {review.segment[1]}")
     return " · ".join(parts)
@@ -355,7 +352,10 @@ def render_markdown(review: Review) -> str:
     words = WORDS[review.grain]
     this = fmt.period_label(review.period_start, review.grain)
     before = fmt.period_label(review.previous_start, review.grain)
-    lines = [f"# {title(review)}", "", md_escape(subtitle(review)), "", "## Summary", ""]
+    lines = [f"# {title(review)}", "", md_escape(subtitle(review)), ""]
+    if review.period_note:
+        lines += [md_escape(review.period_note), ""]
+    lines += ["## Summary", ""]
     lines += [f"- {md_escape(s)}" for s in review.sentences] or ["- Nothing to report."]
 
     lines += ["", "## Headline KPIs", "", _row("KPI", cap(this), cap(before), "Change", "Target"),

@@ -84,10 +84,30 @@ def last_complete(table: pd.DataFrame) -> int | None:
     return complete[-1] if complete else None
 
 
+def headline_row(table: pd.DataFrame, period: date | None) -> int | None:
+    """The position of ``period``'s row when it is complete, or of the last complete row when ``period`` is None.
+
+    ``period`` is the last complete period by :func:`kpis.reporting.last_complete_period`: a source that runs
+    further than the others shows the same period as they do, not a later one.
+
+    >>> table = pd.DataFrame({"period_start": [date(2026, 3, 23), date(2026, 3, 30), date(2026, 4, 6)],
+    ...                       "partial": [False, False, True]})
+    >>> headline_row(table, date(2026, 3, 23)), headline_row(table, None), headline_row(table, date(2026, 4, 6))
+    (0, 1, None)
+    """
+    if period is None:
+        return last_complete(table)
+    for i, (start, partial) in enumerate(zip(table["period_start"], table["partial"].astype(bool), strict=True)):
+        if pd.Timestamp(start) == pd.Timestamp(period) and not partial:
+            return i
+    return None
+
+
 def compare(table: pd.DataFrame, grain: str, against: str, column: str = "value", *,
-            data_start: date | None = None) -> Comparison:
+            data_start: date | None = None, period: date | None = None) -> Comparison:
     """The headline of ``column`` in a series table (``period_start``, ``partial``, ``column``): its value in the
-    last complete period and in the period it is compared with (``against``: previous or year_ago).
+    last complete period (``period``, see :func:`headline_row`) and in the period it is compared with
+    (``against``: previous or year_ago).
 
     ``data_start`` is the source's first day with data: a reference period that starts before it is cut short at
     its start (a few days of events, every customer counted as new), so it is not compared with (no reference).
@@ -96,7 +116,7 @@ def compare(table: pd.DataFrame, grain: str, against: str, column: str = "value"
     running_period, running_value = None, nan
     if not table.empty and bool(table["partial"].iloc[-1]):
         running_period, running_value = table["period_start"].iloc[-1], float(table[column].iloc[-1])
-    at = last_complete(table)
+    at = None if table.empty else headline_row(table, period)
     if at is None:
         return Comparison(None, nan, None, nan, running_period, running_value)
     period = table["period_start"].iloc[at]

@@ -22,6 +22,7 @@ import pandas as pd
 from kpis.calendar import last_day, period_start
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS, Kpi
+from kpis.reporting import LastComplete, last_complete_period
 from kpis.series import series
 from kpis.store import Store
 
@@ -98,8 +99,10 @@ def load_targets(store: Store) -> pd.DataFrame:
 
 
 def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Every target with its actual, attainment and status; a running period is judged on its projection."""
+    """Every target with its actual, attainment and status on ``as_of`` (default: the reporting as-of date, the
+    earlier source's); a running period is judged on its projection."""
     rows = []
+    period = None if as_of else last_complete_period(store, "day")
     for t in load_targets(store).itertuples(index=False):
         kpi = KPIS.get(t.kpi)
         row = {**t._asdict(), "actual": math.nan, "projected_value": math.nan, "attainment": math.nan,
@@ -108,7 +111,7 @@ def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] |
             rows.append(row)
             continue
         try:
-            source_as_of = as_of or _source_as_of(store, kpi)
+            source_as_of = as_of or _judged_on(period, kpi)
             if source_as_of is None or t.period_start > source_as_of:
                 rows.append(row)
                 continue
@@ -204,14 +207,13 @@ def _value_on(store: Store, kpi: Kpi, day: date, segment: tuple[str, str] | None
     return float(table["value"].iloc[-1]) if not table.empty else math.nan
 
 
-def _source_as_of(store: Store, kpi: Kpi) -> date | None:
-    if kpi.source == "revenue":
-        from kpis.revenue import revenue_as_of
-
-        return revenue_as_of(store)
-    from kpis.engagement import engagement_as_of
-
-    return engagement_as_of(store)
+def _judged_on(period: LastComplete | None, kpi: Kpi) -> date | None:
+    """The reporting as-of date (the earlier source's, :mod:`kpis.reporting`), or None when the KPI's own source
+    holds no data: every target is judged on the day the pages' and the review's last complete period ends by."""
+    if period is None:
+        return None
+    own = period.revenue_as_of if kpi.source == "revenue" else period.events_as_of
+    return period.as_of if own is not None else None
 
 
 def _least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:

@@ -21,6 +21,7 @@ from kpis.demo import load_demo
 from kpis.engagement import engagement_as_of
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS
+from kpis.reporting import complete_period
 from kpis.revenue import revenue_as_of
 from kpis.review import (
     HEADLINE,
@@ -30,7 +31,6 @@ from kpis.review import (
     customer_changes,
     render_html,
     render_markdown,
-    review_period,
 )
 from kpis.series import series
 from kpis.store import Store
@@ -123,14 +123,14 @@ def test_the_sparklines_are_the_series_up_to_the_period(demo, review_of):
     (date(2026, 3, 1), "month", date(2026, 2, 1), date(2026, 2, 28)),
 ])
 def test_the_period_is_the_last_complete_one(as_of, grain, first, last):
-    assert review_period(as_of, grain) == (first, last)
+    assert complete_period(as_of, grain) == (first, last)
 
 
 def test_the_default_as_of_is_the_earlier_source(demo, review_of):
     review = review_of(None, "week")
     expected = min(revenue_as_of(demo), engagement_as_of(demo))
     assert review.as_of == expected
-    assert (review.period_start, review.period_end) == review_period(expected, "week")
+    assert (review.period_start, review.period_end) == complete_period(expected, "week")
     assert (review.revenue_as_of, review.engagement_as_of) == (revenue_as_of(demo), engagement_as_of(demo))
 
 

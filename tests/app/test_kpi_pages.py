@@ -85,7 +85,8 @@ def test_overview_scorecard(app: Callable[..., AppTest]) -> None:
     colors = MetricProto.MetricColor
     assert churn.color == (colors.RED if rising else colors.GREEN), "lower is better: a rising churn rate is red"
     assert len(by_label["MRR"].chart_data) > 10, "a sparkline"
-    assert "Revenue data as of 22 Nov 2026 · Product events data as of 22 Nov 2026" in captions(at)
+    assert ("Revenue and product events to 22 Nov 2026: showing the week of 16 Nov 2026, the last week complete in "
+            "both.") in captions(at)
     # the demo's data ends on Sunday 22 Nov: every week is complete, and no tile lists a running week
     assert not any("(partial)" in c for c in captions(at))
     at.radio(key="grain").set_value("month").run()
@@ -264,6 +265,7 @@ def test_every_page_renders_with_events_only(app: Callable[..., AppTest], seeded
 def test_every_page_renders_on_an_empty_database(app: Callable[..., AppTest]) -> None:
     at = on(app(), "app_pages/data.py")
     next(b for b in at.button if b.label == "Remove the demo company").click().run()
+    next(b for b in at.button if b.label == "Yes, remove the demo company").click().run()
     for page, title in PAGES.items():
         on(at, page)
         assert [t.value for t in at.title] == [title], page

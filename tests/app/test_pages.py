@@ -87,7 +87,8 @@ def test_empty_database_loads_the_demo_company_and_says_so(app: Callable[[], App
 def test_overview_shows_rows_and_data_as_of(app: Callable[[], AppTest], seeded: Path) -> None:
     at = app()
     assert not any("Showing the demo company" in t for t in texts(at.info)), "not on a database with data"
-    assert any("Product events data as of 2 Jan 2026" in unescape(c.value) for c in at.caption)
+    assert ("Product events to 2 Jan 2026 (no revenue data): showing the week of 22 Dec 2025, the last week "
+            "complete.") in [unescape(c.value) for c in at.caption], "a Friday: the week before is the last complete"
     table = at.dataframe[0].value  # "What is loaded"
     assert int(table.loc[table["label"] == "Product events", "rows"].iloc[0]) == 1
     assert "DAU" in [m.label for m in at.metric], "one day of events: the product tiles are there"
@@ -208,6 +209,7 @@ def test_remove_the_demo_company_and_it_stays_removed(app: Callable[[], AppTest]
     assert any("Showing the demo company" in t for t in texts(at.info))
     remove = next(b for b in at.button if b.label == "Remove the demo company")
     remove.click().run()
+    next(b for b in at.button if b.label == "Yes, remove the demo company").click().run()
     assert not at.exception
     (said,) = texts(at.success)
     assert said.startswith("The demo company was removed (4 imports undone); the database before the removal is "
