@@ -261,30 +261,69 @@ def has_targets(store: Store, kpi_id: str) -> bool:
 
 
 def chart_target(store: Store, kpi_id: str, table: pd.DataFrame, grain: str,
-                 segment: tuple[str, str] | None) -> list[float]:
-    """The target of each row of a KPI series (NaN where none; none at all for a segment, since targets are the
-    company's)."""
+                 segment: tuple[str, str] | None, *, ahead: bool = False) -> pd.Series:
+    """The target of each period of a KPI series, by period start (NaN where none; none at all for a segment,
+    since targets are the company's). ``ahead`` (the chart runs to the data's as-of date): the periods after
+    the series up to the end of the KPI's latest target are added, so that a target ahead is on the chart."""
     if segment is not None or table.empty or not has_targets(store, kpi_id):
-        return []
-    periods = tuple((pd.Timestamp(s).date(), last_day(pd.Timestamp(s).date(), grain)) for s in table["period_start"])
+        return pd.Series(dtype="float64")
+    starts = [pd.Timestamp(s).date() for s in table["period_start"]]
+    if ahead:
+        starts += components.computed(store, targets_module.ahead, kpi_id, starts[-1], grain)
+    periods = tuple((s, last_day(s, grain)) for s in starts)
     try:
-        return list(components.computed(store, targets_module.target_path, kpi_id, grain, periods, segment=segment))
+        values = components.computed(store, targets_module.target_path, kpi_id, grain, periods, segment=segment)
     except (DataError, InputError):
-        return []
+        return pd.Series(dtype="float64")
+    return pd.Series(list(values), index=pd.to_datetime(pd.Series(starts)).to_numpy(), dtype="float64")
 
 
 def chart_projection(store: Store, kpi_id: str, table: pd.DataFrame, grain: str, cut: date | None,
-                     segment: tuple[str, str] | None) -> float | None:
-    """Where the running period (the series' last row, when partial) is projected to end, from ``cut``."""
-    if table.empty or cut is None or not bool(table["partial"].iloc[-1]) or not fmt.finite(table["value"].iloc[-1]):
-        return None
-    start = pd.Timestamp(table["period_start"].iloc[-1]).date()
+                     segment: tuple[str, str] | None, *, ahead: bool = False) -> pd.Series:
+    """Where the running period (the series' last row, when partial) is projected to end, from ``cut``, by
+    period start; with ``ahead``, also each period after the series up to the end of the KPI's latest target."""
+    if table.empty or cut is None or not fmt.finite(table["value"].iloc[-1]):
+        return pd.Series(dtype="float64")
+    last = pd.Timestamp(table["period_start"].iloc[-1]).date()
+    future = components.computed(store, targets_module.ahead, kpi_id, last, grain) if ahead else ()
+    partial = bool(table["partial"].iloc[-1])
+    if not partial and not future:
+        return pd.Series(dtype="float64")
+    starts = (last, *future)
     try:
-        value = components.computed(store, targets_module.project, KPIS[kpi_id], start, last_day(start, grain), cut,
-                                    float(table["value"].iloc[-1]), segment=segment)
+        values = components.computed(store, targets_module.projection_path, KPIS[kpi_id], grain, starts, cut,
+                                     float(table["value"].iloc[-1]), segment=segment)
     except (DataError, InputError):
-        return None
-    return float(value) if fmt.finite(value) else None
+        return pd.Series(dtype="float64")
+    shown = list(zip(starts, values, strict=True))[0 if partial else 1:]
+    return pd.Series([v for _, v in shown], index=pd.to_datetime(pd.Series([s for s, _ in shown])).to_numpy(),
+                     dtype="float64")
+
+
+def on_chart(store: Store, lines: Mapping[str, tuple[str, pd.DataFrame]], grain: str, cut: date | None,
+             segment: tuple[str, str] | None, *, ahead: bool, project: bool = False) -> dict[str, dict[str, pd.Series]]:
+    """The ``targets`` and ``projected`` arguments of :func:`app_pages.charts.lines` for its series (name ->
+    (KPI id, series)): every target of those KPIs, and the projection of those with a target (of all with
+    ``project``), ratios aside (they are not projected); ``ahead`` when the chart runs to its source's as-of
+    date, so that targets after it are drawn with the projection up to them."""
+    targets = {name: chart_target(store, kpi_id, table, grain, segment, ahead=ahead)
+               for name, (kpi_id, table) in lines.items()}
+    projected = {name: chart_projection(store, kpi_id, table, grain, cut, segment, ahead=ahead)
+                 for name, (kpi_id, table) in lines.items()
+                 if KPIS[kpi_id].unit != "ratio" and (project or has_targets(store, kpi_id))}
+    return {"targets": targets, "projected": projected}
+
+
+def bar_targets(store: Store, table: pd.DataFrame, columns: tuple[str, ...], grain: str,
+                segment: tuple[str, str] | None, *, ahead: bool, negated: tuple[str, ...] = ()) -> dict[str, pd.Series]:
+    """The ``targets`` argument of :func:`app_pages.charts.stacked_bars`: the target of each KPI column that has
+    one, by period start (``negated``: the columns the chart draws below zero)."""
+    found = {}
+    for column in columns:
+        goal = chart_target(store, column, components.series_of(table, column), grain, segment, ahead=ahead)
+        if goal.notna().any():
+            found[column] = -goal if column in negated else goal
+    return found
 
 
 # -- anomaly flags -------------------------------------------------------------------------------------------------

@@ -244,11 +244,13 @@ def _traces(at: AppTest, title_start: str) -> dict[str, dict]:
 
 @needs_demo
 def test_targets_and_pace_on_the_charts(app: Callable[..., AppTest]) -> None:
-    at = ok(app().switch_page("app_pages/revenue.py").run())
+    at = ok(app({"grain": "month"}).switch_page("app_pages/revenue.py").run())
     mrr = _traces(at, "MRR")
     assert mrr["target"]["line"]["dash"] == "dash"
-    assert mrr["target"]["y"][-1] is not None and mrr["target"]["y"][0] is None, "Q3 and Q4 2026 targets only"
-    assert mrr["MRR (projected)"]["text"] == ["projected"]
+    # Q3 and Q4 2026 targets only; the chart runs on to December, the end of Q4, where the target is $170k
+    assert mrr["target"]["y"][0] is None and mrr["target"]["x"][-1].startswith("2026-12-01")
+    assert mrr["target"]["y"][-1] == 170000.0
+    assert "MRR (projected)" in mrr and mrr["MRR (projected ahead)"]["x"][-1].startswith("2026-12-01")
 
     at = open_targets(at)
     good = b"kpi,grain,period_start,target,owner,note\ndau,month,2026-11-01,260,Head of Product,\n"
