@@ -56,10 +56,38 @@ def _text(value: object) -> str:
     return "" if value is None or fmt.undefined(value) else str(value)
 
 
-def evaluation_frame(table: pd.DataFrame) -> pd.DataFrame:
+#: What each source's data is called when a target has no actual yet.
+SOURCE_WORDS = {"revenue": "revenue data", "engagement": "events"}
+
+
+def no_actual(kpi: Kpi | None, start: date, as_of: Mapping[str, date | None], range_end: date | None = None) -> str:
+    """Why a target has no actual: its period starts after the last day with data of its KPI's source (``as_of``:
+    source -> that day), or after the date range's end (``range_end``, when earlier); a plain dash otherwise.
+
+    >>> from kpis.registry import KPIS
+    >>> no_actual(KPIS["dau"], date(2027, 1, 1), {"engagement": date(2026, 11, 22)})
+    '— no events after 22 Nov 2026'
+    >>> no_actual(KPIS["mrr"], date(2026, 10, 1), {"revenue": date(2026, 11, 22)}, range_end=date(2026, 9, 30))
+    "— after the date range's end (30 Sep 2026)"
+    >>> no_actual(KPIS["mrr"], date(2026, 10, 1), {"revenue": None})
+    '— no revenue data loaded'
+    """
+    if kpi is None or kpi.source not in as_of:
+        return fmt.DASH
+    words, last = SOURCE_WORDS.get(kpi.source, "data"), as_of[kpi.source]
+    if last is None:
+        return f"{fmt.DASH} no {words} loaded"
+    if range_end is not None and range_end < last and start > range_end:
+        return f"{fmt.DASH} after the date range's end ({fmt.day(range_end)})"
+    return f"{fmt.DASH} no {words} after {fmt.day(last)}" if start > last else fmt.DASH
+
+
+def evaluation_frame(table: pd.DataFrame, as_of: Mapping[str, date | None] | None = None,
+                     range_end: date | None = None) -> pd.DataFrame:
     """:func:`kpis.targets.evaluate`'s table as people read it, the latest periods first: labels, formatted
     numbers, the projection of a running period marked "projected", attainment in percent, the status
-    (" (projected)" when judged on pace, " (so far)" for a running ratio, which is not projected)."""
+    (" (projected)" when judged on pace, " (so far)" for a running ratio, which is not projected). A target
+    with no actual says why (:func:`no_actual`; ``as_of``: each source's last day with data)."""
     rows = []
     ordered = table.assign(_order=range(len(table))).sort_values(["period_end", "_order"], ascending=[False, True],
                                                                  kind="stable")
@@ -69,6 +97,8 @@ def evaluation_frame(table: pd.DataFrame) -> pd.DataFrame:
         actual = shown(t.actual)
         if t.partial and fmt.finite(t.actual):
             actual += " so far"
+        elif not fmt.finite(t.actual):
+            actual = no_actual(kpi, t.period_start, as_of or {}, range_end)
         projected = ""
         # ratios are not projected: their value so far is the estimate, and the status says "so far"
         paced = (t.projected and fmt.finite(t.projected_value)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_pages import auth, components, filters, plan
 from app_pages import format as fmt
-from kpis import targets
+from kpis import engagement, revenue, targets
 from kpis.registry import KPIS
 
 FLASH = "targets_page_messages"
@@ -42,12 +42,14 @@ else:
         + (f"As of {fmt.day(chosen.end)} (the date range's end). " if as_of else "")
         + ("Targets are the company's: they are compared with all customers, whatever the segment filter."
            if chosen.segment else "")))
-    shown = plan.evaluation_frame(table)
+    sources = {"revenue": components.cached(store, revenue.revenue_as_of),
+               "engagement": components.cached(store, engagement.engagement_as_of)}
+    shown = plan.evaluation_frame(table, sources, range_end=as_of)
     st.dataframe(plan.styled(shown), hide_index=True, width="stretch", height="content",
                  column_config={"KPI": st.column_config.TextColumn(width=142),
                                 "Period": st.column_config.TextColumn(width=68),
                                 "Target": st.column_config.TextColumn(width=62),
-                                "Actual": st.column_config.TextColumn(width=95),
+                                "Actual": st.column_config.TextColumn(width=210),
                                 "Projected": st.column_config.TextColumn(width=118),
                                 "Attainment": st.column_config.TextColumn(width=78),
                                 "Status": st.column_config.TextColumn(width=128),

@@ -149,9 +149,10 @@ def test_evaluation_frame_formats_and_marks_the_projection() -> None:
          "target": 400.0, "actual": float("nan"), "projected_value": float("nan"), "attainment": float("nan"),
          "status": None, "projected": False, "partial": False, "owner": None, "note": None},
     ])
-    shown = plan.evaluation_frame(table)
+    shown = plan.evaluation_frame(table, {"revenue": date(2026, 11, 22), "engagement": date(2026, 11, 22)})
     assert shown.to_dict("records") == [
-        {"KPI": "New customers", "Period": "2027", "Target": "400", "Actual": "—", "Projected": "",
+        {"KPI": "New customers", "Period": "2027", "Target": "400", "Actual": "— no revenue data after 22 Nov 2026",
+         "Projected": "",
          "Attainment": "—", "Status": "—", "Owner": "", "Note": ""},
         {"KPI": "MRR", "Period": "Q4 2026", "Target": "$170.0k", "Actual": "$147.0k so far",
          "Projected": "$162.5k projected", "Attainment": "96%", "Status": "at risk (projected)", "Owner": "CPO",
@@ -161,6 +162,24 @@ def test_evaluation_frame_formats_and_marks_the_projection() -> None:
     ]
     styles = plan.styled(shown).to_html()
     assert "#b45309" in styles and "#15803d" in styles
+    # as of a date range ending on Sep 30, the three targets have no actual because of the range, not the data
+    as_of_range = plan.evaluation_frame(table.assign(actual=float("nan"), partial=False),
+                                        {"revenue": date(2026, 11, 22), "engagement": date(2026, 11, 22)},
+                                        range_end=date(2026, 9, 30))
+    assert list(as_of_range["Actual"]) == ["— after the date range's end (30 Sep 2026)"] * 3
+    assert list(plan.evaluation_frame(table)["Actual"])[0] == "—", "without the as-of dates, a plain dash"
+
+
+@needs_demo
+def test_a_target_with_no_data_yet_says_why(app: Callable[..., AppTest]) -> None:
+    at = open_targets(app())
+    ahead = (b"kpi,grain,period_start,target,owner,note\nmrr,quarter,2027-01-01,190000,CPO,\n"
+             b"dau,month,2027-01-01,300,,\n")
+    ok(at.file_uploader(key="targets_upload").set_value(("ahead.csv", ahead, "text/csv")).run())
+    table = evaluation(at)
+    actual = dict(zip(table["KPI"] + " " + table["Period"], table["Actual"], strict=True))
+    assert actual["MRR Q1 2027"] == "— no revenue data after 22 Nov 2026"
+    assert actual["DAU Jan 2027"] == "— no events after 22 Nov 2026"
 
 
 # -- the page ----------------------------------------------------------------------------------------------------------
