@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from kpis.calendar import last_day, next_start, period_start, spine
+from kpis.calendar import last_day, next_start, period_start, previous_start, spine
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS, Kpi
 from kpis.series import series
@@ -30,6 +30,10 @@ ON_TRACK, AT_RISK, OFF_TRACK = "on track", "at risk", "off track"
 #: KPIs stored as negative numbers whose magnitude is what a target speaks of.
 NEGATIVE = ("churned_mrr", "contraction_mrr")
 TREND_POINTS = 8
+#: A target's recent values are the KPI's last complete periods of its grain; a target outside [smallest / FAR,
+#: largest x FAR] of them is far from them.
+RECENT_PERIODS = 4
+FAR = 3.0
 
 
 def kind(kpi: Kpi) -> str:
@@ -249,6 +253,39 @@ def ahead(store: Store, kpi_id: str, last_start: date, grain: str) -> tuple[date
     if ends.empty:
         return ()
     return tuple(p.start for p in spine(next_start(last_start, grain), max(ends), grain))
+
+
+def recent_range(store: Store, kpi_id: str, grain: str) -> tuple[float, float] | None:
+    """The smallest and largest size (absolute value) of a KPI over its last :data:`RECENT_PERIODS` complete
+    periods of ``grain`` with a value, up to its source's as-of date; None when it has none. A target far from
+    them (:func:`far_from`) is more likely a slip (a fraction typed for a percentage, a monthly number for a
+    quarter) than a plan."""
+    kpi = KPIS[kpi_id]
+    as_of = _source_as_of(store, kpi)
+    if as_of is None:
+        return None
+    start = period_start(as_of, grain)
+    if last_day(start, grain) > as_of:
+        start = previous_start(start, grain)  # the running period is not complete
+    sizes = []
+    for _ in range(RECENT_PERIODS):
+        value = period_value(store, kpi, grain, start, last_day(start, grain))
+        if not _nan(value):
+            sizes.append(abs(value))
+        start = previous_start(start, grain)
+    return (min(sizes), max(sizes)) if sizes else None
+
+
+def far_from(value: float, recent: tuple[float, float]) -> bool:
+    """Whether a target is far from a KPI's recent sizes: more than :data:`FAR` times the largest, or less than
+    the smallest divided by :data:`FAR`.
+
+    >>> far_from(200, (21_800, 23_400)), far_from(60_000, (21_800, 23_400)), far_from(0.0002, (0.015, 0.025))
+    (True, False, True)
+    """
+    size = abs(value)
+    low, high = recent
+    return size > high * FAR or size < low / FAR
 
 
 def _value_on(store: Store, kpi: Kpi, day: date, segment: tuple[str, str] | None) -> float:

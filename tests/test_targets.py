@@ -13,7 +13,16 @@ from kpis.anomalies import anomalies, band
 from kpis.errors import InputError
 from kpis.importer import import_file
 from kpis.registry import KPIS
-from kpis.targets import ahead, attainment, evaluate, projection_path, status, target_path
+from kpis.targets import (
+    ahead,
+    attainment,
+    evaluate,
+    far_from,
+    projection_path,
+    recent_range,
+    status,
+    target_path,
+)
 
 SUBS = "subscription_id,customer_id,amount,interval,started_at,ended_at\n"
 TARGETS = "kpi,grain,period_start,target,owner,note\n"
@@ -204,3 +213,16 @@ def test_targets_cli_export_then_import_round_trips(tmp_path, write):
                         'mrr,quarter,2026-10-01,1200000,CPO,"Board plan, approved"\n')
     refused = kpis("targets", "import", str(write("e.csv", "user_id,event,timestamp\nu,a,2026-01-01\n")), db=db)
     assert refused.returncode == 2 and "not a targets_csv file" in refused.stderr
+
+
+def test_recent_values_are_the_last_complete_periods(store, write):
+    import_file(store, write("s.csv", AS_OF_NOV_22))
+    # MRR was 100 at the end of July to October (November, still running on the 22nd, is left out)
+    assert recent_range(store, "mrr", "month") == (100, 100)
+    # new customers by week: Nov 22 is a Sunday, so the week of Nov 16 is complete and holds c2; the three weeks
+    # before it had none
+    assert recent_range(store, "new_customers", "week") == (0, 1)
+    assert far_from(301, (100, 100)) and not far_from(300, (100, 100))
+    assert far_from(33, (100, 100)) and not far_from(34, (100, 100))
+    assert far_from(-400, (100, 100)), "the size counts: churned MRR is stored negative"
+    assert recent_range(store, "dau", "month") is None, "no events loaded"
