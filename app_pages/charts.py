@@ -2,8 +2,9 @@
 
 Undefined values are gaps (never zeros, never joined across); a period still running is drawn differently (a
 dotted line to a hollow marker labelled "partial", or a hatched, paler bar) so that nobody compares it with a
-full period by accident. A line chart may carry a KPI's target (a dashed line labelled "target") and the
-projection of the running period (a dotted segment to a marker labelled "projected"). Every time chart shown
+full period by accident. A line chart may carry a KPI's target (a dashed line with a level mark at its periods,
+labelled "target") and the projection of the running period (a dotted segment to a marker labelled "projected"),
+running on to the end of a target ahead of the data; bar charts carry targets as level marks. Every time chart shown
 with :func:`show` carries the notes on dates (:mod:`kpis.annotations`) as vertical lines, the note's text in the
 hover, escaped so that it is never read as HTML.
 """
