@@ -2,8 +2,9 @@
 
 Undefined values are gaps (never zeros, never joined across); a period still running is drawn differently (a
 dotted line to a hollow marker labelled "partial", or a hatched, paler bar) so that nobody compares it with a
-full period by accident. A line chart may carry a KPI's target (a dashed line labelled "target") and the
-projection of the running period (a dotted segment to a marker labelled "projected"). Every time chart shown
+full period by accident. A line chart may carry a KPI's target (a dashed line with a level mark at its periods,
+labelled "target") and the projection of the running period (a dotted segment to a marker labelled "projected"),
+running on to the end of a target ahead of the data; bar charts carry targets as level marks. Every time chart shown
 with :func:`show` carries the notes on dates (:mod:`kpis.annotations`) as vertical lines, the note's text in the
 hover, escaped so that it is never read as HTML.
 """
@@ -134,81 +135,188 @@ def _period_ticks(figure: go.Figure, starts: Sequence[object], grain: str) -> No
     figure.update_xaxes(tickmode="array", tickvals=shown, ticktext=[fmt.period(v, grain) for v in shown])
 
 
+#: Where a chart's targets and projections may come from: per period start (a Series, which may run past the
+#: data to a target ahead), one value per row of the series, or (projections) one number for its running period.
+ByPeriod = pd.Series | Sequence[float] | float | None
+
+
+def _by_period(values: ByPeriod, table: pd.DataFrame) -> pd.Series:
+    """``values`` as a float Series indexed by period start (empty when there is nothing to draw)."""
+    empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+    if values is None or table.empty:
+        return empty
+    if isinstance(values, pd.Series):
+        return pd.Series(values.to_numpy(dtype="float64"), index=pd.to_datetime(values.index))
+    if isinstance(values, int | float):
+        return pd.Series([float(values)], index=_x(table).iloc[-1:].to_numpy())
+    listed = list(values)
+    return pd.Series(listed, index=_x(table).to_numpy(), dtype="float64") if len(listed) == len(table) else empty
+
+
+def _marks(values: pd.Series, grain: str, size: int) -> list[int]:
+    """Marker sizes along a target or projection: every period at month and quarter grain; at week grain (where
+    a mark a week would merge into a band) the last period of each run and a period on its own."""
+    finite = [fmt.finite(v) for v in values]
+    if grain != "week":
+        return [size] * len(finite)
+    return [size if ok and (i + 1 == len(finite) or not finite[i + 1]) else 0 for i, ok in enumerate(finite)]
+
+
+def _target_trace(figure: go.Figure, goal: pd.Series, name: str, color: str, number: str, grain: str) -> None:
+    """A target drawn dashed with a level mark at its periods, so that a target of a single period (or a period
+    whose neighbours have none) is seen too."""
+    figure.add_scatter(x=goal.index, y=_values(goal), name=name, mode="lines+markers",
+                       line={"color": color, "width": 1.5, "dash": "dash"},
+                       marker={"symbol": "line-ew", "size": _marks(goal, grain, 12), "color": color,
+                               "line": {"width": 2.5, "color": color}},
+                       cliponaxis=False, connectgaps=False, hovertemplate=f"%{{y:{number}}}")
+
+
+def _projection_ahead(figure: go.Figure, start: tuple[pd.Timestamp, float] | None, future: pd.Series, name: str,
+                      color: str, number: str, grain: str) -> None:
+    """The projection of the periods after the data, up to a target ahead: a dotted line on from ``start`` (the
+    last value drawn) to a hollow diamond per period."""
+    head = [start] if start is not None else []
+    figure.add_scatter(x=[*(x for x, _ in head), *future.index], y=[*(y for _, y in head), *_values(future)],
+                       mode="lines", showlegend=False, hoverinfo="skip", connectgaps=False,
+                       line={"color": color, "width": 1.5, "dash": "dot"}, opacity=0.7)
+    figure.add_scatter(x=future.index, y=_values(future), name=f"{name} (projected ahead)", mode="markers",
+                       showlegend=False, cliponaxis=False,
+                       marker={"symbol": "diamond-open", "size": _marks(future, grain, 9), "color": color,
+                               "line": {"width": 2}},
+                       hovertemplate=f"%{{y:{number}}} (projected end of the {grain})")
+
+
+def _end_labels(figure: go.Figure, kpi: Kpi, x: pd.Timestamp, labels: Sequence[tuple[str, float, str]]) -> None:
+    """Label the last period of a chart with a target ahead: ``(word, value, colour)`` each written right of its
+    mark (``target $190.0k``, ``projected $199.0k``), the higher one nudged up and the lower one down so that
+    they never overlap; the right margin makes room for them."""
+    ordered = sorted(labels, key=lambda label: -label[1])
+    for i, (word, value, color) in enumerate(ordered):
+        nudge = 0 if len(ordered) == 1 else 7 if i == 0 else -7
+        figure.add_annotation(x=x, y=value, xref="x", yref="y", text=f"{word} {fmt.value(kpi, value)}",
+                              showarrow=False, xanchor="left", xshift=10, yshift=nudge,
+                              font={"size": 11, "color": color})
+    figure.update_layout(margin={"r": 112})
+
+
+def _room_above(value: float, others: Sequence[float]) -> bool:
+    """Whether a label of ``value``'s marker goes above it: the side with more room before the other marks of
+    its period (a target, a projection).
+
+    >>> _room_above(10, [8]), _room_above(10, [12]), _room_above(10, [9, 14]), _room_above(10, [])
+    (True, False, True, True)
+    """
+    over = [o - value for o in others if o > value]
+    under = [value - o for o in others if o <= value]
+    return not over or (bool(under) and min(over) > min(under))
+
+
+def _running(figure: go.Figure, table: pd.DataFrame, name: str, color: str, number: str, grain: str,
+             ahead: float | None, label: bool, label_projection: bool, target: float | None = None) -> bool:
+    """The running period: a dotted line to a hollow marker ("partial"), and where it is projected to end (a
+    dotted segment from the period before to a diamond, "projected") when that differs; True when the
+    projection is drawn. The labels sit on the sides away from the other marks (``target``: the period's)."""
+    tail = table.iloc[-2:] if len(table) > 1 else table.iloc[-1:]
+    figure.add_scatter(x=_x(tail), y=_values(tail["value"]), mode="lines", showlegend=False,
+                       line={"color": color, "width": 2, "dash": "dot"}, hoverinfo="skip", connectgaps=False)
+    last = table.iloc[-1:]
+    so_far = float(last["value"].iloc[0])
+    if not (fmt.finite(ahead) and fmt.finite(so_far) and round(float(ahead) - so_far, 9) != 0):  # type: ignore[arg-type]
+        ahead = None
+    # the two labels of the running period sit on opposite sides of their markers, never on each other; with the
+    # projection unlabelled (it goes on to a target ahead), the "partial" label takes the side away from the target
+    away_from = [target] if not label_projection and fmt.finite(target) else [ahead] if ahead is not None else []
+    above = _room_above(so_far, away_from)  # type: ignore[arg-type]
+    figure.add_scatter(x=_x(last), y=_values(last["value"]), name=f"{name} (partial)",
+                       mode="markers+text" if label else "markers", showlegend=False,
+                       marker={"symbol": "circle-open", "size": 10, "color": color, "line": {"width": 2}},
+                       text=["partial"], textposition="top center" if above else "bottom center",
+                       textfont={"size": 11, "color": "#71717a"},
+                       hovertemplate=f"%{{y:{number}}} (partial period, up to the as-of date)")
+    if ahead is None:
+        return False
+    before = table.iloc[-2:-1] if len(table) > 1 and fmt.finite(table["value"].iloc[-2]) else last.iloc[0:0]
+    if len(before):
+        figure.add_scatter(x=[*_x(before), *_x(last)], y=[*_values(before["value"]), ahead],
+                           mode="lines", showlegend=False, hoverinfo="skip",
+                           line={"color": color, "width": 1.5, "dash": "dot"}, opacity=0.7)
+    figure.add_scatter(x=_x(last), y=[ahead], name=f"{name} (projected)",
+                       mode="markers+text" if label_projection else "markers", showlegend=False,
+                       marker={"symbol": "diamond-open", "size": 9, "color": color, "line": {"width": 2}},
+                       text=["projected"], textposition="bottom center" if above else "top center",
+                       textfont={"size": 11, "color": "#71717a"},
+                       hovertemplate=f"%{{y:{number}}} (projected end of the {grain})")
+    return True
+
+
 def lines(series: Mapping[str, pd.DataFrame], kpi: Kpi, title: str, grain: str, *,
-          height: int = HEIGHT, targets: Mapping[str, Sequence[float]] | None = None,
-          projected: Mapping[str, float] | None = None) -> go.Figure:
+          height: int = HEIGHT, targets: Mapping[str, ByPeriod] | None = None,
+          projected: Mapping[str, ByPeriod] | None = None) -> go.Figure:
     """One line per series (``period_start``, ``value``, ``partial``); the running period dotted and hollow.
 
-    ``targets``: per series name, the target of each of its rows (NaN where none), drawn dashed and labelled
-    "target"; ``projected``: per series name, where its running period is projected to end, drawn as a dotted
-    segment from the last complete period to a marker labelled "projected".
+    ``targets``: per series name, its target by period, drawn dashed with a level mark at each period and
+    labelled "target"; ``projected``: per series name, where its running period is projected to end, drawn as a
+    dotted segment from the last complete period to a marker labelled "projected". Targets and projections of
+    periods after the data (a target ahead) extend the time axis to them, the projection continuing as a dotted
+    line; with a single series, the last target ahead and the projection of its period are written beside them
+    with their values (and the running period's projection is left unlabelled: the line goes on).
     """
     figure = _figure(title, height, grain)
     number = fmt.plotly_format(kpi)
     targets, projected = targets or {}, projected or {}
-    labelled = projection_labelled = False
-    drew_target = False
+    labelled = projection_labelled = drew_target = False
+    starts: list[object] = []
     for i, (name, table) in enumerate(series.items()):
         color = COLORS[i % len(COLORS)]
         if table.empty:
             continue
-        partial = table["partial"].astype(bool)
-        full = table[~partial]
+        last_x = _x(table).iloc[-1]
+        full = table[~table["partial"].astype(bool)]
         figure.add_scatter(x=_x(full), y=_values(full["value"]), name=name, mode="lines+markers",
                            line={"color": color, "width": 2}, marker={"size": 4}, connectgaps=False,
                            hovertemplate=f"%{{y:{number}}}")
-        goal = list(targets.get(name, []))
-        if len(goal) == len(table) and any(fmt.finite(v) for v in goal):
-            figure.add_scatter(x=_x(table), y=_values(pd.Series(goal, dtype="float64")),
-                               name="target" if len(series) == 1 else f"{name} target", mode="lines",
-                               line={"color": TARGET_COLOR if len(series) == 1 else color, "width": 1.5,
-                                     "dash": "dash"},
-                               connectgaps=False, hovertemplate=f"%{{y:{number}}}")
+        goal = _by_period(targets.get(name), table)
+        paths = _by_period(projected.get(name), table)
+        future = paths[paths.index > last_x].dropna()
+        single = len(series) == 1
+        if goal.notna().any():
+            _target_trace(figure, goal, "target" if single else f"{name} target",
+                          TARGET_COLOR if single else color, number, grain)
             drew_target = True
-        ahead = projected.get(name)
-        if partial.any():
-            tail = table.iloc[-2:] if len(table) > 1 else table.iloc[-1:]
-            figure.add_scatter(x=_x(tail), y=_values(tail["value"]), mode="lines", showlegend=False,
-                               line={"color": color, "width": 2, "dash": "dot"}, hoverinfo="skip",
-                               connectgaps=False)
-            last = table.iloc[-1:]
-            so_far = float(last["value"].iloc[0])
-            show_ahead = fmt.finite(ahead) and fmt.finite(so_far) and round(float(ahead) - so_far, 9) != 0
-            # the two labels of the running period sit on opposite sides of their markers, never on each other
-            above = not show_ahead or so_far > float(ahead)  # type: ignore[arg-type]
-            figure.add_scatter(x=_x(last), y=_values(last["value"]), name=f"{name} (partial)",
-                               mode="markers+text" if not labelled else "markers", showlegend=False,
-                               marker={"symbol": "circle-open", "size": 10, "color": color, "line": {"width": 2}},
-                               text=["partial"], textposition="top center" if above else "bottom center",
-                               textfont={"size": 11, "color": "#71717a"},
-                               hovertemplate=f"%{{y:{number}}} (partial period, up to the as-of date)")
-            if show_ahead:
-                before = table.iloc[-2:-1] if len(table) > 1 and fmt.finite(table["value"].iloc[-2]) else last.iloc[0:0]
-                if len(before):
-                    figure.add_scatter(x=[*_x(before), *_x(last)], y=[*_values(before["value"]), float(ahead)],
-                                       mode="lines", showlegend=False, hoverinfo="skip",
-                                       line={"color": color, "width": 1.5, "dash": "dot"}, opacity=0.7)
-                figure.add_scatter(x=_x(last), y=[float(ahead)], name=f"{name} (projected)",
-                                   mode="markers" if projection_labelled else "markers+text",
-                                   showlegend=False, marker={"symbol": "diamond-open", "size": 9, "color": color,
-                                                             "line": {"width": 2}},
-                                   text=["projected"], textposition="bottom center" if above else "top center",
-                                   textfont={"size": 11, "color": "#71717a"},
-                                   hovertemplate=f"%{{y:{number}}} (projected end of the {grain})")
-                projection_labelled = True
+        running_shown = False
+        if bool(table["partial"].iloc[-1]):
+            running_shown = _running(figure, table, name, color, number, grain, paths.get(last_x), not labelled,
+                                     not projection_labelled and future.empty, goal.get(last_x))
+            projection_labelled |= running_shown
             labelled = True
+        if not future.empty:
+            so_far = float(table["value"].iloc[-1])
+            start = (last_x, float(paths[last_x])) if running_shown else (last_x, so_far) if fmt.finite(so_far) \
+                else None
+            _projection_ahead(figure, start, future, name, color, number, grain)
+        goal_ahead = goal[goal.index > last_x].dropna()
+        if single and not goal_ahead.empty:
+            end = goal_ahead.index[-1]
+            ends = [("target", float(goal_ahead.iloc[-1]), TARGET_COLOR)]
+            if end in future.index:
+                ends.append(("projected", float(future[end]), color))
+            _end_labels(figure, kpi, end, ends)
+        starts += [*goal.index, *future.index]
     figure.update_yaxes(tickformat=number, rangemode="tozero" if kpi.unit != "ratio" else "normal")
     figure.update_xaxes(hoverformat=_x_hover(grain))
-    _period_ticks(figure, [d for t in series.values() if not t.empty for d in t["period_start"]], grain)
+    _period_ticks(figure, [*(d for t in series.values() if not t.empty for d in t["period_start"]), *starts], grain)
     if len(series) == 1 and not drew_target:
         figure.update_layout(showlegend=False)
     return figure
 
 
 def stacked_bars(table: pd.DataFrame, columns: Mapping[str, str], kpi: Kpi, title: str, grain: str, *,
-                 net: tuple[str, str] | None = None, height: int = HEIGHT) -> go.Figure:
+                 net: tuple[str, str] | None = None, height: int = HEIGHT,
+                 targets: Mapping[str, pd.Series] | None = None) -> go.Figure:
     """Positive and negative parts stacked around zero (``columns``: column -> label); the partial period's bars
-    hatched and paler; ``net`` (column, label) as a line on top."""
+    hatched and paler; ``net`` (column, label) as a line on top; ``targets`` (column -> target by period start,
+    which may run past the data) as level marks labelled "<label> target"."""
     figure = _figure(title, height, grain)
     number = fmt.plotly_format(kpi)
     partial = table["partial"].astype(bool).tolist()
@@ -222,13 +330,20 @@ def stacked_bars(table: pd.DataFrame, columns: Mapping[str, str], kpi: Kpi, titl
         figure.add_scatter(x=x, y=_values(table[net[0]]), name=net[1], mode="lines+markers",
                            line={"color": "#18181b", "width": 1.5}, marker={"size": 4},
                            hovertemplate=f"%{{y:{number}}}")
+    labels = {**columns, **({net[0]: net[1]} if net else {})}
+    starts: list[object] = list(table["period_start"])
+    for column, goal in (targets or {}).items():
+        goal = _by_period(goal, table)
+        if goal.notna().any():
+            _target_trace(figure, goal, f"{labels.get(column, column)} target", TARGET_COLOR, number, grain)
+            starts += list(goal.index)
     if partial and partial[-1]:
         figure.add_annotation(x=x.iloc[-1], y=1, yref="paper", text="partial", showarrow=False,
                               font={"size": 11, "color": "#71717a"}, yanchor="bottom")
     figure.update_layout(barmode="relative")
     figure.update_yaxes(tickformat=number)
     figure.update_xaxes(hoverformat=_x_hover(grain))
-    _period_ticks(figure, list(table["period_start"]), grain)
+    _period_ticks(figure, starts, grain)
     return figure
 
 

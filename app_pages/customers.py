@@ -11,6 +11,7 @@ from kpis.registry import KPIS
 page = components.revenue_page("Customers")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
+ahead = cut == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("active_customers", "logo_churn_rate"))
 components.kpi_grid(
     [(KPIS[k], components.series_of(table, k), grain)
@@ -21,23 +22,29 @@ plan.anomaly_notes(flags, ("active_customers", "logo_churn_rate"), grain)
 active = components.series_of(shown, "active_customers")
 charts.show(charts.lines(
     {"Active customers": active}, KPIS["active_customers"], "Active (paying) customers at the end of each period",
-    grain, targets={"Active customers": plan.chart_target(store, "active_customers", active, grain, chosen.segment)},
-    projected={"Active customers": plan.chart_projection(store, "active_customers", active, grain, cut,
-                                                         chosen.segment)}))
+    grain, **plan.on_chart(store, {"Active customers": ("active_customers", active)}, grain, cut, chosen.segment,
+                           ahead=ahead, project=True)))
 
 moves = shown.assign(churned_customers=-shown["churned_customers"].astype("float64"))
 charts.show(charts.stacked_bars(
     moves, {"new_customers": "New", "reactivated_customers": "Reactivated", "churned_customers": "Churned"},
     KPIS["new_customers"], f"Customers won and lost per {grain}", grain,
-    net=("net_new_customers", "Net adds")))
+    net=("net_new_customers", "Net adds"),
+    targets=plan.bar_targets(store, moves, ("new_customers", "reactivated_customers", "churned_customers",
+                                            "net_new_customers"), grain, chosen.segment, ahead=ahead,
+                             negated=("churned_customers",))))
 
 left, right = st.columns(2)
 with left:
-    charts.show(charts.lines({"Logo churn": components.series_of(shown, "logo_churn_rate")},
-                             KPIS["logo_churn_rate"], "Logo churn rate (lower is better)", grain))
+    churn = components.series_of(shown, "logo_churn_rate")
+    charts.show(charts.lines({"Logo churn": churn}, KPIS["logo_churn_rate"], "Logo churn rate (lower is better)", grain,
+                             **plan.on_chart(store, {"Logo churn": ("logo_churn_rate", churn)}, grain, cut,
+                                             chosen.segment, ahead=ahead)))
 with right:
-    charts.show(charts.lines({"Quick ratio": components.series_of(shown, "quick_ratio")}, KPIS["quick_ratio"],
-                             "Quick ratio (MRR gained / MRR lost)", grain))
+    quick = components.series_of(shown, "quick_ratio")
+    charts.show(charts.lines({"Quick ratio": quick}, KPIS["quick_ratio"], "Quick ratio (MRR gained / MRR lost)", grain,
+                             **plan.on_chart(store, {"Quick ratio": ("quick_ratio", quick)}, grain, cut,
+                                             chosen.segment, ahead=ahead)))
 st.caption("A ratio whose denominator is zero (no churn, no customers a period ago) is undefined and left as a gap.")
 
 drilldown.movement_drilldown(store, shown, grain, chosen.segment, default=page.headline)

@@ -21,6 +21,7 @@ if table.empty:
     st.info("No product events in this date range.", icon=":material/inbox:")
     st.stop()
 shown = components.shown_from(table, chosen.start, grain)
+ahead = end == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 
 judged_on = period.as_of if period else None
 flags = plan.anomaly_flags(store, grain, judged_on, chosen.segment, ("dau", "mau", "stickiness"))
@@ -34,18 +35,14 @@ users = {"DAU (mean)": ("dau", components.series_of(shown, "dau")), "WAU": ("wau
 charts.show(charts.lines(
     {name: series for name, (_, series) in users.items()}, KPIS["mau"],
     f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the 7- and 30-day counts at the "
-    "period's end", grain,
-    targets={name: plan.chart_target(store, k, series, grain, chosen.segment) for name, (k, series) in users.items()
-             if k != "wau"},
-    projected={name: plan.chart_projection(store, k, series, grain, end, chosen.segment)
-               for name, (k, series) in users.items() if k != "wau"}))
+    "period's end", grain, **plan.on_chart(store, users, grain, end, chosen.segment, ahead=ahead, project=True)))
 
 left, right = st.columns(2)
 with left:
     sticky = components.series_of(shown, "stickiness")
     charts.show(charts.lines({"Stickiness": sticky}, KPIS["stickiness"], "Stickiness (mean DAU / mean MAU)", grain,
-                             targets={"Stickiness": plan.chart_target(store, "stickiness", sticky, grain,
-                                                                      chosen.segment)}))
+                             **plan.on_chart(store, {"Stickiness": ("stickiness", sticky)}, grain, end,
+                                             chosen.segment, ahead=ahead)))
 with right:
     curve_grain = "week" if grain == "week" else "month"
     periods = table if curve_grain == grain else components.computed(

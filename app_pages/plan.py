@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import IO
 
@@ -27,7 +27,7 @@ from app_pages import format as fmt
 from kpis import anomalies as anomalies_module
 from kpis import csv_safety
 from kpis import targets as targets_module
-from kpis.calendar import last_day
+from kpis.calendar import last_day, spine
 from kpis.errors import DataError, InputError
 from kpis.importer import import_file
 from kpis.registry import KPIS, Kpi
@@ -56,10 +56,38 @@ def _text(value: object) -> str:
     return "" if value is None or fmt.undefined(value) else str(value)
 
 
-def evaluation_frame(table: pd.DataFrame) -> pd.DataFrame:
+#: What each source's data is called when a target has no actual yet.
+SOURCE_WORDS = {"revenue": "revenue data", "engagement": "events"}
+
+
+def no_actual(kpi: Kpi | None, start: date, as_of: Mapping[str, date | None], range_end: date | None = None) -> str:
+    """Why a target has no actual: its period starts after the last day with data of its KPI's source (``as_of``:
+    source -> that day), or after the date range's end (``range_end``, when earlier); a plain dash otherwise.
+
+    >>> from kpis.registry import KPIS
+    >>> no_actual(KPIS["dau"], date(2027, 1, 1), {"engagement": date(2026, 11, 22)})
+    '— no events after 22 Nov 2026'
+    >>> no_actual(KPIS["mrr"], date(2026, 10, 1), {"revenue": date(2026, 11, 22)}, range_end=date(2026, 9, 30))
+    "— after the date range's end (30 Sep 2026)"
+    >>> no_actual(KPIS["mrr"], date(2026, 10, 1), {"revenue": None})
+    '— no revenue data loaded'
+    """
+    if kpi is None or kpi.source not in as_of:
+        return fmt.DASH
+    words, last = SOURCE_WORDS.get(kpi.source, "data"), as_of[kpi.source]
+    if last is None:
+        return f"{fmt.DASH} no {words} loaded"
+    if range_end is not None and range_end < last and start > range_end:
+        return f"{fmt.DASH} after the date range's end ({fmt.day(range_end)})"
+    return f"{fmt.DASH} no {words} after {fmt.day(last)}" if start > last else fmt.DASH
+
+
+def evaluation_frame(table: pd.DataFrame, as_of: Mapping[str, date | None] | None = None,
+                     range_end: date | None = None) -> pd.DataFrame:
     """:func:`kpis.targets.evaluate`'s table as people read it, the latest periods first: labels, formatted
     numbers, the projection of a running period marked "projected", attainment in percent, the status
-    (" (projected)" when judged on pace, " (so far)" for a running ratio, which is not projected)."""
+    (" (projected)" when judged on pace, " (so far)" for a running ratio, which is not projected). A target
+    with no actual says why (:func:`no_actual`; ``as_of``: each source's last day with data)."""
     rows = []
     ordered = table.assign(_order=range(len(table))).sort_values(["period_end", "_order"], ascending=[False, True],
                                                                  kind="stable")
@@ -69,6 +97,8 @@ def evaluation_frame(table: pd.DataFrame) -> pd.DataFrame:
         actual = shown(t.actual)
         if t.partial and fmt.finite(t.actual):
             actual += " so far"
+        elif not fmt.finite(t.actual):
+            actual = no_actual(kpi, t.period_start, as_of or {}, range_end)
         projected = ""
         # ratios are not projected: their value so far is the estimate, and the status says "so far"
         paced = (t.projected and fmt.finite(t.projected_value)
@@ -138,84 +168,191 @@ def export_csv(targets: pd.DataFrame) -> str:
 
 # -- the editor ------------------------------------------------------------------------------------------------------
 
-def editable(targets: pd.DataFrame) -> pd.DataFrame:
-    """The targets in force in the editor's shape (``kpi, grain, period_start, target, owner, note``), the latest
-    periods first, as in the evaluation table."""
-    frame = targets.assign(_order=range(len(targets))).sort_values(
-        ["period_end", "_order"], ascending=[False, True], kind="stable").loc[:, list(CSV_COLUMNS)].copy()
-    frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
-    frame["target"] = frame["target"].astype("float64")
-    for column in ("owner", "note"):
-        frame[column] = frame[column].map(lambda v: None if fmt.undefined(v) else str(v)).astype("object")
-    return frame.reset_index(drop=True)
+#: The editor's columns: a KPI by its label, a period by its name (``Q1 2027``), the target as written (``2%``).
+EDITOR_COLUMNS = ("kpi", "grain", "period", "target", "owner", "note")
+#: The periods the editor offers, quarters and months first, the many weeks last.
+CHOICE_GRAINS = ("quarter", "month", "year", "week")
+#: KPI label -> id, for the editor's KPI column.
+BY_LABEL = {kpi.label: kpi.id for kpi in KPIS.values()}
 
 
-def _day(value: object) -> date | None:
-    if value is None or fmt.undefined(value):
-        return None
-    try:
-        return pd.Timestamp(value).date()  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+def in_percent(kpi: Kpi) -> bool:
+    """Whether a KPI's targets are written as percentages (2% for a stored 0.02): every ratio but those shown as
+    plain numbers (quick ratio, events per active user)."""
+    return kpi.unit == "ratio" and kpi.id not in fmt.PLAIN_RATIOS
 
 
-def _row_name(number: int, row: Mapping[str, object]) -> str:
-    parts = [_text(row.get("kpi")), _text(row.get("grain")), _text(_day(row.get("period_start")) or "")]
-    described = ", ".join(p for p in parts if p)
-    return f"Row {number}" + (f" ({described})" if described else "")
+def target_text(kpi: Kpi, value: object) -> str:
+    """A target as the editor shows it: a percentage with its % sign, other numbers with thousands separators.
 
-
-def check_rows(original: pd.DataFrame, edited: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """The rows to save (changed or added, in the CSV's columns) or a message naming the first bad row.
-
-    Every row is checked: a KPI, grain and first day of the period that :func:`kpis.targets.check_target`
-    accepts, and a target that is a finite number. A row of the targets in force keeps its KPI, grain and period
-    (changing them would add a target and keep the old one); two rows may not restate the same target.
+    >>> target_text(KPIS["logo_churn_rate"], 0.02), target_text(KPIS["mrr"], 170000.0)
+    ('2%', '170,000')
+    >>> target_text(KPIS["quick_ratio"], 2.5), target_text(KPIS["churned_mrr"], -1500.0)
+    ('2.5', '-1,500')
     """
-    keys_seen: dict[tuple[str, str, date], int] = {}
-    changed = []
+    if value is None or fmt.undefined(value):
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number * 100:.12g}%" if in_percent(kpi) else f"{number:,.12g}"
+
+
+def parse_target(kpi: Kpi, text: object) -> float:
+    """A target as typed in the editor, as stored: ``2%`` (or ``2``) is 0.02 for a percentage KPI; thousands
+    separators and a leading currency sign are allowed. Raises ValueError with what to write instead.
+
+    >>> parse_target(KPIS["logo_churn_rate"], "2%"), parse_target(KPIS["logo_churn_rate"], "2.5")
+    (0.02, 0.025)
+    >>> parse_target(KPIS["mrr"], " $170,000 "), parse_target(KPIS["churned_mrr"], "-1,500")
+    (170000.0, -1500.0)
+    """
+    raw = _text(text).strip()
+    number = raw.replace(",", "").replace(" ", "").replace("_", "")
+    sign = "-" if number.startswith("-") else ""
+    number = sign + number.removeprefix("-").lstrip("$€£¥")
+    percent = number.endswith("%")
+    example = "2%" if in_percent(kpi) else "170,000" if kpi.unit == "currency" else "86"
+    try:
+        value = float(number.removesuffix("%"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"the target must be a number such as {example}, not {raw!r}")
+    if percent and not in_percent(kpi):
+        raise ValueError(f"{kpi.label} is not a percentage: write a number such as {example}")
+    return value / 100 if in_percent(kpi) else value
+
+
+def period_choices(around: date, extra: Iterable[tuple[str, date]] = ()) -> dict[str, tuple[str, date]]:
+    """The periods the editor offers, by name -> (grain, first day): every quarter, month, year and week of
+    ``around``'s year and the next (the data's last day: targets are set for the periods ahead), and the periods
+    of ``extra`` (the targets in force, whatever their year).
+
+    >>> choices = period_choices(date(2026, 11, 22))
+    >>> choices["Q1 2027"], choices["Nov 2026"], choices["2027"]
+    (('quarter', datetime.date(2027, 1, 1)), ('month', datetime.date(2026, 11, 1)), ('year', datetime.date(2027, 1, 1)))
+    >>> list(choices)[:2], len(choices)
+    (['Q1 2026', 'Q2 2026'], 139)
+    """
+    found: dict[str, set[date]] = {grain: set() for grain in CHOICE_GRAINS}
+    first, last = date(around.year, 1, 1), date(around.year + 1, 12, 31)
+    for grain in CHOICE_GRAINS:
+        found[grain].update(p.start for p in spine(first, last, grain))
+    for grain, start in extra:
+        if grain in found:
+            found[grain].add(start)
+    return {period_text(start, grain): (grain, start) for grain in CHOICE_GRAINS for start in sorted(found[grain])}
+
+
+def editable(targets: pd.DataFrame) -> pd.DataFrame:
+    """The targets in force in the editor's shape (:data:`EDITOR_COLUMNS`: a KPI's label, a period's name, the
+    target as written), the latest periods first, as in the evaluation table."""
+    ordered = targets.assign(_order=range(len(targets))).sort_values(
+        ["period_end", "_order"], ascending=[False, True], kind="stable")
+    rows = []
+    for t in ordered.itertuples(index=False):
+        kpi = KPIS.get(str(t.kpi))
+        rows.append({"kpi": kpi.label if kpi else str(t.kpi), "grain": str(t.grain),
+                     "period": period_text(t.period_start, str(t.grain)),
+                     "target": target_text(kpi, t.target) if kpi else _number(t.target),
+                     "owner": None if fmt.undefined(t.owner) else str(t.owner),
+                     "note": None if fmt.undefined(t.note) else str(t.note)})
+    return pd.DataFrame(rows, columns=list(EDITOR_COLUMNS), dtype="object")
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _read_row(number: int, row: Mapping[str, object],
+              choices: Mapping[str, tuple[str, date]]) -> tuple[dict[str, object] | None, str | None]:
+    """One row of the editor as a target in the CSV's columns; ``(None, None)`` for a row left empty, ``(None,
+    message)`` for a row with something wrong, the message naming the row."""
+    label, grain, period, target = (_text(row.get(c)).strip() for c in ("kpi", "grain", "period", "target"))
+    owner, note = (_text(row.get(c)).strip() or None for c in ("owner", "note"))
+    if not any((label, grain, period, target, owner, note)):
+        return None, None
+    missing = [word for word, value in (("a KPI", label), ("a grain", grain), ("a period", period)) if not value]
+    if missing or not target:
+        asks = ([f"choose {_and(missing)}"] if missing else []) + ([] if target else ["enter the target"])
+        return None, f"Row {number}: {', and '.join(asks)}."
+    name = f"Row {number} ({label}, {grain}, {period})"
+    kpi_id = BY_LABEL.get(label) or (label.lower() if label.lower() in KPIS else None)
+    if kpi_id is None:
+        return None, f"{name}: there is no KPI {label!r}; choose one from the list."
+    if period not in choices:
+        return None, f"{name}: choose the period from the list (Q1 2027, Jan 2027, 2027, week of 4 Jan 2027)."
+    period_grain, start = choices[period]
+    grain = grain.lower()
+    if grain in targets_module.TARGET_GRAINS and period_grain != grain:
+        return None, f"{name}: {period} is not a {grain}; choose a {grain}, or the grain {period_grain}."
+    try:
+        targets_module.check_target(kpi_id, grain, start)
+        value = parse_target(KPIS[kpi_id], target)
+    except ValueError as exc:
+        return None, f"{name}: {exc}."
+    return {"kpi": kpi_id, "grain": grain, "period_start": start, "target": value, "owner": owner, "note": note}, None
+
+
+def check_rows(original: pd.DataFrame, edited: pd.DataFrame,
+               choices: Mapping[str, tuple[str, date]]) -> tuple[pd.DataFrame, str | None]:
+    """The rows to save (changed or added: their editor row number, then the CSV's columns) or a message naming
+    the first bad row.
+
+    Every row is checked: a KPI, grain and period that :func:`kpis.targets.check_target` accepts, and a target
+    that is a number (:func:`parse_target`); a row left incomplete says what it lacks; a row left empty is
+    ignored. A row of the targets in force keeps its KPI, grain and period (changing them would add a target and
+    keep the old one); two rows may not restate the same target.
+    """
+    nothing = pd.DataFrame(columns=["row", *CSV_COLUMNS], dtype="object")
     before = original.reset_index(drop=True)
     rows = edited.reset_index(drop=True)
+    deleted = ("A target in force cannot be deleted here: undo the import that brought it on the Data page. "
+               "Nothing was saved.")
     if len(rows) < len(before):
-        return rows.iloc[0:0], ("A target in force cannot be deleted here: undo the import that brought it on the "
-                                "Data page. Nothing was saved.")
+        return nothing, deleted
+    keys_seen: dict[tuple[object, ...], int] = {}
+    changed = []
     for i, row in enumerate(rows.to_dict("records")):
         number = i + 1
-        name = _row_name(number, row)
-        kpi_id, grain = _text(row.get("kpi")).strip().lower(), _text(row.get("grain")).strip().lower()
-        start = _day(row.get("period_start"))
-        if not kpi_id or not grain or start is None:
-            return rows.iloc[0:0], f"{name}: fill in the KPI, the grain and the period start. Nothing was saved."
-        try:
-            targets_module.check_target(kpi_id, grain, start)
-        except ValueError as exc:
-            return rows.iloc[0:0], f"{name}: {exc}. Nothing was saved."
-        try:
-            value = float(row.get("target"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            value = math.nan
-        if not math.isfinite(value):
-            return rows.iloc[0:0], f"{name}: the target must be a number. Nothing was saved."
-        key = (kpi_id, grain, start)
+        clean, problem = _read_row(number, row, choices)
+        if problem is not None:
+            return nothing, f"{problem} Nothing was saved."
+        if clean is None:
+            if i < len(before):
+                return nothing, deleted
+            continue
+        key = (clean["kpi"], clean["grain"], clean["period_start"])
+        name = f"Row {number} ({row.get('kpi')}, {clean['grain']}, {row.get('period')})"
         if key in keys_seen:
-            return rows.iloc[0:0], (f"{name} restates row {keys_seen[key]}: one target per KPI, grain and period. "
-                                    "Nothing was saved.")
+            return nothing, (f"{name} restates row {keys_seen[key]}: one target per KPI, grain and period. "
+                             "Nothing was saved.")
         keys_seen[key] = number
-        clean = {"kpi": kpi_id, "grain": grain, "period_start": start, "target": value,
-                 "owner": _text(row.get("owner")).strip() or None, "note": _text(row.get("note")).strip() or None}
         if i < len(before):
-            old = before.iloc[i]
-            if (str(old["kpi"]), str(old["grain"]), _day(old["period_start"])) != key:
-                return rows.iloc[0:0], (f"{name}: the KPI, grain and period of a target in force stay as they are "
-                                        "(changing them would add a target and keep the old one); add a new row "
-                                        "instead. Nothing was saved.")
-            same = (math.isclose(float(old["target"]), value, rel_tol=0, abs_tol=1e-12)
-                    and (_text(old["owner"]).strip() or None) == clean["owner"]
-                    and (_text(old["note"]).strip() or None) == clean["note"])
-            if same:
+            old, _ = _read_row(number, before.iloc[i].to_dict(), choices)
+            if old is None or (old["kpi"], old["grain"], old["period_start"]) != key:
+                return nothing, (f"{name}: the KPI, grain and period of a target in force stay as they are "
+                                 "(changing them would add a target and keep the old one); add a new row "
+                                 "instead. Nothing was saved.")
+            if (math.isclose(float(old["target"]), float(clean["target"]), rel_tol=1e-9, abs_tol=1e-12)  # type: ignore[arg-type]
+                    and (old["owner"], old["note"]) == (clean["owner"], clean["note"])):
                 continue
-        changed.append(clean)
-    return pd.DataFrame(changed, columns=list(CSV_COLUMNS), dtype="object"), None
+        changed.append({"row": number, **clean})
+    return pd.DataFrame(changed, columns=["row", *CSV_COLUMNS], dtype="object"), None
+
+
+def far_targets(store: Store, rows: pd.DataFrame) -> list[str]:
+    """One line per row (of :func:`check_rows`) whose target is far from its KPI's recent values
+    (:func:`kpis.targets.far_from`): ``Row 17 (MRR, Q1 2027): $200 is far from ...``, to confirm before saving."""
+    lines = []
+    for r in rows.itertuples(index=False):
+        recent = components.computed(store, targets_module.recent_range, r.kpi, r.grain)
+        if recent is None or not targets_module.far_from(float(r.target), recent):
+            continue
+        kpi = KPIS[str(r.kpi)]
+        lines.append(f"Row {r.row} ({kpi.label}, {period_text(r.period_start, str(r.grain))}): "
+                     f"{fmt.value(kpi, r.target)} is far from its last complete {r.grain}s "
+                     f"({fmt.value(kpi, recent[0])} to {fmt.value(kpi, recent[1])}).")
+    return lines
 
 
 def targets_csv(rows: pd.DataFrame) -> str:
@@ -261,30 +398,69 @@ def has_targets(store: Store, kpi_id: str) -> bool:
 
 
 def chart_target(store: Store, kpi_id: str, table: pd.DataFrame, grain: str,
-                 segment: tuple[str, str] | None) -> list[float]:
-    """The target of each row of a KPI series (NaN where none; none at all for a segment, since targets are the
-    company's)."""
+                 segment: tuple[str, str] | None, *, ahead: bool = False) -> pd.Series:
+    """The target of each period of a KPI series, by period start (NaN where none; none at all for a segment,
+    since targets are the company's). ``ahead`` (the chart runs to the data's as-of date): the periods after
+    the series up to the end of the KPI's latest target are added, so that a target ahead is on the chart."""
     if segment is not None or table.empty or not has_targets(store, kpi_id):
-        return []
-    periods = tuple((pd.Timestamp(s).date(), last_day(pd.Timestamp(s).date(), grain)) for s in table["period_start"])
+        return pd.Series(dtype="float64")
+    starts = [pd.Timestamp(s).date() for s in table["period_start"]]
+    if ahead:
+        starts += components.computed(store, targets_module.ahead, kpi_id, starts[-1], grain)
+    periods = tuple((s, last_day(s, grain)) for s in starts)
     try:
-        return list(components.computed(store, targets_module.target_path, kpi_id, grain, periods, segment=segment))
+        values = components.computed(store, targets_module.target_path, kpi_id, grain, periods, segment=segment)
     except (DataError, InputError):
-        return []
+        return pd.Series(dtype="float64")
+    return pd.Series(list(values), index=pd.to_datetime(pd.Series(starts)).to_numpy(), dtype="float64")
 
 
 def chart_projection(store: Store, kpi_id: str, table: pd.DataFrame, grain: str, cut: date | None,
-                     segment: tuple[str, str] | None) -> float | None:
-    """Where the running period (the series' last row, when partial) is projected to end, from ``cut``."""
-    if table.empty or cut is None or not bool(table["partial"].iloc[-1]) or not fmt.finite(table["value"].iloc[-1]):
-        return None
-    start = pd.Timestamp(table["period_start"].iloc[-1]).date()
+                     segment: tuple[str, str] | None, *, ahead: bool = False) -> pd.Series:
+    """Where the running period (the series' last row, when partial) is projected to end, from ``cut``, by
+    period start; with ``ahead``, also each period after the series up to the end of the KPI's latest target."""
+    if table.empty or cut is None or not fmt.finite(table["value"].iloc[-1]):
+        return pd.Series(dtype="float64")
+    last = pd.Timestamp(table["period_start"].iloc[-1]).date()
+    future = components.computed(store, targets_module.ahead, kpi_id, last, grain) if ahead else ()
+    partial = bool(table["partial"].iloc[-1])
+    if not partial and not future:
+        return pd.Series(dtype="float64")
+    starts = (last, *future)
     try:
-        value = components.computed(store, targets_module.project, KPIS[kpi_id], start, last_day(start, grain), cut,
-                                    float(table["value"].iloc[-1]), segment=segment)
+        values = components.computed(store, targets_module.projection_path, KPIS[kpi_id], grain, starts, cut,
+                                     float(table["value"].iloc[-1]), segment=segment)
     except (DataError, InputError):
-        return None
-    return float(value) if fmt.finite(value) else None
+        return pd.Series(dtype="float64")
+    shown = list(zip(starts, values, strict=True))[0 if partial else 1:]
+    return pd.Series([v for _, v in shown], index=pd.to_datetime(pd.Series([s for s, _ in shown])).to_numpy(),
+                     dtype="float64")
+
+
+def on_chart(store: Store, lines: Mapping[str, tuple[str, pd.DataFrame]], grain: str, cut: date | None,
+             segment: tuple[str, str] | None, *, ahead: bool, project: bool = False) -> dict[str, dict[str, pd.Series]]:
+    """The ``targets`` and ``projected`` arguments of :func:`app_pages.charts.lines` for its series (name ->
+    (KPI id, series)): every target of those KPIs, and the projection of those with a target (of all with
+    ``project``), ratios aside (they are not projected); ``ahead`` when the chart runs to its source's as-of
+    date, so that targets after it are drawn with the projection up to them."""
+    targets = {name: chart_target(store, kpi_id, table, grain, segment, ahead=ahead)
+               for name, (kpi_id, table) in lines.items()}
+    projected = {name: chart_projection(store, kpi_id, table, grain, cut, segment, ahead=ahead)
+                 for name, (kpi_id, table) in lines.items()
+                 if KPIS[kpi_id].unit != "ratio" and (project or has_targets(store, kpi_id))}
+    return {"targets": targets, "projected": projected}
+
+
+def bar_targets(store: Store, table: pd.DataFrame, columns: tuple[str, ...], grain: str,
+                segment: tuple[str, str] | None, *, ahead: bool, negated: tuple[str, ...] = ()) -> dict[str, pd.Series]:
+    """The ``targets`` argument of :func:`app_pages.charts.stacked_bars`: the target of each KPI column that has
+    one, by period start (``negated``: the columns the chart draws below zero)."""
+    found = {}
+    for column in columns:
+        goal = chart_target(store, column, components.series_of(table, column), grain, segment, ahead=ahead)
+        if goal.notna().any():
+            found[column] = -goal if column in negated else goal
+    return found
 
 
 # -- anomaly flags -------------------------------------------------------------------------------------------------

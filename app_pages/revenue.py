@@ -16,6 +16,7 @@ MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr":
 page = components.revenue_page("Revenue")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
+ahead = cut == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("mrr", "nrr"))
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
                     chosen.compare, shown_from_day=chosen.start, period=page.headline)
@@ -25,14 +26,18 @@ left, right = st.columns(2)
 with left:
     mrr = components.series_of(shown, "mrr")
     charts.show(charts.lines({"MRR": mrr}, KPIS["mrr"], "MRR", grain,
-                             targets={"MRR": plan.chart_target(store, "mrr", mrr, grain, chosen.segment)},
-                             projected={"MRR": plan.chart_projection(store, "mrr", mrr, grain, cut, chosen.segment)}))
+                             **plan.on_chart(store, {"MRR": ("mrr", mrr)}, grain, cut, chosen.segment, ahead=ahead,
+                                             project=True)))
 with right:
-    charts.show(charts.lines({"ARR": components.series_of(shown, "arr")}, KPIS["arr"], "ARR (12 × MRR)", grain))
+    arr = components.series_of(shown, "arr")
+    charts.show(charts.lines({"ARR": arr}, KPIS["arr"], "ARR (12 × MRR)", grain,
+                             **plan.on_chart(store, {"ARR": ("arr", arr)}, grain, cut, chosen.segment, ahead=ahead)))
 
 st.subheader("MRR movements")
 charts.show(charts.stacked_bars(shown, MOVEMENTS, KPIS["new_mrr"], f"MRR movements per {grain}", grain,
-                                net=("net_new_mrr", "Net new MRR")))
+                                net=("net_new_mrr", "Net new MRR"),
+                                targets=plan.bar_targets(store, shown, (*MOVEMENTS, "net_new_mrr"), grain,
+                                                         chosen.segment, ahead=ahead)))
 
 st.subheader("MRR bridge")
 periods = [pd.Timestamp(p).date() for p in shown["period_start"]]
@@ -54,16 +59,21 @@ st.caption("The bridge's axis is zoomed on the movements: it does not start at z
 st.subheader("Retention and value per account")
 left, right = st.columns(2)
 with left:
-    charts.show(charts.lines({"NRR": components.series_of(shown, "nrr"), "GRR": components.series_of(shown, "grr")},
-                             KPIS["nrr"], "Net and gross revenue retention (trailing 12 months)", grain))
+    retained = {"NRR": ("nrr", components.series_of(shown, "nrr")), "GRR": ("grr", components.series_of(shown, "grr"))}
+    charts.show(charts.lines({name: t for name, (_, t) in retained.items()}, KPIS["nrr"],
+                             "Net and gross revenue retention (trailing 12 months)", grain,
+                             **plan.on_chart(store, retained, grain, cut, chosen.segment, ahead=ahead)))
 with right:
-    charts.show(charts.lines({"ARPA": components.series_of(shown, "arpa")}, KPIS["arpa"],
-                             "ARPA (MRR per active customer)", grain))
+    arpa = components.series_of(shown, "arpa")
+    charts.show(charts.lines({"ARPA": arpa}, KPIS["arpa"], "ARPA (MRR per active customer)", grain,
+                             **plan.on_chart(store, {"ARPA": ("arpa", arpa)}, grain, cut, chosen.segment,
+                                             ahead=ahead)))
 if grain == "month":
     ltv = components.series_of(shown, "ltv")
     if ltv["value"].notna().any():
         charts.show(charts.lines({"LTV": ltv}, KPIS["ltv"], "LTV (ARPA / mean monthly logo churn of six months)",
-                                 grain))
+                                 grain, **plan.on_chart(store, {"LTV": ("ltv", ltv)}, grain, cut, chosen.segment,
+                                                        ahead=ahead)))
     else:
         st.caption("LTV needs six complete months of logo churn; there are not enough yet.")
 else:

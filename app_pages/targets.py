@@ -7,16 +7,19 @@ Viewers get the table read-only and the export; saving and importing check the r
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
 from app_pages import auth, components, filters, plan
-from kpis import targets
-from kpis.registry import KPIS
+from kpis import engagement, revenue, targets
 
 FLASH = "targets_page_messages"
 EDITOR_GENERATION = "targets_editor_generation"
 UPLOADED = "targets_uploaded"
+#: The changed rows (as a targets CSV) waiting for "Save anyway": a target far from its KPI's recent values.
+PENDING = "targets_pending"
 
 store = components.open_store()
 visitor = auth.visitor()
@@ -42,12 +45,14 @@ else:
         + (period.as_of_statement("targets judged") + " " if period is not None else "")
         + ("Targets are the company's: they are compared with all customers, whatever the segment filter."
            if chosen.segment else "")))
-    shown = plan.evaluation_frame(table)
+    sources = {"revenue": components.cached(store, revenue.revenue_as_of),
+               "engagement": components.cached(store, engagement.engagement_as_of)}
+    shown = plan.evaluation_frame(table, sources, range_end=as_of)
     st.dataframe(plan.styled(shown), hide_index=True, width="stretch", height="content",
                  column_config={"KPI": st.column_config.TextColumn(width=142),
                                 "Period": st.column_config.TextColumn(width=68),
                                 "Target": st.column_config.TextColumn(width=62),
-                                "Actual": st.column_config.TextColumn(width=95),
+                                "Actual": st.column_config.TextColumn(width=210),
                                 "Projected": st.column_config.TextColumn(width=118),
                                 "Attainment": st.column_config.TextColumn(width=78),
                                 "Status": st.column_config.TextColumn(width=128),
@@ -55,31 +60,48 @@ else:
                                 "Note": st.column_config.TextColumn()})
 
 # -- the editor ----------------------------------------------------------------------------------------------------
-def editor(original: pd.DataFrame) -> None:
-    """The editable table and its Save button (editors)."""
-    st.caption("Change a target, its owner or its note, or add a row; Save imports the changed rows as a targets "
-               "file, so that the change is listed (and can be undone) on the Data page. Ratios are fractions (2% is "
-               "0.02).")
+def save(rows: pd.DataFrame, generation: int) -> None:
+    """Import the checked rows as a targets file; on success a fresh editor shows the targets in force."""
+    st.session_state.pop(PENDING, None)
+    level, text = components.import_targets(store, "targets edited on the Targets page.csv",
+                                            plan.targets_csv(rows).encode("utf-8"))
+    if level == "error":
+        components.message("error", text + " Nothing was saved.")
+        return
+    st.session_state[EDITOR_GENERATION] = generation + 1
+    st.session_state[FLASH] = [(level, f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. {text}")]
+    st.rerun()
+
+
+def editor(original: pd.DataFrame, choices: dict[str, tuple[str, date]]) -> None:
+    """The editable table and its Save button (editors); a target far from its KPI's recent values is saved
+    only once confirmed."""
+    st.caption("Change a target, its owner or its note, or add a row: choose the KPI, the grain and the period, and "
+               "write the target (a percentage as a percentage, 2%; money and counts as numbers, 170,000). Save "
+               "imports the changed rows as a targets file, so that the change is listed (and can be undone) on the "
+               "Data page.")
     generation = st.session_state.setdefault(EDITOR_GENERATION, 0)
     edited = st.data_editor(
         original, key=f"targets_editor_{generation}", num_rows="add", hide_index=True, width="stretch",
-        placeholder="", column_config=COLUMNS)
+        placeholder="", column_config=columns(choices))
+    rows, problem = plan.check_rows(original, edited, choices)
+    waiting = st.session_state.get(PENDING)
+    if waiting is not None and (problem or rows.empty or plan.targets_csv(rows) != waiting):
+        st.session_state.pop(PENDING, None)  # the table changed since: Save checks it again
     if st.button("Save changes", icon=":material/save:", key="save_targets"):
-        rows, problem = plan.check_rows(original, edited)
         if problem:
             components.message("error", problem)
         elif rows.empty:
             components.message("info", "Nothing changed: there is nothing to save.")
+        elif plan.far_targets(store, rows):
+            st.session_state[PENDING] = plan.targets_csv(rows)
         else:
-            level, text = components.import_targets(store, "targets edited on the Targets page.csv",
-                                                    plan.targets_csv(rows).encode("utf-8"))
-            if level == "error":
-                components.message("error", text + " Nothing was saved.")
-            else:
-                st.session_state[EDITOR_GENERATION] = generation + 1
-                st.session_state[FLASH] = [(level, f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. "
-                                                   f"{text}")]
-                st.rerun()
+            save(rows, generation)
+    if st.session_state.get(PENDING) is not None:
+        lines = [*plan.far_targets(store, rows), "Save anyway, or correct the target in the table."]
+        st.warning("\n\n".join(components.plain(line) for line in lines), icon=":material/help:")
+        if st.button("Save anyway", icon=":material/save:", key="save_targets_anyway"):
+            save(rows, generation)
 
 
 def importer() -> None:
@@ -99,22 +121,30 @@ def importer() -> None:
             st.rerun()
 
 
-COLUMNS = {
-    "kpi": st.column_config.SelectboxColumn("KPI", options=list(KPIS), required=True, width=150),
-    "grain": st.column_config.SelectboxColumn("Grain", options=list(targets.TARGET_GRAINS), required=True,
-                                              width=90),
-    "period_start": st.column_config.DateColumn("Period start", format="YYYY-MM-DD", required=True, width=110),
-    "target": st.column_config.NumberColumn("Target", required=True, width=110, format="%.6g"),
-    "owner": st.column_config.TextColumn("Owner", width=170),
-    "note": st.column_config.TextColumn("Note", width="large"),
-}
+def columns(choices: dict[str, tuple[str, date]]) -> dict[str, object]:
+    """The editor's columns: a KPI by its label, a period from the list, the target as text (2%, 170,000).
+    None is required, so that an incomplete row reaches the check and is named."""
+    return {
+        "kpi": st.column_config.SelectboxColumn("KPI", options=list(plan.BY_LABEL), width=170),
+        "grain": st.column_config.SelectboxColumn("Grain", options=list(targets.TARGET_GRAINS), width=90),
+        "period": st.column_config.SelectboxColumn("Period", options=list(choices), width=150,
+                                                   help="A quarter, a month, a year or a week, of the grain chosen."),
+        "target": st.column_config.TextColumn("Target", width=110,
+                                              help="A percentage as a percentage (2%); money and counts as numbers "
+                                                   "(170,000)."),
+        "owner": st.column_config.TextColumn("Owner", width=170),
+        "note": st.column_config.TextColumn("Note", width="large"),
+    }
+
 
 st.subheader("Edit targets" if visitor.can_edit else "Targets in force")
 original = plan.editable(in_force)
+around = chosen.last_day if chosen else max(in_force["period_end"], default=None) or date.today()
+choices = plan.period_choices(around, zip(in_force["grain"], in_force["period_start"], strict=True))
 if auth.read_only_note("Changing targets", visitor):
-    st.dataframe(original, hide_index=True, width="stretch", column_config=COLUMNS)
+    st.dataframe(original, hide_index=True, width="stretch", column_config=columns(choices))
 else:
-    editor(original)
+    editor(original, choices)
 
 # -- import and export ---------------------------------------------------------------------------------------------
 left, right = st.columns(2)

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from kpis.calendar import last_day, period_start
+from kpis.calendar import last_day, next_start, period_start, previous_start, spine
 from kpis.errors import DataError, InputError
 from kpis.registry import KPIS, Kpi
 from kpis.reporting import LastComplete, last_complete_period
@@ -31,6 +31,10 @@ ON_TRACK, AT_RISK, OFF_TRACK = "on track", "at risk", "off track"
 #: KPIs stored as negative numbers whose magnitude is what a target speaks of.
 NEGATIVE = ("churned_mrr", "contraction_mrr")
 TREND_POINTS = 8
+#: A target's recent values are the KPI's last complete periods of its grain; a target outside [smallest / FAR,
+#: largest x FAR] of them is far from them.
+RECENT_PERIODS = 4
+FAR = 3.0
 
 
 def kind(kpi: Kpi) -> str:
@@ -156,47 +160,136 @@ def project(store: Store, kpi: Kpi, start: date, end: date, cut: date, actual: f
     if kind(kpi) == "flow":
         elapsed, total = (cut - start).days + 1, (end - start).days + 1
         return actual * total / elapsed
+    line = _trend(store, kpi, cut, segment)
+    if line is None:
+        return actual
+    slope, intercept = line
+    return intercept + slope * (end - cut).days
+
+
+def projection_path(store: Store, kpi: Kpi, grain: str, starts: tuple[date, ...], cut: date, so_far: float,
+                    segment: tuple[str, str] | None = None) -> list[float]:
+    """Where each period of ``starts`` will land, from what is known on ``cut``: ``starts[0]`` is the period
+    holding ``cut`` (its value so far is ``so_far``), the others the periods after it, so that a chart can run
+    its projection up to a target ahead. Snapshots follow the weekly trend read on each period's last day,
+    flows the daily run rate of the period holding ``cut``, ratios stay at their value so far."""
+    if not starts or _nan(so_far) or kind(kpi) == "ratio":
+        return [so_far] * len(starts)
+    ends = [last_day(s, grain) for s in starts]
+    if kind(kpi) == "flow":
+        rate = so_far / ((cut - starts[0]).days + 1)
+        return [rate * ((e - s).days + 1) for s, e in zip(starts, ends, strict=True)]
+    line = _trend(store, kpi, cut, segment)
+    if line is None:
+        return [so_far] * len(starts)
+    slope, intercept = line
+    return [intercept + slope * (e - cut).days for e in ends]
+
+
+def _trend(store: Store, kpi: Kpi, cut: date, segment: tuple[str, str] | None) -> tuple[float, float] | None:
+    """The least-squares line (slope a day, value on ``cut``) through the last weekly values of a snapshot up to
+    ``cut``; None with fewer than two."""
     weekly = series(store, kpi.id, "week", end=cut, segment=segment)  # from the first day with data
     weekly = weekly.dropna(subset=["value"]).tail(TREND_POINTS)
     if len(weekly) < 2:
-        return actual
+        return None
     xs = [(min(p + timedelta(days=6), cut) - cut).days for p in weekly["period_start"]]
-    slope, intercept = _least_squares(xs, list(weekly["value"]))
-    return intercept + slope * (end - cut).days
+    return _least_squares(xs, list(weekly["value"]))
 
 
 def target_path(store: Store, kpi_id: str, grain: str, periods: list[tuple[date, date]],
                 segment: tuple[str, str] | None = None) -> list[float]:
     """The target of each display period (start, end): the target of the same grain when there is one, else
-    the path of a coarser target (see the module's docstring); NaN where no target applies."""
+    the path of a coarser target (see the module's docstring); NaN where no target applies.
+
+    Every target shows in at least one display period of a span that holds its period: a period whose end no
+    target covers takes the latest target ending inside it (a monthly target at quarter grain, the week across
+    a quarter's end), and a snapshot target whose path has no start (the day before its period is after the
+    as-of date, or has no data) is drawn at the last display period ending inside it.
+    """
     kpi = KPIS[kpi_id]
     targets = load_targets(store)
     targets = targets[targets["kpi"] == kpi_id]
+    as_of = _source_as_of(store, kpi) if not targets.empty else None
     out = []
     baselines: dict[date, float] = {}
     for p_start, p_end in periods:
-        covering = targets[(targets["period_start"] <= p_end) & (targets["period_end"] >= p_end)]
-        if covering.empty:
+        chosen = _target_for(targets, grain, p_start, p_end)
+        if chosen is None:
             out.append(math.nan)
             continue
-        same = covering[covering["grain"] == grain]
-        chosen = same.iloc[0] if not same.empty else covering.sort_values("period_end").iloc[0]
         t_start, t_end, value = chosen["period_start"], chosen["period_end"], float(chosen["target"])
         if chosen["grain"] == grain or kind(kpi) == "ratio":
             out.append(value)
         elif kind(kpi) == "flow":
             out.append(value * ((p_end - p_start).days + 1) / ((t_end - t_start).days + 1))
+        elif p_end > t_end:  # a snapshot target whose last day this longer display period holds
+            out.append(value)
         else:
             day_before = t_start - timedelta(days=1)
             if day_before not in baselines:
-                baselines[day_before] = _value_on(store, kpi, day_before, segment)
+                known = as_of is not None and day_before <= as_of
+                baselines[day_before] = _value_on(store, kpi, day_before, segment) if known else math.nan
             base = baselines[day_before]
             if _nan(base):
-                out.append(value if p_end == t_end else math.nan)
+                out.append(value if last_day(next_start(p_start, grain), grain) > t_end else math.nan)
             else:
                 share = (p_end - day_before).days / (t_end - day_before).days
                 out.append(base + (value - base) * share)
     return out
+
+
+def _target_for(targets: pd.DataFrame, grain: str, p_start: date, p_end: date) -> pd.Series | None:
+    """The target drawn in the display period ``p_start``..``p_end``: one whose period holds ``p_end`` (of the
+    display grain first, else the one ending first), else the latest one ending inside the display period."""
+    covering = targets[(targets["period_start"] <= p_end) & (targets["period_end"] >= p_end)]
+    if not covering.empty:
+        same = covering[covering["grain"] == grain]
+        return same.iloc[0] if not same.empty else covering.sort_values("period_end").iloc[0]
+    ending = targets[(targets["period_end"] >= p_start) & (targets["period_end"] < p_end)]
+    return ending.sort_values("period_end").iloc[-1] if not ending.empty else None
+
+
+def ahead(store: Store, kpi_id: str, last_start: date, grain: str) -> tuple[date, ...]:
+    """The display periods after the one starting ``last_start``, up to the one holding the last day of the
+    KPI's latest target: the span a chart adds so that a target ahead of the data is on it."""
+    ends = load_targets(store).loc[lambda t: t["kpi"] == kpi_id, "period_end"]
+    if ends.empty:
+        return ()
+    return tuple(p.start for p in spine(next_start(last_start, grain), max(ends), grain))
+
+
+def recent_range(store: Store, kpi_id: str, grain: str) -> tuple[float, float] | None:
+    """The smallest and largest size (absolute value) of a KPI over its last :data:`RECENT_PERIODS` complete
+    periods of ``grain`` with a value, up to its source's as-of date; None when it has none. A target far from
+    them (:func:`far_from`) is more likely a slip (a fraction typed for a percentage, a monthly number for a
+    quarter) than a plan."""
+    kpi = KPIS[kpi_id]
+    as_of = _source_as_of(store, kpi)
+    if as_of is None:
+        return None
+    start = period_start(as_of, grain)
+    if last_day(start, grain) > as_of:
+        start = previous_start(start, grain)  # the running period is not complete
+    sizes = []
+    for _ in range(RECENT_PERIODS):
+        value = period_value(store, kpi, grain, start, last_day(start, grain))
+        if not _nan(value):
+            sizes.append(abs(value))
+        start = previous_start(start, grain)
+    return (min(sizes), max(sizes)) if sizes else None
+
+
+def far_from(value: float, recent: tuple[float, float]) -> bool:
+    """Whether a target is far from a KPI's recent sizes: more than :data:`FAR` times the largest, or less than
+    the smallest divided by :data:`FAR`.
+
+    >>> far_from(200, (21_800, 23_400)), far_from(60_000, (21_800, 23_400)), far_from(0.0002, (0.015, 0.025))
+    (True, False, True)
+    """
+    size = abs(value)
+    low, high = recent
+    return size > high * FAR or size < low / FAR
 
 
 def _value_on(store: Store, kpi: Kpi, day: date, segment: tuple[str, str] | None) -> float:
@@ -214,6 +307,17 @@ def _judged_on(period: LastComplete | None, kpi: Kpi) -> date | None:
         return None
     own = period.revenue_as_of if kpi.source == "revenue" else period.events_as_of
     return period.as_of if own is not None else None
+
+
+def _source_as_of(store: Store, kpi: Kpi) -> date | None:
+    """The as-of date of the KPI's own source: how far its charts and their target paths run."""
+    if kpi.source == "revenue":
+        from kpis.revenue import revenue_as_of
+
+        return revenue_as_of(store)
+    from kpis.engagement import engagement_as_of
+
+    return engagement_as_of(store)
 
 
 def _least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:

@@ -12,7 +12,17 @@ import pytest
 from kpis.anomalies import anomalies, band
 from kpis.errors import InputError
 from kpis.importer import import_file
-from kpis.targets import attainment, evaluate, status, target_path
+from kpis.registry import KPIS
+from kpis.targets import (
+    ahead,
+    attainment,
+    evaluate,
+    far_from,
+    projection_path,
+    recent_range,
+    status,
+    target_path,
+)
 
 SUBS = "subscription_id,customer_id,amount,interval,started_at,ended_at\n"
 TARGETS = "kpi,grain,period_start,target,owner,note\n"
@@ -94,7 +104,8 @@ def test_a_running_snapshot_is_projected_on_its_weekly_trend(store, write):
 
 
 def test_a_quarterly_target_at_week_grain(store, write):
-    import_file(store, write("s.csv", SUBS + "a,c1,100,month,2026-09-01,\n"))
+    # c2 starts on Oct 20: the data runs past Sep 30, the day the path starts from
+    import_file(store, write("s.csv", SUBS + "a,c1,100,month,2026-09-01,\nb,c2,50,month,2026-10-20,\n"))
     import_file(store, write("t.csv", TARGETS + "mrr,quarter,2026-10-01,192,,\n"
                                                 "new_customers,quarter,2026-10-01,91,,\n"))
     weeks = [(date(2026, 9, 28), date(2026, 10, 4)), (date(2026, 10, 5), date(2026, 10, 11))]
@@ -103,6 +114,79 @@ def test_a_quarterly_target_at_week_grain(store, write):
     # flow: 91 over 92 days, pro rata by the days of each week
     assert target_path(store, "new_customers", "week", weeks) == [pytest.approx(91 * 7 / 92)] * 2
     assert math.isnan(target_path(store, "mrr", "week", [(date(2027, 1, 4), date(2027, 1, 10))])[0])
+
+
+#: c1 pays 100 a month from Jan 1 2026; c2 50 from Nov 22 2026, the data's as-of date
+AS_OF_NOV_22 = SUBS + "a,c1,100,month,2026-01-01,\nb,c2,50,month,2026-11-22,\n"
+#: a target for Q2 alone, one for Q1 2027 (after the as-of date), a monthly ratio and a monthly flow
+LONE_TARGETS = TARGETS + ("mrr,quarter,2026-04-01,300,,\nmrr,quarter,2027-01-01,400,,\n"
+                          "logo_churn_rate,month,2026-11-01,0.02,,\nnew_customers,month,2026-05-01,31,,\n")
+
+
+def _periods(grain, *starts):
+    from kpis.calendar import last_day
+
+    return [(s, last_day(s, grain)) for s in starts]
+
+
+def _same(got, expected):
+    assert len(got) == len(expected), got
+    for g, e in zip(got, expected, strict=True):
+        assert (math.isnan(g) and math.isnan(e)) or g == pytest.approx(e), (got, expected)
+
+
+def test_every_target_is_drawn_at_every_grain(store, write):
+    import_file(store, write("s.csv", AS_OF_NOV_22))
+    import_file(store, write("t.csv", LONE_TARGETS))
+    nan = math.nan
+    quarters = _periods("quarter", date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1), date(2026, 10, 1),
+                        date(2027, 1, 1))
+    _same(target_path(store, "mrr", "quarter", quarters), [nan, 300, nan, nan, 400])
+    # Q2 at month grain: the path from 100 on Mar 31 to 300 on Jun 30 (91 days)
+    months = _periods("month", date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1),
+                      date(2026, 7, 1))
+    _same(target_path(store, "mrr", "month", months), [nan, 100 + 200 * 30 / 91, 100 + 200 * 61 / 91, 300, nan])
+    # at week grain the week across Jun 30 (Jun 29 to Jul 5), which no target covers, shows Q2's target itself
+    weeks = _periods("week", date(2026, 6, 22), date(2026, 6, 29), date(2026, 7, 6))
+    _same(target_path(store, "mrr", "week", weeks), [100 + 200 * 89 / 91, 300, nan])
+    # Q1 2027 starts after the as-of date: its path has no start, so the target is drawn at the quarter's end
+    # (the last month; the last week ending inside it, and the week holding Mar 31)
+    ahead_months = _periods("month", date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1))
+    _same(target_path(store, "mrr", "month", ahead_months), [nan, nan, 400])
+    ahead_weeks = _periods("week", date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29))
+    _same(target_path(store, "mrr", "week", ahead_weeks), [nan, 400, 400])
+    # a monthly target at quarter grain: the quarter holding it shows it (a ratio as it is, a flow pro rata)
+    _same(target_path(store, "logo_churn_rate", "quarter", quarters[3:4]), [0.02])
+    _same(target_path(store, "new_customers", "quarter", quarters[1:2]), [31 * 91 / 31])
+    _same(target_path(store, "new_customers", "week", _periods("week", date(2026, 4, 27))), [7])
+
+
+def test_a_chart_reaches_the_end_of_the_latest_target(store, write):
+    import_file(store, write("s.csv", AS_OF_NOV_22))
+    import_file(store, write("t.csv", LONE_TARGETS))
+    assert ahead(store, "mrr", date(2026, 10, 1), "quarter") == (date(2027, 1, 1),)
+    assert ahead(store, "mrr", date(2026, 11, 1), "month") == (date(2026, 12, 1), date(2027, 1, 1),
+                                                               date(2027, 2, 1), date(2027, 3, 1))
+    weeks = ahead(store, "mrr", date(2026, 11, 16), "week")  # up to the week holding Wednesday Mar 31 2027
+    assert (weeks[0], weeks[-1], len(weeks)) == (date(2026, 11, 23), date(2027, 3, 29), 19)
+    assert ahead(store, "logo_churn_rate", date(2026, 11, 1), "month") == ()
+    assert ahead(store, "arr", date(2026, 11, 1), "month") == ()
+
+
+def test_the_projection_runs_on_to_the_periods_ahead(store, write):
+    # one customer a week from Monday 2026-01-05 paying 10: MRR 10, 20, 30 at the ends of the first three weeks
+    # and 40 on Jan 28. The least-squares line through x = -17, -10, -3, 0 days is 25 + 290/173 (x + 7.5)
+    # (see test_a_running_snapshot_is_projected_on_its_weekly_trend); read on Jan 31, Feb 28 and Mar 31
+    lines = "".join(f"s{i},c{i},10,month,2026-01-{5 + 7 * i:02d},\n" for i in range(4))
+    import_file(store, write("s.csv", SUBS + lines))
+    months = (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1))
+    cut = date(2026, 1, 28)
+    _same(projection_path(store, KPIS["mrr"], "month", months, cut, 40.0),
+          [25 + 290 / 173 * (3 + 7.5), 25 + 290 / 173 * (31 + 7.5), 25 + 290 / 173 * (62 + 7.5)])
+    # a flow at January's run rate, 4 new customers in 28 days, over each month's days
+    _same(projection_path(store, KPIS["new_customers"], "month", months, cut, 4.0), [4 * 31 / 28, 4, 4 * 31 / 28])
+    # a ratio is not projected
+    _same(projection_path(store, KPIS["logo_churn_rate"], "month", months, cut, 0.05), [0.05] * 3)
 
 
 def test_anomaly_is_a_break_from_the_trend(store, write):
@@ -129,3 +213,16 @@ def test_targets_cli_export_then_import_round_trips(tmp_path, write):
                         'mrr,quarter,2026-10-01,1200000,CPO,"Board plan, approved"\n')
     refused = kpis("targets", "import", str(write("e.csv", "user_id,event,timestamp\nu,a,2026-01-01\n")), db=db)
     assert refused.returncode == 2 and "not a targets_csv file" in refused.stderr
+
+
+def test_recent_values_are_the_last_complete_periods(store, write):
+    import_file(store, write("s.csv", AS_OF_NOV_22))
+    # MRR was 100 at the end of July to October (November, still running on the 22nd, is left out)
+    assert recent_range(store, "mrr", "month") == (100, 100)
+    # new customers by week: Nov 22 is a Sunday, so the week of Nov 16 is complete and holds c2; the three weeks
+    # before it had none
+    assert recent_range(store, "new_customers", "week") == (0, 1)
+    assert far_from(301, (100, 100)) and not far_from(300, (100, 100))
+    assert far_from(33, (100, 100)) and not far_from(34, (100, 100))
+    assert far_from(-400, (100, 100)), "the size counts: churned MRR is stored negative"
+    assert recent_range(store, "dau", "month") is None, "no events loaded"
