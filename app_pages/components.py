@@ -399,7 +399,9 @@ def loaded_table(summary: pd.DataFrame) -> None:
             "label": st.column_config.TextColumn("Table", width=240),
             "rows": st.column_config.NumberColumn("Rows", format="localized", width=110),
             "data_as_of": st.column_config.TextColumn("Data as of", width=130,
-                                                      help="The last day this data covers (never in the future)"),
+                                                      help="The last day this data covers, from the data alone: "
+                                                           "the last event; the last day the subscriptions export "
+                                                           "recorded a creation, start, cancellation or end"),
         },
     )
 

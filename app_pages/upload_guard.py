@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from starlette.exceptions import HTTPException
 from streamlit import runtime
@@ -60,6 +61,7 @@ class UploadGuard:
     so Streamlit's upload route and its session shutdown go through them)."""
 
     def __init__(self, manager: MemoryUploadedFileManager, is_active: Callable[[str], bool], limit_bytes: int):
+        """``is_active(session_id)``: whether the session may still come back for its files."""
         self._manager = manager
         self._is_active = is_active
         self.limit_bytes = limit_bytes
@@ -146,6 +148,16 @@ def _sweep_forever(guard: UploadGuard) -> None:
             logger.exception("releasing the uploads of closed sessions failed")
 
 
+def _session_exists(current: runtime.Runtime, session_id: str) -> bool:
+    """Whether Streamlit still knows the session: connected, or disconnected but kept for reconnecting (a laptop
+    that slept, a proxy's idle timeout). Its uploads are released only once it is gone for good, so a short drop
+    never loses an editor's files. Streamlit's session manager is the only place that knows the kept ones."""
+    manager = getattr(current, "_session_mgr", None)
+    if manager is None or not hasattr(manager, "get_session_info"):
+        return current.is_active_session(session_id)
+    return manager.get_session_info(session_id) is not None
+
+
 def install() -> UploadGuard | None:
     """The guard of this server process, put in place on the first call; None outside a server (AppTest, bare
     mode), where Streamlit's upload endpoint does not exist."""
@@ -163,7 +175,7 @@ def install() -> UploadGuard | None:
             except InputError as exc:
                 logger.error("%s; using %d", exc, DEFAULT_SESSION_UPLOAD_MB)
                 limit = DEFAULT_SESSION_UPLOAD_MB
-            guard = _installed[id(manager)] = UploadGuard(manager, current.is_active_session, limit * 2**20)
+            guard = _installed[id(manager)] = UploadGuard(manager, partial(_session_exists, current), limit * 2**20)
             for session_id in _sessions_holding_files(manager):  # sent before any page ran: by nobody allowed
                 guard.remove_session_files(session_id)
             threading.Thread(target=_sweep_forever, args=(guard,), daemon=True, name="upload-guard-sweep").start()

@@ -272,7 +272,6 @@ class Store:
         try:
             self._con.execute("SET TimeZone = 'UTC'")
             self._migrate()
-            self._mark_interrupted()
         except BaseException as exc:
             self._con.close()  # else the failed open would keep the file (and its lock) until garbage collection
             if isinstance(exc, duckdb.Error):
@@ -457,18 +456,19 @@ class Store:
                     f"{SCHEMA_VERSION}: update the program"
                 )
             migrate(cur, current)
+            # in the same transaction: a file whose tables are not this app's fails here, and its migrations
+            # roll back with it, so a damaged database is left exactly as it was found
+            self._mark_interrupted(cur)
 
-    def _mark_interrupted(self) -> None:
+    @staticmethod
+    def _mark_interrupted(cur: duckdb.DuckDBPyConnection) -> None:
         """Imports left ``running`` by a process that is gone (killed, crashed, power cut) become ``interrupted``.
 
         Their data transaction never committed, so none of their rows is stored; only the log row remains,
         so that the history says what happened.
         """
-        where = "status = 'running' AND process IS DISTINCT FROM ?"
-        if not self.query(f"SELECT 1 FROM imports WHERE {where} LIMIT 1", [PROCESS_TAG]):
-            return
-        with self.transaction() as cur:
-            cur.execute(f"UPDATE imports SET status = 'interrupted' WHERE {where}", [PROCESS_TAG])
+        cur.execute("UPDATE imports SET status = 'interrupted' WHERE status = 'running' "
+                    "AND process IS DISTINCT FROM ?", [PROCESS_TAG])
 
     def schema_version(self) -> int:
         """The schema version of the open file."""

@@ -366,8 +366,9 @@ def test_an_automatic_backup_restores_over_a_damaged_database(filled: Path, dama
     assert saved is not None
     expected = _state(saved)
     damage(filled, saved)
+    damaged = filled.read_bytes()
     assert kpis("imports", db=filled).returncode == 1  # the damaged database is refused, with a message
-    damaged = filled.read_bytes()  # as the restore finds it
+    assert filled.read_bytes() == damaged, "a refused open changes nothing (no migration is left applied)"
 
     done = kpis("restore", str(saved), db=filled)
     assert done.returncode == 0, done.stderr

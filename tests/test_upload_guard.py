@@ -27,6 +27,7 @@ from websockets.sync.client import ClientConnection, connect
 from bench.load import free_port, healthy, stop_process
 from kpis.importer import import_file
 from kpis.store import Store
+from tests.browser.conftest import STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1_000_000
@@ -53,9 +54,9 @@ def workdir(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def dashboard(workdir: Path, secrets: str | None = None, **env: str) -> Iterator[str]:
-    """``streamlit run dashboard.py`` with ``env`` added; yields its base URL and, once stopped, fails if the
-    server logged a traceback."""
+def dashboard(workdir: Path, secrets: str | None = None, options: tuple[str, ...] = (), **env: str) -> Iterator[str]:
+    """``streamlit run dashboard.py`` with ``env`` added and command-line ``options``; yields its base URL and,
+    once stopped, fails if the server logged a traceback."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     secrets_file = workdir / "secrets" / "secrets.toml"  # absent unless ``secrets`` is given: local mode
@@ -70,7 +71,7 @@ def dashboard(workdir: Path, secrets: str | None = None, **env: str) -> Iterator
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--secrets.files", str(secrets_file)],
+             "--secrets.files", str(secrets_file), *options],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             wait_until(lambda: healthy(url) or process.poll() is not None, "the server to start")
@@ -82,7 +83,7 @@ def dashboard(workdir: Path, secrets: str | None = None, **env: str) -> Iterator
     assert "Traceback" not in log_text, log_text
 
 
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = STARTUP_SECONDS) -> None:
     """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
     deadline = time.monotonic() + seconds
     while not condition():
@@ -158,8 +159,9 @@ def test_a_session_holds_at_most_its_limit(workdir: Path) -> None:
 
 
 def test_a_closed_tab_s_files_are_released(workdir: Path) -> None:
-    """Streamlit itself keeps them until the process stops once the session has left its reconnect store."""
-    with dashboard(workdir) as url:
+    """Streamlit itself keeps them until the process stops once the session has left its reconnect store; the
+    guard releases them once it has (here after 2 s: a short drop of the connection keeps them)."""
+    with dashboard(workdir, options=("--server.disconnectedSessionTTL", "2")) as url:
         with browser_tab(url) as other:
             with browser_tab(url) as tab:
                 assert tab.upload(2 * MB) == other.upload(MB) == 204
