@@ -174,7 +174,13 @@ def _read(src: Path, display: str, size: int, workdir: Path) -> TextFile:
     if not head.strip():
         raise InputError("the file is empty" + (" after unpacking" if compressed else ""), file=display)
     encoding = _encoding(head, scan, display)
-    text = _to_utf8(current, encoding, workdir, display) if _needs_copy(encoding, scan) else current
+    try:
+        text = _to_utf8(current, encoding, workdir, display) if _needs_copy(encoding, scan) else current
+    except _NotCp1252:
+        # bytes cp1252 has no character for (0x81, 0x8D, 0x8F, 0x90, 0x9D): the few bytes that are not UTF-8 in
+        # an otherwise plain (ASCII) file are stray, not Windows text
+        encoding = "utf-8"
+        text = _to_utf8(current, encoding, workdir, display)
     sample, complete = _sample(text)
     if "\x00" in sample:  # e.g. UTF-16 text saved as UTF-16 once more: no export holds NUL characters
         raise InputError("this is a binary file, not a CSV or JSON export", file=display)
@@ -410,6 +416,10 @@ _CODECS = {"utf-16": "utf-16", "utf-16-le": "utf-16-le", "utf-8 with BOM": "utf-
            "cp1252": "cp1252"}
 
 
+class _NotCp1252(Exception):
+    """A file judged cp1252 holds a byte cp1252 does not define: it is UTF-8 with stray bytes after all."""
+
+
 def _to_utf8(src: Path, encoding: str, workdir: Path, display: str) -> Path:
     """A BOM-less UTF-8 copy of ``src``; bytes of a UTF-8 file that are not UTF-8 become U+FFFD."""
     dest = workdir / "utf8"
@@ -423,8 +433,10 @@ def _to_utf8(src: Path, encoding: str, workdir: Path, display: str) -> Path:
                 fout.write(chunk.lstrip("\ufeff") if first else chunk)
                 first = False
     except UnicodeDecodeError as exc:
+        if codec == "cp1252":
+            raise _NotCp1252 from None
         raise InputError(
-            f"the file is not valid {codec} text (byte {exc.start} of a block cannot be read); "
+            f"the file is not valid {codec} text (a character cannot be read: {exc.reason}); "
             "save it again as CSV UTF-8", file=display,
         ) from None
     except OSError as exc:

@@ -236,6 +236,18 @@ def test_one_broken_byte_near_the_end_of_a_utf8_file_keeps_it_utf8(store, write)
     assert store.query("SELECT notes FROM imports") == [(note,)]
 
 
+def test_a_plain_ascii_file_with_a_byte_cp1252_lacks_is_utf8_with_that_byte_reported(store, write):
+    # 0x81 has no character in cp1252 (nor in UTF-8 alone): the file is ASCII with one stray byte, not Windows text
+    rows = "".join(f"c{i},Customer {i}\n" for i in range(12_000))
+    data = ("customer_id,name\n" + rows).encode().replace(b"Customer 11990", b"Custo\x81mer 11990")
+    result = import_file(store, write("c.csv", data))
+    # line 11992 (the header is line 1) is "c11990,Custo\x81mer 11990": the byte is its 13th character
+    note = "read as utf-8, 1 byte that is not valid UTF-8 read as \ufffd (the first at line 11992, character 13)"
+    assert result.notes == (note,)
+    assert store.query("SELECT name FROM customers WHERE customer_id = 'c11990'") == [("Custo\ufffdmer 11990",)]
+    assert store.query("SELECT count(*) FROM customers") == [(12_000,)]
+
+
 def test_a_cp1252_file_with_a_stray_utf8_pair_stays_cp1252(store, write):
     """Accents of cp1252 outnumber what reads as UTF-8 (the pair C3 A9 is 'Ã©' in cp1252, 'é' in UTF-8)."""
     text = "customer_id,name\nc1,Müller\nc2,Hélène Côté\nc3,Ã©\n"
