@@ -26,6 +26,7 @@ from kpis import catalog
 from kpis.activity import DERIVED_TABLES, drop_derived
 from kpis.errors import InputError
 from kpis.store import SCHEMA_VERSION, DatabaseInUse, NewerDatabase, Store, connection_config
+from kpis.store import first_line as _first_line
 
 #: The folder, next to the database file, that holds the automatic backups.
 BACKUPS_DIR = "backups"
@@ -347,7 +348,3 @@ def _stamp() -> str:
 def _named(exc: BaseException, path: Path, label: str) -> str:
     """DuckDB's message about the checked copy ``path``, naming the file the person gave instead."""
     return _first_line(exc).replace(str(path), label)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

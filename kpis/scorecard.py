@@ -138,15 +138,6 @@ def first_period_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
                          "partial": cells["partial"].astype(bool).tolist() if not cells.empty else []})
 
 
-def segment_choices(store: Store) -> list[tuple[str, str]]:
-    """Every ``(key, value)`` a segment filter can take: customer attributes, and ``plan`` for each plan."""
-    rows = store.query("""
-        SELECT DISTINCT "key", "value" FROM customer_attributes WHERE "value" IS NOT NULL AND "value" <> ''
-        UNION SELECT DISTINCT 'plan', plan FROM subscriptions WHERE plan IS NOT NULL AND plan <> ''
-        ORDER BY 1, 2""")
-    return [(str(k), str(v)) for k, v in rows]
-
-
 def event_names(store: Store) -> list[str]:
     """Every event name, the most frequent first."""
     return [str(r[0]) for r in store.query(

@@ -276,7 +276,7 @@ class Store:
             self._con.close()  # else the failed open would keep the file (and its lock) until garbage collection
             if isinstance(exc, duckdb.Error):
                 raise OSError(f"cannot open the database {self.path}: it is damaged or not a database of this "
-                              f"dashboard ({_first_line(exc)}); restore a backup with python -m kpis restore "
+                              f"dashboard ({first_line(exc)}); restore a backup with python -m kpis restore "
                               "FILE") from exc
             raise
 
@@ -520,7 +520,8 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB's run on for several), or its type when it has none."""
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 

@@ -165,7 +165,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                     "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STARTUP_SECONDS
             while not _answers(f"{url}/.well-known/openid-configuration"):
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the OIDC provider did not start:\n{log_path.read_text()}")

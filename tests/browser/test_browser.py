@@ -174,7 +174,7 @@ def test_the_bridge_period_and_the_cohorts_travel_in_the_link(server: str, brows
     sender = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     sender.goto(f"{server}/revenue?grain=month&bridge=2026-07-01")
     # the first visit of a fresh server loads the demo company first
-    expect(sender.get_by_role("heading", name="Revenue", exact=True)).to_be_visible(timeout=120_000)
+    expect(sender.get_by_role("heading", name="Revenue", exact=True)).to_be_visible()
     settle(sender)
     bridge = sender.get_by_role("combobox", name="The month to explain")
     expect(bridge).to_have_value("Jul 2026")
