@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, upload
+from app_pages import auth, components, event_sources, upload
 from kpis import status
 
 FLASH = "data_page_messages"
@@ -55,8 +55,8 @@ uploads = None if auth.read_only_note("Importing files", visitor) else st.file_u
 )
 if uploads:
     found = upload.previews(store, uploads)
-    for preview in found:
-        upload.show_preview(preview)
+    for picked, preview in zip(uploads, found, strict=True):
+        upload.show_preview(preview, picked.file_id)
     ready = sum(p.ok for p in found)
     skipped = len(found) - ready
     if ready == 0:
@@ -68,6 +68,11 @@ if uploads:
             outcomes = upload.import_all(store, uploads, found)
             st.session_state[UPLOADER_GENERATION] = generation + 1  # a fresh, empty uploader
             _flash_and_rerun(outcomes)
+
+# -- events per source ------------------------------------------------------------------------------------------------
+changed = event_sources.section(store, visitor)
+if changed:
+    _flash_and_rerun(changed)
 
 # -- history and undo -------------------------------------------------------------------------------------------------
 st.subheader("Import history")

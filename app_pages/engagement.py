@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, plan
 from app_pages import format as fmt
-from kpis import engagement, scorecard
+from kpis import engagement, event_names, scorecard
 from kpis.registry import KPIS
 
 store, chosen, as_of = components.events_page("Engagement")
@@ -52,8 +52,8 @@ with right:
     else:
         period = periods["period_start"].iloc[at]
         curve = components.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
-        label = "L7" if curve_grain == "week" else "L30 (calendar month)"
-        charts.show(charts.power_curve(curve, f"Power-user curve ({label}), {fmt.period(period, curve_grain)}"))
+        when = f"{'the ' if curve_grain == 'week' else ''}{fmt.period(period, curve_grain)}"
+        charts.show(charts.power_curve(curve, f"Power-user curve: users by days active in {when}"))
 
 st.subheader("Feature adoption")
 at = scorecard.last_complete(table)
@@ -61,27 +61,29 @@ if at is None:
     st.caption("Feature adoption needs one complete period.")
 else:
     period = table["period_start"].iloc[at]
-    rows = []
     by_event = components.computed(store, engagement.adoption_by_event, grain, end=end, segment=chosen.segment)
-    for event in components.cached(store, scorecard.event_names):
-        adoption = by_event.get(event)
-        if adoption is None:  # an event of users outside the segment
-            continue
+    events = [e for e in components.cached(store, scorecard.event_names)
+              if e in by_event and event_names.kind(e) != "housekeeping"]  # absent: users outside the segment
+    names = event_names.shown_names(events)
+    rows: dict[str, list[dict[str, object]]] = {"feature": [], "tool": []}
+    for event in events:
+        adoption = by_event[event]
         series = adoption.rename(columns={"adoption": "value"})
         headline = scorecard.compare(series, grain, chosen.compare,
                                      data_start=components.data_starts(store)["engagement"])
         users = adoption.loc[adoption["period_start"] == period, "users"]
-        rows.append({"Event": event, "Users": fmt.count(users.iloc[0] if len(users) else None),
-                     "Adoption": fmt.percent(headline.value),
-                     "Change": fmt.delta(headline.change, "ratio") or fmt.DASH,
-                     "_sort": headline.value if fmt.finite(headline.value) else -1.0})
-    frame = pd.DataFrame(rows).sort_values("_sort", ascending=False).drop(columns="_sort")
+        rows[event_names.kind(event)].append({
+            "Event": names[event], "Users": fmt.count(users.iloc[0] if len(users) else None),
+            "Adoption": fmt.percent(headline.value), "Change": fmt.delta(headline.change, "ratio") or fmt.DASH,
+            "_sort": headline.value if fmt.finite(headline.value) else -1.0})
     st.caption(components.plain(
         f"Users who did each event in {'the ' if grain == 'week' else ''}{fmt.period(period, grain)} / users active "
-        f"in it; change against the "
-        f"{chosen.compare_label} in percentage points."))
-    st.dataframe(frame, hide_index=True, width="content",
-                 column_config={"Event": st.column_config.TextColumn(width=220),
-                                "Users": st.column_config.TextColumn(width=90),
-                                "Adoption": st.column_config.TextColumn(width=90),
-                                "Change": st.column_config.TextColumn(width=90)})
+        f"in it; change against the {chosen.compare_label} in percentage points. Events an analytics tool sends "
+        "about itself or about who a user is (a feature flag checked, a user identified) are left out."))
+    columns = {"Event": st.column_config.TextColumn(width=260), "Users": st.column_config.TextColumn(width=90),
+               "Adoption": st.column_config.TextColumn(width=90), "Change": st.column_config.TextColumn(width=90)}
+    for key, heading in (("feature", "The product's features"), ("tool", "Recorded by the analytics tool")):
+        if rows[key]:
+            st.markdown(f"**{heading}**")
+            frame = pd.DataFrame(rows[key]).sort_values("_sort", ascending=False).drop(columns="_sort")
+            st.dataframe(frame, hide_index=True, width="content", column_config=columns, key=f"adoption_{key}")

@@ -20,7 +20,7 @@ from streamlit.errors import StreamlitAPIException
 
 from app_pages import components, url_state
 from app_pages import format as fmt
-from kpis import scorecard
+from kpis import scorecard, sharing
 from kpis.calendar import add_months
 from kpis.store import Store
 
@@ -67,10 +67,6 @@ class Filters:
 def _default_start(first: date, last: date) -> date:
     """A trailing year (plus one day, so that a year-ago comparison of the first week is on screen)."""
     return max(first, add_months(last, -12) + timedelta(days=1))
-
-
-def _segment_label(segment: tuple[str, str]) -> str:
-    return f"{segment[0]}={segment[1]}"
 
 
 #: What each value in the URL falls back to, for the notes.
@@ -123,7 +119,7 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         st.session_state.pop(_STATE, None)
         return None
     first, last = span
-    segments = {_segment_label(s): s for s in components.cached(store, scorecard.segment_choices)}
+    segments = scorecard.segment_labels(components.cached(store, scorecard.segment_choices))
     raw = {key: st.query_params.get_all(key) for key in (*KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
     refused = _check(raw, segments, first, last)
@@ -181,11 +177,33 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         page_query.update(url_state.page_query())
         filters = Filters(grain, start, end, compare, segment, first, last,
                           {k: v for k, v in {**query, **page_query}.items() if v is not None})
-        st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
-                    "filters: append it to the dashboard's address.")
-        st.code(filters.link(url_path), language=None, wrap_lines=True)
+        share_box(store, filters.link(url_path), url_path)
+        components.enter_applies_dates()  # last: its element takes no room between the filters
     st.session_state[_STATE] = filters
     return filters
+
+
+def browser_base(url_path: str) -> str | None:
+    """The dashboard's address as the browser reached it (``st.context.url`` without the page's path), or None
+    when the browser did not say."""
+    url = st.context.url
+    if not url:
+        return None
+    url = url.rstrip("/")
+    page = f"/{url_path}" if url_path else ""
+    return url[: -len(page)] if page and url.endswith(page) else url
+
+
+def share_box(store: Store, relative: str, url_path: str) -> None:
+    """The full link to the view on screen, with Streamlit's copy button: on the public address (setting
+    ``public_url``, for a dashboard behind a proxy) or the one the browser used; relative when neither is known."""
+    base = sharing.public_url(store) or browser_base(url_path)
+    link = sharing.full_link(base, relative)
+    st.markdown(":material/share: **Share this view**",
+                help="This link opens the same page with the same filters for whoever you send it to; the button "
+                     "at its right copies it." if base else "This link opens the same page with the same filters: "
+                     "append it to the dashboard's address.")
+    st.code(link, language=None, wrap_lines=True)
 
 
 def current() -> Filters | None:

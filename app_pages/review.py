@@ -31,7 +31,7 @@ else:
         st.caption(components.plain(
             f"The last complete {chosen.grain} up to "
             + (f"the date range's end ({fmt.day(chosen.end)})" if as_of else "the data's as-of date")
-            + ", compared with the one before; the same numbers as python -m kpis review."))
+            + ", compared with the one before; the downloads below hold the same numbers."))
         review_view.show(review)
 
 st.subheader("Notes on dates", divider="gray")

@@ -18,6 +18,8 @@ from kpis.registry import KPIS
 FLASH = "targets_page_messages"
 EDITOR_GENERATION = "targets_editor_generation"
 UPLOADED = "targets_uploaded"
+#: How the editor's saved changes are named in the import history (they are imported like a targets file).
+EDITS_NAME = "Changes on the Targets page"
 
 store = components.open_store()
 visitor = auth.visitor()
@@ -71,14 +73,14 @@ def editor(original: pd.DataFrame) -> None:
         elif rows.empty:
             components.message("info", "Nothing changed: there is nothing to save.")
         else:
-            level, text = components.import_targets(store, "targets edited on the Targets page.csv",
-                                                    plan.targets_csv(rows).encode("utf-8"))
+            level, text = components.import_targets(store, EDITS_NAME, plan.targets_csv(rows).encode("utf-8"))
             if level == "error":
                 components.message("error", text + " Nothing was saved.")
             else:
                 st.session_state[EDITOR_GENERATION] = generation + 1
-                st.session_state[FLASH] = [(level, f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. "
-                                                   f"{text}")]
+                saved = (f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. The Data page lists the change "
+                         f"as “{EDITS_NAME}”, where it can be undone.")
+                st.session_state[FLASH] = [(level, saved if level == "success" else text)]
                 st.rerun()
 
 
