@@ -18,7 +18,6 @@ import streamlit as st
 
 from app_pages import auth, components
 from kpis.preview import FilePreview, preview_file
-from kpis.sources.detect import label_of
 from kpis.store import Store
 
 logger = logging.getLogger(__name__)
@@ -142,8 +141,7 @@ _ANYWAY = "Import anyway"
 
 def overlap_text(preview: FilePreview) -> str:
     """The warning about other tools' imports that hold the same activity as ``preview``'s file."""
-    parts = [f"{o.share:.0%} with import {o.import_id} from {label_of(o.source)} ({o.filename})"
-             for o in preview.overlaps]
+    parts = [f"{o.share:.0%} with import {o.import_id} from {o.tool} ({o.filename})" for o in preview.overlaps]
     return (f"These events overlap {' and '.join(parts)}: the same users, on the same days, with similar counts "
             "per event. Imported as well, that activity counts twice in every product KPI.")
 

@@ -118,7 +118,7 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
             shape = sniff(text)
             source = detect.detect(shape)
             if expect and source.NAME not in expect:
-                raise InputError(f"this is a {source.LABEL}, not a {' or '.join(expect)} file")
+                raise InputError(f"this is a {source.LABEL}, not a {' or '.join(map(detect.label_of, expect))} file")
             with store.exclusive():  # the duplicate check, the log row and the data: no other write between
                 existing = _live_import_with_sha(store, text.sha256)
                 if existing:

@@ -23,6 +23,9 @@ from kpis.store import first
 
 #: From this share of a file's events matched by another source's import on, the overlap is reported.
 REPORTED_SHARE = 0.5
+#: Where each source of events comes from, as the messages name it.
+TOOLS = {"posthog_events": "PostHog", "amplitude_events": "Amplitude", "mixpanel_events": "Mixpanel",
+         "events_csv": "an events CSV"}
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,14 @@ class Overlap:
     filename: str
     share: float
 
+    @property
+    def tool(self) -> str:
+        """The tool the other import's events come from: "PostHog"."""
+        return TOOLS.get(self.source, label_of(self.source))
+
     def describe(self) -> str:
-        """``these events overlap 97% with import 3 (PostHog events export (CSV), ph.csv)``."""
-        return (f"these events overlap {self.share:.0%} with import {self.import_id} ({label_of(self.source)}, "
-                f"{self.filename})")
+        """``these events overlap 97% with import 3 from PostHog (ph.csv)``."""
+        return f"these events overlap {self.share:.0%} with import {self.import_id} from {self.tool} ({self.filename})"
 
 
 def _name_key(column: str) -> str:

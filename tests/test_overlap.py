@@ -72,7 +72,7 @@ def test_the_overlap_is_reported_at_import(store, files):
     assert mixpanel.overlaps == (Overlap(1, "posthog_events", "ph.csv", 0.8),)
     assert mixpanel.summary() == (
         "mp.jsonl: mixpanel_events, import 2: 5 rows added, 0 updated, 0 duplicates skipped, 0 rows rejected "
-        "(these events overlap 80% with import 1 (PostHog events export (CSV), ph.csv))")
+        "(these events overlap 80% with import 1 from PostHog (ph.csv))")
     amplitude = import_file(store, files["amplitude"])
     assert amplitude.overlaps == (), "1 of 4 shared with PostHog (25%), none with Mixpanel: below one half"
     assert store.query("SELECT count(*) FROM events") == [(15,)], "nothing is left out by the check itself"

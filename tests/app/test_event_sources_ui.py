@@ -17,9 +17,8 @@ from kpis.store import Store
 from tests.app.test_pages import history, open_data_page, texts
 from tests.test_overlap import MIXPANEL, POSTHOG
 
-WARNING = ("These events overlap 80% with import 1 from PostHog events export (CSV) (ph.csv): the same users, on "
-           "the same days, with similar counts per event. Imported as well, that activity counts twice in every "
-           "product KPI.")
+WARNING = ("These events overlap 80% with import 1 from PostHog (ph.csv): the same users, on the same days, with "
+           "similar counts per event. Imported as well, that activity counts twice in every product KPI.")
 
 
 def ok(at: AppTest) -> AppTest:
@@ -54,9 +53,9 @@ def test_the_preview_warns_and_import_anyway_keeps_both(app: Callable[[], AppTes
     at = press_import(at)
     assert texts(at.warning) == [
         "mp.jsonl: Mixpanel raw export (JSON lines), import 2: 5 rows added, 0 updated, 0 duplicates skipped, "
-        "0 rows rejected (these events overlap 80% with import 1 (PostHog events export (CSV), ph.csv)). Counted "
-        "together, that activity counts twice: undo one of the two imports, or choose under “Product events by "
-        "source” which source counts where they overlap."]
+        "0 rows rejected (these events overlap 80% with import 1 from PostHog (ph.csv)). Counted together, that "
+        "activity counts twice: undo one of the two imports, or choose under “Product events by source” which "
+        "source counts where they overlap."]
     assert list(history(at)["status"]) == ["ok", "ok"]
 
 
@@ -66,8 +65,8 @@ def test_replace_imports_the_file_then_undoes_the_other(app: Callable[[], AppTes
     at = press_import(ok(choice.set_value("Replace import 1").run()))
     (said,) = texts(at.success)
     assert said.startswith("mp.jsonl: Mixpanel raw export (JSON lines), import 2: 5 rows added, 0 updated, "
-                           "0 duplicates skipped, 0 rows rejected (these events overlap 80% with import 1 (PostHog "
-                           "events export (CSV), ph.csv)). Replaced: import 1 (ph.csv) undone; the database before "
+                           "0 duplicates skipped, 0 rows rejected (these events overlap 80% with import 1 from "
+                           "PostHog (ph.csv)). Replaced: import 1 (ph.csv) undone; the database before "
                            "the undo is saved as ")
     shown = history(at)
     assert list(shown["filename"]) == ["mp.jsonl", "ph.csv"]

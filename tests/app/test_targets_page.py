@@ -230,7 +230,7 @@ def test_import_a_targets_csv(app: Callable[..., AppTest], db_path: Path) -> Non
 
     events = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\n"
     ok(at.file_uploader(key="targets_upload").set_value(("events.csv", events, "text/csv")).run())
-    assert any("not a targets_csv file" in e for e in texts(at.error)), texts(at.error)
+    assert any("not a Targets CSV file" in e for e in texts(at.error)), texts(at.error)
 
 
 def _traces(at: AppTest, title_start: str) -> dict[str, dict]:
