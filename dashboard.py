@@ -13,6 +13,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import auth, components, filters, return_link, upload_guard
+from app_pages import format as fmt
+from kpis.revenue import reporting_currency
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
 SECTIONS = {
@@ -48,6 +50,7 @@ if problem:
 elif components.has_demo(store):
     components.demo_banner(store)  # the demo alone, or your data and the demo's added together
 
+fmt.use_currency(components.cached(store, reporting_currency))  # every page writes amounts in it
 page = st.navigation(SECTIONS)
 if visitor.signed_in:
     return_link.bring_back(PAGES, page.url_path)  # sign-in ends on the home page: back to the link they opened

@@ -65,7 +65,8 @@ def show(figure: go.Figure, key: str | None = None) -> None:
         from kpis.annotations import all_annotations
 
         with_notes(figure, all_annotations(components.open_store()))
-    st.plotly_chart(figure, theme=None, key=key, config={"displaylogo": False, "displayModeBar": False})
+    st.plotly_chart(figure, theme=None, key=key,
+                    config={"displaylogo": False, "displayModeBar": False, **fmt.plotly_locale()})
 
 
 def _time_span(figure: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp] | None:

@@ -28,10 +28,11 @@ from app_pages import format as fmt
 from kpis.calendar import period_start
 from kpis.csv_safety import frame_csv
 from kpis.errors import DataError, DiskFull, InputError
-from kpis.importer import import_file
+from kpis.importer import ImportResult, import_file
 from kpis.registry import Kpi
 from kpis.reporting import LastComplete, last_complete_period
 from kpis.scorecard import compare
+from kpis.sources.detect import label_of
 from kpis.store import Store, default_path
 
 if TYPE_CHECKING:
@@ -228,6 +229,41 @@ def back_up(store: Store) -> tuple[Level, str]:
     return "success", f"The database is backed up as {made} ({made.stat().st_size / 1e6:,.1f} MB)."
 
 
+def save_event_sources(store: Store, names: list[str]) -> tuple[Level, str]:
+    """Set which sources count where they overlap (editors only, checked here)."""
+    from kpis.activity import set_event_sources
+
+    refused = _refusal("choose which source counts")
+    if refused:
+        return "error", refused
+    try:
+        set_event_sources(store, names)
+    except InputError as exc:
+        return "error", str(exc)
+    finally:
+        forget_cached()
+    if not names:
+        return "success", "Every source's events count again, overlaps included."
+    return "success", ("Where sources overlap, only the first of these with events on a day counts: "
+                       f"{', then '.join(label_of(n) for n in names)}.")
+
+
+def add_inactive_events(store: Store, events: list[str]) -> tuple[Level, str]:
+    """Stop ``events`` making users active (editors only, checked here): they join ``inactive_events``."""
+    from kpis.activity import add_inactive_events as add
+    from kpis.event_names import plain_name
+
+    refused = _refusal("change what counts as activity")
+    if refused:
+        return "error", refused
+    try:
+        add(store, events)
+    finally:
+        forget_cached()
+    names = ", ".join(dict.fromkeys(plain_name(e) for e in events))
+    return "success", f"These events no longer make a user active: {names}. The setting inactive_events lists them."
+
+
 # -- uploads -------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -239,9 +275,18 @@ class UploadOutcome:
     message: str
 
 
-def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = None) -> UploadOutcome:
+#: Said after an import whose events another tool's import holds too.
+OVERLAP_ADVICE = ("Counted together, that activity counts twice: undo one of the two imports, or choose under "
+                  "“Product events by source” which source counts where they overlap.")
+
+
+def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = None,
+                  replace: Iterable[int] = ()) -> UploadOutcome:
     """Import one uploaded file (editors only, checked here): written to a temporary file, then
     :func:`kpis.importer.import_file`, recorded as imported by ``who`` (default: the signed-in user).
+
+    ``replace``: earlier imports that this file replaces; each that the import finds overlapping is undone once
+    the file is stored (never before: a failed import leaves them as they were).
 
     Bad files give the importer's message; anything unexpected gives a short message with the error's class
     (the details go to the server log), never a traceback.
@@ -264,7 +309,25 @@ def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = No
     finally:
         os.unlink(tmp_path)
         forget_cached()
-    return UploadOutcome(name, "info" if result.status == "duplicate" else "success", result.summary())
+    if result.status == "duplicate":
+        return UploadOutcome(name, "info", result.message())
+    return _after_overlaps(store, name, result, set(replace))
+
+
+def _after_overlaps(store: Store, name: str, result: ImportResult, replace: set[int]) -> UploadOutcome:
+    """The outcome of an import that may overlap other tools' imports: those the user chose to replace are
+    undone; any other overlap is a warning with what to do."""
+    said = result.message()
+    replaced = [o.import_id for o in result.overlaps if o.import_id in replace]
+    kept = [o for o in result.overlaps if o.import_id not in replace]
+    worst: Level = "success"
+    for import_id in replaced:
+        level, text = undo(store, import_id)
+        said += f". Replaced: {text}"
+        worst = "warning" if level == "error" else worst
+    if kept:
+        return UploadOutcome(name, "warning", f"{said}. {OVERLAP_ADVICE}")
+    return UploadOutcome(name, worst, said)
 
 
 def _failed_import(name: str, exc: Exception) -> UploadOutcome:
@@ -308,6 +371,27 @@ def _who() -> str:
 
 
 # -- display -------------------------------------------------------------------------------------------------------
+
+#: Streamlit's date fields apply a typed date only when they lose focus; this makes Enter apply it too. Our own
+#: constant script (no data in it), installed once per browser tab.
+_ENTER_APPLIES_DATES = """<script>
+if (!window.kpiEnterAppliesDates) {
+  window.kpiEnterAppliesDates = true;
+  document.addEventListener("keydown", (event) => {
+    const field = event.target instanceof Element && event.target.closest('[data-testid="stDateInputField"]');
+    if (event.key !== "Enter" || !field) return;
+    event.preventDefault();
+    event.target.dispatchEvent(new KeyboardEvent("keydown", {key: "Tab", code: "Tab", bubbles: true}));
+    event.target.blur();
+  }, true);
+}
+</script>"""
+
+
+def enter_applies_dates() -> None:
+    """Make Enter in a date field apply the date typed (as leaving the field does)."""
+    st.html(_ENTER_APPLIES_DATES, unsafe_allow_javascript=True, width="content")
+
 
 _ICONS: dict[Level, str] = {
     "success": ":material/check_circle:",
@@ -415,7 +499,7 @@ def history_table(history: pd.DataFrame) -> None:
     shown = pd.DataFrame({
         "import_id": history["import_id"],
         "filename": history["filename"],
-        "source": history["source"],
+        "source": [label_of(name) for name in history["source"]],
         "imported_at": _dates(history["imported_at"], with_time=True),
         "imported_by": history["imported_by"],
         "status": history["status"].where(history["undone_at"].isna(), "undone " + undone),
@@ -432,11 +516,11 @@ def history_table(history: pd.DataFrame) -> None:
         width="stretch",
         column_config={
             "import_id": st.column_config.NumberColumn("Import", format="%d", width=60),
-            "filename": st.column_config.TextColumn("File", width=165),
-            "source": st.column_config.TextColumn("Recognised as", width=145),
+            "filename": st.column_config.TextColumn("File"),  # sized to the longest name, never cut
+            "source": st.column_config.TextColumn("Recognised as"),
             "imported_at": st.column_config.TextColumn("Imported (UTC)", width=120),
             "imported_by": st.column_config.TextColumn("By", width=50),
-            "status": st.column_config.TextColumn("Status", width=60),
+            "status": st.column_config.TextColumn("Status"),  # "undone 2026-01-05 10:00" whole
             "rows_added": st.column_config.NumberColumn("Added", format="localized", width=70),
             "rows_updated": st.column_config.NumberColumn("Updated", format="localized", width=65),
             "duplicates": st.column_config.NumberColumn("Duplicates", format="localized", width=75),

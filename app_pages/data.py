@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, demo_company, upload, upload_guard
+from app_pages import auth, components, demo_company, event_sources, upload, upload_guard
 from kpis import status
 
 FLASH = "data_page_messages"
@@ -47,8 +47,8 @@ uploads = None if auth.read_only_note("Importing files", visitor) else st.file_u
 )
 if uploads:
     found = upload.previews(store, uploads)
-    for preview in found:
-        upload.show_preview(preview)
+    for picked, preview in zip(uploads, found, strict=True):
+        upload.show_preview(preview, picked.file_id)
     ready = sum(p.ok for p in found)
     skipped = len(found) - ready
     if ready == 0:
@@ -61,6 +61,11 @@ if uploads:
             st.session_state[UPLOADER_GENERATION] = generation + 1  # a fresh, empty uploader
             upload_guard.release(u.file_id for u in uploads)  # the server no longer holds the imported files
             _flash_and_rerun(outcomes)
+
+# -- events per source ------------------------------------------------------------------------------------------------
+changed = event_sources.section(store, visitor)
+if changed:
+    _flash_and_rerun(changed)
 
 # -- history and undo -------------------------------------------------------------------------------------------------
 st.subheader("Import history")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, plan
 from app_pages import format as fmt
-from kpis import engagement, scorecard
+from kpis import engagement, event_names, scorecard
 from kpis.registry import KPIS
 
 store, chosen, as_of = components.events_page("Engagement")
@@ -54,8 +54,8 @@ with right:
     else:
         period = periods["period_start"].iloc[at]
         curve = components.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
-        label = "L7" if curve_grain == "week" else "L30 (calendar month)"
-        charts.show(charts.power_curve(curve, f"Power-user curve ({label}), {fmt.period(period, curve_grain)}"))
+        when = f"{'the ' if curve_grain == 'week' else ''}{fmt.period(period, curve_grain)}"
+        charts.show(charts.power_curve(curve, f"Power-user curve: users by days active in {when}"))
 
 st.subheader("Feature adoption")
 at = scorecard.headline_row(table, headline)
@@ -63,34 +63,40 @@ if at is None:
     st.caption("Feature adoption needs one complete period.")
 else:
     period = table["period_start"].iloc[at]
-    rows = []
     by_event = components.computed(store, engagement.adoption_by_event, grain, end=end, segment=chosen.segment)
-    for event in components.cached(store, scorecard.event_names):
-        adoption = by_event.get(event)
-        if adoption is None:  # an event of users outside the segment
-            continue
+    events = [e for e in components.cached(store, scorecard.event_names)
+              if e in by_event and event_names.kind(e) != "housekeeping"]  # absent: users outside the segment
+    names = event_names.shown_names(events)
+    rows: dict[str, list[dict[str, object]]] = {"feature": [], "tool": []}
+    for event in events:
+        adoption = by_event[event]
         series = adoption.rename(columns={"adoption": "value"})
         shown_value = scorecard.compare(series, grain, chosen.compare, period=headline,
                                         data_start=components.data_starts(store)["engagement"])
         users = adoption.loc[adoption["period_start"] == period, "users"]
-        rows.append({"event": event, "period_start": period, "users": users.iloc[0] if len(users) else None,
-                     "adoption": shown_value.value, "change": shown_value.change,
-                     "_sort": shown_value.value if fmt.finite(shown_value.value) else -1.0})
-    found = pd.DataFrame(rows, columns=["event", "period_start", "users", "adoption", "change", "_sort"]).sort_values(
-        "_sort", ascending=False).drop(columns="_sort")
-    frame = pd.DataFrame({"Event": found["event"], "Users": found["users"].map(fmt.count),
-                          "Adoption": found["adoption"].map(fmt.percent),
-                          "Change": found["change"].map(lambda c: fmt.delta(c, "ratio") or fmt.DASH)})
+        rows[event_names.kind(event)].append({
+            "event": event, "Event": names[event], "period_start": period,
+            "users": users.iloc[0] if len(users) else None, "adoption": shown_value.value,
+            "change": shown_value.change, "_sort": shown_value.value if fmt.finite(shown_value.value) else -1.0})
     st.caption(components.plain(
         f"Users who did each event in {'the ' if grain == 'week' else ''}{fmt.period(period, grain)} / users active "
-        f"in it; change against the "
-        f"{chosen.compare_label} in percentage points."))
-    st.dataframe(frame, hide_index=True, width="content",
-                 column_config={"Event": st.column_config.TextColumn(width=220),
-                                "Users": st.column_config.TextColumn(width=90),
-                                "Adoption": st.column_config.TextColumn(width=90),
-                                "Change": st.column_config.TextColumn(width=90)})
-    components.csv_download("Download feature adoption (CSV)", found, f"feature_adoption_{grain}_{period}.csv",
-                            key="adoption_download",
-                            help="Adoption as a fraction of the users active in the period, its change in "
-                                 "fraction points.")
+        f"in it; change against the {chosen.compare_label} in percentage points. Events an analytics tool sends "
+        "about itself or about who a user is (a feature flag checked, a user identified) are left out."))
+    columns = {"Event": st.column_config.TextColumn(width=260), "Users": st.column_config.TextColumn(width=90),
+               "Adoption": st.column_config.TextColumn(width=90), "Change": st.column_config.TextColumn(width=90)}
+    found = []
+    for key, heading in (("feature", "The product's features"), ("tool", "Recorded by the analytics tool")):
+        if rows[key]:
+            st.markdown(f"**{heading}**")
+            part = pd.DataFrame(rows[key]).sort_values("_sort", ascending=False).drop(columns="_sort")
+            found.append(part)
+            frame = pd.DataFrame({"Event": part["Event"], "Users": part["users"].map(fmt.count),
+                                  "Adoption": part["adoption"].map(fmt.percent),
+                                  "Change": part["change"].map(lambda c: fmt.delta(c, "ratio") or fmt.DASH)})
+            st.dataframe(frame, hide_index=True, width="content", column_config=columns, key=f"adoption_{key}")
+    if found:
+        download = pd.concat(found)[["event", "period_start", "users", "adoption", "change"]]
+        components.csv_download("Download feature adoption (CSV)", download,
+                                f"feature_adoption_{grain}_{period}.csv", key="adoption_download",
+                                help="Adoption as a fraction of the users active in the period, its change in "
+                                     "fraction points.")

@@ -19,7 +19,7 @@ from streamlit.errors import StreamlitAPIException
 
 from app_pages import components, url_state
 from app_pages import format as fmt
-from kpis import scorecard
+from kpis import scorecard, sharing
 from kpis import segments as segments_module
 from kpis.calendar import add_months
 from kpis.errors import InputError
@@ -76,10 +76,6 @@ def _default_start(first: date, last: date) -> date:
     return max(first, add_months(last, -12) + timedelta(days=1))
 
 
-def _segment_label(segment: tuple[str, str]) -> str:
-    return f"{segment[0]}={segment[1]}"
-
-
 #: What each value in the URL falls back to, for the notes.
 _FALLBACK = {"grain": "showing week", "start": "using the default", "end": "using the default",
              "compare": "showing previous period", "segment": "showing all customers",
@@ -108,7 +104,7 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
         if key not in single or single[key] in choices:
             continue
         if key == "segment":
-            attribute = single[key].split("=", 1)[0]
+            attribute = _attribute_of(single[key], left_out)
             notes[key] = (f"segment “{shown[key]}” is not offered: {components.plain(attribute)} has "
                           f"{left_out[attribute]:,} values, more than the {most} a segment may have; "
                           f"{_FALLBACK[key]}." if attribute in left_out else
@@ -143,6 +139,16 @@ def _most_segment_values() -> int:
 _NAMED = 5
 
 
+def _attribute_of(link_value: str, left_out: dict[str, int]) -> str:
+    """The attribute a link's segment names, among those left out: as the filter shows it (``Phone: +1 555``)
+    or in the older ``phone=+1 555`` form; the value itself when it names none of them."""
+    for attribute in left_out:
+        prefix = scorecard.segment_label((attribute, "")).rstrip()
+        if link_value.startswith((f"{prefix} ", f"{attribute}=")):
+            return attribute
+    return link_value
+
+
 def _left_out_text(offered: segments_module.OfferedSegments) -> str:
     """``Not offered as segments (more than 50 values): phone (200,000 values).``"""
     named = [f"{key} ({count:,} values)" for key, count in list(offered.left_out.items())[:_NAMED]]
@@ -162,7 +168,7 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         return None
     first, last = span
     offered = components.computed(store, segments_module.offered_segments, _most_segment_values())
-    segments = {_segment_label(s): s for s in offered.segments}
+    segments = scorecard.segment_labels(offered.segments)
     raw = {key: st.query_params.get_all(key) for key in (*KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
     refused = _check(raw, segments, first, last, offered.left_out, offered.most)
@@ -223,7 +229,8 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                  "segment": segment_label if segment is not None else None}
         filters = Filters(grain, start, end, compare, segment, first, last,
                           {k: v for k, v in query.items() if v is not None})
-        url_state.share_link(url_path, filters.query)
+        url_state.share_link(url_path, filters.query, sharing.public_url(store) or browser_base(url_path))
+        components.enter_applies_dates()  # last: its element takes no room between the filters
     st.session_state[_STATE] = filters
     return filters
 
@@ -245,6 +252,17 @@ def _fall_back(first: date, default_start: date, last: date, chosen: tuple[str, 
             st.session_state[key] = default
     for key in url_state.PAGE_DATES:
         st.query_params.pop(key, None)
+
+
+def browser_base(url_path: str) -> str | None:
+    """The dashboard's address as the browser reached it (``st.context.url`` without the page's path), or None
+    when the browser did not say."""
+    url = st.context.url
+    if not url:
+        return None
+    url = url.rstrip("/")
+    page = f"/{url_path}" if url_path else ""
+    return url[: -len(page)] if page and url.endswith(page) else url
 
 
 def current() -> Filters | None:

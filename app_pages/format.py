@@ -1,5 +1,8 @@
 """Numbers as a CPO reads them: ``$1.2M``, ``$12.3k``, ``4.5%``, ``12,345``; "—" where a value is undefined.
 
+Amounts carry the symbol of the reporting currency (the review's rule, :func:`kpis.revenue.reporting_currency`),
+set once per run for every page by :func:`use_currency` (``$`` until then).
+
 >>> [money(v) for v in (1_234_567.89, 12_345.6, 987.4, -3_058.0, None)]
 ['$1.2M', '$12.3k', '$987', '-$3.06k', '—']
 >>> [count(12345), count(203.49), percent(0.04512), percent(float("nan")), ratio(5.9005)]
@@ -10,25 +13,50 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import pandas as pd
 
+from kpis import formatting as _formatting
 from kpis.formatting import (
     DASH,
     PLAIN_RATIOS,
     count,
     day_label,
     finite,
-    money,
     percent,
     period_label,
     ratio,
+    symbol,
     undefined,
-    value,
 )
 from kpis.registry import Kpi
 
-__all__ = ["DASH", "PLAIN_RATIOS", "count", "day", "delta", "finite", "kpi_delta", "money", "percent", "period",
-           "plotly_format", "ratio", "undefined", "value"]
+__all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "kpi_delta", "money",
+           "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined", "use_currency", "value"]
+
+#: The symbol amounts carry in this script run (each session runs in its own thread, with its own context).
+_SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
+
+
+def use_currency(code: str | None) -> None:
+    """Write the amounts of this run in ``code``'s symbol (``EUR`` -> ``€``; unknown or None -> ``$``)."""
+    _SYMBOL.set(symbol(code))
+
+
+def currency_symbol() -> str:
+    """The symbol amounts carry in this run."""
+    return _SYMBOL.get()
+
+
+def money(number: object) -> str:
+    """:func:`kpis.formatting.money` in the reporting currency."""
+    return _formatting.money(number, currency_symbol())
+
+
+def value(kpi: Kpi, number: object) -> str:
+    """:func:`kpis.formatting.value` in the reporting currency."""
+    return _formatting.value(kpi, number, currency_symbol())
 
 
 def delta(change: object, unit: str, plain_ratio: bool = False) -> str | None:
@@ -65,8 +93,19 @@ def period(start: object, grain: str) -> str:
     return period_label(pd.Timestamp(start).date(), grain)  # type: ignore[arg-type]
 
 
+def plotly_locale() -> dict[str, object]:
+    """Plotly's configuration that makes a d3 ``$`` format (see :func:`plotly_format`) write the reporting
+    currency's symbol: a locale of our own, English otherwise.
+
+    >>> plotly_locale()["locales"]["en-reporting"]["format"]["currency"]  # before use_currency: dollars
+    ['$', '']
+    """
+    sign = currency_symbol()
+    return {"locale": "en-reporting", "locales": {"en-reporting": {"format": {"currency": [sign, ""]}}}}
+
+
 def plotly_format(kpi: Kpi) -> str:
-    """A d3 format for a KPI's axis and hover labels."""
+    """A d3 format for a KPI's axis and hover labels (``$``: the currency of :func:`plotly_locale`)."""
     if kpi.unit == "currency":
         return "$.3~s"
     if kpi.unit == "count":

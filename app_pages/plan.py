@@ -387,7 +387,7 @@ def import_targets(store: Store, name: str, data: IO[bytes] | bytes, who: str = 
     finally:
         os.unlink(tmp_path)
         components.forget_cached()
-    return ("info" if result.status == "duplicate" else "success"), result.summary()
+    return ("info" if result.status == "duplicate" else "success"), result.message()
 
 
 # -- targets and pace on charts --------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ else:
         components.kpi_error(exc)
     else:
         st.caption(components.plain(
-            f"The last complete {chosen.grain}, compared with the one before; the same numbers as python -m kpis "
-            f"review --as-of {review.as_of.isoformat()}."))
+            f"The last complete {chosen.grain}, compared with the one before; the downloads below hold the same "
+            "numbers."))
         review_view.show(review)
 
 st.subheader("Notes on dates", divider="gray")

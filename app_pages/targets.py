@@ -20,6 +20,8 @@ EDITOR_GENERATION = "targets_editor_generation"
 UPLOADED = "targets_uploaded"
 #: The changed rows (as a targets CSV) waiting for "Save anyway": a target far from its KPI's recent values.
 PENDING = "targets_pending"
+#: How the editor's saved changes are named in the import history (they are imported like a targets file).
+EDITS_NAME = "Changes on the Targets page"
 
 store = components.open_store()
 visitor = auth.visitor()
@@ -63,13 +65,14 @@ else:
 def save(rows: pd.DataFrame, generation: int) -> None:
     """Import the checked rows as a targets file; on success a fresh editor shows the targets in force."""
     st.session_state.pop(PENDING, None)
-    level, text = components.import_targets(store, "targets edited on the Targets page.csv",
-                                            plan.targets_csv(rows).encode("utf-8"))
+    level, text = components.import_targets(store, EDITS_NAME, plan.targets_csv(rows).encode("utf-8"))
     if level == "error":
         components.message("error", text + " Nothing was saved.")
         return
     st.session_state[EDITOR_GENERATION] = generation + 1
-    st.session_state[FLASH] = [(level, f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. {text}")]
+    saved = (f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. The Data page lists the change "
+             f"as “{EDITS_NAME}”, where it can be undone.")
+    st.session_state[FLASH] = [(level, saved if level == "success" else text)]
     st.rerun()
 
 

@@ -109,8 +109,10 @@ def _rows(preview: FilePreview) -> str:
     return words if preview.rows_exact else f"about {words} (counted from its line breaks)"
 
 
-def show_preview(preview: FilePreview) -> None:
-    """One file before import: what it was recognised as, its size and rows and first lines, or why not."""
+def show_preview(preview: FilePreview, key: str = "") -> None:
+    """One file before import: what it was recognised as, its size and rows and first lines, or why not; when
+    another tool's import holds the same activity, says so and asks whether to import anyway or replace it
+    (the choice is kept under ``key``, see :func:`replacing`)."""
     with st.container(border=True):
         name = components.plain(preview.name)
         if not preview.ok:
@@ -127,6 +129,8 @@ def show_preview(preview: FilePreview) -> None:
                          "nothing")
         if notes:
             st.caption(components.plain("; ".join(notes)))
+        if preview.overlaps:
+            _overlap_choice(preview, key)
         if preview.sample.empty:
             st.caption("The file holds a header but no data lines.")
         else:
@@ -134,6 +138,34 @@ def show_preview(preview: FilePreview) -> None:
                        "as written in the file:")
             st.dataframe(preview.sample, hide_index=True, width="stretch",
                          column_config={c: st.column_config.TextColumn(c) for c in preview.sample.columns})
+
+
+#: Session key prefix of each upload's overlap choice.
+_OVERLAP_CHOICE = "overlap_choice_"
+_ANYWAY = "Import anyway"
+
+
+def overlap_text(preview: FilePreview) -> str:
+    """The warning about other tools' imports that hold the same activity as ``preview``'s file."""
+    parts = [f"{o.share:.0%} with import {o.import_id} from {o.tool} ({o.filename})" for o in preview.overlaps]
+    return (f"These events overlap {' and '.join(parts)}: the same users, on the same days, with similar counts "
+            "per event. Imported as well, that activity counts twice in every product KPI.")
+
+
+def _overlap_choice(preview: FilePreview, key: str) -> None:
+    ids = [o.import_id for o in preview.overlaps]
+    named = " and ".join(f"import {i}" for i in ids)
+    st.warning(components.plain(overlap_text(preview)), icon=":material/content_copy:")
+    st.radio("What to do", [_ANYWAY, f"Replace {named}"], key=f"{_OVERLAP_CHOICE}{key}", horizontal=True,
+             help=f"Replace imports this file, then undoes {named} (a backup is made first): only this file's "
+                  "events then count. Import anyway keeps both; the Data page can then choose which source "
+                  "counts where they overlap.")
+
+
+def replacing(preview: FilePreview, key: str) -> list[int]:
+    """The imports the user chose to replace with this upload (none unless they picked Replace)."""
+    choice = st.session_state.get(f"{_OVERLAP_CHOICE}{key}", _ANYWAY)
+    return [] if choice == _ANYWAY else [o.import_id for o in preview.overlaps]
 
 
 def import_button(count: int) -> bool:
@@ -165,7 +197,8 @@ def import_all(store: Store, uploads: Sequence[Upload],
             what = f"{components.plain(upload.name)} ({file_size(upload.size)})"
             bar.progress(done / len(todo), text=f"File {done + 1} of {len(todo)}: {what}"
                          + (" — a large file, this can take a minute" if big else ""))
-            outcome = components.import_upload(store, upload.name, upload)  # type: ignore[arg-type]
+            outcome = components.import_upload(store, upload.name, upload,  # type: ignore[arg-type]
+                                               replace=replacing(preview, upload.file_id))
             outcomes.append((outcome.level, outcome.message))
             st.write(f"{_ICON[outcome.level]} {what}")
             done += 1

@@ -26,6 +26,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from app_pages import components
 from kpis.calendar import period_start
+from kpis.sharing import full_link
 
 #: Page choices in the URL and how many values each may hold.
 PAGE_DATES = {"bridge": 1, "cohorts": 8}
@@ -86,19 +87,24 @@ class _ShareLink:
     place: DeltaGenerator
     url_path: str
     filters: dict[str, str | list[str]]
+    #: the dashboard's address (the public one, else the browser's): None writes the link relative to it
+    base: str | None = None
     choices: dict[str, list[str]] = field(default_factory=dict)
 
     def draw(self) -> None:
-        self.place.code(relative_link(self.url_path, {**self.filters, **self.choices}), language=None,
-                        wrap_lines=True)
+        self.place.code(full_link(self.base, relative_link(self.url_path, {**self.filters, **self.choices})),
+                        language=None, wrap_lines=True)
 
 
-def share_link(url_path: str, filters: dict[str, str | list[str]]) -> None:
-    """Draw "Share this view" here with the link to ``url_path`` and the ``filters`` (their values as in the URL);
-    the page adds its choices as it draws them (:func:`in_link`)."""
-    st.markdown(":material/share: **Share this view**", help="This link opens the same page with the same "
-                "filters and choices: append it to the dashboard's address.")
-    link = _ShareLink(st.empty(), url_path, dict(filters))
+def share_link(url_path: str, filters: dict[str, str | list[str]], base: str | None = None) -> None:
+    """Draw "Share this view" here with the full link (on ``base``) to ``url_path`` and the ``filters`` (their
+    values as in the URL), with Streamlit's copy button; the page adds its choices as it draws them
+    (:func:`in_link`)."""
+    st.markdown(":material/share: **Share this view**",
+                help="This link opens the same page with the same filters and choices for whoever you send it to; "
+                     "the button at its right copies it." if base else "This link opens the same page with the "
+                     "same filters and choices: append it to the dashboard's address.")
+    link = _ShareLink(st.empty(), url_path, dict(filters), base)
     st.session_state[_LINK] = link
     link.draw()
 

@@ -167,13 +167,14 @@ def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-SETTINGS = ("timezone", "inactive_events", "currency")
+SETTINGS = ("timezone", "inactive_events", "currency", "event_sources", "public_url")
 
 
 def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
     import json
 
-    from kpis.activity import set_timezone
+    from kpis.activity import set_event_sources, set_timezone
+    from kpis.sharing import set_public_url
 
     if args.value is None:
         for key in ([args.key] if args.key else SETTINGS):
@@ -184,6 +185,10 @@ def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
     elif args.key == "inactive_events":
         names = [n.strip() for n in args.value.split(",") if n.strip()]
         store.set_setting("inactive_events", json.dumps(names))
+    elif args.key == "event_sources":
+        set_event_sources(store, [n.strip() for n in args.value.split(",") if n.strip()])
+    elif args.key == "public_url":
+        set_public_url(store, args.value)
     else:
         code = args.value.strip().upper()
         if len(code) != 3 or not code.isalpha():
@@ -289,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_curve)
 
-    p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency")
+    p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency, "
+                            "event_sources (comma separated, first choice first), public_url")
     p.add_argument("key", nargs="?", choices=SETTINGS)
     p.add_argument("value", nargs="?")
     p.set_defaults(run=_cmd_settings)

@@ -6,8 +6,14 @@ linear time), ``first_day`` the day of the user's first event ever, ``account_id
 their latest event that names one), so that every engagement query is a single scan without joins.
 ``users(user_id, first_day, last_active_day, account_id)``: one row per user, for new users and cohorts.
 
-They depend on the events and on two settings (``timezone``, ``inactive_events``), so they are rebuilt when
-one of those changed since they were built: the first query after an import pays once, later ones are cheap.
+They depend on the events and on three settings (``timezone``, ``inactive_events``, ``event_sources``), so they
+are rebuilt when one of those changed since they were built: the first query after an import pays once, later
+ones are cheap.
+
+``event_sources`` settles which tool counts where several recorded the same activity (a company that moved from
+Mixpanel to PostHog and uploaded both): on a day with events from a listed source, only the events of the first
+listed source with events that day count, and every other source's events of that day are left out; on other days
+every event counts. Empty (the default): every event counts.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from kpis.store import Store
 _STATE_KEY = "user_days_state"
 #: The derived tables: caches of the events, rebuilt from them whenever they are missing or stale.
 DERIVED_TABLES = ("user_days", "users")
+EVENT_SOURCES = "event_sources"
 
 
 def timezone(store: Store) -> str:
@@ -41,6 +48,47 @@ def inactive_events(store: Store) -> list[str]:
     return list(json.loads(raw)) if raw else []
 
 
+def add_inactive_events(store: Store, names: list[str]) -> list[str]:
+    """Add ``names`` to :func:`inactive_events` (each once, the earlier ones kept first); returns the new list."""
+    merged = list(dict.fromkeys([*inactive_events(store), *names]))
+    store.set_setting("inactive_events", json.dumps(merged))
+    return merged
+
+
+def event_sources(store: Store) -> list[str]:
+    """The sources that count where they overlap, in order of preference (setting ``event_sources``, a JSON list
+    of source names such as ``posthog_events``; default none)."""
+    raw = store.get_setting(EVENT_SOURCES)
+    return list(json.loads(raw)) if raw else []
+
+
+def set_event_sources(store: Store, names: list[str]) -> None:
+    """Set :func:`event_sources`; only sources that read product events are accepted, each once."""
+    from kpis.sources.detect import event_source_names
+
+    known = event_source_names()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(f"{', '.join(unknown)}: not a source of product events; use some of {', '.join(known)}")
+    if len(set(names)) != len(names):
+        raise InputError("each source may be listed once")
+    store.set_setting(EVENT_SOURCES, json.dumps(names))
+
+
+def counted_events_sql(sources: list[str], tz: str) -> str:
+    """The events that count for the product KPIs, as a table expression: ``events`` itself, or with
+    ``sources`` (bound as ``$event_sources``), on each day with events from a listed source, only those of the
+    first listed source with events that day."""
+    if not sources:
+        return "events"
+    rank = "list_position($event_sources, i.source)"
+    return f"""(SELECT e.* FROM events e JOIN imports i ON i.import_id = e.import_id
+        LEFT JOIN (SELECT {day_sql(tz, 'e.ts')} AS day, min({rank}) AS best
+                   FROM events e JOIN imports i ON i.import_id = e.import_id
+                   WHERE {rank} IS NOT NULL GROUP BY ALL) b ON b.day = {day_sql(tz, 'e.ts')}
+        WHERE b.best IS NULL OR {rank} = b.best)"""
+
+
 def day_sql(tz: str, column: str = "ts") -> str:
     """SQL for the calendar date of a UTC timestamp column in the zone bound as ``$tz`` (plain cast for UTC)."""
     if tz == "UTC":
@@ -50,13 +98,16 @@ def day_sql(tz: str, column: str = "ts") -> str:
 
 def ensure_user_days(store: Store) -> None:
     """Rebuild ``user_days`` and ``users`` if the events or the settings changed since they were built."""
-    tz, inactive = timezone(store), inactive_events(store)
-    state = json.dumps({"data": list(store.data_version()), "tz": tz, "inactive": inactive, "schema": 3})
+    tz, inactive, sources = timezone(store), inactive_events(store), event_sources(store)
+    state = json.dumps({"data": list(store.data_version()), "tz": tz, "inactive": inactive, "sources": sources,
+                        "schema": 3})
     if store.get_setting(_STATE_KEY) == state:
         return
     params: dict[str, object] = {}
     if tz != "UTC":
         params["tz"] = tz
+    if sources:
+        params["event_sources"] = sources
     if inactive:
         params["inactive"] = inactive
         active = "count(*) FILTER (WHERE NOT list_contains($inactive, event))"
@@ -73,7 +124,7 @@ def ensure_user_days(store: Store) -> None:
             FROM (
                 SELECT user_id, {day_sql(tz)} AS day, count(*) AS events, {active} AS active_events,
                        arg_max(account_id, ts) AS account_id
-                FROM events GROUP BY ALL
+                FROM {counted_events_sql(sources, tz)} GROUP BY ALL
             ) t""", params)
         cur.execute("""CREATE OR REPLACE TABLE users AS
             SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,

@@ -13,7 +13,7 @@ from datetime import date
 
 import pandas as pd
 
-from kpis.activity import day_sql, ensure_user_days, timezone
+from kpis.activity import counted_events_sql, day_sql, ensure_user_days, event_sources, timezone
 from kpis.calendar import period_start, spine
 from kpis.segments import customers_sql
 from kpis.store import Store
@@ -190,15 +190,17 @@ def _adoption(store: Store, grain: str, start: date | None, end: date | None, se
     if table.empty:
         return {}
     as_of = table["period_end"].iloc[-1]
-    tz = timezone(store)
+    tz, sources = timezone(store), event_sources(store)
     where, params = segment_sql(segment)
     if tz != "UTC":
         params["tz"] = tz
+    if sources:
+        params["event_sources"] = sources
     if event is not None:
         params["event"] = event
     did = store.df(f"""
         SELECT event, CAST(date_trunc('{grain}', day) AS DATE) AS period_start, count(DISTINCT user_id) AS users
-        FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM events e
+        FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM {counted_events_sql(sources, tz)} e
               WHERE e.event IS NOT NULL {'AND e.event = $event' if event is not None else ''}
                 {f'AND e.user_id IN (SELECT user_id FROM users WHERE true {where})' if segment else ''}) t
         WHERE day <= $as_of GROUP BY ALL""", {"as_of": as_of, **params})

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import duckdb
 
+from kpis.activity import timezone
 from kpis.backup import auto_backup
 from kpis.errors import InputError
+from kpis.overlap import Overlap, import_overlaps
 from kpis.sources import detect
 from kpis.sources.base import Staged, sniff
 from kpis.sources.events_csv import csv_error, raise_csv_rejects
@@ -91,12 +93,21 @@ class ImportResult:
     duplicates: int = 0
     rows_rejected: int = 0
     notes: tuple[str, ...] = ()
+    #: earlier imports from other tools that hold much of the same activity (see :mod:`kpis.overlap`)
+    overlaps: tuple[Overlap, ...] = ()
 
     def summary(self) -> str:
-        """One line for the CLI and the UI."""
+        """One line for the CLI, naming the source by its id (``posthog_events``)."""
+        return self._line(self.source)
+
+    def message(self) -> str:
+        """The same line for people: the source by its plain name ("PostHog events export (CSV)")."""
+        return self._line(detect.label_of(self.source))
+
+    def _line(self, source: str) -> str:
         if self.status == "duplicate":
-            return f"{self.file}: already imported as import {self.import_id} ({self.source}); nothing changed"
-        text = (f"{self.file}: {self.source}, import {self.import_id}: {self.rows_added:,} rows added, "
+            return f"{self.file}: already imported as import {self.import_id} ({source}); nothing changed"
+        text = (f"{self.file}: {source}, import {self.import_id}: {self.rows_added:,} rows added, "
                 f"{self.rows_updated:,} updated, {self.duplicates:,} duplicates skipped, "
                 f"{self.rows_rejected:,} rows rejected")
         if self.notes:
@@ -120,11 +131,12 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
         raise InputError("this is the dashboard's own database, not an export: nothing was read", file=display)
     try:
         limit = import_timeout() if timeout is None else (timeout or None)
+        tz = timezone(store)
         with open_text(path, display) as text:
             shape = sniff(text)
             source = detect.detect(shape)
             if expect and source.NAME not in expect:
-                raise InputError(f"this is a {source.LABEL}, not a {' or '.join(expect)} file")
+                raise InputError(f"this is a {source.LABEL}, not a {' or '.join(map(detect.label_of, expect))} file")
             with store.exclusive():  # the duplicate check, the log row and the data: no other write between
                 existing = _live_import_with_sha(store, text.sha256)
                 if existing:
@@ -137,7 +149,10 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
                         report(f"{display}: import {import_id}: storing {', '.join(staged.rows)}")
                         _prepare_pending(cur, import_id, staged.as_of)
                         counts = _merge(cur, staged, import_id, display, report)
-                        notes = tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
+                        found = (import_overlaps(cur, import_id, source.NAME, tz) if "events" in staged.rows
+                                 else [])
+                        notes = (tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
+                                 + tuple(o.describe() for o in found))
                         cur.execute(
                             "UPDATE imports SET kinds = ?, rows_read = ?, rows_added = ?, rows_updated = ?, "
                             "duplicates = ?, rows_rejected = ?, data_as_of = ?, notes = ?, status = 'ok' "
@@ -163,7 +178,7 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
         raise InputError("the file is too large to import within the memory limit (KPI_MEMORY_LIMIT)",
                          file=display) from None
     return ImportResult(display, "ok", source.NAME, import_id, staged.read, counts["added"], counts["updated"],
-                        counts["duplicates"], staged.rejected, notes)
+                        counts["duplicates"], staged.rejected, notes, tuple(found))
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
+from kpis.activity import timezone
 from kpis.errors import InputError
+from kpis.overlap import Overlap, overlaps
 from kpis.sources import detect
-from kpis.sources.base import Sniff, sniff
+from kpis.sources.base import Sniff, Source, sniff
+from kpis.sources.detect import EVENT_SOURCES
 from kpis.store import Store
 from kpis.textfile import open_text
 
@@ -38,7 +42,9 @@ class FilePreview:
 
     ``error`` is the message to show when the file cannot be imported (nothing else is then known);
     ``rows_exact`` is False when ``rows`` was estimated from line breaks (large files); ``already_imported`` is
-    the live import that holds these exact bytes (importing them again changes nothing).
+    the live import that holds these exact bytes (importing them again changes nothing); ``overlaps`` are the
+    earlier imports from other tools that hold much of the same activity (events files up to
+    :data:`EXACT_COUNT_BYTES`; the import itself checks every file).
     """
 
     name: str
@@ -51,6 +57,7 @@ class FilePreview:
     read_as: str = "utf-8"
     already_imported: int | None = None
     error: str | None = None
+    overlaps: tuple[Overlap, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -86,9 +93,25 @@ def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store
             sample = _sample(shape, rows)
             known = _live_import(store, text.sha256) if store is not None else None
             read_as = text.note
+            found = _overlaps(store, shape, source) if store is not None and known is None else ()
     except InputError as exc:
         return FilePreview(display, size, error=str(exc.with_file(display)))
-    return FilePreview(display, size, source.NAME, source.LABEL, count, exact, sample, read_as, known)
+    return FilePreview(display, size, source.NAME, source.LABEL, count, exact, sample, read_as, known,
+                       overlaps=found)
+
+
+def _overlaps(store: Store, shape: Sniff, source: Source) -> tuple[Overlap, ...]:
+    """The events of the file against those already stored (:func:`kpis.overlap.overlaps`), read on a cursor
+    of its own into temporary tables that vanish with it: nothing is written to the database. Not for files
+    over :data:`EXACT_COUNT_BYTES`, nor when the file cannot be read (the import will say why)."""
+    if source.NAME not in EVENT_SOURCES or shape.file.path.stat().st_size > EXACT_COUNT_BYTES:
+        return ()
+    try:
+        with store.cursor() as cur:
+            source.stage(cur, shape)
+            return tuple(overlaps(cur, "stage_events", source.NAME, timezone(store)))
+    except (InputError, duckdb.Error):
+        return ()
 
 
 def _live_import(store: Store, sha: str) -> int | None:

@@ -85,6 +85,15 @@ def check_currencies(store: Store) -> str | None:
     return setting
 
 
+def reporting_currency(store: Store) -> str | None:
+    """The currency revenue is reported in, for its symbol on every page: the one :func:`check_currencies`
+    settles on, else the ``currency`` setting (also while exchange rates are still missing)."""
+    try:
+        return check_currencies(store) or store.get_setting("currency")
+    except DataError:
+        return store.get_setting("currency")
+
+
 def revenue_as_of(store: Store) -> date | None:
     """The last day with revenue data: the latest day on which the export recorded something that happened.
 

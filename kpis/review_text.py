@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from kpis import formatting as fmt
 from kpis.registry import KPIS
+from kpis.scorecard import segment_label
 
 if TYPE_CHECKING:
     from kpis.review import Anomaly, Change, CustomerMove, Headline, Review, TargetLine
@@ -54,7 +55,7 @@ def subtitle(review: Review) -> str:
     """The period's days and the segment, in one line (``review.period_note`` says why this period)."""
     parts = [f"{fmt.day_label(review.period_start)} – {fmt.day_label(review.period_end)}"]
     if review.segment:
-        parts.append(f"segment: {review.segment[0]} = {review.segment[1]}")
+        parts.append(segment_label(review.segment))
     return " · ".join(parts)
 
 

@@ -14,6 +14,7 @@ with (the one before, or the same period a year earlier), and the choices the sh
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -136,6 +137,47 @@ def first_period_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"period_start": list(cells["cohort_start"]) if not cells.empty else [],
                          "value": cells["retention"].astype("float64").tolist() if not cells.empty else [],
                          "partial": cells["partial"].astype(bool).tolist() if not cells.empty else []})
+
+
+#: Prefixes of machine ids a billing tool puts before a plan's name (``price_enterprise_quarterly``).
+_ID_PREFIXES = ("price_", "plan_", "prod_")
+_SNAKE_ID = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+
+
+def _plain(text: str) -> str:
+    """A snake_case id as words (``price_enterprise_quarterly`` -> "Enterprise quarterly"); other text as is."""
+    if not _SNAKE_ID.fullmatch(text):
+        return text
+    for prefix in _ID_PREFIXES:
+        if text.startswith(prefix) and len(text) > len(prefix):
+            text = text[len(prefix):]
+            break
+    words = text.replace("_", " ")
+    return words[0].upper() + words[1:]
+
+
+def segment_label(segment: tuple[str, str]) -> str:
+    """A segment as a person reads it: "Plan: Enterprise quarterly", "Segment: ent", "Country: US".
+
+    >>> segment_label(("plan", "price_enterprise_quarterly")), segment_label(("segment", "ent"))
+    ('Plan: Enterprise quarterly', 'Segment: ent')
+    >>> segment_label(("billing_country", "US")), segment_label(("plan", "Team Monthly"))
+    ('Billing country: US', 'Plan: Team Monthly')
+    """
+    key, value = segment
+    return f"{_plain(key) if '_' in key else key[:1].upper() + key[1:]}: {_plain(value)}"
+
+
+def segment_labels(choices: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """``{label: (key, value)}`` for the segment filter, one label per choice: where two choices would read the
+    same ("plan_pro" and "price_pro"), they are written as stored (``plan: plan_pro``).
+
+    >>> list(segment_labels([("plan", "plan_pro"), ("plan", "price_pro"), ("segment", "SMB")]))
+    ['plan: plan_pro', 'plan: price_pro', 'Segment: SMB']
+    """
+    labels = [segment_label(c) for c in choices]
+    taken = {label for label in labels if labels.count(label) > 1}
+    return {(f"{k}: {v}" if label in taken else label): (k, v) for label, (k, v) in zip(labels, choices, strict=True)}
 
 
 def event_names(store: Store) -> list[str]:

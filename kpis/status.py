@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kpis.sources.detect import label_of
 from kpis.store import Store
 
 #: The canonical tables in the order people read them, with the words the pages use for them.
@@ -109,6 +110,56 @@ def live_imports(store: Store) -> list[tuple[int, str]]:
         "SELECT import_id, filename, source, imported_at FROM imports WHERE status = 'ok' ORDER BY import_id DESC"
     )
     return [
-        (int(import_id), f"{import_id}: {filename} ({source}, {imported_at:%Y-%m-%d %H:%M})")
+        (int(import_id), f"{import_id}: {filename} ({label_of(source)}, {imported_at:%Y-%m-%d %H:%M})")
         for import_id, filename, source, imported_at in rows
     ]
+
+
+def events_by_source(store: Store) -> pd.DataFrame:
+    """Product events per source as stored (each event once, under the import that holds it): the source's id
+    and plain name, its live imports, events, users, first and last day (UTC), and ``counted``: the events that
+    count for the product KPIs (fewer than ``events`` where the ``event_sources`` setting prefers another source
+    on some days).
+
+    >>> from kpis.store import Store
+    >>> with Store(":memory:") as store:
+    ...     list(events_by_source(store).columns)
+    ['source', 'label', 'imports', 'events', 'users', 'first_day', 'last_day', 'counted']
+    """
+    from kpis.activity import counted_events_sql, event_sources, timezone
+
+    sources, tz = event_sources(store), timezone(store)
+    params: dict[str, object] = {"event_sources": sources} if sources else {}
+    if sources and tz != "UTC":
+        params["tz"] = tz
+    frame = store.df(f"""
+        WITH counted AS (SELECT import_id, count(*) AS n FROM {counted_events_sql(sources, tz)} c GROUP BY ALL)
+        SELECT i.source, count(DISTINCT e.import_id) AS imports, count(*) AS events,
+               count(DISTINCT e.user_id) AS users, min(e.ts)::DATE AS first_day, max(e.ts)::DATE AS last_day,
+               (SELECT CAST(coalesce(sum(c.n), 0) AS BIGINT) FROM counted c
+                JOIN imports j ON j.import_id = c.import_id WHERE j.source = i.source) AS counted
+        FROM events e JOIN imports i ON i.import_id = e.import_id
+        GROUP BY i.source ORDER BY events DESC, i.source""", params)
+    frame.insert(1, "label", [label_of(s) for s in frame["source"]])
+    return frame
+
+
+def housekeeping_events(store: Store) -> pd.DataFrame:
+    """The events found in the data that a tool sends about itself or about who a user is (a feature flag
+    checked, a user identified) and that still make a user active (not in ``inactive_events``): ``event``,
+    ``name`` (in plain words) and ``events``, the most frequent first.
+
+    >>> from kpis.store import Store
+    >>> with Store(":memory:") as store:
+    ...     housekeeping_events(store).empty
+    True
+    """
+    from kpis.activity import inactive_events
+    from kpis.event_names import HOUSEKEEPING
+
+    frame = store.df("""SELECT event, count(*) AS events FROM events
+                        WHERE list_contains($housekeeping, event) AND NOT list_contains($inactive, event)
+                        GROUP BY event ORDER BY events DESC, event""",
+                     {"housekeeping": list(HOUSEKEEPING), "inactive": inactive_events(store) or [""]})
+    frame.insert(1, "name", [HOUSEKEEPING[e] for e in frame["event"]])
+    return frame

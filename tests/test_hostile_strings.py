@@ -113,7 +113,7 @@ PAGES = ["app_pages/overview.py", "app_pages/revenue.py", "app_pages/customers.p
          "app_pages/retention.py", "app_pages/targets.py", "app_pages/review.py", "app_pages/data.py"]
 
 
-@pytest.mark.parametrize("query", [{}, {"segment": f"segment={SCRIPT}"}, {"segment": f"plan={IMG}"},
+@pytest.mark.parametrize("query", [{}, {"segment": f"Segment: {SCRIPT}"}, {"segment": f"Plan: {IMG}"},
                                    {"segment": f"{LINK}"}], ids=["all", "segment", "plan", "unknown"])
 def test_every_page_shows_hostile_strings_as_text(hostile_db: Path, query: dict[str, str]) -> None:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
@@ -124,7 +124,7 @@ def test_every_page_shows_hostile_strings_as_text(hostile_db: Path, query: dict[
         at.switch_page(page).run()
         seen += _check_page(at)
     shown = " ".join(seen)
-    if query.get("segment", "").startswith(("segment=", "plan=")):  # the hostile segment was applied
+    if query.get("segment", "").startswith(("Segment: ", "Plan: ")):  # the hostile segment was applied
         assert at.selectbox(key="segment").value == query["segment"]
     if query.get("segment") == LINK:  # a segment that does not exist is quoted back in the note, escaped
         assert r"\[link\]\(javascript\:alert\(1\)\)" in shown

@@ -369,7 +369,7 @@ def test_cli_review(small, capsys, tmp_path):
     assert code == 0 and out.startswith("# Monthly review: Feb 2026\n")
     code, out = _run(small, capsys, "review", "--as-of", "2026-02-28", "--grain", "month", "--format", "html",
                      "--segment", "plan=basic")
-    assert code == 0 and out.startswith("<!DOCTYPE html>") and "segment: plan = basic" in out
+    assert code == 0 and out.startswith("<!DOCTYPE html>") and "Plan: basic" in out
     assert "Targets are set for the whole company, so this segment&#x27;s review compares with none." in out
     target = tmp_path / "review.html"
     code, out = _run(small, capsys, "review", "--as-of", "2026-02-28", "--grain", "month", "--format", "html",

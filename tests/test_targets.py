@@ -212,7 +212,7 @@ def test_targets_cli_export_then_import_round_trips(tmp_path, write):
     assert exported == ('kpi,grain,period_start,target,owner,note\n'
                         'mrr,quarter,2026-10-01,1200000,CPO,"Board plan, approved"\n')
     refused = kpis("targets", "import", str(write("e.csv", "user_id,event,timestamp\nu,a,2026-01-01\n")), db=db)
-    assert refused.returncode == 2 and "not a targets_csv file" in refused.stderr
+    assert refused.returncode == 2 and "not a Targets CSV file" in refused.stderr
 
 
 def test_recent_values_are_the_last_complete_periods(store, write):

@@ -122,16 +122,16 @@ def test_hostile_link_falls_back_with_a_note_and_leaves_the_data_alone(db: Path,
 def test_valid_link_is_taken_as_is(db: Path) -> None:
     """The allow-lists let real values through (so the fallbacks above are not the only outcome)."""
     at = _open({"grain": "month", "start": "2026-02-02", "compare": "same period last year",
-                "segment": "segment=SMB", "retention_mode": "unbounded"})
+                "segment": "Segment: SMB", "retention_mode": "unbounded"})
     assert _notes(at) == []
     assert _widgets(at) == {"grain": "month", "start": date(2026, 2, 2), "end": LAST,
-                            "compare": "same period last year", "segment": "segment=SMB"}
+                            "compare": "same period last year", "segment": "Segment: SMB"}
     chosen = at.session_state["shared_filters"]
     assert chosen.segment == ("segment", "SMB") and chosen.compare == "year_ago"
     assert chosen.query == {"grain": "month", "start": "2026-02-02", "compare": "same period last year",
-                            "segment": "segment=SMB"}
+                            "segment": "Segment: SMB"}
     (link,) = at.code  # the retention mode is the Retention page's choice: the Overview's link leaves it out
-    assert link.value == "/?grain=month&start=2026-02-02&compare=same+period+last+year&segment=segment%3DSMB"
+    assert link.value == "/?grain=month&start=2026-02-02&compare=same+period+last+year&segment=Segment%3A+SMB"
 
 
 def test_unknown_parameters_are_ignored(db: Path) -> None:

@@ -199,14 +199,16 @@ class Row:
 def read_rows(sniff: Sniff, *, skip_comments: bool = True) -> Iterator[Row]:
     """Records of a CSV upload after its header, with normalised keys and start line numbers.
 
-    Blank lines are skipped. A record with more fields than the header, a field over 1 MB, or a quote left
-    open at the end of the file is an :class:`InputError`.
+    Blank lines are skipped. A record with more fields than the header, a field over 1 MB, a quote left open at
+    the end of the file, or a last line cut short (fewer fields than the header and no line end, after full
+    records) is an :class:`InputError`: a file cut off mid-row is refused, not imported without its last row.
     """
     header = [norm(h) for h in sniff.header]
     with open(sniff.file.path, encoding="utf-8", newline="") as fh:
         counter = _LineCounter(fh)
         reader = csv.reader(counter, delimiter=sniff.delimiter, strict=False)
         line_no = 0
+        full_records = 0  # records so far with every field of the header; -1 once a short one was seen
         for _ in range(sniff.header_line):
             try:
                 next(reader)
@@ -238,6 +240,14 @@ def read_rows(sniff: Sniff, *, skip_comments: bool = True) -> Iterator[Row]:
                 raise InputError(
                     f"this line has {len(record)} fields but the header has {len(header)}; check the delimiter "
                     "and the quotes", file=sniff.name, line=line_no)
+            if len(record) < len(header):
+                if counter.cut_short and full_records > 0:
+                    raise InputError(
+                        f"the last line is cut short: it has {len(record)} of the header's {len(header)} fields and "
+                        "no line end; the file looks truncated (export it again)", file=sniff.name, line=line_no)
+                full_records = -1  # short lines before: a hand-made file that leaves out its empty last columns
+            elif full_records >= 0:
+                full_records += 1
             values = dict(zip(header, (v for v in record), strict=False))
             yield Row(line_no, values, sniff.name)
 
@@ -249,6 +259,8 @@ class _LineCounter:
         self._fh = fh
         self.lines = 0
         self.open_quote_at_eof = False
+        #: the last line read is the file's end without a line break (a file cut off mid-line)
+        self.cut_short = False
         self._quotes = 0
 
     def __iter__(self) -> _LineCounter:
@@ -261,6 +273,7 @@ class _LineCounter:
             raise StopIteration
         self.lines += 1
         self._quotes += line.count('"')
+        self.cut_short = not line.endswith(("\n", "\r"))
         if not line.endswith(("\n", "\r")) and self._quotes % 2 == 1:
             self.open_quote_at_eof = True
         return line

@@ -36,3 +36,26 @@ def detect(sniff: Sniff) -> Source:
         what = f"a table whose header ({header}) matches no export we know"
     raise InputError(f"this is {what}. Known formats: {known}. docs/formats.md shows each header.",
                      file=sniff.name)
+
+
+def label_of(name: str | None) -> str:
+    """The plain name of a source for people (``posthog_events`` -> "PostHog events export (CSV)"); the name
+    itself when no format has it (a source this version no longer reads).
+
+    >>> label_of("stripe_subscriptions"), label_of("targets_csv"), label_of("gone")
+    ('Stripe subscriptions export (Dashboard)', 'Targets CSV', 'gone')
+    """
+    return next((s.LABEL for s in all_sources() if s.NAME == name), str(name or ""))
+
+
+#: The sources that read product events (the others read subscriptions, customers, targets, series, rates).
+EVENT_SOURCES = ("posthog_events", "amplitude_events", "mixpanel_events", "events_csv")
+
+
+def event_source_names() -> list[str]:
+    """The sources that read product events, in detection order.
+
+    >>> event_source_names()
+    ['posthog_events', 'amplitude_events', 'mixpanel_events', 'events_csv']
+    """
+    return [s.NAME for s in all_sources() if s.NAME in EVENT_SOURCES]

@@ -226,7 +226,7 @@ def test_a_viewer_sees_the_data_page_without_upload_or_undo(seeded: Path) -> Non
     at = start(VIEWER, page=DATA_PAGE)
     assert not at.file_uploader
     assert "Undo import" not in buttons(at)
-    assert len(at.dataframe) == 1  # the import history
+    assert len(at.dataframe) == 2  # the events per source and the import history
     assert "Importing files is for editors: you are signed in as a viewer. Ask ana@example.com for editor access." \
         in captions(at)
     editor = start(EDITOR, page=DATA_PAGE)

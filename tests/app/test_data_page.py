@@ -46,8 +46,8 @@ def markdown(at: AppTest) -> list[str]:
 
 
 def samples(at: AppTest) -> list[pd.DataFrame]:
-    """The preview tables (the import history is the one with a ``filename`` column)."""
-    return [d.value for d in at.dataframe if "filename" not in d.value.columns]
+    """The preview tables (not the import history, with its ``filename`` column, nor the events per source)."""
+    return [d.value for d in at.dataframe if not {"filename", "Source"} & set(d.value.columns)]
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_large_files_are_named_with_their_size_while_importing(
     assert not at.exception
     size = upload.file_size(len(EVENTS))
     assert f"File 1 of 1: signups.csv ({size}) — a large file, this can take a minute" in shown
-    assert texts(at.success)[0].startswith("signups.csv: events_csv")
+    assert texts(at.success)[0].startswith("signups.csv: Events CSV (this dashboard's format), import 2")
 
 
 # -- kpis.preview --------------------------------------------------------------------------------------------------

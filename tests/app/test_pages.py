@@ -111,7 +111,7 @@ def test_upload_good_csv_shows_summary_and_grows_history(app: Callable[[], AppTe
     assert not at.error
     successes = texts(at.success)
     assert len(successes) == 1
-    assert successes[0].startswith("events.csv: events_csv, import ")
+    assert successes[0].startswith("events.csv: Events CSV (this dashboard's format), import ")
     assert "1 rows added" in successes[0]
     table = history(at)
     assert len(table) == before + 1

@@ -13,7 +13,7 @@ from kpis.store import Store
 from tests.app.test_pages import unescape
 from tests.test_segments import load
 
-OPTIONS = ["all customers", "plan=Pro", "plan=Team", "segment=Enterprise", "segment=SMB"]
+OPTIONS = ["all customers", "Plan: Pro", "Plan: Team", "Segment: Enterprise", "Segment: SMB"]
 CAPTION = "Not offered as segments (more than 50 values): phone (51 values)."
 
 
@@ -35,10 +35,12 @@ def test_a_phone_number_is_not_offered_as_a_segment(phones: Path, app: Callable[
     assert "more than 50 values is not offered" in at.selectbox(key="segment").help
 
 
-def test_a_link_to_a_phone_segment_says_why_it_is_refused(phones: Path, app: Callable[..., AppTest]) -> None:
-    at = app({"segment": "phone=+1 555 0107"})
+@pytest.mark.parametrize("link", ["Phone: +1 555 0107", "phone=+1 555 0107"])  # as shown; as links once were
+def test_a_link_to_a_phone_segment_says_why_it_is_refused(phones: Path, app: Callable[..., AppTest],
+                                                          link: str) -> None:
+    at = app({"segment": link})
     assert [unescape(w.value) for w in at.sidebar.warning] == [
-        "The link's segment “phone=+1 555 0107” is not offered: phone has 51 values, more than the 50 a segment "
+        f"The link's segment “{link}” is not offered: phone has 51 values, more than the 50 a segment "
         "may have; showing all customers."]
     assert at.selectbox(key="segment").value == "all customers"
 
@@ -46,9 +48,9 @@ def test_a_link_to_a_phone_segment_says_why_it_is_refused(phones: Path, app: Cal
 def test_the_limit_follows_its_setting(phones: Path, app: Callable[..., AppTest],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KPI_MAX_SEGMENT_VALUES", "51")
-    at = app({"segment": "phone=+1 555 0107"})
+    at = app({"segment": "Phone: +1 555 0107"})
     assert len(at.selectbox(key="segment").options) == 1 + 4 + 51
-    assert at.selectbox(key="segment").value == "phone=+1 555 0107"
+    assert at.selectbox(key="segment").value == "Phone: +1 555 0107"
     assert not any(c.startswith("Not offered") for c in captions(at))
     monkeypatch.setenv("KPI_MAX_SEGMENT_VALUES", "many")
     at = app()

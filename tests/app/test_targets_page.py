@@ -256,8 +256,8 @@ def test_saving_an_edit_imports_it_and_undo_restores(app: Callable[..., AppTest]
     at.session_state[key] = {"edited_rows": {row: {"target": "180,000", "note": "Raised"}}, "added_rows": [],
                              "deleted_rows": []}
     ok(at.button(key="save_targets").click().run())
-    assert any(t.startswith("Saved 1 target. targets edited on the Targets page.csv: targets_csv, import")
-               for t in texts(at.success)), texts(at.success) + texts(at.error)
+    assert texts(at.success) == ["Saved 1 target. The Data page lists the change as “Changes on the Targets "
+                                 "page”, where it can be undone."], texts(at.success) + texts(at.error)
     targets = in_db(db_path)
     mrr = targets[(targets["kpi"] == "mrr") & (targets["period_start"] == date(2026, 10, 1))].iloc[0]
     assert (mrr["target"], mrr["note"], mrr["owner"]) == (180000.0, "Raised", "CPO")
@@ -326,13 +326,13 @@ def test_import_a_targets_csv(app: Callable[..., AppTest], db_path: Path) -> Non
     at = open_targets(app())
     good = b"kpi,grain,period_start,target,owner,note\ndau,month,2026-11-01,260,Head of Product,\n"
     ok(at.file_uploader(key="targets_upload").set_value(("plan.csv", good, "text/csv")).run())
-    assert any(t.startswith("plan.csv: targets_csv, import") for t in texts(at.success)), texts(at.success)
+    assert any(t.startswith("plan.csv: Targets CSV, import") for t in texts(at.success)), texts(at.success)
     assert "dau" in set(in_db(db_path)["kpi"])
     assert "DAU" in set(evaluation(at)["KPI"])
 
     events = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\n"
     ok(at.file_uploader(key="targets_upload").set_value(("events.csv", events, "text/csv")).run())
-    assert any("not a targets_csv file" in e for e in texts(at.error)), texts(at.error)
+    assert any("not a Targets CSV file" in e for e in texts(at.error)), texts(at.error)
 
 
 def _traces(at: AppTest, title_start: str) -> dict[str, dict]:

@@ -117,7 +117,8 @@ def test_upload_through_the_browser_shows_the_summary(server: str, page: Page) -
     settle(page)
     screenshot(page, "data.png")  # the preview: recognised as, rows, first lines, the Import button
     page.get_by_role("button", name="Import 1 file").click()
-    summary = page.get_by_test_id("stAlertContentSuccess").filter(has_text="signups.csv: events_csv, import")
+    summary = page.get_by_test_id("stAlertContentSuccess").filter(
+        has_text="signups.csv: Events CSV (this dashboard's format), import")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text("2 rows added")
     expect(page.get_by_test_id("stDataFrame").last).to_be_visible()

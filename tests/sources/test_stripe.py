@@ -228,6 +228,32 @@ def test_bad_status_and_missing_customer_are_located(store, write):
         import_file(store, write("c.csv", DASHBOARD.replace("sub_3,cus_1,", "sub_3,,")))
 
 
+def test_a_file_cut_off_mid_row_is_refused_and_stores_nothing(store, write):
+    """The second export of the same subscriptions, cut off in the last row's metadata: its rows would all be
+    duplicates and the cut row would pass with its last columns empty ("0 rows added"), so it must be refused."""
+    import_file(store, write("full.csv", DASHBOARD))
+    before = store.query("SELECT count(*) FROM imports")
+    cut = DASHBOARD[: DASHBOARD.rindex(",enterprise,EMEA") + len(",enterp")]  # sub_3's line, no line end
+    with pytest.raises(InputError) as caught:
+        import_file(store, write("cut.csv", cut))
+    # the header has 23 fields; sub_3 (line 4) stops inside its 22nd, "Segment (metadata)"
+    assert str(caught.value) == ("cut.csv, line 4: the last line is cut short: it has 22 of the header's 23 fields "
+                                 "and no line end; the file looks truncated (export it again)")
+    assert store.query("SELECT count(*) FROM imports") == before
+
+
+def test_a_last_line_without_a_line_end_is_kept_when_it_is_whole(store, write):
+    result = import_file(store, write("s.csv", DASHBOARD.rstrip("\n")))
+    assert (result.rows_added, result.rows_rejected) == (3, 0)
+
+
+def test_a_hand_made_file_that_leaves_out_empty_last_columns_still_imports(store, write):
+    header = "subscription_id,customer_id,amount,started_at,plan,status,canceled_at,ended_at\n"
+    rows = "s1,c1,10,2026-01-01,basic\ns2,c2,20,2026-01-02,pro"  # no status, dates or final line end
+    result = import_file(store, write("subs.csv", header + rows))
+    assert (result.source, result.rows_added) == ("subscriptions_csv", 2)
+
+
 def test_same_file_twice_is_a_duplicate(store, write):
     path = write("subscriptions.csv", DASHBOARD)
     first = import_file(store, path)
