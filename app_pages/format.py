@@ -6,6 +6,8 @@
 ['12,345', '203', '4.5%', '—', '5.90']
 >>> [delta(0.0123, "ratio"), delta(-3058.0, "currency"), delta(12.0, "count"), delta(float("nan"), "count")]
 ['+1.2 pp', '-$3.06k', '+12', None]
+>>> delta(-0.0004, "ratio")
+'0.0 pp'
 """
 
 from __future__ import annotations
@@ -22,33 +24,35 @@ from kpis.formatting import (
     percent,
     period_label,
     ratio,
+    signed,
     undefined,
     value,
 )
 from kpis.registry import Kpi
 
-__all__ = ["DASH", "PLAIN_RATIOS", "count", "day", "delta", "finite", "kpi_delta", "money", "percent", "period",
-           "plotly_format", "ratio", "undefined", "value"]
+__all__ = ["DASH", "PLAIN_RATIOS", "count", "day", "delta", "finite", "is_zero", "kpi_delta", "money", "percent",
+           "period", "plotly_format", "ratio", "undefined", "value"]
 
 
 def delta(change: object, unit: str, plain_ratio: bool = False) -> str | None:
-    """A signed change for st.metric's delta (None when undefined): ratios in percentage points."""
-    if undefined(change):
-        return None
-    number = float(change)  # type: ignore[arg-type]
-    sign = "+" if number >= 0 else "-"
-    if unit == "currency":
-        return f"{sign}{money(abs(number))}"
-    if unit == "count":
-        return f"{sign}{count(abs(number))}"
-    if plain_ratio:
-        return f"{sign}{abs(number):.2f}"
-    return f"{sign}{abs(number) * 100:.1f} pp"
+    """A signed change for st.metric's delta (None when undefined): :func:`kpis.formatting.signed`, the review's
+    own, so that ratios change in percentage points and nothing shows as ``-0.0 pp``."""
+    text = signed(change, unit, plain_ratio=plain_ratio)
+    return None if text == DASH else text
 
 
 def kpi_delta(kpi: Kpi, change: object) -> str | None:
     """:func:`delta` for ``kpi``'s unit."""
     return delta(change, kpi.unit, kpi.id in PLAIN_RATIOS)
+
+
+def is_zero(text: str | None) -> bool:
+    """True for a delta that shows no change (``0.0 pp``, ``$0``): st.metric would draw it as a rise.
+
+    >>> is_zero("0.0 pp"), is_zero("+0.6 pp"), is_zero(None)
+    (True, False, False)
+    """
+    return text is not None and not text.startswith(("+", "-"))
 
 
 def day(value: object) -> str:
