@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, plan, url_state
 from app_pages import format as fmt
+from kpis import warmup
 from kpis.registry import KPIS
 
 MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
@@ -17,8 +18,9 @@ page = components.revenue_page("Revenue")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
 flags = plan.anomaly_flags(store, grain, cut, chosen.segment, ("mrr", "nrr"))
+starts = components.data_starts(store)
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
-                    chosen.compare, shown_from_day=chosen.start)
+                    chosen.compare, shown_from_day=chosen.start, data_start=starts)
 plan.anomaly_notes(flags, ("mrr", "nrr"), grain)
 
 left, right = st.columns(2)
@@ -53,8 +55,10 @@ st.caption("The bridge's axis is zoomed on the movements: it does not start at z
 st.subheader("Retention and value per account")
 left, right = st.columns(2)
 with left:
-    charts.show(charts.lines({"NRR": components.series_of(shown, "nrr"), "GRR": components.series_of(shown, "grr")},
-                             KPIS["nrr"], "Net and gross revenue retention (trailing 12 months)", grain))
+    charts.show(charts.with_warm_up(
+        charts.lines({"NRR": components.series_of(shown, "nrr"), "GRR": components.series_of(shown, "grr")},
+                     KPIS["nrr"], "Net and gross revenue retention (trailing 12 months)", grain),
+        warmup.warming_periods([KPIS["nrr"]], shown["period_start"], grain, starts["revenue"], cut), grain))
 with right:
     charts.show(charts.lines({"ARPA": components.series_of(shown, "arpa")}, KPIS["arpa"],
                              "ARPA (MRR per active customer)", grain))
