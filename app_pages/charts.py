@@ -11,6 +11,7 @@ hover, escaped so that it is never read as HTML.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
@@ -109,6 +110,12 @@ WARM_FILL = "rgba(161, 161, 170, 0.18)"
 WARM_LABEL = "warming up"
 
 
+def _hover_lines(text: str, width: int = 72) -> str:
+    """``text`` escaped for a Plotly hover (it renders tags) and broken into lines of at most ``width``
+    characters (and at each line break of its own), so that the box stays narrow."""
+    return "<br>".join(html.escape(line) for part in text.splitlines() for line in textwrap.wrap(part, width))
+
+
 def with_warm_up(figure: go.Figure, periods: Mapping[date, str], grain: str) -> go.Figure:
     """Shade the periods in which a KPI warms up (``periods``: ``{period_start: why}``) as one span labelled
     "warming up", from the first such period to the start of the next one, and say why in the hover of each
@@ -120,10 +127,10 @@ def with_warm_up(figure: go.Figure, periods: Mapping[date, str], grain: str) -> 
     figure.add_vrect(x0=pd.Timestamp(starts[0]), x1=pd.Timestamp(end), fillcolor=WARM_FILL, line_width=0,
                      layer="below", annotation_text=WARM_LABEL, annotation_position="top left",
                      annotation_font={"size": 11, "color": "#71717a"})
-    texts = [html.escape(periods[s]) for s in starts]
+    texts = [_hover_lines(periods[s]) for s in starts]
     figure.add_scatter(x=[pd.Timestamp(s) for s in starts], y=[0.5] * len(starts), yaxis="y8", name=WARM_LABEL,
                        mode="markers", showlegend=False, marker={"size": 1, "opacity": 0}, hovertext=texts,
-                       hovertemplate=f"{WARM_LABEL}: %{{hovertext}}<extra></extra>")
+                       hovertemplate=f"{WARM_LABEL}:<br>%{{hovertext}}<extra></extra>")
     figure.update_layout(yaxis8={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True})
     return figure
 
@@ -300,7 +307,7 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
     warm = [pd.Timestamp(r).date() in why for r in rows]
     y = [f"{fmt.period(r, grain).removeprefix('week of ')} · {int(sizes[r]):,}" + (f" · {WARM_LABEL}" if w else "")
          for r, w in zip(rows, warm, strict=True)]
-    notes = [[f"<br>{WARM_LABEL}: {html.escape(why[pd.Timestamp(r).date()])}" if w else ""] * len(columns)
+    notes = [[f"<br>{WARM_LABEL}:<br>{_hover_lines(why[pd.Timestamp(r).date()])}" if w else ""] * len(columns)
              for r, w in zip(rows, warm, strict=True)]
     unit = "week" if grain == "week" else "month"
     height = max(260, 70 + 24 * len(rows))

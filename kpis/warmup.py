@@ -129,7 +129,7 @@ def cohort_reason(grain: str, first: date, as_of: date) -> str:
 def warming_periods(kpis: Iterable[Kpi], starts: Iterable[object], grain: str, first: date | None,
                     as_of: date | None = None) -> dict[date, str]:
     """``{period_start: why}`` for the periods of a chart in which any of ``kpis`` warms up; ``why`` holds the
-    reason of each KPI that does, one sentence each.
+    reason of each KPI that does, one line each.
 
     >>> from kpis.registry import KPIS
     >>> found = warming_periods([KPIS["wau"], KPIS["mau"]], [date(2025, 11, 17), date(2025, 11, 24)], "week",
@@ -142,5 +142,5 @@ def warming_periods(kpis: Iterable[Kpi], starts: Iterable[object], grain: str, f
         day = pd.Timestamp(start).date()  # type: ignore[arg-type]
         why = [reason(k, first) for k in kpis if first is not None and period_warming_up(k, day, grain, first, as_of)]
         if why:
-            found[day] = " ".join(why)
+            found[day] = "\n".join(why)
     return found
