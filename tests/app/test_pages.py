@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpis.store import Store
+from tests.app.conftest import TIMEOUT
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
 DATA_PAGE = "app_pages/data.py"
