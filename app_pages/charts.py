@@ -12,8 +12,9 @@ hover, escaped so that it is never read as HTML.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,6 +22,7 @@ import plotly.io as pio
 import streamlit as st
 
 from app_pages import format as fmt
+from kpis.calendar import next_start
 from kpis.registry import Kpi
 
 COLORS = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"]
@@ -102,6 +104,36 @@ def with_notes(figure: go.Figure, notes: pd.DataFrame) -> go.Figure:
                        marker={"symbol": "triangle-down", "size": 9, "color": NOTE_COLOR},
                        hovertemplate="%{hovertext}<extra>note</extra>")
     figure.update_layout(yaxis9={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True})
+    return figure
+
+
+#: The shading of the periods in which a KPI warms up (:mod:`kpis.warmup`), and its label.
+WARM_FILL = "rgba(161, 161, 170, 0.18)"
+WARM_LABEL = "warming up"
+
+
+def _hover_lines(text: str, width: int = 72) -> str:
+    """``text`` escaped for a Plotly hover (it renders tags) and broken into lines of at most ``width``
+    characters (and at each line break of its own), so that the box stays narrow."""
+    return "<br>".join(html.escape(line) for part in text.splitlines() for line in textwrap.wrap(part, width))
+
+
+def with_warm_up(figure: go.Figure, periods: Mapping[date, str], grain: str) -> go.Figure:
+    """Shade the periods in which a KPI warms up (``periods``: ``{period_start: why}``) as one span labelled
+    "warming up", from the first such period to the start of the next one, and say why in the hover of each
+    (escaped: Plotly renders tags in hover text)."""
+    if not periods:
+        return figure
+    starts = sorted(periods)
+    end = next_start(starts[-1], grain)
+    figure.add_vrect(x0=pd.Timestamp(starts[0]), x1=pd.Timestamp(end), fillcolor=WARM_FILL, line_width=0,
+                     layer="below", annotation_text=WARM_LABEL, annotation_position="top left",
+                     annotation_font={"size": 11, "color": "#71717a"})
+    texts = [_hover_lines(periods[s]) for s in starts]
+    figure.add_scatter(x=[pd.Timestamp(s) for s in starts], y=[0.5] * len(starts), yaxis="y8", name=WARM_LABEL,
+                       mode="markers", showlegend=False, marker={"size": 1, "opacity": 0}, hovertext=texts,
+                       hovertemplate=f"{WARM_LABEL}:<br>%{{hovertext}}<extra></extra>")
+    figure.update_layout(yaxis8={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True})
     return figure
 
 
@@ -371,8 +403,11 @@ def bridge(start_value: float, steps: Sequence[tuple[str, float]], end_value: fl
     return figure
 
 
-def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 12) -> go.Figure:
-    """Cohorts (rows, oldest on top) by period (columns): retention in percent; partial cells marked with *."""
+def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 12,
+            warming: Mapping[date, str] | None = None) -> go.Figure:
+    """Cohorts (rows, oldest on top) by period (columns): retention in percent; partial cells marked with *;
+    the cohorts in ``warming`` (``{cohort_start: why}``, younger than their period) shaded, labelled "warming up"
+    and explained in the hover."""
     shown = cohorts[cohorts["period"] <= max_period]
     rows = sorted(shown["cohort_start"].unique())
     columns = list(range(int(shown["period"].max()) + 1)) if not shown.empty else []
@@ -384,14 +419,23 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
     text = cells.pivot(index="cohort_start", columns="period", values="label").reindex(
         index=rows, columns=columns).fillna("")
     sizes = shown.drop_duplicates("cohort_start").set_index("cohort_start")["cohort_size"]
-    y = [f"{fmt.period(r, grain).removeprefix('week of ')} · {int(sizes[r]):,}" for r in rows]
+    why = {pd.Timestamp(r).date(): text for r, text in (warming or {}).items()}
+    warm = [pd.Timestamp(r).date() in why for r in rows]
+    y = [f"{fmt.period(r, grain).removeprefix('week of ')} · {int(sizes[r]):,}" + (f" · {WARM_LABEL}" if w else "")
+         for r, w in zip(rows, warm, strict=True)]
+    notes = [[f"<br>{WARM_LABEL}:<br>{_hover_lines(why[pd.Timestamp(r).date()])}" if w else ""] * len(columns)
+             for r, w in zip(rows, warm, strict=True)]
     unit = "week" if grain == "week" else "month"
     height = max(260, 70 + 24 * len(rows))
     figure = _figure(title, height)
     figure.add_trace(go.Heatmap(
         z=z.to_numpy(), x=[f"{unit} {k}" for k in columns], y=y, text=text.to_numpy(), texttemplate="%{text}",
         textfont={"size": 11}, colorscale="Blues", zmin=0, zmax=1, xgap=1, ygap=1, showscale=False,
-        hovertemplate="cohort %{y}<br>%{x}: %{z:.1%}<extra></extra>"))
+        customdata=notes, hovertemplate="cohort %{y}<br>%{x}: %{z:.1%}%{customdata}<extra></extra>"))
+    for i, w in enumerate(warm):
+        if w:
+            figure.add_shape(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=i - 0.5, y1=i + 0.5,
+                             fillcolor=WARM_FILL, line_width=0, layer="above")
     figure.update_yaxes(autorange="reversed", type="category", showgrid=False, tickfont={"size": 11})
     figure.update_xaxes(side="top", type="category", showgrid=False, ticks="")
     figure.update_layout(hovermode="closest", margin={"t": 70})

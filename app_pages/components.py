@@ -25,13 +25,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import format as fmt
+from kpis import warmup
 from kpis.calendar import period_start
 from kpis.csv_safety import frame_csv
 from kpis.errors import DataError, DiskFull, InputError
 from kpis.importer import ImportResult, import_file
 from kpis.registry import Kpi
 from kpis.reporting import LastComplete, last_complete_period
-from kpis.scorecard import compare
+from kpis.scorecard import Comparison, compare
 from kpis.sources.detect import label_of
 from kpis.store import Store, default_path
 
@@ -590,28 +591,55 @@ def kpi_card(kpi: Kpi, table: pd.DataFrame, grain: str, against: str, *, shown_f
     other = compare(table, grain, "previous" if against == "year_ago" else "year_ago", data_start=data_start,
                     period=period)
     shown = shown_from(table, shown_from_day, grain) if shown_from_day is not None else table
-    # st.metric's sparkline takes numbers only: undefined periods are left out (never drawn as zero)
-    spark = [round(float(v), 6) for v in shown["value"] if fmt.finite(v)]
+    warming = warmup.flags(kpi, shown["period_start"], grain, data_start)
+    # st.metric's sparkline takes numbers only: undefined periods and periods warming up are left out (never drawn
+    # as zero, never as a ramp that only says the data is young)
+    spark = [round(float(v), 6) for v, w in zip(shown["value"], warming, strict=True) if fmt.finite(v) and not w]
     word = "a year ago" if against == "year_ago" else "prev."
+    warm = warming_text(kpi, grain, data_start, headline.period, headline.reference_period)
+    change = float("nan") if warm else headline.change
+    delta = fmt.kpi_delta(kpi, change)
+    zero = fmt.is_zero(delta)
     st.metric(
         label or kpi.label,
         fmt.value(kpi, headline.value),
-        delta=fmt.kpi_delta(kpi, headline.change),
-        delta_color="normal" if kpi.higher_is_better else "inverse",
-        delta_description=f"vs {word}" if fmt.finite(headline.change) else "nothing to compare with",
+        delta=delta,
+        delta_color="off" if zero else ("normal" if kpi.higher_is_better else "inverse"),
+        delta_arrow="off" if zero else "auto",
+        delta_description=_delta_description(kpi, headline, word, warm),
         chart_data=spark if len(spark) > 1 else None,
         help=f"{kpi.definition} Value of the last complete period ({fmt.period(headline.period, grain)}), "
-             f"compared with {fmt.period(headline.reference_period, grain)}.",
+             f"compared with {fmt.period(headline.reference_period, grain)}." + (f" {warm}" if warm else ""),
         border=True,
     )
     notes = [fmt.period(headline.period, grain)]
     other_word = "vs a year ago" if against == "previous" else "vs previous"
-    if other.reference_period is not None and fmt.finite(other.change):
+    if (other.reference_period is not None and fmt.finite(other.change)
+            and not warming_text(kpi, grain, data_start, other.period, other.reference_period)):
         notes.append(f"{other_word}: {fmt.kpi_delta(kpi, other.change)}")
     if headline.running_period is not None:
         notes.append(f"running {fmt.period(headline.running_period, grain)}: "
                      f"{fmt.value(kpi, headline.running_value)} (partial)")
     st.caption(plain(" · ".join(notes)))
+
+
+def warming_text(kpi: Kpi, grain: str, first: date | None, *periods: object) -> str | None:
+    """Why a tile does not compare: a sentence when one of ``periods`` warms up (:mod:`kpis.warmup`), else None."""
+    if first is None or not any(warmup.period_warming_up(kpi, p, grain, first) for p in periods if p is not None):
+        return None
+    return f"Warming up, so not compared: {warmup.reason(kpi, first)}"
+
+
+def _delta_description(kpi: Kpi, headline: Comparison, word: str, warm: str | None) -> str:
+    """What the tile's change is against, or why there is none: warming up; an unbounded ratio (the quick ratio
+    of a period that lost nothing); nothing to compare with."""
+    if warm:
+        return "warming up"
+    if kpi.undefined_means and not fmt.finite(headline.value):
+        return "the ratio is unbounded"
+    if kpi.undefined_means and not fmt.finite(headline.reference):
+        return f"{word}: {kpi.undefined_means}"
+    return f"vs {word}" if fmt.finite(headline.change) else "nothing to compare with"
 
 
 def kpi_grid(cards: list[tuple[Kpi, pd.DataFrame, str]], against: str, *, per_row: int = 4,
@@ -728,11 +756,7 @@ def events_as_of(store: Store) -> date | None:
 
 
 def data_starts(store: Store) -> dict[str, date | None]:
-    """The first day with data per source, so that a period cut short at the start is not compared with.
-
-    Events only: :mod:`kpis.revenue` has no public first paid day (its first period's flows count every customer
-    as new; with a year of history before the default date range, comparisons rarely reach it).
-    """
-    from kpis.engagement import first_active_day
-
-    return {"engagement": cached(store, first_active_day), "revenue": None}
+    """The first day with data per source (``revenue``: the first paid day, ``engagement``: the first event
+    day), so that a period cut short at the start is not compared with and a KPI warming up
+    (:mod:`kpis.warmup`) is marked."""
+    return cached(store, warmup.first_days)

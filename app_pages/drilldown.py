@@ -26,6 +26,24 @@ MEANING = {
 }
 
 
+#: The movement the section opens on when it has customers (churn first: it is what a CPO asks about first).
+FIRST_CHOICE = "churned"
+
+
+def opening_movement(counts: dict[str, int]) -> str:
+    """The movement to open on: churned when anyone churned, else the first movement (in the pages' order) that
+    has customers, so that the section never opens on an empty list while another has names.
+
+    >>> opening_movement({"new": 0, "reactivated": 1, "expansion": 0, "contraction": 0, "churned": 0})
+    'reactivated'
+    >>> opening_movement({"new": 3, "churned": 2}), opening_movement({"new": 0, "churned": 0})
+    ('churned', 'churned')
+    """
+    if counts.get(FIRST_CHOICE, 0) > 0:
+        return FIRST_CHOICE
+    return next((m for m in MOVEMENTS if counts.get(m, 0) > 0), FIRST_CHOICE)
+
+
 def _pick_period(shown: pd.DataFrame, grain: str, default: date | None = None) -> pd.Series:
     """The period to explain (``default``, the last complete one, when on screen); returns its row of the KPI
     table."""
@@ -55,9 +73,11 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
     start, end = row["period_start"], row["period_end"]
     moves = components.computed(store, period_movements, start, end, segment=segment)
     counts = moves["movement"].value_counts()
+    if "drill_movement" not in st.session_state:  # opened: on a movement with customers; then the reader's choice
+        st.session_state["drill_movement"] = opening_movement({m: int(counts.get(m, 0)) for m in MOVEMENTS})
     with right:
         movement = st.segmented_control(
-            "Movement", list(MOVEMENTS), default="churned", required=True, key="drill_movement",
+            "Movement", list(MOVEMENTS), required=True, key="drill_movement",
             format_func=lambda m: f"{MOVEMENTS[m]} ({int(counts.get(m, 0))})",
             help="Counted like the KPIs: MRR at the end of the previous period against MRR at this period's end "
                  "(the as-of date for a partial period).")

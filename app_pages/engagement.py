@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, plan
 from app_pages import format as fmt
-from kpis import engagement, event_names, scorecard
+from kpis import engagement, event_names, scorecard, warmup
 from kpis.registry import KPIS
 
 store, chosen, as_of = components.events_page("Engagement")
@@ -32,17 +32,21 @@ plan.anomaly_notes(flags, ("dau", "mau", "stickiness"), grain)
 
 users = {"DAU (mean)": ("dau", components.series_of(shown, "dau")), "WAU": ("wau", components.series_of(shown, "wau")),
          "MAU": ("mau", components.series_of(shown, "mau"))}
-charts.show(charts.lines(
+first_event = components.data_starts(store)["engagement"]
+charts.show(charts.with_warm_up(charts.lines(
     {name: series for name, (_, series) in users.items()}, KPIS["mau"],
     f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the 7- and 30-day counts at the "
-    "period's end", grain, **plan.on_chart(store, users, grain, end, chosen.segment, ahead=ahead, project=True)))
+    "period's end", grain, **plan.on_chart(store, users, grain, end, chosen.segment, ahead=ahead, project=True)),
+    warmup.warming_periods([KPIS["wau"], KPIS["mau"]], shown["period_start"], grain, first_event, end), grain))
 
 left, right = st.columns(2)
 with left:
     sticky = components.series_of(shown, "stickiness")
-    charts.show(charts.lines({"Stickiness": sticky}, KPIS["stickiness"], "Stickiness (mean DAU / mean MAU)", grain,
-                             **plan.on_chart(store, {"Stickiness": ("stickiness", sticky)}, grain, end,
-                                             chosen.segment, ahead=ahead)))
+    charts.show(charts.with_warm_up(
+        charts.lines({"Stickiness": sticky}, KPIS["stickiness"], "Stickiness (mean DAU / mean MAU)", grain,
+                     **plan.on_chart(store, {"Stickiness": ("stickiness", sticky)}, grain, end, chosen.segment,
+                                     ahead=ahead)),
+        warmup.warming_periods([KPIS["stickiness"]], sticky["period_start"], grain, first_event, end), grain))
 with right:
     curve_grain = "week" if grain == "week" else "month"
     periods = table if curve_grain == grain else components.computed(

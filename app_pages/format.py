@@ -9,6 +9,8 @@ set once per run for every page by :func:`use_currency` (``$`` until then).
 ['12,345', '203', '4.5%', '—', '5.90']
 >>> [delta(0.0123, "ratio"), delta(-3058.0, "currency"), delta(12.0, "count"), delta(float("nan"), "count")]
 ['+1.2 pp', '-$3.06k', '+12', None]
+>>> delta(-0.0004, "ratio")
+'0.0 pp'
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ from kpis.formatting import (
     percent,
     period_label,
     ratio,
+    signed,
     symbol,
     undefined,
 )
 from kpis.registry import Kpi
 
-__all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "kpi_delta", "money",
-           "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined", "use_currency", "value"]
+__all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "is_zero", "kpi_delta",
+           "money", "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined", "use_currency",
+           "value"]
 
 #: The symbol amounts carry in this script run (each session runs in its own thread, with its own context).
 _SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
@@ -60,23 +64,24 @@ def value(kpi: Kpi, number: object) -> str:
 
 
 def delta(change: object, unit: str, plain_ratio: bool = False) -> str | None:
-    """A signed change for st.metric's delta (None when undefined): ratios in percentage points."""
-    if undefined(change):
-        return None
-    number = float(change)  # type: ignore[arg-type]
-    sign = "+" if number >= 0 else "-"
-    if unit == "currency":
-        return f"{sign}{money(abs(number))}"
-    if unit == "count":
-        return f"{sign}{count(abs(number))}"
-    if plain_ratio:
-        return f"{sign}{abs(number):.2f}"
-    return f"{sign}{abs(number) * 100:.1f} pp"
+    """A signed change for st.metric's delta (None when undefined): :func:`kpis.formatting.signed`, the review's
+    own, so that ratios change in percentage points and nothing shows as ``-0.0 pp``."""
+    text = signed(change, unit, plain_ratio=plain_ratio)
+    return None if text == DASH else text
 
 
 def kpi_delta(kpi: Kpi, change: object) -> str | None:
     """:func:`delta` for ``kpi``'s unit."""
     return delta(change, kpi.unit, kpi.id in PLAIN_RATIOS)
+
+
+def is_zero(text: str | None) -> bool:
+    """True for a delta that shows no change (``0.0 pp``, ``$0``): st.metric would draw it as a rise.
+
+    >>> is_zero("0.0 pp"), is_zero("+0.6 pp"), is_zero(None)
+    (True, False, False)
+    """
+    return text is not None and not text.startswith(("+", "-"))
 
 
 def day(value: object) -> str:

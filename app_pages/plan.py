@@ -26,6 +26,7 @@ from app_pages import components
 from app_pages import format as fmt
 from kpis import anomalies as anomalies_module
 from kpis import csv_safety
+from kpis import formatting as kformat
 from kpis import targets as targets_module
 from kpis.calendar import last_day, spine
 from kpis.errors import DataError, InputError
@@ -476,10 +477,17 @@ def anomaly_flags(store: Store, grain: str, as_of: date | None, segment: tuple[s
 
 
 def range_text(kpi: Kpi, low: object, high: object) -> str:
-    """``$127.2k to $136.9k``; counts with one decimal so that the range never seems to hold the value."""
-    if kpi.unit == "count":
-        return f"{float(low):,.1f} to {float(high):,.1f}"  # type: ignore[arg-type]
-    return f"{fmt.value(kpi, low)} to {fmt.value(kpi, high)}"
+    """``$127.2k to $136.9k``, ``194 to 200``: :func:`kpis.formatting.range_text`, the review's own (within
+    what the KPI can take, counts in whole numbers)."""
+    return kformat.range_text(kpi, low, high)
+
+
+def method_text(grain: str) -> str:
+    """How the usual range is found, in a clause for the flag's help and note."""
+    return (f"the trend line of up to {anomalies_module.WINDOW} {grain}s before (periods warming up left out), "
+            f"± {anomalies_module.WIDTH:g} prediction standard errors, and at least "
+            f"{anomalies_module.MIN_SHARE:.0%} of the KPI's usual size ({anomalies_module.MIN_POINTS * 100:g} "
+            "percentage point for a rate)")
 
 
 def anomaly_caption(kpi: Kpi, flag: Mapping[str, object], grain: str) -> None:
@@ -487,8 +495,7 @@ def anomaly_caption(kpi: Kpi, flag: Mapping[str, object], grain: str) -> None:
     st.caption(f":orange[:material/warning: unusual: {flag['direction']} its usual range]",
                help=f"{kpi.label} in {fmt.period(flag['period_start'], grain)} was "  # type: ignore[arg-type]
                     f"{fmt.value(kpi, flag['value'])}, {flag['direction']} its usual range of "
-                    f"{range_text(kpi, flag['low'], flag['high'])}: the trend of the 8 {grain}s before, ± 2 standard "
-                    "deviations.")
+                    f"{range_text(kpi, flag['low'], flag['high'])}: {method_text(grain)}.")
 
 
 def anomaly_notes(flags: Mapping[str, Mapping[str, object]], kpi_ids: tuple[str, ...], grain: str) -> None:
@@ -501,8 +508,7 @@ def anomaly_notes(flags: Mapping[str, Mapping[str, object]], kpi_ids: tuple[str,
         st.warning(components.plain(
             f"Unusual: {kpi.label} in {fmt.period(flag['period_start'], grain)} "  # type: ignore[arg-type]
             f"({fmt.value(kpi, flag['value'])}) was {flag['direction']} its usual range of "
-            f"{range_text(kpi, flag['low'], flag['high'])} (the trend of the 8 {grain}s before, ± 2 standard "
-            "deviations)."), icon=":material/troubleshoot:")
+            f"{range_text(kpi, flag['low'], flag['high'])} ({method_text(grain)})."), icon=":material/troubleshoot:")
 
 
 def tile_targets(evaluation: pd.DataFrame, as_of_by_source: Mapping[str, date | None]) -> dict[str, dict[str, object]]:

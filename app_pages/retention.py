@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, url_state
 from app_pages import format as fmt
-from kpis import retention
+from kpis import retention, warmup
 
 MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
 
@@ -33,14 +33,22 @@ horizon = 12
 st.caption(components.plain(
     f"Each row is a cohort (its first {grain} · its size); each cell the share of it active {grain} k later "
     f"(k = 0 is 100% by definition), up to {grain} {horizon}. * marks a {grain} still running (partial)."))
-charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon))
+first_event, cohorts_end = components.data_starts(store)["engagement"], chosen.end_for(as_of) or as_of
+young = {c: warmup.cohort_reason(grain, first_event, cohorts_end)
+         for c in sorted({pd.Timestamp(c).date() for c in cells["cohort_start"]})
+         if first_event is not None and warmup.cohort_warming_up(c, grain, first_event, cohorts_end)}
+charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon, warming=young))
+if young:
+    st.caption(components.plain(f"Shaded rows (warming up) are cohorts younger than their {grain}: the data starts "
+                                f"or ends inside it, so it holds only part of its first {grain}."))
 
 st.subheader("Retention curves")
 cohorts = sorted({pd.Timestamp(c).date() for c in cells["cohort_start"]})
 depth = cells.groupby(cells["cohort_start"].map(lambda c: pd.Timestamp(c).date()))["period"].max()
-deep = [c for c in cohorts if depth[c] >= 3] or cohorts
+deep = [c for c in cohorts if depth[c] >= 3 and c not in young] or cohorts
 default = deep[-4:] if len(deep) <= 12 else [deep[0], deep[len(deep) // 3], deep[2 * len(deep) // 3], deep[-1]]
-picked = url_state.pick_periods("Cohorts", "cohorts", cohorts, default, grain, lambda c: fmt.period(c, grain))
+picked = url_state.pick_periods("Cohorts", "cohorts", cohorts, default, grain,
+                                lambda c: fmt.period(c, grain) + (" (warming up)" if c in young else ""))
 if picked:
     charts.show(charts.curves(cells, picked, grain, "Retention curves (hollow points: period still running)"))
 else:

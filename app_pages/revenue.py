@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, plan, url_state
 from app_pages import format as fmt
+from kpis import warmup
 from kpis.registry import KPIS
 
 MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
@@ -18,8 +19,9 @@ store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, p
 grain = chosen.grain
 ahead = cut == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("mrr", "nrr"))
+starts = components.data_starts(store)
 components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
-                    chosen.compare, shown_from_day=chosen.start, period=page.headline)
+                    chosen.compare, shown_from_day=chosen.start, period=page.headline, data_start=starts)
 plan.anomaly_notes(flags, ("mrr", "nrr"), grain)
 
 left, right = st.columns(2)
@@ -60,9 +62,11 @@ st.subheader("Retention and value per account")
 left, right = st.columns(2)
 with left:
     retained = {"NRR": ("nrr", components.series_of(shown, "nrr")), "GRR": ("grr", components.series_of(shown, "grr"))}
-    charts.show(charts.lines({name: t for name, (_, t) in retained.items()}, KPIS["nrr"],
-                             "Net and gross revenue retention (trailing 12 months)", grain,
-                             **plan.on_chart(store, retained, grain, cut, chosen.segment, ahead=ahead)))
+    charts.show(charts.with_warm_up(
+        charts.lines({name: t for name, (_, t) in retained.items()}, KPIS["nrr"],
+                     "Net and gross revenue retention (trailing 12 months)", grain,
+                     **plan.on_chart(store, retained, grain, cut, chosen.segment, ahead=ahead)),
+        warmup.warming_periods([KPIS["nrr"]], shown["period_start"], grain, starts["revenue"], cut), grain))
 with right:
     arpa = components.series_of(shown, "arpa")
     charts.show(charts.lines({"ARPA": arpa}, KPIS["arpa"], "ARPA (MRR per active customer)", grain,

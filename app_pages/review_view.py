@@ -16,10 +16,11 @@ import streamlit as st
 from app_pages import auth, components, plan
 from kpis import formatting as kfmt
 from kpis import review as review_module
-from kpis.review import Change, CustomerMove, Review
+from kpis.review import CustomerMove, Review
 from kpis.review_text import (
     anomaly_cells,
     cap,
+    change_cell,
     delta_text,
     mover_change,
     subtitle,
@@ -35,15 +36,6 @@ def review_for(store: Store, as_of: date | None, grain: str, segment: tuple[str,
     """:func:`kpis.review.build_review`; ``notes`` (the ids of the notes on dates) is only a cache key, so that a
     note added or removed shows at once (the data version counts imports, not notes)."""
     return review_module.build_review(store, as_of, grain, segment)
-
-
-def _change_cell(review: Review, change: Change) -> str:
-    if kfmt.undefined(change.change):
-        return kfmt.DASH
-    text = delta_text(review, change.kpi, change.change)
-    if change.unit != "ratio" and not kfmt.undefined(change.relative_change):
-        text += f" ({kfmt.relative(change.relative_change)})"
-    return text
 
 
 def file_stem(review: Review) -> str:
@@ -65,7 +57,7 @@ def headlines(review: Review) -> pd.DataFrame:
         statuses = [t.status + (" (projected)" if t.projected and t.running and h.unit != "ratio" else "")
                     for t in h.targets if t.status]
         rows.append({"KPI": h.label, this: value_text(review, h.kpi, h.value),
-                     before: value_text(review, h.kpi, h.previous), "Change": _change_cell(review, h),
+                     before: value_text(review, h.kpi, h.previous), "Change": change_cell(review, h),
                      "Target": "; ".join(target_summary(review, t, h.kpi, status=False) for t in h.targets),
                      "Status": "; ".join(statuses),
                      "Unusual": f"{h.anomaly.direction} usual range" if h.anomaly else ""})
@@ -87,7 +79,7 @@ def bridge(review: Review) -> pd.DataFrame | None:
 def movers(review: Review) -> pd.DataFrame:
     this, before = columns(review)
     return pd.DataFrame([{"KPI": c.label, before: value_text(review, c.kpi, c.previous),
-                          this: value_text(review, c.kpi, c.value), "Change": mover_change(c),
+                          this: value_text(review, c.kpi, c.value), "Change": mover_change(review, c),
                           "": "better" if c.improved else "worse"} for c in (*review.improvers, *review.decliners)])
 
 

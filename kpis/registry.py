@@ -8,6 +8,30 @@ GRAINS = ("day", "week", "month", "quarter")
 
 
 @dataclass(frozen=True)
+class WarmUp:
+    """How much data a KPI needs before its value means what it says; until then its periods are *warming up*.
+
+    ``days``: the snapshot day of a period must lie this many days after the first day with data (a rolling
+    window: MAU counts the 30 days ending on a day, so it needs 29 days before it). ``months``: the snapshot day
+    moved back this many calendar months must lie inside the data (a look-back: NRR). ``whole_period``: the value
+    is a mean over the days of the period, so every one of them must be warmed up (stickiness). ``why`` says
+    what the KPI counts, for the tooltips and the review's caveats.
+    """
+
+    why: str
+    days: int = 0
+    months: int = 0
+    whole_period: bool = False
+
+
+#: What a KPI can take: never negative, a share (0 to 1), never positive (losses), or any number.
+NON_NEGATIVE: tuple[float | None, float | None] = (0.0, None)
+SHARE: tuple[float | None, float | None] = (0.0, 1.0)
+LOSS: tuple[float | None, float | None] = (None, 0.0)
+ANY: tuple[float | None, float | None] = (None, None)
+
+
+@dataclass(frozen=True)
 class Kpi:
     """One KPI: id (used in code, CLI, URLs and targets), how to show it and what it means."""
 
@@ -20,9 +44,17 @@ class Kpi:
     grains: tuple[str, ...] = GRAINS
     #: "snapshot": the value at the period's end (a target applies to the end); "flow": summed over the period
     aggregation: str = "snapshot"
+    #: the lowest and highest value the KPI can take (None: unbounded), so that no range shown goes beyond them
+    limits: tuple[float | None, float | None] = NON_NEGATIVE
+    #: how long the KPI warms up at the start of the data (None: its first period already means what it says)
+    warm_up: WarmUp | None = None
+    #: what an undefined value means when it has one meaning only (the quick ratio of a period that lost nothing)
+    undefined_means: str | None = None
 
 
 _R, _E = "revenue", "engagement"
+_TWELVE_MONTHS = WarmUp("compares with the customers paying twelve months before", months=12)
+_THIRTY_DAYS = WarmUp("counts the users active in the 30 days ending each day", days=29)
 _ALL = (
     Kpi("mrr", "MRR", "currency", _R, "Monthly recurring revenue at the end of the period."),
     Kpi("arr", "ARR", "currency", _R, "12 x MRR."),
@@ -32,14 +64,14 @@ _ALL = (
         aggregation="flow"),
     Kpi("contraction_mrr", "Contraction MRR", "currency", _R,
         "MRR lost (negative) from customers who still pay, but less than a period ago.",
-        higher_is_better=False, aggregation="flow"),
+        higher_is_better=False, aggregation="flow", limits=LOSS),
     Kpi("churned_mrr", "Churned MRR", "currency", _R,
         "MRR lost (negative) from customers who paid a period ago and pay nothing now.",
-        higher_is_better=False, aggregation="flow"),
+        higher_is_better=False, aggregation="flow", limits=LOSS),
     Kpi("reactivation_mrr", "Reactivation MRR", "currency", _R,
         "MRR of customers who had paid before, stopped, and pay again.", aggregation="flow"),
     Kpi("net_new_mrr", "Net new MRR", "currency", _R, "Sum of the five movements = MRR now - MRR a period ago.",
-        aggregation="flow"),
+        aggregation="flow", limits=ANY),
     Kpi("active_customers", "Active customers", "count", _R, "Customers paying at the end of the period."),
     Kpi("new_customers", "New customers", "count", _R, "Customers paying for the first time.", aggregation="flow"),
     Kpi("reactivated_customers", "Reactivated customers", "count", _R, "Customers paying again after a stop.",
@@ -47,30 +79,36 @@ _ALL = (
     Kpi("churned_customers", "Churned customers", "count", _R, "Customers who paid a period ago and pay nothing now.",
         higher_is_better=False, aggregation="flow"),
     Kpi("net_new_customers", "Net new customers", "count", _R, "New + reactivated - churned customers.",
-        aggregation="flow"),
+        aggregation="flow", limits=ANY),
     Kpi("logo_churn_rate", "Logo churn rate", "ratio", _R, "Churned customers / active customers a period ago.",
-        higher_is_better=False, aggregation="flow"),
+        higher_is_better=False, aggregation="flow", limits=SHARE),
     Kpi("revenue_churn_rate", "Revenue churn rate", "ratio", _R,
         "Gross MRR churn: -(churned + contraction MRR) / MRR a period ago.", higher_is_better=False,
-        aggregation="flow"),
+        aggregation="flow", limits=SHARE),
     Kpi("quick_ratio", "Quick ratio", "ratio", _R,
-        "(New + reactivation + expansion MRR) / -(churned + contraction MRR).", aggregation="flow"),
+        "(New + reactivation + expansion MRR) / -(churned + contraction MRR).", aggregation="flow",
+        undefined_means="no MRR lost"),
     Kpi("arpa", "ARPA", "currency", _R, "Average MRR per active customer."),
-    Kpi("nrr", "NRR", "ratio", _R, "Net revenue retention over twelve months of the customers paying then."),
-    Kpi("grr", "GRR", "ratio", _R, "Gross revenue retention over twelve months (expansion not counted)."),
+    Kpi("nrr", "NRR", "ratio", _R, "Net revenue retention over twelve months of the customers paying then.",
+        warm_up=_TWELVE_MONTHS),
+    Kpi("grr", "GRR", "ratio", _R, "Gross revenue retention over twelve months (expansion not counted).",
+        limits=SHARE, warm_up=_TWELVE_MONTHS),
     Kpi("ltv", "LTV", "currency", _R, "ARPA / mean monthly logo churn of the last six months.", grains=("month",)),
     Kpi("dau", "DAU", "count", _E, "Daily active users (mean over the days of the period)."),
-    Kpi("wau", "WAU", "count", _E, "Users active in the 7 days ending the period."),
-    Kpi("mau", "MAU", "count", _E, "Users active in the 30 days ending the period."),
+    Kpi("wau", "WAU", "count", _E, "Users active in the 7 days ending the period.",
+        warm_up=WarmUp("counts the users active in the 7 days ending each day", days=6)),
+    Kpi("mau", "MAU", "count", _E, "Users active in the 30 days ending the period.", warm_up=_THIRTY_DAYS),
     Kpi("active_users", "Active users", "count", _E, "Distinct users active on any day of the period.",
         aggregation="flow"),
     Kpi("new_users", "New users", "count", _E, "Users whose first event falls in the period.", aggregation="flow"),
-    Kpi("stickiness", "Stickiness (DAU/MAU)", "ratio", _E, "Mean DAU / mean MAU over the days of the period."),
+    Kpi("stickiness", "Stickiness (DAU/MAU)", "ratio", _E, "Mean DAU / mean MAU over the days of the period.",
+        limits=SHARE, warm_up=WarmUp("divides by MAU, which counts the users active in the 30 days ending each "
+                                     "day", days=29, whole_period=True)),
     Kpi("events_per_active_user", "Events per active user", "ratio", _E,
         "Events in the period / active users of the period.", aggregation="flow"),
     Kpi("adoption", "Feature adoption", "ratio", _E,
         "Users who did the event in the period / active users of the period (needs --event).",
-        aggregation="flow"),
+        aggregation="flow", limits=SHARE),
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}

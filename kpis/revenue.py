@@ -113,7 +113,9 @@ def revenue_as_of(store: Store) -> date | None:
     return row[0][0] if row else None
 
 
-def _first_paid_day(store: Store, segment: tuple[str, str] | None) -> date | None:
+def first_paid_day(store: Store, segment: tuple[str, str] | None = None) -> date | None:
+    """The first day anyone (of ``segment``) paid: where every revenue series starts, and from which NRR and
+    GRR warm up (:mod:`kpis.warmup`)."""
     paid, params = paid_intervals_sql(segment, timezone(store))
     row = store.query(f"SELECT min(paid_start) FROM ({paid}) p", params)
     return row[0][0] if row else None
@@ -129,7 +131,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         raise ValueError(f"unknown grain {grain!r}")
     check_currencies(store)
     as_of = end or revenue_as_of(store)
-    first = _first_paid_day(store, segment)
+    first = first_paid_day(store, segment)
     if as_of is None or first is None:
         return _empty()
     periods = spine(min(first, start) if start else first, as_of, grain)

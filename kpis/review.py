@@ -20,13 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from kpis import annotations as notes_store
+from kpis import warmup
 from kpis.activity import timezone
 from kpis.anomalies import anomalies
 from kpis.calendar import previous_start
 from kpis.cli_args import date_arg, segment_arg
 from kpis.engagement import ENGAGEMENT_COLUMNS, engagement_table
 from kpis.errors import DataError, InputError
-from kpis.formatting import day_label, period_label
+from kpis.formatting import MAX_FACTOR, day_label, period_label
 from kpis.registry import KPIS
 from kpis.reporting import LastComplete, last_complete_period
 from kpis.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_table
@@ -50,6 +51,9 @@ SPARK_PERIODS = 12
 #: Customers listed for churn and for expansion; movers listed each way.
 TOP_CUSTOMERS = 5
 TOP_MOVERS = 3
+#: Movers are ranked by their relative change up to this size (tenfold): beyond it, or across zero, the earlier
+#: value was next to nothing and the percentage says nothing more.
+RANK_CAP = MAX_FACTOR - 1
 
 
 @dataclass(frozen=True)
@@ -260,11 +264,37 @@ def improved(kpi_id: str, value: float, previous: float) -> bool | None:
     return (value > previous) == KPIS[kpi_id].higher_is_better
 
 
-def _change(kpi_id: str, value: float, previous: float) -> Change:
+def _change(kpi_id: str, value: float, previous: float, comparable: bool = True) -> Change:
+    """One KPI against the period before; ``comparable`` False (a period warming up): the values without a
+    change."""
     kpi = KPIS[kpi_id]
+    if not comparable:
+        nan = float("nan")
+        return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, nan, nan, None)
     change = value - previous if _defined(value) and _defined(previous) else float("nan")
     return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, change,
                   relative_change(kpi_id, value, previous), improved(kpi_id, value, previous))
+
+
+def rank_size(change: Change) -> float:
+    """How far a mover moved, for ranking: the size of its relative change, at most :data:`RANK_CAP`.
+
+    >>> rank_size(_change("mrr", 150.0, 100.0)), rank_size(_change("net_new_mrr", -15_800.0, 1_130.0))
+    (0.5, 9.0)
+    """
+    return min(abs(change.relative_change), RANK_CAP)
+
+
+def _warming_caveats(kpi_ids: list[str], warming: dict[str, bool], firsts: dict[str, date | None]) -> list[str]:
+    """One caveat per KPI marked in ``warming`` (it shows a value in the reviewed period or the one before while
+    it warms up): why, and that it is not compared."""
+    out = []
+    for kpi_id in kpi_ids:
+        first = firsts.get(KPIS[kpi_id].source)
+        if warming.get(kpi_id) and first is not None:
+            out.append(f"{warmup.reason(KPIS[kpi_id], first)} Until then it is not compared with the period before "
+                       "nor judged unusual.")
+    return out
 
 
 def customer_changes(store: Store, before: date, after: date,
@@ -418,8 +448,28 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     if engagement.empty:
         caveats.append(f"No product events up to {last_day.isoformat()}: engagement KPIs are undefined.")
 
+    firsts = warmup.first_days(store)
+
+    def warming(kpi_id: str, start: date) -> bool:
+        kpi = KPIS[kpi_id]
+        return warmup.period_warming_up(kpi, start, grain, firsts.get(kpi.source))
+
     def at(kpi_id: str, start: date) -> float:
         return values.get(kpi_id, {}).get(start, float("nan"))
+
+    def shown(kpi_id: str, start: date) -> float:
+        """A sparkline's value: none while the KPI warms up."""
+        return float("nan") if warming(kpi_id, start) else at(kpi_id, start)
+
+    def cut_short(kpi_id: str, start: date) -> bool:
+        """A flow over a period that starts before its source's first day counts only part of it (and, at the
+        data's start, everyone as new), as on the dashboard."""
+        day = firsts.get(KPIS[kpi_id].source)
+        return KPIS[kpi_id].aggregation == "flow" and day is not None and start < day
+
+    def compared(kpi_id: str) -> Change:
+        return _change(kpi_id, at(kpi_id, first), at(kpi_id, previous),
+                       not (warming(kpi_id, first) or warming(kpi_id, previous) or cut_short(kpi_id, previous)))
 
     targets: dict[str, tuple[TargetLine, ...]] = {}
     if segment is None:
@@ -434,14 +484,17 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
         spark_periods.insert(0, previous_start(spark_periods[0], grain))
     by_kpi = {a.kpi: a for a in found}
     headlines = tuple(
-        Headline(**dataclasses.asdict(_change(k, at(k, first), at(k, previous))), targets=targets.get(k, ()),
-                 sparkline=tuple(at(k, p) for p in spark_periods), anomaly=by_kpi.get(k))
+        Headline(**dataclasses.asdict(compared(k)), targets=targets.get(k, ()),
+                 sparkline=tuple(shown(k, p) for p in spark_periods), anomaly=by_kpi.get(k))
         for k in HEADLINE)
 
-    changes = [_change(k, at(k, first), at(k, previous)) for k, kpi in KPIS.items()
-               if k not in NOT_MOVERS and grain in kpi.grains]
+    changes = [compared(k) for k, kpi in KPIS.items() if k not in NOT_MOVERS and grain in kpi.grains]
+    listed = list(dict.fromkeys([*HEADLINE, *(c.kpi for c in changes)]))
+    # a KPI warming up is worth a caveat when it shows a number (an undefined one misleads nobody)
+    caveats += _warming_caveats(listed, {k: any(warming(k, p) and _defined(at(k, p)) for p in (first, previous))
+                                         for k in listed}, firsts)
     ranked = sorted((c for c in changes if c.improved is not None and _defined(c.relative_change)),
-                    key=lambda c: (-abs(c.relative_change), c.kpi))
+                    key=lambda c: (-rank_size(c), c.kpi))
     improvers = tuple(c for c in ranked if c.improved)[:TOP_MOVERS]
     decliners = tuple(c for c in ranked if not c.improved)[:TOP_MOVERS]
 

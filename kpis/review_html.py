@@ -16,6 +16,7 @@ from kpis.review_text import (
     WORDS,
     anomaly_cells,
     cap,
+    change_cell,
     delta_text,
     mover_change,
     subtitle,
@@ -188,10 +189,8 @@ def _badge(status: str | None) -> str:
 def _change_html(review: Review, change: Change) -> str:
     if not fmt.finite(change.change):
         return f'<span style="color:{MUTED}">{fmt.DASH}</span>'
-    arrow = "▲" if change.change > 0 else ("▼" if change.change < 0 else "")
-    text = delta_text(review, change.kpi, change.change)
-    if change.unit != "ratio" and fmt.finite(change.relative_change):
-        text += f" ({fmt.relative(change.relative_change)})"
+    text = change_cell(review, change)
+    arrow = "▲" if text.startswith("+") else ("▼" if text.startswith("-") else "")
     return f'<span style="color:{_colour(change.improved)};white-space:nowrap">{arrow} {e(text)}</span>'
 
 
@@ -235,7 +234,7 @@ def _movers(review: Review) -> str:
     before = cap(fmt.period_label(review.previous_start, review.grain))
     this = cap(fmt.period_label(review.period_start, review.grain))
     rows = [[e(c.label), e(value_text(review, c.kpi, c.previous)), e(value_text(review, c.kpi, c.value)),
-             f'<span style="color:{_colour(c.improved)};white-space:nowrap">{e(mover_change(c))}</span>',
+             f'<span style="color:{_colour(c.improved)};white-space:nowrap">{e(mover_change(review, c))}</span>',
              f'<span style="color:{_colour(c.improved)}">{"better" if c.improved else "worse"}</span>']
             for c in (*review.improvers, *review.decliners)]
     return _table(("KPI", before, this, "Change", ""), rows, ("left", "right", "right", "right", "left"))

@@ -145,7 +145,8 @@ def _mrr_sentence(review: Review) -> str | None:
         text = f"MRR was flat {words['over']} at {now}"
     else:
         verb = "grew" if h.value > h.previous else "fell"
-        size = fmt.relative(abs(h.relative_change))[1:] if _ok(h.relative_change) else None
+        size = (fmt.relative(abs(h.relative_change)).lstrip("+")
+                if _ok(h.relative_change) and fmt.meaningful(h.value, h.previous) else None)
         text = (f"MRR {verb} {size} {words['over']} to {now}" if size
                 else f"MRR {verb} from {value_text(review, 'mrr', h.previous)} to {now}")
     return text + _target_clause(review, h) + "."
@@ -213,30 +214,34 @@ def _nrr_sentence(review: Review) -> str | None:
 
 
 def _engagement_sentence(review: Review) -> str | None:
-    parts = []
+    parts, changed = [], False
     for kpi_id, verb in (("dau", "DAU averaged"), ("mau", "MAU was"), ("stickiness", "stickiness (DAU/MAU) was")):
         h = review.headline(kpi_id)
         if not _ok(h.value):
             continue
-        change = (fmt.relative(h.relative_change) if h.unit == "count" else delta_text(review, kpi_id, h.change))
+        change = fmt.change_text(KPIS[kpi_id], h.value, h.previous, _sym(review))
         suffix = f" ({change})" if _ok(h.change) and change != fmt.DASH else ""
+        changed = changed or bool(suffix)
         parts.append(f"{verb} {value_text(review, kpi_id, h.value)}{suffix}")
     if not parts:
         return None
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{text[0].upper()}{text[1:]} {WORDS[review.grain]['over']}."
+    return f"{text[0].upper()}{text[1:]}" + (f" {WORDS[review.grain]['over']}." if changed else ".")
 
 
-def mover_change(change: Change) -> str:
-    """``+387.0%``; churned and contraction MRR say their change is in size (``+100.0% in size``)."""
+def mover_change(review: Review, change: Change) -> str:
+    """``+387.0%``; a rate in percentage points (``+8.5 pp``); the change in money or customers where a
+    percentage means nothing (a sign flip, or more than tenfold: ``-$16.9k``); churned and contraction MRR say
+    their change is in size (``+100.0% in size``, ``+$1.12k in size``). See :func:`kpis.formatting.change_text`."""
     from kpis.review import MAGNITUDE
 
-    return fmt.relative(change.relative_change) + (" in size" if change.kpi in MAGNITUDE else "")
+    return fmt.change_text(KPIS[change.kpi], change.value, change.previous, _sym(review),
+                           magnitude=change.kpi in MAGNITUDE)
 
 
 def mover_text(review: Review, change: Change) -> str:
     """``New MRR +387.0% ($989 → $4.82k)``."""
-    return (f"{change.label} {mover_change(change)} "
+    return (f"{change.label} {mover_change(review, change)} "
             f"({value_text(review, change.kpi, change.previous)} → {value_text(review, change.kpi, change.value)})")
 
 
@@ -275,13 +280,10 @@ def _accounts_sentence(review: Review) -> str | None:
 
 
 def anomaly_cells(review: Review, anomaly: Anomaly) -> tuple[str, str, str]:
-    """The value, the usual range (``359 to 366``) and the direction of an anomaly, as text."""
-    value = value_text(review, anomaly.kpi, anomaly.value) if anomaly.kpi in KPIS else f"{anomaly.value:,.4g}"
-    if anomaly.kpi in KPIS and KPIS[anomaly.kpi].unit != "count":
-        low, high = (value_text(review, anomaly.kpi, x) for x in (anomaly.low, anomaly.high))
-    else:  # counts: one decimal, so that a range never looks as if it held the value (31 vs 26.8 to 30.6)
-        low, high = (f"{x:,.1f}" for x in (anomaly.low, anomaly.high))
-    return value, f"{low} to {high}", f"{anomaly.direction} its usual range"
+    """The value, the usual range (``359 to 366``; within what the KPI can take, counts in whole numbers) and
+    the direction of an anomaly, as text."""
+    span = fmt.range_text(KPIS[anomaly.kpi], anomaly.low, anomaly.high, _sym(review))
+    return value_text(review, anomaly.kpi, anomaly.value), span, f"{anomaly.direction} its usual range"
 
 
 def anomaly_sentences(review: Review) -> list[str]:
@@ -339,11 +341,13 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(md_escape(c) for c in cells) + " |"
 
 
-def _change_cell(review: Review, change: Change) -> str:
+def change_cell(review: Review, change: Change) -> str:
+    """``+$4.64k (+3.3%)``: the change in the KPI's unit, with the percentage when it means something (never for
+    a rate, which changes in points); "—" when there is no change to show."""
     if not _ok(change.change):
         return fmt.DASH
     text = delta_text(review, change.kpi, change.change)
-    if change.unit != "ratio" and _ok(change.relative_change):
+    if change.unit != "ratio" and _ok(change.relative_change) and fmt.meaningful(change.value, change.previous):
         text += f" ({fmt.relative(change.relative_change)})"
     return text
 
@@ -364,7 +368,7 @@ def render_markdown(review: Review) -> str:
     for h in review.headlines:
         target = "; ".join(target_summary(review, t, h.kpi) for t in h.targets) or ""
         lines.append(_row(h.label, value_text(review, h.kpi, h.value), value_text(review, h.kpi, h.previous),
-                          _change_cell(review, h), target))
+                          change_cell(review, h), md_escape(target)))
 
     if review.bridge is not None:
         b = review.bridge
@@ -378,7 +382,7 @@ def render_markdown(review: Review) -> str:
                   _row("---", "---:", "---:", "---:", "---")]
         for c in (*review.improvers, *review.decliners):
             lines.append(_row(c.label, value_text(review, c.kpi, c.previous), value_text(review, c.kpi, c.value),
-                              mover_change(c),
+                              mover_change(review, c),
                               "better" if c.improved else "worse"))
 
     if review.anomalies:

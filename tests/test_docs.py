@@ -1,4 +1,5 @@
-"""docs/kpis.md documents every registered KPI under a heading that is exactly its id, and nothing else."""
+"""docs/kpis.md documents every registered KPI under a heading that is exactly its id, and nothing else; the
+section of a KPI that warms up says so."""
 
 from __future__ import annotations
 
@@ -39,3 +40,9 @@ def test_each_section_states_unit_and_direction():
         assert "Direction:" in body, f"{kpi_id}: the section does not say which direction is better"
         if not kpi.higher_is_better:
             assert "lower is better" in body, f"{kpi_id}: registered as lower-is-better"
+
+
+def test_each_kpi_that_warms_up_says_so():
+    for kpi_id, body in _sections().items():
+        if KPIS[kpi_id].warm_up is not None:
+            assert "warm-up" in body.lower(), f"{kpi_id}: warms up (registry) but its section does not say so"

@@ -26,12 +26,18 @@ from kpis.revenue import revenue_as_of
 from kpis.review import (
     HEADLINE,
     MAGNITUDE,
+    Anomaly,
+    Change,
     add_commands,
     build_review,
     customer_changes,
+    improved,
+    rank_size,
+    relative_change,
     render_html,
     render_markdown,
 )
+from kpis.review_text import anomaly_cells, change_cell, mover_text
 from kpis.series import series
 from kpis.store import Store
 from tests.kpis.helpers import load, subs
@@ -286,7 +292,7 @@ def test_the_small_bridge_and_its_sentences(small):
     assert b.start == pytest.approx(290 + fox)
     assert list(review.sentences[:5]) == [
         "MRR was flat month over month at $333, 83% of the Feb 2026 target of $400 (off track).",
-        "Net new MRR was +$0 (+$333 the month before): new +$40, expansion +$120, churned -$160.",
+        "Net new MRR was $0 (+$333 the month before): new +$40, expansion +$120, churned -$160.",
         "Net new MRR: 0% of the Feb 2026 target of $50 (off track).",
         "Active customers fell by 2 to 4 (1 new, 3 churned).",  # c1, c2, c5 leave; c6 starts paying
         "Logo churn rate was 50.0%.",  # 3 churned / 6 active at the end of January
@@ -376,3 +382,69 @@ def test_cli_review(small, capsys, tmp_path):
                      "--output", str(target))
     assert code == 0 and out == f"wrote the monthly review of 2026-02-01 to {target}\n"
     assert target.read_text(encoding="utf-8") == render_html(build_review(small, FEB, "month"))
+
+
+# -- words and numbers that fit ------------------------------------------------------------------------------------
+
+def _moved(kpi: str, value: float, previous: float) -> Change:
+    k = KPIS[kpi]
+    return Change(kpi, k.label, k.unit, k.higher_is_better, value, previous, value - previous,
+                  relative_change(kpi, value, previous), improved(kpi, value, previous))
+
+
+def test_movers_are_said_in_points_money_or_percent_as_fits(small):
+    review = build_review(small, FEB, "month")
+    assert [mover_text(review, c) for c in (
+        _moved("contraction_mrr", -1_140.0, -20.0),  # 57 times its size: no percentage
+        _moved("net_new_mrr", -15_010.0, 1_000.0),  # the sign flips: no percentage
+        _moved("revenue_churn_rate", 0.097, 0.012),  # a rate: percentage points
+        _moved("new_mrr", 4_820.0, 989.0),
+    )] == [
+        "Contraction MRR +$1.12k in size (-$20 → -$1.14k)",
+        "Net new MRR -$16.0k ($1.00k → -$15.0k)",
+        "Revenue churn rate +8.5 pp (1.2% → 9.7%)",
+        "New MRR +387.4% ($989 → $4.82k)",
+    ]
+    # ranked by their relative change up to tenfold: the flip and the 57-fold rank with any tenfold move
+    assert [rank_size(_moved(k, v, p)) for k, v, p in (("contraction_mrr", -1_140.0, -20.0),
+                                                       ("net_new_mrr", -15_010.0, 1_000.0),
+                                                       ("new_mrr", 4_820.0, 989.0))] == [
+        9.0, 9.0, pytest.approx(3_831 / 989)]
+    # the headline table keeps the amount and leaves out a percentage that means nothing
+    assert change_cell(review, _moved("net_new_mrr", -15_010.0, 1_000.0)) == "-$16.0k"
+    assert change_cell(review, _moved("mrr", 110.0, 100.0)) == "+$10 (+10.0%)"
+
+
+def test_an_unusual_rate_or_count_has_a_range_it_can_take(small):
+    review = build_review(small, FEB, "month")
+    rate = Anomaly("logo_churn_rate", "Logo churn rate", 0.09, 0.0, 0.021, "above")
+    count = Anomaly("active_customers", "Active customers", 203.0, 194.0, 200.0, "above")
+    assert anomaly_cells(review, rate) == ("9.0%", "0.0% to 2.1%", "above its usual range")
+    assert anomaly_cells(review, count) == ("203", "194 to 200", "above its usual range")
+
+
+def test_warming_up_kpis_are_shown_but_not_compared(demo, review_of):
+    # December 2025: the events start on Sunday 23 Nov 2025, so MAU counts fewer than 30 days until 21 Dec, and
+    # stickiness divides by it; November's flows hold only 8 days of events (everyone new): not compared either
+    review = review_of(date(2025, 12, 31), "month")
+    mau = series(demo, "mau", "month", end=date(2025, 12, 31)).set_index("period_start")["value"]
+    for kpi in ("mau", "stickiness"):
+        h = review.headline(kpi)
+        assert math.isnan(h.change) and math.isnan(h.relative_change) and h.improved is None, kpi
+    assert not math.isnan(review.headline("dau").change)  # a mean over the days with events: comparable
+    assert math.isnan(review.change("new_users").change)
+    assert review.headline("mau").value == mau[date(2025, 12, 1)]
+    assert not {"mau", "stickiness", "new_users"} & {c.kpi for c in (*review.improvers, *review.decliners)}
+    assert not {"mau", "stickiness"} & {a.kpi for a in review.anomalies}
+    assert review.caveats == (
+        "MAU counts the users active in the 30 days ending each day, and the events start on 23 Nov 2025: its "
+        "value is complete from 22 Dec 2025 on. Until then it is not compared with the period before nor judged "
+        "unusual.",
+        "Stickiness (DAU/MAU) divides by MAU, which counts the users active in the 30 days ending each day, and "
+        "the events start on 23 Nov 2025: its value is complete from 22 Dec 2025 on. Until then it is not "
+        "compared with the period before nor judged unusual.",
+    )
+    text = render_markdown(review)
+    assert f"| MAU | {mau[date(2025, 12, 1)]:,.0f} | {mau[date(2025, 11, 1)]:,.0f} | — |" in text
+    sentence = next(s for s in review.sentences if s.startswith("DAU averaged"))
+    assert re.search(r", MAU was [\d,]+ and stickiness \(DAU/MAU\) was [\d.]+% month over month\.$", sentence)

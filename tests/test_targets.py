@@ -195,11 +195,16 @@ def test_anomaly_is_a_break_from_the_trend(store, write):
     lines = "".join(f"s{i},c{i},{a},month,2026-{i + 1:02d}-01,2026-10-01\n" for i, a in enumerate(amounts))
     import_file(store, write("s.csv", SUBS + lines))
     found = anomalies(store, "month", as_of=date(2026, 10, 31), kpis=("mrr", "active_customers"))
-    # MRR Feb..Sep wobbles around its line, so October's 0 is far below the band. Active customers rose by
-    # exactly one a month: a history on its line gives no band, so that KPI is not judged
-    assert list(found["kpi"]) == ["mrr"] and list(found["direction"]) == ["below"]
-    assert found["value"].iloc[0] == 0
-    assert band([10, 20, 30, 40, 50, 60, 70, 80]) is None
+    # MRR Jan..Sep wobbles around its line, so October's 0 is far below the band. Active customers rose by
+    # exactly one a month (1..9): the line says 10, with no scatter the band is the minimum effect, one customer
+    # (5% of the median 5 is less than one): 9 to 11
+    assert list(found["kpi"]) == ["mrr", "active_customers"] and list(found["direction"]) == ["below", "below"]
+    assert list(found["value"]) == [0, 0]
+    customers = found.iloc[1]
+    assert (customers.expected, customers.low, customers.high) == (pytest.approx(10.0), 9.0, 11.0)
+    # a history exactly on its line: the band is the minimum effect, 5% of the median 45 = 2.25 around 90
+    line = band([10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0], KPIS["mrr"])
+    assert (line.expected, line.low, line.high) == (pytest.approx(90.0), pytest.approx(87.75), pytest.approx(92.25))
 
 
 def test_targets_cli_export_then_import_round_trips(tmp_path, write):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from app_pages import format as fmt
+from kpis import formatting as kformat
 from kpis.formatting import day_label, period_label
 from kpis.registry import KPIS
 from kpis.scorecard import compare, first_period_retention, last_complete, reference_start
@@ -32,7 +33,7 @@ NAN = float("nan")
         ("quick_ratio", 5.9005, "5.90"),
         ("logo_churn_rate", NAN, "—"),
         ("ltv", None, "—"),
-        ("quick_ratio", pd.NA, "—"),
+        ("quick_ratio", pd.NA, "no MRR lost"),  # undefined only when nothing was lost: the ratio is unbounded
     ],
 )
 def test_values(kpi: str, value: object, expected: str) -> None:
@@ -123,3 +124,53 @@ def test_a_period_cut_short_at_the_start_is_not_compared_with() -> None:
     cut = compare(table, "month", "previous", data_start=date(2025, 1, 20))
     assert cut.reference_period == date(2025, 1, 1) and pd.isna(cut.reference) and pd.isna(cut.change)
     assert compare(table, "month", "previous", data_start=date(2025, 1, 1)).reference == 50.0
+
+
+# -- changes: one formatter, no sign on nothing, percentages only where they mean something --------------------
+
+@pytest.mark.parametrize(
+    ("kpi", "change", "expected"),
+    [("nrr", -0.0004, "0.0 pp"), ("logo_churn_rate", 0.0, "0.0 pp"), ("mrr", -0.3, "$0"),
+     ("active_customers", -0.4, "0"), ("quick_ratio", -0.001, "0.00"), ("nrr", -0.0006, "-0.1 pp")],
+)
+def test_a_change_that_rounds_to_nothing_has_no_sign(kpi: str, change: float, expected: str) -> None:
+    assert fmt.kpi_delta(KPIS[kpi], change) == expected
+    assert kformat.delta(KPIS[kpi], change) == expected
+
+
+def test_the_dashboard_and_the_review_write_changes_with_one_function() -> None:
+    for kpi in KPIS.values():
+        for change in (-12_345.6, -0.017, -0.0004, 0.0, 0.006, 9.0, 4_640.2, NAN):
+            review = kformat.delta(kpi, change)
+            assert fmt.kpi_delta(kpi, change) == (None if review == "—" else review), (kpi.id, change)
+    assert kformat.relative(-0.0002) == "0.0%" and kformat.percent(-0.00001) == "0.0%"
+
+
+@pytest.mark.parametrize(
+    ("kpi", "value", "previous", "expected"),
+    [
+        # a rate changes in percentage points, never in percent of itself
+        ("revenue_churn_rate", 0.097, 0.012, "+8.5 pp"),
+        ("logo_churn_rate", 0.006, 0.0, "+0.6 pp"),
+        # a sign flip or a base next to nothing: the change in money
+        ("net_new_mrr", -15_010.0, 1_000.0, "-$16.0k"),
+        ("contraction_mrr", -1_140.0, -20.0, "+$1.12k in size"),
+        ("new_mrr", 233.0, 0.0, "+$233"),
+        # otherwise a percentage (at most tenfold: 10x is +900%)
+        ("new_mrr", 4_820.0, 989.0, "+387.4%"),
+        ("new_mrr", 9_890.0, 989.0, "+900.0%"),
+        ("churned_mrr", -150.0, -100.0, "+50.0% in size"),
+        ("active_customers", 368.0, 359.0, "+2.5%"),
+        ("quick_ratio", 6.90, 13.66, "-49.5%"),
+    ],
+)
+def test_a_change_is_said_in_words_that_fit(kpi: str, value: float, previous: float, expected: str) -> None:
+    magnitude = kpi in ("contraction_mrr", "churned_mrr")
+    assert kformat.change_text(KPIS[kpi], value, previous, magnitude=magnitude) == expected
+
+
+def test_ranges_and_undefined_values_in_words() -> None:
+    assert kformat.range_text(KPIS["active_customers"], 194.0, 200.0) == "194 to 200"
+    assert kformat.range_text(KPIS["logo_churn_rate"], 0.0, 0.021) == "0.0% to 2.1%"
+    assert kformat.range_text(KPIS["mrr"], 127_199.0, 136_887.3) == "$127.2k to $136.9k"
+    assert fmt.value(KPIS["quick_ratio"], NAN) == "no MRR lost" and fmt.value(KPIS["nrr"], NAN) == "—"
