@@ -14,7 +14,7 @@ import streamlit as st
 
 from app_pages import auth, components, filters, return_link, upload_guard
 from app_pages import format as fmt
-from kpis.revenue import reporting_currency
+from kpis.metrics.revenue import reporting_currency
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
 SECTIONS = {

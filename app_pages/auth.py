@@ -5,7 +5,7 @@ changes data calls before it writes.
 Without an ``[auth]`` table in ``secrets.toml`` the dashboard runs in local single-user mode and everyone is an
 editor (unless there is an ``[access]`` table: then ``[auth]`` is taken to be missing or misspelt, and the
 dashboard stays closed). With one, every page needs sign-in through Streamlit's OIDC support (``st.login``),
-and the role comes from the ``[access]`` table (:mod:`kpis.access`). The role is worked out again from
+and the role comes from the ``[access]`` table (:mod:`kpis.core.access`). The role is worked out again from
 ``st.user`` and the secrets on the server at each check, so a viewer's session cannot make itself an editor.
 Configuration mistakes are shown to visitors as one generic message; the details go to the server log only.
 See docs/access.md.
@@ -21,7 +21,7 @@ from typing import Any, Literal
 import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitSecretNotFoundError
 
-from kpis.access import AccessConfigError, Role, email_trusted, normalise_address, parse_rules, role_for
+from kpis.core.access import AccessConfigError, Role, email_trusted, normalise_address, parse_rules, role_for
 
 logger = logging.getLogger(__name__)
 

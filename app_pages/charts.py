@@ -5,7 +5,7 @@ dotted line to a hollow marker labelled "partial", or a hatched, paler bar) so t
 full period by accident. A line chart may carry a KPI's target (a dashed line with a level mark at its periods,
 labelled "target") and the projection of the running period (a dotted segment to a marker labelled "projected"),
 running on to the end of a target ahead of the data; bar charts carry targets as level marks. Every time chart shown
-with :func:`show` carries the notes on dates (:mod:`kpis.annotations`) as vertical lines, the note's text in the
+with :func:`show` carries the notes on dates (:mod:`kpis.ops.annotations`) as vertical lines, the note's text in the
 hover, escaped so that it is never read as HTML.
 """
 
@@ -22,8 +22,8 @@ import plotly.io as pio
 import streamlit as st
 
 from app_pages import format as fmt
-from kpis.calendar import next_start
-from kpis.registry import Kpi
+from kpis.core.calendar import next_start
+from kpis.core.registry import Kpi
 
 COLORS = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"]
 MOVEMENT_COLORS = {"new_mrr": "#15803d", "expansion_mrr": "#4ade80", "reactivation_mrr": "#0ea5e9",
@@ -64,7 +64,7 @@ def show(figure: go.Figure, key: str | None = None) -> None:
     meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
     if TIME_AXIS in meta:
         from app_pages import components
-        from kpis.annotations import all_annotations
+        from kpis.ops.annotations import all_annotations
 
         with_notes(figure, all_annotations(components.open_store()))
     st.plotly_chart(figure, theme=None, key=key,
@@ -107,7 +107,7 @@ def with_notes(figure: go.Figure, notes: pd.DataFrame) -> go.Figure:
     return figure
 
 
-#: The shading of the periods in which a KPI warms up (:mod:`kpis.warmup`), and its label.
+#: The shading of the periods in which a KPI warms up (:mod:`kpis.metrics.warmup`), and its label.
 WARM_FILL = "rgba(161, 161, 170, 0.18)"
 WARM_LABEL = "warming up"
 

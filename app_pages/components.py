@@ -4,7 +4,7 @@ Also the few bits of glue between Streamlit and :mod:`kpis`: the one Store per p
 first start, caches keyed on the store's data version, and importing an upload. Every function here that writes
 (importing, undoing, removing the demo company, importing targets) checks the signed-in user's role itself
 (:func:`app_pages.auth.refusal`) before it touches the store. No SQL here: queries live in
-:mod:`kpis.status` and the other :mod:`kpis` modules.
+:mod:`kpis.ops.status` and the other :mod:`kpis` modules.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import format as fmt
-from kpis import warmup
-from kpis.calendar import period_start
-from kpis.csv_safety import frame_csv
-from kpis.errors import DataError, DiskFull, InputError
-from kpis.importer import ImportResult, import_file
-from kpis.registry import Kpi
-from kpis.reporting import LastComplete, last_complete_period
-from kpis.scorecard import Comparison, compare
-from kpis.sources.detect import label_of
-from kpis.store import Store, default_path
+from kpis.core.calendar import period_start
+from kpis.core.csv_safety import frame_csv
+from kpis.core.errors import DataError, DiskFull, InputError
+from kpis.core.registry import Kpi
+from kpis.ingest.importer import ImportResult, import_file
+from kpis.ingest.sources.detect import label_of
+from kpis.metrics import warmup
+from kpis.metrics.reporting import LastComplete, last_complete_period
+from kpis.plan.scorecard import Comparison, compare
+from kpis.store.db import Store, default_path
 
 if TYPE_CHECKING:
     from app_pages.filters import Filters
@@ -77,16 +77,16 @@ def _store_at(path: str) -> Store:
 
 
 def open_store() -> Store:
-    """The process's one Store for the database at :func:`kpis.store.default_path` (``KPI_DB``)."""
+    """The process's one Store for the database at :func:`kpis.store.db.default_path` (``KPI_DB``)."""
     return _store_at(str(default_path().resolve()))
 
 
 def _demo_module() -> ModuleType | None:
-    """:mod:`kpis.demo`, or None when this build has no demo company."""
+    """:mod:`kpis.ops.demo`, or None when this build has no demo company."""
     try:
-        import kpis.demo as demo
+        import kpis.ops.demo as demo
     except ModuleNotFoundError as exc:
-        if exc.name != "kpis.demo":
+        if exc.name != "kpis.ops.demo":
             raise
         return None
     return demo
@@ -194,7 +194,7 @@ def remove_demo(store: Store) -> list[tuple[Level, str]]:
 
 def undo(store: Store, import_id: int) -> tuple[Level, str]:
     """Undo one import (editors only, checked here); returns the message to show."""
-    from kpis.importer import undo as undo_with_backup
+    from kpis.ingest.importer import undo as undo_with_backup
 
     refused = _refusal("undo an import")
     if refused:
@@ -213,7 +213,7 @@ def undo(store: Store, import_id: int) -> tuple[Level, str]:
 def back_up(store: Store) -> tuple[Level, str]:
     """Write a backup of the database into its backups folder now (editors only, checked here): the command
     line cannot while the dashboard holds the database open."""
-    from kpis.backup import backup, backup_dir
+    from kpis.ops.backup import backup, backup_dir
 
     refused = _refusal("back up the database")
     if refused:
@@ -232,7 +232,7 @@ def back_up(store: Store) -> tuple[Level, str]:
 
 def save_event_sources(store: Store, names: list[str]) -> tuple[Level, str]:
     """Set which sources count where they overlap (editors only, checked here)."""
-    from kpis.activity import set_event_sources
+    from kpis.metrics.activity import set_event_sources
 
     refused = _refusal("choose which source counts")
     if refused:
@@ -251,8 +251,8 @@ def save_event_sources(store: Store, names: list[str]) -> tuple[Level, str]:
 
 def add_inactive_events(store: Store, events: list[str]) -> tuple[Level, str]:
     """Stop ``events`` making users active (editors only, checked here): they join ``inactive_events``."""
-    from kpis.activity import add_inactive_events as add
-    from kpis.event_names import plain_name
+    from kpis.ingest.event_names import plain_name
+    from kpis.metrics.activity import add_inactive_events as add
 
     refused = _refusal("change what counts as activity")
     if refused:
@@ -284,7 +284,7 @@ OVERLAP_ADVICE = ("Counted together, that activity counts twice: undo one of the
 def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = None,
                   replace: Iterable[int] = ()) -> UploadOutcome:
     """Import one uploaded file (editors only, checked here): written to a temporary file, then
-    :func:`kpis.importer.import_file`, recorded as imported by ``who`` (default: the signed-in user).
+    :func:`kpis.ingest.importer.import_file`, recorded as imported by ``who`` (default: the signed-in user).
 
     ``replace``: earlier imports that this file replaces; each that the import finds overlapping is undone once
     the file is stored (never before: a failed import leaves them as they were).
@@ -451,7 +451,7 @@ def _dates(values: pd.Series, with_time: bool = False) -> pd.Series:
 def csv_download(label: str, frame: pd.DataFrame, file_name: str, *, key: str, digits: int = 4,
                  help: str | None = None) -> None:
     """A page's own download of a table: the CSV is written by the one CSV-safety rule
-    (:func:`kpis.csv_safety.frame_csv`), which the table toolbar's download is not, so that one is turned off
+    (:func:`kpis.core.csv_safety.frame_csv`), which the table toolbar's download is not, so that one is turned off
     (``client.disableDataExport``)."""
     st.download_button(label, frame_csv(frame, digits=digits), file_name=file_name, mime="text/csv",
                        icon=":material/download:", on_click="ignore", key=key, help=help)
@@ -545,7 +545,7 @@ def kpi_error(exc: Exception) -> None:
 
 
 def last_complete(store: Store, chosen: Filters, grain: str | None = None) -> LastComplete | None:
-    """The last complete period at the filters' grain (or ``grain``) by the one rule of :mod:`kpis.reporting`:
+    """The last complete period at the filters' grain (or ``grain``) by the one rule of :mod:`kpis.metrics.reporting`:
     it ends on or before the date range's end when that was moved, else the earlier source's as-of date. None
     without data."""
     return computed(store, last_complete_period, grain or chosen.grain, end=chosen.as_of_chosen)
@@ -624,7 +624,10 @@ def kpi_card(kpi: Kpi, table: pd.DataFrame, grain: str, against: str, *, shown_f
 
 
 def warming_text(kpi: Kpi, grain: str, first: date | None, *periods: object) -> str | None:
-    """Why a tile does not compare: a sentence when one of ``periods`` warms up (:mod:`kpis.warmup`), else None."""
+    """Why a tile does not compare: a sentence when one of ``periods`` warms up (:mod:`kpis.metrics.warmup`).
+
+    None when none does.
+    """
     if first is None or not any(warmup.period_warming_up(kpi, p, grain, first) for p in periods if p is not None):
         return None
     return f"Warming up, so not compared: {warmup.reason(kpi, first)}"
@@ -664,7 +667,7 @@ def coming_next(title: str, text: str) -> None:
 def revenue_for(store: Store, chosen: Filters) -> tuple[pd.DataFrame | None, date | None]:
     """Every revenue KPI per period for the chosen filters over the whole history (None with a message when
     there is nothing to show), and the revenue data's as-of date."""
-    from kpis.revenue import revenue_as_of, revenue_table
+    from kpis.metrics.revenue import revenue_as_of, revenue_table
 
     as_of = cached(store, revenue_as_of)
     if as_of is None:
@@ -746,7 +749,7 @@ def events_page(title: str) -> tuple[Store, Filters, date]:
 
 def events_as_of(store: Store) -> date | None:
     """The last event day (None when no events are loaded), with a message when there are none."""
-    from kpis.engagement import engagement_as_of
+    from kpis.metrics.engagement import engagement_as_of
 
     as_of = cached(store, engagement_as_of)
     if as_of is None:
@@ -758,5 +761,5 @@ def events_as_of(store: Store) -> date | None:
 def data_starts(store: Store) -> dict[str, date | None]:
     """The first day with data per source (``revenue``: the first paid day, ``engagement``: the first event
     day), so that a period cut short at the start is not compared with and a KPI warming up
-    (:mod:`kpis.warmup`) is marked."""
+    (:mod:`kpis.metrics.warmup`) is marked."""
     return cached(store, warmup.first_days)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import charts, components, drilldown, plan
-from kpis.registry import KPIS
+from kpis.core.registry import KPIS
 
 page = components.revenue_page("Customers")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import auth, components, demo_company, event_sources, upload, upload_guard
-from kpis import status
+from kpis.ops import status
 
 FLASH = "data_page_messages"
 UPLOADER_GENERATION = "data_page_uploader"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import auth, components, filters
-from kpis.store import Store
+from kpis.store.db import Store
 
 #: Session key: the visitor pressed "Remove the demo company" and is being asked to confirm.
 ASKED = "demo_removal_asked"

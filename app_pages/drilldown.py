@@ -1,6 +1,6 @@
 """The customers behind a movement: pick a period and a movement, see who, with a safe CSV download.
 
-A plain function, like :mod:`app_pages.components`; the numbers come from :mod:`kpis.drilldown`, whose lists
+A plain function, like :mod:`app_pages.components`; the numbers come from :mod:`kpis.metrics.drilldown`, whose lists
 add up to the customers and MRR KPIs of the same period.
 """
 
@@ -13,8 +13,8 @@ import streamlit as st
 
 from app_pages import components
 from app_pages import format as fmt
-from kpis.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
-from kpis.store import Store
+from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
+from kpis.store.db import Store
 
 #: What each movement means, for the caption under the table.
 MEANING = {

@@ -8,8 +8,10 @@ import streamlit as st
 
 from app_pages import charts, components, plan
 from app_pages import format as fmt
-from kpis import engagement, event_names, scorecard, warmup
-from kpis.registry import KPIS
+from kpis.core.registry import KPIS
+from kpis.ingest import event_names
+from kpis.metrics import engagement, warmup
+from kpis.plan import scorecard
 
 store, chosen, as_of = components.events_page("Engagement")
 grain, end = chosen.grain, chosen.end_for(as_of)

@@ -12,10 +12,10 @@ import streamlit as st
 
 from app_pages import auth, components
 from app_pages import format as fmt
-from kpis import status
-from kpis.activity import event_sources
-from kpis.sources.detect import label_of
-from kpis.store import Store
+from kpis.ingest.sources.detect import label_of
+from kpis.metrics.activity import event_sources
+from kpis.ops import status
+from kpis.store.db import Store
 
 Messages = list[tuple[components.Level, str]]
 

@@ -19,14 +19,15 @@ from streamlit.errors import StreamlitAPIException
 
 from app_pages import components, url_state
 from app_pages import format as fmt
-from kpis import scorecard, sharing
-from kpis import segments as segments_module
-from kpis.calendar import add_months
-from kpis.errors import InputError
-from kpis.store import Store
+from kpis.core.calendar import add_months
+from kpis.core.errors import InputError
+from kpis.metrics import segments as segments_module
+from kpis.ops import sharing
+from kpis.plan import scorecard
+from kpis.store.db import Store
 
 GRAINS = ("week", "month", "quarter")
-#: The compare-to choices as shown (and as they appear in the URL) -> :data:`kpis.scorecard.COMPARISONS`.
+#: The compare-to choices as shown (and as they appear in the URL) -> :data:`kpis.plan.scorecard.COMPARISONS`.
 COMPARE = {"previous period": "previous", "same period last year": "year_ago"}
 ALL_CUSTOMERS = "all customers"
 KEYS = ("grain", "start", "end", "compare", "segment")
@@ -59,7 +60,7 @@ class Filters:
     @property
     def as_of_chosen(self) -> date | None:
         """The date range's end when it was moved off its default (the data's last day), else None: the date
-        chosen by hand that :func:`kpis.reporting.last_complete_period` takes as the as-of date."""
+        chosen by hand that :func:`kpis.metrics.reporting.last_complete_period` takes as the as-of date."""
         return self.end if self.end < self.last_day else None
 
     def end_for(self, as_of: date | None) -> date | None:
@@ -125,7 +126,7 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
 
 
 def _most_segment_values() -> int:
-    """:func:`kpis.segments.max_segment_values`; a setting that is not valid is named in the sidebar and the
+    """:func:`kpis.metrics.segments.max_segment_values`; a setting that is not valid is named in the sidebar and the
     default is used."""
     try:
         return segments_module.max_segment_values()

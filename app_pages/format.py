@@ -1,6 +1,6 @@
 """Numbers as a CPO reads them: ``$1.2M``, ``$12.3k``, ``4.5%``, ``12,345``; "—" where a value is undefined.
 
-Amounts carry the symbol of the reporting currency (the review's rule, :func:`kpis.revenue.reporting_currency`),
+Amounts carry the symbol of the reporting currency (the review's rule, :func:`kpis.metrics.revenue.reporting_currency`),
 set once per run for every page by :func:`use_currency` (``$`` until then).
 
 >>> [money(v) for v in (1_234_567.89, 12_345.6, 987.4, -3_058.0, None)]
@@ -19,8 +19,8 @@ from contextvars import ContextVar
 
 import pandas as pd
 
-from kpis import formatting as _formatting
-from kpis.formatting import (
+from kpis.core import formatting as _formatting
+from kpis.core.formatting import (
     DASH,
     PLAIN_RATIOS,
     count,
@@ -33,7 +33,7 @@ from kpis.formatting import (
     symbol,
     undefined,
 )
-from kpis.registry import Kpi
+from kpis.core.registry import Kpi
 
 __all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "is_zero", "kpi_delta",
            "money", "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined", "use_currency",
@@ -54,17 +54,17 @@ def currency_symbol() -> str:
 
 
 def money(number: object) -> str:
-    """:func:`kpis.formatting.money` in the reporting currency."""
+    """:func:`kpis.core.formatting.money` in the reporting currency."""
     return _formatting.money(number, currency_symbol())
 
 
 def value(kpi: Kpi, number: object) -> str:
-    """:func:`kpis.formatting.value` in the reporting currency."""
+    """:func:`kpis.core.formatting.value` in the reporting currency."""
     return _formatting.value(kpi, number, currency_symbol())
 
 
 def delta(change: object, unit: str, plain_ratio: bool = False) -> str | None:
-    """A signed change for st.metric's delta (None when undefined): :func:`kpis.formatting.signed`, the review's
+    """A signed change for st.metric's delta (None when undefined): :func:`kpis.core.formatting.signed`, the review's
     own, so that ratios change in percentage points and nothing shows as ``-0.0 pp``."""
     text = signed(change, unit, plain_ratio=plain_ratio)
     return None if text == DASH else text
@@ -85,13 +85,13 @@ def is_zero(text: str | None) -> bool:
 
 
 def day(value: object) -> str:
-    """``6 Nov 2026`` (the review's form, :func:`kpis.formatting.day_label`) for a date, a timestamp or a
+    """``6 Nov 2026`` (the review's form, :func:`kpis.core.formatting.day_label`) for a date, a timestamp or a
     datetime64; a dash when missing."""
     return DASH if undefined(value) else day_label(pd.Timestamp(value).date())  # type: ignore[arg-type]
 
 
 def period(start: object, grain: str) -> str:
-    """A period as the review names it (:func:`kpis.formatting.period_label`): ``week of 2 Nov 2026``,
+    """A period as the review names it (:func:`kpis.core.formatting.period_label`): ``week of 2 Nov 2026``,
     ``Nov 2026``, ``Q4 2026``, for a date, a timestamp or a datetime64; a dash when missing."""
     if start is None or undefined(start):
         return DASH

@@ -13,9 +13,9 @@ import streamlit as st
 
 from app_pages import auth, components
 from app_pages import format as fmt
-from kpis import annotations
-from kpis.errors import InputError
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ops import annotations
+from kpis.store.db import Store
 
 FLASH = "notes_messages"
 

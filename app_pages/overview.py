@@ -10,11 +10,13 @@ import streamlit as st
 
 from app_pages import components, filters, plan
 from app_pages import format as fmt
-from kpis import engagement, retention, revenue, scorecard, status, targets
-from kpis.anomalies import HEADLINE
-from kpis.calendar import previous_start
-from kpis.errors import DataError, InputError
-from kpis.registry import KPIS, Kpi
+from kpis.core.calendar import previous_start
+from kpis.core.errors import DataError, InputError
+from kpis.core.registry import KPIS, Kpi
+from kpis.metrics import engagement, retention, revenue
+from kpis.ops import status
+from kpis.plan import scorecard, targets
+from kpis.plan.anomalies import HEADLINE
 
 REVENUE_CARDS = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr")
 ENGAGEMENT_CARDS = ("dau", "mau", "stickiness")

@@ -1,7 +1,8 @@
 """The plan on the dashboard: targets (their evaluation, the editor, CSV import and export), targets and pace on the
 charts, anomaly flags under the scorecard tiles, and notes on dates.
 
-UI glue only: the arithmetic lives in :mod:`kpis.targets`, :mod:`kpis.anomalies` and :mod:`kpis.annotations`.
+UI glue only: the arithmetic lives in :mod:`kpis.plan.targets`, :mod:`kpis.plan.anomalies` and
+:mod:`kpis.ops.annotations`.
 Saving edited targets writes a targets CSV and imports it, so that every change is an import (listed on the Data
 page, undoable) exactly like an uploaded file.
 """
@@ -24,16 +25,16 @@ from pandas.io.formats.style import Styler
 
 from app_pages import components
 from app_pages import format as fmt
-from kpis import anomalies as anomalies_module
-from kpis import csv_safety
-from kpis import formatting as kformat
-from kpis import targets as targets_module
-from kpis.calendar import last_day, spine
-from kpis.errors import DataError, InputError
-from kpis.importer import import_file
-from kpis.registry import KPIS, Kpi
-from kpis.scorecard import headline_row
-from kpis.store import Store
+from kpis.core import csv_safety
+from kpis.core import formatting as kformat
+from kpis.core.calendar import last_day, spine
+from kpis.core.errors import DataError, InputError
+from kpis.core.registry import KPIS, Kpi
+from kpis.ingest.importer import import_file
+from kpis.plan import anomalies as anomalies_module
+from kpis.plan import targets as targets_module
+from kpis.plan.scorecard import headline_row
+from kpis.store.db import Store
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def no_actual(kpi: Kpi | None, start: date, as_of: Mapping[str, date | None], ra
     """Why a target has no actual: its period starts after the last day with data of its KPI's source (``as_of``:
     source -> that day), or after the date range's end (``range_end``, when earlier); a plain dash otherwise.
 
-    >>> from kpis.registry import KPIS
+    >>> from kpis.core.registry import KPIS
     >>> no_actual(KPIS["dau"], date(2027, 1, 1), {"engagement": date(2026, 11, 22)})
     '— no events after 22 Nov 2026'
     >>> no_actual(KPIS["mrr"], date(2026, 10, 1), {"revenue": date(2026, 11, 22)}, range_end=date(2026, 9, 30))
@@ -85,7 +86,7 @@ def no_actual(kpi: Kpi | None, start: date, as_of: Mapping[str, date | None], ra
 
 def evaluation_frame(table: pd.DataFrame, as_of: Mapping[str, date | None] | None = None,
                      range_end: date | None = None) -> pd.DataFrame:
-    """:func:`kpis.targets.evaluate`'s table as people read it, the latest periods first: labels, formatted
+    """:func:`kpis.plan.targets.evaluate`'s table as people read it, the latest periods first: labels, formatted
     numbers, the projection of a running period marked "projected", attainment in percent, the status
     (" (projected)" when judged on pace, " (so far)" for a running ratio, which is not projected). A target
     with no actual says why (:func:`no_actual`; ``as_of``: each source's last day with data)."""
@@ -133,7 +134,7 @@ def styled(frame: pd.DataFrame) -> Styler:
 
 def neutralise(text: object) -> str:
     """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1``, ``@x``...) gets a
-    leading single quote, so that it is shown as text (:func:`kpis.csv_safety.neutralise`); empty when missing.
+    leading single quote, so that it is shown as text (:func:`kpis.core.csv_safety.neutralise`); empty when missing.
 
     >>> neutralise("=1+1"), neutralise("CPO"), neutralise(None), neutralise("-12.5")
     ("'=1+1", 'CPO', '', '-12.5')
@@ -299,7 +300,7 @@ def check_rows(original: pd.DataFrame, edited: pd.DataFrame,
     """The rows to save (changed or added: their editor row number, then the CSV's columns) or a message naming
     the first bad row.
 
-    Every row is checked: a KPI, grain and period that :func:`kpis.targets.check_target` accepts, and a target
+    Every row is checked: a KPI, grain and period that :func:`kpis.plan.targets.check_target` accepts, and a target
     that is a number (:func:`parse_target`); a row left incomplete says what it lacks; a row left empty is
     ignored. A row of the targets in force keeps its KPI, grain and period (changing them would add a target and
     keep the old one); two rows may not restate the same target.
@@ -343,7 +344,7 @@ def check_rows(original: pd.DataFrame, edited: pd.DataFrame,
 
 def far_targets(store: Store, rows: pd.DataFrame) -> list[str]:
     """One line per row (of :func:`check_rows`) whose target is far from its KPI's recent values
-    (:func:`kpis.targets.far_from`): ``Row 17 (MRR, Q1 2027): $200 is far from ...``, to confirm before saving."""
+    (:func:`kpis.plan.targets.far_from`): ``Row 17 (MRR, Q1 2027): $200 is far from ...``, to confirm before saving."""
     lines = []
     for r in rows.itertuples(index=False):
         recent = components.computed(store, targets_module.recent_range, r.kpi, r.grain)
@@ -477,7 +478,7 @@ def anomaly_flags(store: Store, grain: str, as_of: date | None, segment: tuple[s
 
 
 def range_text(kpi: Kpi, low: object, high: object) -> str:
-    """``$127.2k to $136.9k``, ``194 to 200``: :func:`kpis.formatting.range_text`, the review's own (within
+    """``$127.2k to $136.9k``, ``194 to 200``: :func:`kpis.core.formatting.range_text`, the review's own (within
     what the KPI can take, counts in whole numbers)."""
     return kformat.range_text(kpi, low, high)
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import charts, components, url_state
 from app_pages import format as fmt
-from kpis import retention, warmup
+from kpis.metrics import retention, warmup
 
 MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
 

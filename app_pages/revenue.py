@@ -8,8 +8,8 @@ import streamlit as st
 
 from app_pages import charts, components, plan, url_state
 from app_pages import format as fmt
-from kpis import warmup
-from kpis.registry import KPIS
+from kpis.core.registry import KPIS
+from kpis.metrics import warmup
 
 MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
              "contraction_mrr": "Contraction", "churned_mrr": "Churned"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import components, filters, notes, review_view
-from kpis.errors import DataError, InputError
+from kpis.core.errors import DataError, InputError
 
 store = components.open_store()
 chosen = filters.current()

@@ -1,9 +1,9 @@
-"""The review (:mod:`kpis.review`) drawn with native Streamlit components, and its downloads.
+"""The review (:mod:`kpis.review.build`) drawn with native Streamlit components, and its downloads.
 
 Nothing of the review goes through Markdown unescaped: the sentences are escaped with
 :func:`app_pages.components.plain` (they quote customer names and notes), tables are ``st.dataframe`` (plain text
-cells). The downloads are :func:`kpis.review.render_html` (one self-contained file, data escaped there) and
-:func:`kpis.review.render_markdown`.
+cells). The downloads are :func:`kpis.review.build.render_html` (one self-contained file, data escaped there) and
+:func:`kpis.review.build.render_markdown`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import auth, components, plan
-from kpis import formatting as kfmt
-from kpis import review as review_module
-from kpis.review import CustomerMove, Review
-from kpis.review_text import (
+from kpis.core import formatting as kfmt
+from kpis.review import build as review_module
+from kpis.review.build import CustomerMove, Review
+from kpis.review.markdown import (
     anomaly_cells,
     cap,
     change_cell,
@@ -28,12 +28,12 @@ from kpis.review_text import (
     title,
     value_text,
 )
-from kpis.store import Store
+from kpis.store.db import Store
 
 
 def review_for(store: Store, as_of: date | None, grain: str, segment: tuple[str, str] | None = None,
                notes: tuple[int, ...] = ()) -> Review:
-    """:func:`kpis.review.build_review`; ``notes`` (the ids of the notes on dates) is only a cache key, so that a
+    """:func:`kpis.review.build.build_review`; ``notes`` (the ids of the notes on dates) is only a cache key, so that a
     note added or removed shows at once (the data version counts imports, not notes)."""
     return review_module.build_review(store, as_of, grain, segment)
 

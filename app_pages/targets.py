@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import auth, components, filters, plan
-from kpis import engagement, revenue, targets
+from kpis.metrics import engagement, revenue
+from kpis.plan import targets
 
 FLASH = "targets_page_messages"
 EDITOR_GENERATION = "targets_editor_generation"

@@ -1,7 +1,7 @@
 """The data page's upload flow: preview each file (what it was recognised as, its rows, its first lines), then
 import the recognised ones when the user says so, with progress.
 
-Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`kpis.preview.preview_file`.
+Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`kpis.ingest.preview.preview_file`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import IO, Protocol
 import streamlit as st
 
 from app_pages import auth, components
-from kpis.preview import FilePreview, preview_file
-from kpis.store import Store
+from kpis.ingest.preview import FilePreview, preview_file
+from kpis.store.db import Store
 
 logger = logging.getLogger(__name__)
 

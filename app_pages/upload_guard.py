@@ -32,7 +32,7 @@ from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileMan
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
-from kpis.errors import InputError
+from kpis.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from app_pages import components
-from kpis.calendar import period_start
-from kpis.sharing import full_link
+from kpis.core.calendar import period_start
+from kpis.ops.sharing import full_link
 
 #: Page choices in the URL and how many values each may hold.
 PAGE_DATES = {"bridge": 1, "cohorts": 8}

@@ -25,7 +25,7 @@ def events_csv(n: int) -> Path:
 
 
 def _import(csv: Path, db: Path) -> str:
-    return (f"from kpis.store import Store; from kpis.importer import import_file; s = Store({str(db)!r}); "
+    return (f"from kpis.store.db import Store; from kpis.ingest.importer import import_file; s = Store({str(db)!r}); "
             f"r = import_file(s, {str(csv)!r}); assert r.status == 'ok', r; s.close()")
 
 
@@ -85,9 +85,9 @@ def bench_revenue(n: int, rounds: int) -> None:
     db = DATA / f"revenue_{n}.duckdb"
     if not db.exists():
         run_python(_import(csv, db))
-    ours = (f"from kpis.store import Store; from kpis.revenue import revenue_table; "
+    ours = (f"from kpis.store.db import Store; from kpis.metrics.revenue import revenue_table; "
             f"s = Store({str(db)!r}); t = revenue_table(s, 'week'); print(len(t))")
-    mrr_alone = (f"from kpis.store import Store; s = Store({str(db)!r}); "
+    mrr_alone = (f"from kpis.store.db import Store; s = Store({str(db)!r}); "
                  f"print(len(s.df({REFERENCE_SQL['mrr']!r})))")
     compare(f"all revenue KPIs, {n:,} subscriptions, week grain vs MRR alone", ours, mrr_alone, rounds=rounds,
             limit=2.0)
@@ -129,8 +129,8 @@ def bench_limit() -> None:
     db = DATA / "limit.duckdb"
     for path in DATA.glob("limit.duckdb*"):
         path.unlink()
-    stopped_code = (f"from kpis.store import Store; from kpis.importer import import_file; "
-                    f"from kpis.errors import InputError; s = Store({str(db)!r})\n"
+    stopped_code = (f"from kpis.store.db import Store; from kpis.ingest.importer import import_file; "
+                    f"from kpis.core.errors import InputError; s = Store({str(db)!r})\n"
                     f"try:\n    import_file(s, {str(csv)!r}, timeout={LIMIT_SECONDS})\n"
                     f"except InputError:\n    pass\n"
                     f"else:\n    raise AssertionError('the import was not stopped')\ns.close()")

@@ -124,10 +124,10 @@ def bench_warm_reruns() -> dict[str, float]:
 
 def large_database(n: int = 10_000_000) -> Path:
     """``bench_data/ui_<n>.duckdb``: the demo generator's ``n`` events CSV and the same folder's Stripe exports,
-    imported with :func:`kpis.importer.import_file` (made once, then reused)."""
+    imported with :func:`kpis.ingest.importer.import_file` (made once, then reused)."""
     from bench.__main__ import DATA, events_csv
-    from kpis.importer import import_file
-    from kpis.store import Store
+    from kpis.ingest.importer import import_file
+    from kpis.store.db import Store
 
     db = DATA / f"ui_{n}.duckdb"
     if db.exists():
@@ -172,10 +172,10 @@ class Recorder:
 @contextlib.contextmanager
 def _recording(recorder: Recorder) -> Iterator[None]:
     """Record every KPI call the pages make through app_pages.components (and the charts' annotations)."""
-    import kpis.annotations
+    import kpis.ops.annotations
     from app_pages import components
 
-    cached, computed, notes = components.cached, components.computed, kpis.annotations.all_annotations
+    cached, computed, notes = components.cached, components.computed, kpis.ops.annotations.all_annotations
 
     def cached_spy(store: Any, func: Callable[..., Any]) -> Any:
         recorder.add(func, (), {}, once=True)
@@ -190,12 +190,12 @@ def _recording(recorder: Recorder) -> Iterator[None]:
         return notes(store, *args, **kwargs)
 
     components.cached, components.computed = cached_spy, computed_spy  # type: ignore[assignment]
-    kpis.annotations.all_annotations = notes_spy  # type: ignore[assignment]
+    kpis.ops.annotations.all_annotations = notes_spy  # type: ignore[assignment]
     try:
         yield
     finally:
         components.cached, components.computed = cached, computed  # type: ignore[assignment]
-        kpis.annotations.all_annotations = notes  # type: ignore[assignment]
+        kpis.ops.annotations.all_annotations = notes  # type: ignore[assignment]
 
 
 _COMPONENTS: list[Any] = []
@@ -229,7 +229,7 @@ def _render(page: str, recorder: Recorder | None = None) -> float:
 
 
 def _queries(db: Path, recorder: Recorder) -> float:
-    from kpis.store import Store
+    from kpis.store.db import Store
 
     _fresh_caches()
     with Store(db) as store:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from kpis.store import Store
+from kpis.store.db import Store
 
 # CI replays the same examples every run (a red build always means a change broke something); a developer's
 # runs keep exploring new random examples.

@@ -1,4 +1,4 @@
-"""The ``[access]`` table and roles (:mod:`kpis.access`): exact results on small literal tables, and the rules
+"""The ``[access]`` table and roles (:mod:`kpis.core.access`): exact results on small literal tables, and the rules
 (case, exact address over domain, editors over viewers, failing closed) checked on generated addresses."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpis.access import AccessConfigError, AccessRules, email_trusted, normalise_address, parse_rules, role_for
+from kpis.core.access import AccessConfigError, AccessRules, email_trusted, normalise_address, parse_rules, role_for
 
 TABLE = {
     "editors": ["Ana@Example.com", "@ops.example.com"],

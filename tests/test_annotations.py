@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from kpis import annotations
-from kpis.errors import InputError
+from kpis.core.errors import InputError
+from kpis.ops import annotations
 
 DROP = "'; DROP TABLE annotations; --"
 

@@ -1,4 +1,4 @@
-"""Backups and restore on real database files, through the CLI as a real process and through kpis.backup."""
+"""Backups and restore on real database files, through the CLI as a real process and through kpis.ops.backup."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpis import backup
-from kpis.annotations import add as add_annotation
-from kpis.demo import remove_demo, remove_demo_with_backup
-from kpis.errors import InputError
-from kpis.importer import import_file, undo
-from kpis.series import series
-from kpis.store import SCHEMA_VERSION, Store, migrate
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file, undo
+from kpis.metrics.series import series
+from kpis.ops import backup
+from kpis.ops.annotations import add as add_annotation
+from kpis.ops.demo import remove_demo, remove_demo_with_backup
+from kpis.store.db import SCHEMA_VERSION, Store, migrate
 from tests.test_crash import fingerprints
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,7 +183,7 @@ def test_restore_refuses_while_another_process_has_the_database_open(filled: Pat
     copy = tmp_path / "saved.duckdb"
     with Store(filled) as store:
         backup.backup(store, copy)
-    code = f"from kpis.store import Store; s = Store({str(filled)!r}); print('open', flush=True); input()"
+    code = f"from kpis.store.db import Store; s = Store({str(filled)!r}); print('open', flush=True); input()"
     with subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as holder:
         try:

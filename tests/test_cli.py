@@ -66,10 +66,10 @@ def test_unopenable_database_is_a_message(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("name", __import__("kpis.demo", fromlist=["DEMO_FILES"]).DEMO_FILES)
+@pytest.mark.parametrize("name", __import__("kpis.ops.demo", fromlist=["DEMO_FILES"]).DEMO_FILES)
 def test_every_demo_file_round_trips_through_the_cli(tmp_path, name):
     """Import each demo file by itself, list it, undo it: the database is empty again."""
-    from kpis.demo import DEMO_DIR
+    from kpis.ops.demo import DEMO_DIR
 
     db = tmp_path / "demo.duckdb"
     done = kpis("import", str(DEMO_DIR / name), db=db)
@@ -77,7 +77,7 @@ def test_every_demo_file_round_trips_through_the_cli(tmp_path, name):
     assert done.stdout.startswith(f"{name}: ") and " rows added" in done.stdout
     assert kpis("imports", db=db).stdout.splitlines()[1].split()[:2] == ["1", "ok"]
     assert kpis("undo", "1", db=db).returncode == 0
-    from kpis.store import Store
+    from kpis.store.db import Store
 
     with Store(db) as store:
         counts = store.query("""SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM subscriptions)
@@ -154,7 +154,7 @@ def test_file_names_and_the_temporary_folder_are_never_patterns(tmp_path, write)
     done = subprocess.run([sys.executable, "-m", "kpis", "--db", str(db), "import", str(tmp_path / "ev[1].csv"),
                            str(tmp_path / "ev*.csv")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
-    from kpis.store import Store
+    from kpis.store.db import Store
 
     with Store(db) as store:
         assert store.query("SELECT import_id, event FROM events ORDER BY 1") == [(1, "from ev[1]"), (2, "from ev*")]

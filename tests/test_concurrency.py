@@ -17,12 +17,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kpis.backup import backup
-from kpis.demo import remove_demo_with_backup
-from kpis.errors import InputError
-from kpis.importer import ImportResult, import_file, undo
-from kpis.series import series
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import ImportResult, import_file, undo
+from kpis.metrics.series import series
+from kpis.ops.backup import backup
+from kpis.ops.demo import remove_demo_with_backup
+from kpis.store.db import Store
 
 READERS = 10
 

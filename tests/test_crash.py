@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpis.importer import import_file
-from kpis.series import series
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.metrics.series import series
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app_pages import plan
-from kpis import csv_safety
-from kpis.csv_safety import FORMULA_START, csv_line, frame_csv, is_number_text, neutralise, text_cell
-from kpis.drilldown import safe_csv
+from kpis.core import csv_safety
+from kpis.core.csv_safety import FORMULA_START, csv_line, frame_csv, is_number_text, neutralise, text_cell
+from kpis.metrics.drilldown import safe_csv
 
 
 def test_neutralise_exact() -> None:

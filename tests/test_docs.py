@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kpis.registry import KPIS
+from kpis.core.registry import KPIS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "kpis.md"
 #: a second-level heading that looks like a KPI id (snake_case), e.g. "## logo_churn_rate"

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kpis.errors import InputError
-from kpis.importer import ImportResult, import_file
-from kpis.sources.base import MAX_FIELD_BYTES
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import ImportResult, import_file
+from kpis.ingest.sources.base import MAX_FIELD_BYTES
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

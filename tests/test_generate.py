@@ -1,4 +1,4 @@
-"""The demo data generator (sample_data/generate.py) and the demo loader (kpis/demo.py).
+"""The demo data generator (sample_data/generate.py) and the demo loader (kpis/ops/demo.py).
 
 The generator must be deterministic, write exactly the vendors' export headers, and hold every case the KPIs
 must handle; the committed files must be exactly what it writes with the default settings.
@@ -17,8 +17,8 @@ from types import ModuleType
 
 import pytest
 
-from kpis import demo
-from kpis.importer import import_file
+from kpis.ingest.importer import import_file
+from kpis.ops import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -276,7 +276,7 @@ def test_targets_cover_2026_q3_and_q4():
     assert all(r["period_start"] >= "2026-07-01" and float(r["target"]) > 0 for r in targets)
 
 
-# -- kpis/demo.py ----------------------------------------------------------------------------------------------------
+# -- kpis/ops/demo.py --------------------------------------------------------------------------------------------------
 
 def test_demo_files_are_the_generated_ones(generator):
     assert demo.DEMO_DIR == SAMPLE

@@ -17,10 +17,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpis import annotations
-from kpis.importer import import_file
-from kpis.review import build_review, render_html, render_markdown
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.ops import annotations
+from kpis.review.build import build_review, render_html, render_markdown
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpis.errors import InputError
-from kpis.importer import import_file, undo_import
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file, undo_import
+from kpis.store.db import Store
 
 EVENTS_HEADER = "user_id,event,timestamp\n"
 

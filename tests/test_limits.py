@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpis.errors import InputError
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.test_crash import fingerprints, write_events
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kpis.errors import InputError
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 
 SUBS = ("subscription_id,customer_id,plan,amount,currency,interval,status,started_at\n"
         "s1,c1,Pro,99.00,usd,month,active,2026-01-01\n"
@@ -313,7 +313,7 @@ def test_a_deeply_nested_later_json_line_is_named_as_such(store, write):
 
 
 def test_the_preview_shows_a_deeply_nested_line_as_text(write):
-    from kpis.preview import preview_file
+    from kpis.ingest.preview import preview_file
 
     seen = preview_file(write("deep.jsonl", AMPLITUDE_LINE + DEEP))
     assert seen.ok and seen.source == "amplitude_events"

@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpis.anomalies import anomalies
-from kpis.importer import import_file
-from kpis.review import build_review, render_html, render_markdown
-from kpis.scorecard import compare
-from kpis.store import Store
-from kpis.targets import evaluate
+from kpis.ingest.importer import import_file
+from kpis.plan.anomalies import anomalies
+from kpis.plan.scorecard import compare
+from kpis.plan.targets import evaluate
+from kpis.review.build import build_review, render_html, render_markdown
+from kpis.store.db import Store
 from tests.kpis import two_sources
 from tests.kpis.helpers import EVENTS_HEADER, SUBS_HEADER
 
@@ -63,14 +63,14 @@ def kpis(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (date(2026, 4, 10), date(2026, 3, 29), date(2026, 4, 5), "week", (date(2026, 3, 30), date(2026, 4, 5))),
 ])
 def test_the_last_complete_period_ends_by_the_earlier_source_or_the_chosen_day(revenue, events, end, grain, period):
-    from kpis.reporting import complete_period, reporting_as_of
+    from kpis.metrics.reporting import complete_period, reporting_as_of
 
     as_of = reporting_as_of(revenue, events, end)
     assert complete_period(as_of, grain) == period
 
 
 def test_without_data_there_is_no_period(tmp_path: Path) -> None:
-    from kpis.reporting import last_complete_period, reporting_as_of
+    from kpis.metrics.reporting import last_complete_period, reporting_as_of
 
     assert reporting_as_of(None, None, date(2026, 3, 1)) is None
     with Store(tmp_path / "empty.duckdb") as store:
@@ -95,7 +95,7 @@ def test_without_data_there_is_no_period(tmp_path: Path) -> None:
      "the last week complete by then; product events stop on 29 Mar 2026, before the week ends."),
 ])
 def test_the_statement_says_where_each_source_ends_and_which_period_that_leaves(args, text):
-    from kpis.reporting import LastComplete, complete_period, reporting_as_of
+    from kpis.metrics.reporting import LastComplete, complete_period, reporting_as_of
 
     grain, start, revenue, events, end = args
     as_of = reporting_as_of(revenue, events, end)
@@ -105,7 +105,7 @@ def test_the_statement_says_where_each_source_ends_and_which_period_that_leaves(
 
 
 def test_the_day_targets_are_judged_on_is_stated() -> None:
-    from kpis.reporting import LastComplete
+    from kpis.metrics.reporting import LastComplete
 
     period = LastComplete("day", date(2026, 3, 29), date(2026, 3, 29), date(2026, 3, 29), date(2026, 4, 10),
                           date(2026, 3, 29))
@@ -120,7 +120,7 @@ def test_the_day_targets_are_judged_on_is_stated() -> None:
 
 
 def test_the_store_s_last_complete_week_is_the_one_complete_in_both(apart: Path) -> None:
-    from kpis.reporting import last_complete_period
+    from kpis.metrics.reporting import last_complete_period
 
     with Store(apart) as store:
         week = last_complete_period(store, "week")
@@ -235,7 +235,7 @@ def _import(store: Store, folder: Path, name: str, text: str, who: str) -> None:
 
 
 def test_whose_data_each_source_shows(store: Store, tmp_path: Path) -> None:
-    from kpis.demo import BOTH, DEMO_ONLY, YOURS_ONLY, shown_text, whose
+    from kpis.ops.demo import BOTH, DEMO_ONLY, YOURS_ONLY, shown_text, whose
 
     assert whose(store) == {} and shown_text(whose(store)) is None
     _import(store, tmp_path, "demo_subs.csv", SUBS_HEADER + "\nd1,dc1,pro,10,1,USD,month,1,active,2026-01-05,,,\n",

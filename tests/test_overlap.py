@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpis.activity import event_sources, set_event_sources
-from kpis.engagement import adoption_by_event, engagement_table
-from kpis.errors import InputError
-from kpis.importer import import_file
-from kpis.overlap import Overlap
-from kpis.preview import preview_file
-from kpis.status import events_by_source
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file
+from kpis.ingest.overlap import Overlap
+from kpis.ingest.preview import preview_file
+from kpis.metrics.activity import event_sources, set_event_sources
+from kpis.metrics.engagement import adoption_by_event, engagement_table
+from kpis.ops.status import events_by_source
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """The periodic review: its numbers equal ``python -m kpis series``, its period is the last complete one, the MRR
 bridge adds up, the customers behind churn and expansion are exact, and the documents are safe to open.
 
-The demo company (``kpis.demo``) is loaded once into a database file; each test opens it anew. The small fixture
+The demo company (``kpis.ops.demo``) is loaded once into a database file; each test opens it anew. The small fixture
 is written out by hand below.
 """
 
@@ -15,15 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from kpis import annotations
 from kpis.__main__ import main
-from kpis.demo import load_demo
-from kpis.engagement import engagement_as_of
-from kpis.errors import DataError, InputError
-from kpis.registry import KPIS
-from kpis.reporting import complete_period
-from kpis.revenue import revenue_as_of
-from kpis.review import (
+from kpis.core.errors import DataError, InputError
+from kpis.core.registry import KPIS
+from kpis.metrics.engagement import engagement_as_of
+from kpis.metrics.reporting import complete_period
+from kpis.metrics.revenue import revenue_as_of
+from kpis.metrics.series import series
+from kpis.ops import annotations
+from kpis.ops.demo import load_demo
+from kpis.review.build import (
     HEADLINE,
     MAGNITUDE,
     Anomaly,
@@ -37,9 +38,8 @@ from kpis.review import (
     render_html,
     render_markdown,
 )
-from kpis.review_text import anomaly_cells, change_cell, mover_text
-from kpis.series import series
-from kpis.store import Store
+from kpis.review.markdown import anomaly_cells, change_cell, mover_text
+from kpis.store.db import Store
 from tests.kpis.helpers import load, subs
 
 XSS = "<script>alert(1)</script>"

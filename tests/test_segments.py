@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kpis.errors import InputError
-from kpis.importer import import_file
-from kpis.segments import DEFAULT_MAX_SEGMENT_VALUES, OfferedSegments, max_segment_values, offered_segments
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file
+from kpis.metrics.segments import DEFAULT_MAX_SEGMENT_VALUES, OfferedSegments, max_segment_values, offered_segments
+from kpis.store.db import Store
 
 #: 51 customers, each with its own phone number; two segments and two plans.
 CUSTOMERS = "customer_id,name,segment,phone\n" + "".join(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kpis.errors import InputError
-from kpis.sharing import check_base_url, full_link, public_url, set_public_url
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.ops.sharing import check_base_url, full_link, public_url, set_public_url
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

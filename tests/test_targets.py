@@ -9,11 +9,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kpis.anomalies import anomalies, band
-from kpis.errors import InputError
-from kpis.importer import import_file
-from kpis.registry import KPIS
-from kpis.targets import (
+from kpis.core.errors import InputError
+from kpis.core.registry import KPIS
+from kpis.ingest.importer import import_file
+from kpis.plan.anomalies import anomalies, band
+from kpis.plan.targets import (
     ahead,
     attainment,
     evaluate,
@@ -124,7 +124,7 @@ LONE_TARGETS = TARGETS + ("mrr,quarter,2026-04-01,300,,\nmrr,quarter,2027-01-01,
 
 
 def _periods(grain, *starts):
-    from kpis.calendar import last_day
+    from kpis.core.calendar import last_day
 
     return [(s, last_day(s, grain)) for s in starts]
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kpis.errors import DiskFull, InputError
-from kpis.importer import import_file
-from kpis.store import Store
-from kpis.textfile import open_text, unpack_gzip
+from kpis.core.errors import DiskFull, InputError
+from kpis.ingest.importer import import_file
+from kpis.ingest.textfile import open_text, unpack_gzip
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_HEADER = b"user_id,event,timestamp\n"
@@ -182,7 +182,7 @@ def test_the_command_line_reports_a_full_temporary_disk_as_full(tmp_path: Path) 
 PREVIEW_ON_A_FULL_DISK = """
 import io, sys
 from app_pages.upload import _preview
-from kpis.store import Store
+from kpis.store.db import Store
 
 class Upload(io.BytesIO):
     file_id, name = "1", "big.csv.gz"
@@ -213,8 +213,8 @@ def test_the_data_page_reports_a_full_temporary_disk_as_full(tmp_path: Path) -> 
 
 BLOCKING_IMPORT = """
 import sys
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 
 def wait(message):
     if "storing" in message:
@@ -294,8 +294,8 @@ def test_a_process_that_exits_mid_import_removes_its_copy(tmp_path: Path) -> Non
     """An import in a background thread (as in the web server) when the process exits: atexit cleans up."""
     script = """
 import sys, threading
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 
 ready = threading.Event()
 

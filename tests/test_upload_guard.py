@@ -25,8 +25,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import ClientConnection, connect
 
 from bench.load import free_port, healthy, stop_process
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.browser.conftest import STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]

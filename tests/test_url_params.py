@@ -16,8 +16,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app_pages.filters import Filters
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSCRIPTIONS = ("subscription_id,customer_id,plan,amount,currency,interval,status,started_at,canceled_at,ended_at\n"

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpis.store import Store
+from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "dashboard.py"
@@ -53,7 +53,7 @@ def app(db_path: Path) -> Callable[..., AppTest]:
 @pytest.fixture
 def seeded(db_path: Path, tmp_path: Path) -> Path:
     """The database already holds one events import (so the demo company is never loaded)."""
-    from kpis.importer import import_file
+    from kpis.ingest.importer import import_file
 
     events = tmp_path / "seed_events.csv"
     events.write_text("user_id,event,timestamp\nu0,signup,2026-01-02T09:00:00Z\n", encoding="utf-8")

@@ -18,8 +18,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import auth
-from kpis import annotations
-from kpis.store import Store
+from kpis.ops import annotations
+from kpis.store.db import Store
 from tests.app.conftest import DASHBOARD, TIMEOUT
 from tests.app.test_pages import DATA_PAGE, GOOD_EVENTS, stored, texts
 
@@ -264,7 +264,7 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
     import streamlit as st
 
     from app_pages import components, notes, upload
-    from kpis import status
+    from kpis.ops import status
 
     store = components.open_store()
     import_id = int(status.live_imports(store)[0][0])

@@ -12,9 +12,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from app_pages import charts
-from kpis import annotations
-from kpis.registry import KPIS
-from kpis.store import Store
+from kpis.core.registry import KPIS
+from kpis.ops import annotations
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
 
 REVIEW_PAGE = "app_pages/review.py"

@@ -1,4 +1,4 @@
-"""The customers behind a movement (:mod:`kpis.drilldown`) on a hand-written fixture, the CSV that neutralises
+"""The customers behind a movement (:mod:`kpis.metrics.drilldown`) on a hand-written fixture, the CSV that neutralises
 formulas, and the customers page's "Who moved" section on the demo company."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
-from kpis.revenue import revenue_table
-from kpis.store import Store
+from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
+from kpis.metrics.revenue import revenue_table
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 from tests.kpis.helpers import load, subs
 

@@ -1,5 +1,5 @@
 """The data page's two-step upload: each file is previewed (recognised as, rows, first lines) and nothing is
-stored until "Import N files" is pressed; then progress per file. Plus :mod:`kpis.preview` on tiny files."""
+stored until "Import N files" is pressed; then progress per file. Plus :mod:`kpis.ingest.preview` on tiny files."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpis import preview as preview_module
-from kpis.preview import preview_file
-from kpis.store import Store
+from kpis.ingest import preview as preview_module
+from kpis.ingest.preview import preview_file
+from kpis.store.db import Store
 from tests.app.test_pages import PNG, history, open_data_page, stored, texts, unescape
 
 #: Seven events, one of them with values that look like formulas and markup: they must show as typed.
@@ -135,7 +135,7 @@ def test_large_files_are_named_with_their_size_while_importing(
     assert texts(at.success)[0].startswith("signups.csv: Events CSV (this dashboard's format), import 2")
 
 
-# -- kpis.preview --------------------------------------------------------------------------------------------------
+# -- kpis.ingest.preview -----------------------------------------------------------------------------------------------
 
 def test_preview_of_a_csv_counts_every_record(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
@@ -186,7 +186,7 @@ def test_preview_of_a_bad_file_is_the_importers_message(tmp_path: Path) -> None:
 
 
 def test_preview_knows_a_file_already_imported(tmp_path: Path) -> None:
-    from kpis.importer import import_file
+    from kpis.ingest.importer import import_file
 
     path = tmp_path / "e.csv"
     path.write_bytes(EVENTS)

@@ -1,6 +1,6 @@
 """Tables are downloaded through the one CSV-safety rule: the table toolbar's own "Download as CSV" is turned off
 (``client.disableDataExport``, checked in tests/test_config.py) and a table worth downloading has a page
-download written by :mod:`kpis.csv_safety`."""
+download written by :mod:`kpis.core.csv_safety`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.app.conftest import DASHBOARD, TIMEOUT
 
 FORMULA = '=HYPERLINK("http://evil.example","x")'

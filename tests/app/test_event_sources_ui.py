@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.activity import event_sources, inactive_events
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.metrics.activity import event_sources, inactive_events
+from kpis.store.db import Store
 from tests.app.test_pages import history, open_data_page, texts
 from tests.test_overlap import MIXPANEL, POSTHOG
 

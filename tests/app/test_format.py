@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from app_pages import format as fmt
-from kpis import formatting as kformat
-from kpis.formatting import day_label, period_label
-from kpis.registry import KPIS
-from kpis.scorecard import compare, first_period_retention, last_complete, reference_start
+from kpis.core import formatting as kformat
+from kpis.core.formatting import day_label, period_label
+from kpis.core.registry import KPIS
+from kpis.plan.scorecard import compare, first_period_retention, last_complete, reference_start
 
 NAN = float("nan")
 

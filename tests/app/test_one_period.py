@@ -14,8 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.demo_company import QUESTION
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
 from tests.kpis import two_sources
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.store import Store
+from kpis.store.db import Store
 from tests.app.conftest import TIMEOUT
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
@@ -19,8 +19,8 @@ DATA_PAGE = "app_pages/data.py"
 GOOD_EVENTS = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
 UNKNOWN_HEADER = b"foo,bar,baz\n1,2,3\n"
-HAS_DEMO = importlib.util.find_spec("kpis.demo") is not None
-needs_demo = pytest.mark.skipif(not HAS_DEMO, reason="kpis.demo is not there yet")
+HAS_DEMO = importlib.util.find_spec("kpis.ops.demo") is not None
+needs_demo = pytest.mark.skipif(not HAS_DEMO, reason="kpis.ops.demo is not there yet")
 
 
 def unescape(text: str) -> str:
@@ -59,7 +59,7 @@ def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
 
 def stored(db_path: Path) -> dict[str, int]:
     """Rows per canonical table and in the import log, read straight from the database file."""
-    from kpis.status import loaded_summary
+    from kpis.ops.status import loaded_summary
 
     with Store(db_path) as store:
         summary = loaded_summary(store)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.app.test_pages import DATA_PAGE, history, open_data_page, texts, unescape
 
 #: Two customers billed in euros; plans as Stripe ids, segments as abbreviations.
@@ -143,7 +143,7 @@ def test_the_share_box_shows_the_full_link(app: Callable[..., AppTest], company:
 
 
 def test_a_public_address_wins_behind_a_proxy(app: Callable[..., AppTest], company: Path) -> None:
-    from kpis.sharing import set_public_url
+    from kpis.ops.sharing import set_public_url
 
     with Store(company) as store:
         set_public_url(store, "https://kpis.example.com/board/")

@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import review_view
-from kpis import annotations
-from kpis.review import build_review, render_html
-from kpis.store import Store
+from kpis.ops import annotations
+from kpis.review.build import build_review, render_html
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 
 pytestmark = needs_demo
@@ -80,7 +80,7 @@ def test_data_strings_are_shown_escaped(app: Callable[..., AppTest], db_path: Pa
 
 
 def test_the_review_frames_match_the_review(db_path: Path) -> None:
-    from kpis.demo import load_demo
+    from kpis.ops.demo import load_demo
 
     with Store(db_path) as store:
         load_demo(store)
@@ -94,7 +94,7 @@ def test_the_review_frames_match_the_review(db_path: Path) -> None:
 
 @pytest.mark.parametrize("grain", ["week", "month"])
 def test_review_for_is_build_review(db_path: Path, grain: str) -> None:
-    from kpis.demo import load_demo
+    from kpis.ops.demo import load_demo
 
     with Store(db_path) as store:
         load_demo(store)

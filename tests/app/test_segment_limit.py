@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.store import Store
+from kpis.store.db import Store
 from tests.app.test_pages import unescape
 from tests.test_segments import load
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.importer import import_file, undo_import
-from kpis.store import Store
+from kpis.ingest.importer import import_file, undo_import
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo
 
 OWN_TARGETS = ("kpi,grain,period_start,target,owner,note\n"

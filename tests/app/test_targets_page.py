@@ -13,10 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import plan
-from kpis.importer import import_file, undo_import
-from kpis.registry import KPIS
-from kpis.store import Store
-from kpis.targets import load_targets
+from kpis.core.registry import KPIS
+from kpis.ingest.importer import import_file, undo_import
+from kpis.plan.targets import load_targets
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
 
 TARGETS_PAGE = "app_pages/targets.py"

@@ -14,7 +14,7 @@ from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 from app_pages.charts import WARM_FILL
-from kpis.store import Store
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 from tests.kpis.helpers import subs
 

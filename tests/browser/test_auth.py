@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bench.load import free_port
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.browser.conftest import WAIT_MS, add_user, screenshot, settle, streamlit_server, with_query
 
 EDITOR = "ana@acme.test"

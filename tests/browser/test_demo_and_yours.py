@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from kpis.demo import load_demo
-from kpis.store import Store
+from kpis.ops.demo import load_demo
+from kpis.store.db import Store
 from tests.browser.conftest import screenshot, settle, streamlit_server
 from tests.kpis import two_sources
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 from tests.browser.conftest import ROOT, SCREENSHOTS, animations_done, screenshot, settle, streamlit_server
 
 SAMPLE = ROOT / "sample_data"

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from kpis.demo import load_demo
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.ops.demo import load_demo
+from kpis.store.db import Store
 from tests.browser.conftest import SCREENSHOTS, animations_done, settle, streamlit_server
 
 AHEAD = "kpi,grain,period_start,target,owner,note\nmrr,quarter,2027-01-01,190000,CPO,Next quarter's plan\n"

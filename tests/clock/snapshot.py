@@ -16,9 +16,9 @@ from datetime import date
 from pathlib import Path
 
 from kpis.__main__ import main
-from kpis.demo import load_demo
-from kpis.registry import KPIS
-from kpis.store import Store
+from kpis.core.registry import KPIS
+from kpis.ops.demo import load_demo
+from kpis.store.db import Store
 
 
 def commands() -> Iterator[list[str]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpis.importer import import_file
-from kpis.store import Store
+from kpis.ingest.importer import import_file
+from kpis.store.db import Store
 
 SUBS_HEADER = ("subscription_id,customer_id,plan,amount,quantity,currency,interval,interval_count,status,"
                "started_at,trial_end,canceled_at,ended_at")

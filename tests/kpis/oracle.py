@@ -1,6 +1,7 @@
 """A deliberately naive reference implementation of every KPI, written straight from the definitions.
 
-Nothing here imports ``kpis.revenue``, ``kpis.engagement``, ``kpis.retention`` or ``kpis.calendar``: the oracle
+Nothing here imports ``kpis.metrics.revenue``, ``kpis.metrics.engagement``, ``kpis.metrics.retention`` or
+``kpis.core.calendar``: the oracle
 parses the CSV text itself, works in plain Python (sets, loops, ``datetime``) and does the money arithmetic in
 exact fractions, so that a bug shared with the SQL is unlikely. Speed does not matter; every number is recomputed
 from scratch, day by day, customer by customer.

@@ -1,4 +1,4 @@
-"""The anomaly method's promises (kpis/anomalies.py, docs/targets.md), as properties of generated series.
+"""The anomaly method's promises (kpis/plan/anomalies.py, docs/targets.md), as properties of generated series.
 
 A KPI that grows steadily, accelerates, slows gently or repeats a weekly pattern, with small noise, is never
 flagged; the same series with a jump is. "Noise" here is its amplitude: each period lies within ±a of the smooth
@@ -17,8 +17,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpis.anomalies import DAY_WINDOW, MIN_HISTORY, MIN_SHARE, WINDOW, band, judge, judge_history
-from kpis.registry import KPIS
+from kpis.core.registry import KPIS
+from kpis.plan.anomalies import DAY_WINDOW, MIN_HISTORY, MIN_SHARE, WINDOW, band, judge, judge_history
 
 MRR, MAU = KPIS["mrr"], KPIS["mau"]
 SHAPES = ("linear", "concave", "convex", "slowing")

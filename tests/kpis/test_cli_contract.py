@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kpis.store import Store
+from kpis.store.db import Store
 from tests.kpis.helpers import events, load, subs
 from tests.kpis.test_engagement_exact import CUSTOMERS as EVENT_CUSTOMERS
 from tests.kpis.test_engagement_exact import EVENT_ROWS
@@ -167,7 +167,7 @@ def test_cohorts(out):
 
 
 def test_kpis_lists_every_registered_kpi(out):
-    from kpis.registry import KPIS
+    from kpis.core.registry import KPIS
 
     lines = _ok(out["kpis"]).splitlines()
     assert lines[0] == "id,label,unit,source,direction,grains,definition"

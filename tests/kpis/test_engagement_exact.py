@@ -28,10 +28,10 @@ from datetime import date
 
 import pytest
 
-from kpis.engagement import adoption, daily, engagement_table, power_curve
-from kpis.errors import InputError
-from kpis.series import series
-from kpis.store import Store
+from kpis.core.errors import InputError
+from kpis.metrics.engagement import adoption, daily, engagement_table, power_curve
+from kpis.metrics.series import series
+from kpis.store.db import Store
 from tests.kpis.helpers import assert_values, column, events, load
 
 nan = float("nan")

@@ -16,11 +16,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpis.engagement import adoption, adoption_by_event, daily, engagement_table, power_curve
-from kpis.registry import KPIS
-from kpis.retention import cohorts
-from kpis.revenue import REVENUE_COLUMNS, revenue_table
-from kpis.store import Store
+from kpis.core.registry import KPIS
+from kpis.metrics.engagement import adoption, adoption_by_event, daily, engagement_table, power_curve
+from kpis.metrics.retention import cohorts
+from kpis.metrics.revenue import REVENUE_COLUMNS, revenue_table
+from kpis.store.db import Store
 from tests.kpis.helpers import load, same
 from tests.kpis.oracle import EngagementOracle, Event, RevenueOracle, Sub, to_day
 

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from kpis.retention import cohorts
-from kpis.store import Store
+from kpis.metrics.retention import cohorts
+from kpis.store.db import Store
 from tests.kpis.helpers import events
 
 ROWS = """

@@ -11,10 +11,10 @@ from datetime import date
 
 import pytest
 
-from kpis.errors import DataError, InputError
-from kpis.revenue import revenue_as_of, revenue_table
-from kpis.series import series
-from kpis.store import Store
+from kpis.core.errors import DataError, InputError
+from kpis.metrics.revenue import revenue_as_of, revenue_table
+from kpis.metrics.series import series
+from kpis.store.db import Store
 from tests.kpis.helpers import SUBS_HEADER, assert_values, column, load, subs
 
 nan = float("nan")
@@ -502,7 +502,7 @@ def test_a_denominator_that_is_zero_up_to_float_noise_is_undefined(store, write)
     text = ("subscription_id,customer_id,amount,interval,started_at,ended_at\n"
             "a,x,0.1,month,2025-01-01,2025-05-01\nb,x,0.2,month,2025-01-01,2025-05-01\n"
             "c,x,0.7,year,2025-01-01,2025-05-01\nd,y,10,month,2026-09-01,\n")
-    from kpis.importer import import_file
+    from kpis.ingest.importer import import_file
 
     import_file(store, write("s.csv", text))
     table = revenue_table(store, "month", end=date(2026, 9, 30))
@@ -517,7 +517,7 @@ def test_a_denominator_that_is_zero_up_to_float_noise_is_undefined(store, write)
 def test_a_churn_rate_is_exact_when_its_denominator_is_not_a_round_number(store, write):
     # 10 every 3 months = 3.3333333... a month, paid on Jan 1 only (ended Jan 2): on Jan 2 all of it churned,
     # revenue churn = 3.333.../3.333... = exactly 1 (a rounded divisor would give 1.0000001)
-    from kpis.importer import import_file
+    from kpis.ingest.importer import import_file
 
     import_file(store, write("s.csv", "subscription_id,customer_id,amount,interval,interval_count,started_at,"
                                       "ended_at\ns0,c1,10,month,3,2026-01-01,2026-01-02\n"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from kpis.store import Store
+from kpis.store.db import Store
 from tests.kpis.helpers import events, load, subs
 
 REVENUE_AS_OF = date(2026, 4, 10)

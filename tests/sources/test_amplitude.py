@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from kpis.errors import InputError
-from kpis.importer import import_file, undo_import
-from kpis.sources import amplitude, mixpanel, posthog
-from kpis.sources.base import sniff
-from kpis.sources.detect import detect
-from kpis.store import Store
-from kpis.textfile import open_text
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.sources import amplitude, mixpanel, posthog
+from kpis.ingest.sources.base import sniff
+from kpis.ingest.sources.detect import detect
+from kpis.ingest.textfile import open_text
+from kpis.store.db import Store
 
 Write = Callable[..., Path]
 
@@ -163,7 +163,7 @@ def test_events_without_user_device_or_time_are_rejected_not_stored(store: Store
 
 
 def test_the_preview_reads_an_endless_line_only_up_to_its_cap(write: Write) -> None:
-    from kpis.preview import PREVIEW_LINE_CHARS, preview_file
+    from kpis.ingest.preview import PREVIEW_LINE_CHARS, preview_file
 
     huge = '{"event_type": "' + "x" * (PREVIEW_LINE_CHARS + 10)  # no closing quote, no line break: never ends
     path = write("export.json", WEEK_1 + huge)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from kpis.errors import InputError
-from kpis.importer import import_file, undo_import
-from kpis.sources.base import sniff
-from kpis.sources.detect import detect
-from kpis.store import Store
-from kpis.textfile import open_text
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.sources.base import sniff
+from kpis.ingest.sources.detect import detect
+from kpis.ingest.textfile import open_text
+from kpis.store.db import Store
 
 Write = Callable[..., Path]
 

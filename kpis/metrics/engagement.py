@@ -1,0 +1,233 @@
+"""Engagement KPIs from events: DAU/WAU/MAU, active and new users, stickiness, events per active user,
+adoption of an event, the power-user curve.
+
+Rolling WAU/MAU use a linear algorithm: each active day of a user covers the days up to the user's next
+active day or the end of its window, whichever comes first. Those stretches do not overlap, so the number of
+users covering a day is a running sum of +1 at each stretch's start and -1 after its end, over a date spine.
+No day is joined with its 30-day window and no ``COUNT(DISTINCT ...)`` runs inside a window.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from kpis.core.calendar import period_start, spine
+from kpis.metrics.activity import counted_events_sql, day_sql, ensure_user_days, event_sources, timezone
+from kpis.metrics.segments import customers_sql
+from kpis.store.db import Store
+
+ENGAGEMENT_COLUMNS = ("dau", "wau", "mau", "active_users", "new_users", "stickiness", "events_per_active_user")
+#: Rolling windows in days.
+WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
+
+
+def segment_sql(segment: tuple[str, str] | None) -> tuple[str, dict[str, object]]:
+    """``AND account_id IN (...)``: users whose account is a customer of the segment."""
+    if segment is None:
+        return "", {}
+    subquery, params = customers_sql(segment)
+    return f"AND account_id IN ({subquery})", params
+
+
+def engagement_as_of(store: Store) -> date | None:
+    """The last event day in the reporting time zone."""
+    ensure_user_days(store)
+    return store.query("SELECT max(day) FROM user_days")[0][0]
+
+
+def first_active_day(store: Store) -> date | None:
+    """The first event day (of any event, active or not): where every engagement series starts."""
+    ensure_user_days(store)
+    return store.query("SELECT min(day) FROM user_days")[0][0]
+
+
+def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | None = None,
+          windows: tuple[str, ...] = ("dau", "wau", "mau")) -> pd.DataFrame:
+    """``day`` and the requested rolling counts (dau, wau, mau) for every day from the first active day to
+    the as-of date; days without events count as 0."""
+    ensure_user_days(store)
+    as_of = end or engagement_as_of(store)
+    first = first_active_day(store)
+    if as_of is None or first is None or first > as_of:
+        return pd.DataFrame(columns=["day", *windows])
+    where, params = segment_sql(segment)
+    parts = ["SELECT 'start' AS kind, day AS d, count(*) AS n FROM active GROUP BY day"]
+    for name in windows:
+        width = WINDOWS[name]
+        parts.append(f"SELECT '{name}', least(day + {width}, coalesce(next_active_day, day + {width})), count(*) "
+                     f"FROM active GROUP BY 2")
+    deltas = store.df(f"""
+        WITH active AS (SELECT day, next_active_day FROM user_days
+                        WHERE active_events > 0 AND day <= $as_of {where})
+        {' UNION ALL '.join(parts)}""", {"as_of": as_of, **params})
+    days = pd.date_range(first, as_of, freq="D")
+    out = pd.DataFrame({"day": days.date})
+    starts = _on_days(deltas[deltas["kind"] == "start"], days)
+    for name in windows:
+        ends = _on_days(deltas[deltas["kind"] == name], days)
+        out[name] = (starts - ends).cumsum().astype("int64").to_numpy()
+    return out
+
+
+def _on_days(rows: pd.DataFrame, days: pd.DatetimeIndex) -> pd.Series:
+    """Counts placed on the day spine (0 elsewhere)."""
+    series = pd.Series(rows["n"].to_numpy(dtype="int64"), index=pd.to_datetime(rows["d"]))
+    return series.groupby(level=0).sum().reindex(days, fill_value=0)
+
+
+def engagement_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
+                     segment: tuple[str, str] | None = None,
+                     kpis: tuple[str, ...] = ENGAGEMENT_COLUMNS) -> pd.DataFrame:
+    """One row per period with the requested engagement KPIs; ``partial`` marks a period cut short by the
+    as-of date. Only what ``kpis`` needs is computed.
+
+    The periods run from the first event day, or from ``start`` when it is earlier: periods before any event
+    count 0 users and have undefined means and rolling counts.
+    """
+    ensure_user_days(store)
+    as_of = end or engagement_as_of(store)
+    first = first_active_day(store)
+    columns = ["period_start", "period_end", "partial", *kpis]
+    if as_of is None or first is None or first > as_of:
+        return pd.DataFrame(columns=columns)
+    periods = spine(min(first, start) if start else first, as_of, grain)
+    out = pd.DataFrame({"period_start": [p.start for p in periods], "period_end": [p.end for p in periods],
+                        "partial": [p.partial for p in periods]})
+    needed = {w for w in ("dau", "wau", "mau") if w in kpis}
+    if "stickiness" in kpis:
+        needed |= {"dau", "mau"}
+    if needed:
+        per_day = daily(store, end=as_of, segment=segment, windows=tuple(w for w in WINDOWS if w in needed))
+        per_day["period_start"] = [period_start(d, grain) for d in per_day["day"]]
+        means = per_day.groupby("period_start").mean(numeric_only=True)
+        at_end = per_day.set_index("day")
+        if "dau" in kpis:
+            out["dau"] = [float(means["dau"].get(p.start, float("nan"))) for p in periods]
+        for name in ("wau", "mau"):
+            if name in kpis:
+                out[name] = [float(at_end[name].get(p.end, float("nan"))) for p in periods]
+        if "stickiness" in kpis:
+            out["stickiness"] = [_ratio(means["dau"].get(p.start), means["mau"].get(p.start)) for p in periods]
+    if {"active_users", "events_per_active_user"} & set(kpis):
+        counts = _period_counts(store, grain, as_of, segment)
+        active = [int(counts["active_users"].get(p.start, 0)) for p in periods]
+        if "active_users" in kpis:
+            out["active_users"] = active
+        if "events_per_active_user" in kpis:
+            events = [int(counts["events"].get(p.start, 0)) for p in periods]
+            out["events_per_active_user"] = [_ratio(e, a) for e, a in zip(events, active, strict=True)]
+    if "new_users" in kpis:
+        where, params = segment_sql(segment)
+        new = _by_period(store.df(f"""SELECT first_day AS d, count(*) AS n FROM users
+                                      WHERE first_day <= $as_of {where} GROUP BY first_day""",
+                                  {"as_of": as_of, **params}), grain)
+        out["new_users"] = [int(new.get(p.start, 0)) for p in periods]
+    return out[columns]
+
+
+def _period_counts(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None) -> pd.DataFrame:
+    """Active users (distinct, over the period) and events per period."""
+    where, params = segment_sql(segment)
+    distinct = "count(*)" if grain == "day" else "count(DISTINCT user_id)"
+    table = store.df(f"""
+        SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period_start,
+               {distinct} FILTER (WHERE active_events > 0) AS active_users, sum(events) AS events
+        FROM user_days WHERE day <= $as_of {where} GROUP BY 1""", {"as_of": as_of, **params})
+    table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
+    return table.set_index("period_start")
+
+
+def _by_period(rows: pd.DataFrame, grain: str) -> pd.Series:
+    """Sum the ``n`` of day rows ``d`` per period start."""
+    if rows.empty:
+        return pd.Series(dtype="int64")
+    keys = [period_start(d, grain) for d in pd.to_datetime(rows["d"]).dt.date]
+    return rows.assign(p=keys).groupby("p")["n"].sum()
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float:
+    """numerator / denominator, NaN when the denominator is 0 or missing (never 0, never infinity)."""
+    if numerator is None or denominator is None or denominator != denominator or denominator == 0:
+        return float("nan")
+    return float(numerator) / float(denominator)
+
+
+def adoption(store: Store, event: str, grain: str, *, start: date | None = None, end: date | None = None,
+             segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Users who did ``event`` in each period / active users of the period."""
+    found = _adoption(store, grain, start, end, segment, event)
+    if event in found:
+        return found[event]
+    return _empty_adoption(engagement_table(store, grain, start=start, end=end, segment=segment,
+                                            kpis=("active_users",)))
+
+
+def adoption_by_event(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
+                      segment: tuple[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`adoption` of every event, from one pass over the events (a page lists them all: one query per
+    event would read the events once per name)."""
+    return _adoption(store, grain, start, end, segment, None)
+
+
+_ADOPTION_COLUMNS = ["period_start", "period_end", "partial", "users", "active_users", "adoption"]
+
+
+def _empty_adoption(table: pd.DataFrame) -> pd.DataFrame:
+    """The adoption table of an event nobody did: 0 users in every period."""
+    if table.empty:
+        return pd.DataFrame(columns=_ADOPTION_COLUMNS)
+    table = table.copy()
+    table["users"] = 0
+    table["adoption"] = [_ratio(0, a) for a in table["active_users"]]
+    return table[_ADOPTION_COLUMNS]
+
+
+def _adoption(store: Store, grain: str, start: date | None, end: date | None, segment: tuple[str, str] | None,
+              event: str | None) -> dict[str, pd.DataFrame]:
+    table = engagement_table(store, grain, start=start, end=end, segment=segment, kpis=("active_users",))
+    if table.empty:
+        return {}
+    as_of = table["period_end"].iloc[-1]
+    tz, sources = timezone(store), event_sources(store)
+    where, params = segment_sql(segment)
+    if tz != "UTC":
+        params["tz"] = tz
+    if sources:
+        params["event_sources"] = sources
+    if event is not None:
+        params["event"] = event
+    did = store.df(f"""
+        SELECT event, CAST(date_trunc('{grain}', day) AS DATE) AS period_start, count(DISTINCT user_id) AS users
+        FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM {counted_events_sql(sources, tz)} e
+              WHERE e.event IS NOT NULL {'AND e.event = $event' if event is not None else ''}
+                {f'AND e.user_id IN (SELECT user_id FROM users WHERE true {where})' if segment else ''}) t
+        WHERE day <= $as_of GROUP BY ALL""", {"as_of": as_of, **params})
+    did["period_start"] = pd.to_datetime(did["period_start"]).dt.date
+    result = {}
+    for name, rows in did.groupby("event", sort=False):
+        users = dict(zip(rows["period_start"], rows["users"].astype(int), strict=True))
+        one = table.copy()
+        one["users"] = [users.get(p, 0) for p in one["period_start"]]
+        one["adoption"] = [_ratio(u, a) for u, a in zip(one["users"], one["active_users"], strict=True)]
+        result[str(name)] = one[_ADOPTION_COLUMNS]
+    return result
+
+
+def power_curve(store: Store, grain: str, period: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """For the week (L7) or calendar month holding ``period``: how many users were active on exactly n days."""
+    if grain not in ("week", "month"):
+        raise ValueError("the power-user curve exists at week and month grain")
+    ensure_user_days(store)
+    the_period = spine(period, period, grain)[0]
+    where, params = segment_sql(segment)
+    counts = store.df(f"""
+        SELECT days_active, count(*) AS users FROM (
+            SELECT user_id, count(*) AS days_active FROM user_days
+            WHERE active_events > 0 AND day BETWEEN $first AND $last {where} GROUP BY user_id
+        ) t GROUP BY days_active""", {"first": the_period.start, "last": the_period.last_day, **params})
+    found = dict(zip(counts["days_active"].astype(int), counts["users"].astype(int), strict=True))
+    size = (the_period.last_day - the_period.start).days + 1
+    return pd.DataFrame({"days_active": list(range(1, size + 1)),
+                         "users": [found.get(n, 0) for n in range(1, size + 1)]})

@@ -1,0 +1,72 @@
+"""Retention cohorts: a user's cohort is the week or month of their first event.
+
+Mode ``n-day`` ("return on"): users of cohort c active in period c+k / size of c. Mode ``unbounded`` ("return on
+or after"): users of c active in any period >= c+k / size of c, that is users whose last active period is at
+least c+k. Cells exist while c+k is not after the as-of period; a cell whose period is still running is partial.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from kpis.core.calendar import next_start, period_start, spine
+from kpis.metrics.activity import ensure_user_days
+from kpis.metrics.engagement import engagement_as_of, segment_sql
+from kpis.store.db import Store
+
+MODES = ("n-day", "unbounded")
+COLUMNS = ["cohort_start", "period", "cohort_size", "retained", "retention", "partial"]
+
+
+def cohorts(store: Store, grain: str, mode: str = "n-day", *, end: date | None = None,
+            segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """``cohort_start, period, cohort_size, retained, retention, partial`` for every existing cell."""
+    if grain not in ("week", "month"):
+        raise ValueError("cohorts exist at week and month grain")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    ensure_user_days(store)
+    as_of = end or engagement_as_of(store)
+    if as_of is None:
+        return pd.DataFrame(columns=COLUMNS)
+    where, params = segment_sql(segment)
+    params = {"as_of": as_of, **params}
+    trunc = f"CAST(date_trunc('{grain}', {{}}) AS DATE)"
+    sizes = store.df(f"""SELECT {trunc.format('first_day')} AS c, count(*) AS n FROM users
+                         WHERE first_day <= $as_of {where} GROUP BY 1""", params)
+    if sizes.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    if mode == "n-day":
+        cells = store.df(f"""
+            SELECT c, p, count(*) AS n FROM (
+                SELECT DISTINCT user_id, {trunc.format('first_day')} AS c, {trunc.format('day')} AS p
+                FROM user_days WHERE active_events > 0 AND day <= $as_of {where}
+            ) t GROUP BY c, p""", params)
+    else:
+        cells = store.df(f"""
+            SELECT {trunc.format('first_day')} AS c, {trunc.format('max(day)')} AS p, 1 AS n
+            FROM user_days WHERE active_events > 0 AND day <= $as_of {where} GROUP BY user_id, first_day""", params)
+    last = period_start(as_of, grain)
+    index = {p.start: i for i, p in enumerate(spine(pd.to_datetime(sizes["c"]).dt.date.min(), as_of, grain))}
+    found: dict[tuple[int, int], int] = {}
+    for c, p, n in zip(pd.to_datetime(cells["c"]).dt.date, pd.to_datetime(cells["p"]).dt.date,
+                       cells["n"].astype(int), strict=True):
+        key = (index[c], index[p] - index[c])
+        found[key] = found.get(key, 0) + int(n)
+    partial_last = next_start(last, grain) > date.fromordinal(as_of.toordinal() + 1)
+    rows = []
+    for c_start, size in sorted(zip(pd.to_datetime(sizes["c"]).dt.date, sizes["n"].astype(int), strict=True)):
+        c = index[c_start]
+        horizon = index[last] - c
+        if mode == "unbounded":  # last active period >= c+k: a suffix sum over k
+            retained_at, running = {}, 0
+            for k in range(horizon, -1, -1):
+                running += found.get((c, k), 0)
+                retained_at[k] = running
+        for k in range(horizon + 1):
+            retained = size if k == 0 else (found.get((c, k), 0) if mode == "n-day" else retained_at[k])
+            rows.append({"cohort_start": c_start, "period": k, "cohort_size": size, "retained": retained,
+                         "retention": retained / size, "partial": c + k == index[last] and partial_last})
+    return pd.DataFrame(rows, columns=COLUMNS)

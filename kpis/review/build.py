@@ -1,0 +1,545 @@
+"""The periodic business review: one page on the last complete week or month, for the leadership team.
+
+:func:`build_review` gathers the numbers (headline KPIs against the period before and their targets, the
+biggest movers, anomalies, the MRR bridge, the customers behind churn and expansion, the period's annotations)
+and writes sentences from them; :func:`render_markdown` and :func:`render_html` turn it into a document. Every
+KPI value comes from the same tables as ``python -m kpis series`` with ``--end`` at the review's period end, so
+the review and the CLI never disagree. See ``docs/review.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from kpis.cli.args import date_arg, segment_arg
+from kpis.core.calendar import previous_start
+from kpis.core.errors import DataError, InputError
+from kpis.core.formatting import MAX_FACTOR, day_label, period_label
+from kpis.core.registry import KPIS
+from kpis.metrics import warmup
+from kpis.metrics.activity import timezone
+from kpis.metrics.engagement import ENGAGEMENT_COLUMNS, engagement_table
+from kpis.metrics.reporting import LastComplete, last_complete_period
+from kpis.metrics.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_table
+from kpis.ops import annotations as notes_store
+from kpis.plan.anomalies import anomalies
+from kpis.plan.targets import attainment, evaluate, load_targets
+from kpis.review.html import render_html
+from kpis.review.markdown import render_markdown, write_sentences
+from kpis.store.db import Store
+
+__all__ = ["Review", "add_commands", "build_review", "customer_changes", "render_html", "render_markdown"]
+
+#: The grains a review covers.
+REVIEW_GRAINS = ("week", "month")
+#: The KPIs every review opens with, in this order.
+HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
+#: Lower-is-better KPIs whose values are negative amounts: better means a smaller magnitude.
+MAGNITUDE = frozenset({"churned_mrr", "contraction_mrr"})
+#: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
+NOT_MOVERS = frozenset({"arr", "adoption"})
+#: Periods in each sparkline (the reviewed one and those before it).
+SPARK_PERIODS = 12
+#: Customers listed for churn and for expansion; movers listed each way.
+TOP_CUSTOMERS = 5
+TOP_MOVERS = 3
+#: Movers are ranked by their relative change up to this size (tenfold): beyond it, or across zero, the earlier
+#: value was next to nothing and the percentage says nothing more.
+RANK_CAP = MAX_FACTOR - 1
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """A target whose period holds the reviewed period's last day, as ``targets.evaluate`` judged it at that day.
+
+    ``attainment`` and ``projected_attainment`` compare the actual and the projected value with the target
+    (actual / target, or target / actual when lower is better); NaN when undefined.
+    """
+
+    grain: str
+    period_start: date
+    last_day: date
+    target: float
+    actual: float
+    projected_value: float
+    attainment: float
+    projected_attainment: float
+    status: str | None
+    projected: bool
+    running: bool
+    owner: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A KPI outside its trailing band in the reviewed period."""
+
+    kpi: str
+    label: str
+    value: float
+    low: float
+    high: float
+    direction: str  # "above" or "below"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One KPI in the reviewed period against the period before.
+
+    ``relative_change`` is (value - previous) / |previous| (for churned and contraction MRR: the change of the
+    magnitude); ``improved`` honours the KPI's direction and is None when nothing changed or a value is undefined.
+    """
+
+    kpi: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    value: float
+    previous: float
+    change: float
+    relative_change: float
+    improved: bool | None
+
+
+@dataclass(frozen=True)
+class Headline(Change):
+    """A headline KPI: its change, the targets that cover the period, its recent history and any anomaly."""
+
+    targets: tuple[TargetLine, ...] = ()
+    sparkline: tuple[float, ...] = ()
+    anomaly: Anomaly | None = None
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The MRR bridge of the period: start + the five movements = end (the MRR at the two period ends)."""
+
+    start: float
+    new: float
+    expansion: float
+    reactivation: float
+    contraction: float
+    churned: float
+    end: float
+
+    @property
+    def movements(self) -> tuple[tuple[str, float], ...]:
+        """The five movements, gains first, as ``(label, amount)``."""
+        return (("New", self.new), ("Expansion", self.expansion), ("Reactivation", self.reactivation),
+                ("Contraction", self.contraction), ("Churned", self.churned))
+
+    @property
+    def net(self) -> float:
+        """The sum of the movements (net new MRR)."""
+        return self.new + self.expansion + self.reactivation + self.contraction + self.churned
+
+
+@dataclass(frozen=True)
+class CustomerMove:
+    """A customer's MRR at the end of the period before (``mrr_before``) and at the end of the period."""
+
+    customer_id: str
+    name: str | None
+    mrr_before: float
+    mrr_after: float
+
+    @property
+    def change(self) -> float:
+        return self.mrr_after - self.mrr_before
+
+    @property
+    def display_name(self) -> str:
+        """The customer's name, or its id when the name is unknown."""
+        return self.name if self.name else self.customer_id
+
+
+@dataclass(frozen=True)
+class Note:
+    """An annotation on a day of the period."""
+
+    annotation_id: int
+    day: date
+    text: str
+    created_by: str | None
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything the review shows; ``sentences`` are written from the other fields."""
+
+    grain: str
+    as_of: date
+    period_start: date
+    period_end: date
+    previous_start: date
+    segment: tuple[str, str] | None
+    currency: str | None
+    revenue_as_of: date | None
+    engagement_as_of: date | None
+    headlines: tuple[Headline, ...]
+    improvers: tuple[Change, ...]
+    decliners: tuple[Change, ...]
+    #: every KPI available at the grain (but ARR and adoption), in registry order
+    changes: tuple[Change, ...]
+    anomalies: tuple[Anomaly, ...]
+    bridge: Bridge | None
+    top_churned: tuple[CustomerMove, ...]
+    top_expansion: tuple[CustomerMove, ...]
+    annotations: tuple[Note, ...]
+    #: the KPI periods of the sparklines, oldest first
+    spark_periods: tuple[date, ...] = ()
+    #: how many customers churned / expanded in the period (the tops list at most TOP_CUSTOMERS of them)
+    churned_count: int = 0
+    expansion_count: int = 0
+    sentences: tuple[str, ...] = ()
+    #: where each source ends and why this period is the one reviewed (:meth:`LastComplete.statement`)
+    period_note: str = ""
+    #: what the review could not say, and why (no events, no targets module, ...)
+    caveats: tuple[str, ...] = field(default_factory=tuple)
+
+    def headline(self, kpi_id: str) -> Headline:
+        """The headline of one KPI."""
+        for item in self.headlines:
+            if item.kpi == kpi_id:
+                return item
+        raise KeyError(kpi_id)
+
+    def change(self, kpi_id: str) -> Change | None:
+        """Any KPI's change (None when the KPI does not exist at the review's grain)."""
+        for item in self.changes:
+            if item.kpi == kpi_id:
+                return item
+        return None
+
+
+# -- numbers --------------------------------------------------------------------------------------------------------
+
+def _defined(value: object) -> bool:
+    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+
+
+def _float(value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return number if math.isfinite(number) else float("nan")
+
+
+def relative_change(kpi_id: str, value: float, previous: float) -> float:
+    """(value - previous) / |previous|, or the change of the magnitude for churned and contraction MRR; NaN
+    when either is undefined or ``previous`` is 0.
+
+    >>> relative_change("mrr", 110.0, 100.0), relative_change("churned_mrr", -150.0, -100.0)
+    (0.1, 0.5)
+    >>> relative_change("logo_churn_rate", 0.01, 0.0)
+    nan
+    """
+    if not (_defined(value) and _defined(previous)) or round(previous, ROUND_DIGITS) == 0:
+        return float("nan")
+    if kpi_id in MAGNITUDE:
+        return (abs(value) - abs(previous)) / abs(previous)
+    return (value - previous) / abs(previous)
+
+
+def improved(kpi_id: str, value: float, previous: float) -> bool | None:
+    """True when the KPI moved in its better direction, False when in its worse, None when unchanged/undefined.
+
+    >>> improved("mrr", 2.0, 1.0), improved("logo_churn_rate", 0.02, 0.01), improved("churned_mrr", -50.0, -80.0)
+    (True, False, True)
+    """
+    if not (_defined(value) and _defined(previous)) or round(value - previous, ROUND_DIGITS) == 0:
+        return None
+    if kpi_id in MAGNITUDE:
+        return abs(value) < abs(previous)
+    return (value > previous) == KPIS[kpi_id].higher_is_better
+
+
+def _change(kpi_id: str, value: float, previous: float, comparable: bool = True) -> Change:
+    """One KPI against the period before; ``comparable`` False (a period warming up): the values without a
+    change."""
+    kpi = KPIS[kpi_id]
+    if not comparable:
+        nan = float("nan")
+        return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, nan, nan, None)
+    change = value - previous if _defined(value) and _defined(previous) else float("nan")
+    return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, change,
+                  relative_change(kpi_id, value, previous), improved(kpi_id, value, previous))
+
+
+def rank_size(change: Change) -> float:
+    """How far a mover moved, for ranking: the size of its relative change, at most :data:`RANK_CAP`.
+
+    >>> rank_size(_change("mrr", 150.0, 100.0)), rank_size(_change("net_new_mrr", -15_800.0, 1_130.0))
+    (0.5, 9.0)
+    """
+    return min(abs(change.relative_change), RANK_CAP)
+
+
+def _warming_caveats(kpi_ids: list[str], warming: dict[str, bool], firsts: dict[str, date | None]) -> list[str]:
+    """One caveat per KPI marked in ``warming`` (it shows a value in the reviewed period or the one before while
+    it warms up): why, and that it is not compared."""
+    out = []
+    for kpi_id in kpi_ids:
+        first = firsts.get(KPIS[kpi_id].source)
+        if warming.get(kpi_id) and first is not None:
+            out.append(f"{warmup.reason(KPIS[kpi_id], first)} Until then it is not compared with the period before "
+                       "nor judged unusual.")
+    return out
+
+
+def customer_changes(store: Store, before: date, after: date,
+                     segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """``customer_id, name, mrr_before, mrr_after``: each customer whose MRR on day ``before`` differs from
+    their MRR on day ``after`` (compared rounded, as the revenue KPIs do), with the name from ``customers``.
+
+    The paid-interval rule is the revenue KPIs' own (``kpis.metrics.revenue``): a subscription pays its monthly amount
+    from max(start, trial end) up to, not including, its end; incomplete ones never pay.
+    """
+    paid, params = paid_intervals_sql(segment, timezone(store))
+    return store.df(f"""
+        WITH paid AS (
+            SELECT * FROM ({paid}) p
+        ),
+        amounts AS (
+            SELECT customer_id,
+                   sum(CASE WHEN paid_start <= $before AND (paid_end IS NULL OR paid_end > $before)
+                            THEN monthly ELSE 0 END) AS mrr_before,
+                   sum(CASE WHEN paid_start <= $after AND (paid_end IS NULL OR paid_end > $after)
+                            THEN monthly ELSE 0 END) AS mrr_after
+            FROM paid GROUP BY customer_id
+        )
+        SELECT a.customer_id, c.name, a.mrr_before, a.mrr_after
+        FROM amounts a LEFT JOIN customers c ON c.customer_id = a.customer_id
+        WHERE round(a.mrr_before, {ROUND_DIGITS}) <> round(a.mrr_after, {ROUND_DIGITS})
+        ORDER BY a.customer_id""", {**params, "before": before, "after": after})
+
+
+def _customer_moves(changes: pd.DataFrame) -> tuple[list[CustomerMove], list[CustomerMove]]:
+    """Every churned customer (largest first) and every expanding one (largest increase first)."""
+    moves = [CustomerMove(str(r.customer_id), None if pd.isna(r.name) else str(r.name), float(r.mrr_before),
+                          float(r.mrr_after)) for r in changes.itertuples(index=False)]
+    churned = [m for m in moves if round(m.mrr_before, ROUND_DIGITS) > 0 and round(m.mrr_after, ROUND_DIGITS) == 0]
+    expanded = [m for m in moves if 0 < round(m.mrr_before, ROUND_DIGITS) < round(m.mrr_after, ROUND_DIGITS)]
+    churned.sort(key=lambda m: (-m.mrr_before, m.customer_id))
+    expanded.sort(key=lambda m: (-m.change, m.customer_id))
+    return churned, expanded
+
+
+def _as_date(value: object) -> date:
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]
+
+
+#: Target grains from the finest; a target covers the review only at the review's grain or a coarser one.
+TARGET_ORDER = ("day", "week", "month", "quarter", "year")
+
+
+def _targets(store: Store, kpi_ids: tuple[str, ...], grain: str, last_day: date,
+             segment: tuple[str, str] | None) -> dict[str, tuple[TargetLine, ...]]:
+    """Targets of ``kpi_ids`` at ``grain`` or coarser whose period holds ``last_day``, finest grain first, as
+    :func:`kpis.plan.targets.evaluate` judges them on ``last_day``."""
+    table = evaluate(store, as_of=last_day, segment=segment)
+    found: dict[str, list[TargetLine]] = {}
+    for row in table.to_dict("records"):
+        kpi_id, target_grain = str(row["kpi"]), str(row["grain"])
+        if (kpi_id not in kpi_ids or target_grain not in TARGET_ORDER
+                or TARGET_ORDER.index(target_grain) < TARGET_ORDER.index(grain)):
+            continue
+        first, last = _as_date(row["period_start"]), _as_date(row["period_end"])
+        if not first <= last_day <= last:
+            continue
+        kpi = KPIS[kpi_id]
+        target, actual, projected_value = (_float(row[k]) for k in ("target", "actual", "projected_value"))
+        status = row["status"]
+        found.setdefault(kpi_id, []).append(TargetLine(
+            target_grain, first, last, target, actual, projected_value,
+            attainment(actual, target, kpi.higher_is_better, kpi_id),
+            attainment(projected_value, target, kpi.higher_is_better, kpi_id),
+            None if status is None or pd.isna(status) else str(status), bool(row["projected"]),
+            bool(row["partial"]), _text(row["owner"]), _text(row["note"])))
+    return {k: tuple(sorted(v, key=lambda t: TARGET_ORDER.index(t.grain))) for k, v in found.items()}
+
+
+def later_targets(store: Store, period: LastComplete, kpi_ids: tuple[str, ...] = HEADLINE) -> list[str]:
+    """One sentence per target period that has begun in some source's data but starts after the reviewed
+    period, naming its KPIs: the review judges the targets covering its own period only, and says which it
+    leaves for a later review rather than leaving them out without a word."""
+    known = [d for d in (period.revenue_as_of, period.events_as_of) if d is not None]
+    latest = min(max(known), period.end) if period.end is not None else max(known)
+    table = load_targets(store)
+    later = table[table["kpi"].isin(kpi_ids) & table["grain"].isin(TARGET_ORDER[TARGET_ORDER.index(period.grain):])
+                  & (table["period_start"] > period.last_day) & (table["period_start"] <= latest)]
+    sentences = []
+    for (start, grain), group in later.groupby(["period_start", "grain"], sort=True):
+        names = ", ".join(KPIS[k].label for k in kpi_ids if k in set(group["kpi"]))
+        where = ("the " if grain == "week" else "") + period_label(start, str(grain))
+        sentences.append(f"Targets of {where} ({names}) start on {day_label(start)}, after the {period.grain} "
+                         "reviewed: this review does not judge them.")
+    return sentences
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _anomalies(store: Store, grain: str, first: date, last_day: date,
+               segment: tuple[str, str] | None) -> tuple[Anomaly, ...]:
+    """The headline KPIs outside their trailing band in the period starting ``first``."""
+    table = anomalies(store, grain, as_of=last_day, segment=segment)
+    found = []
+    for row in table.to_dict("records"):
+        if _as_date(row["period_start"]) != first:
+            continue
+        kpi_id = str(row["kpi"])
+        label = KPIS[kpi_id].label if kpi_id in KPIS else kpi_id
+        found.append(Anomaly(kpi_id, label, _float(row["value"]), _float(row["low"]), _float(row["high"]),
+                             str(row["direction"])))
+    return tuple(found)
+
+
+def _values(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[date, float]]:
+    """``{kpi: {period_start: value}}`` from a KPI table."""
+    if table.empty:
+        return {c: {} for c in columns}
+    starts = [_as_date(p) for p in table["period_start"]]
+    return {c: dict(zip(starts, (_float(v) for v in table[c]), strict=True)) for c in columns if c in table}
+
+
+def build_review(store: Store, as_of: date | None = None, grain: str = "week",
+                 segment: tuple[str, str] | None = None) -> Review:
+    """The review of the last complete ``grain`` period (:func:`kpis.metrics.reporting.last_complete_period`).
+
+    The period ends on or before the earlier of the revenue and the engagement as-of dates (of the sources that
+    hold data), and on or before ``as_of`` when given. Raises :class:`InputError` for a grain other than week or
+    month or when no complete period with data ends by ``as_of``, :class:`DataError` when there is no data at all.
+    """
+    if grain not in REVIEW_GRAINS:
+        raise InputError(f"a review covers a week or a month, not {grain!r}")
+    currency = check_currencies(store)
+    period = last_complete_period(store, grain, end=as_of)
+    if period is None:
+        raise DataError("no data to review: import subscriptions or events first "
+                        "(python -m kpis demo loads a demo company)")
+    as_of, first, last_day = period.as_of, period.start, period.last_day
+    previous = previous_start(first, grain)
+
+    revenue = revenue_table(store, grain, end=last_day, segment=segment)
+    engagement = engagement_table(store, grain, end=last_day, segment=segment)
+    values = {**_values(revenue, tuple(c for c in revenue.columns if c in KPIS)),
+              **_values(engagement, ENGAGEMENT_COLUMNS)}
+    if not any(first in by_period for by_period in values.values()):
+        raise InputError(f"no complete {grain} with data ends on or before {as_of.isoformat()}: "
+                         f"the {grain} of {first.isoformat()} has no data")
+    caveats = []
+    if revenue.empty:
+        caveats.append(f"No subscriptions up to {last_day.isoformat()}: revenue KPIs are undefined.")
+    if engagement.empty:
+        caveats.append(f"No product events up to {last_day.isoformat()}: engagement KPIs are undefined.")
+
+    firsts = warmup.first_days(store)
+
+    def warming(kpi_id: str, start: date) -> bool:
+        kpi = KPIS[kpi_id]
+        return warmup.period_warming_up(kpi, start, grain, firsts.get(kpi.source))
+
+    def at(kpi_id: str, start: date) -> float:
+        return values.get(kpi_id, {}).get(start, float("nan"))
+
+    def shown(kpi_id: str, start: date) -> float:
+        """A sparkline's value: none while the KPI warms up."""
+        return float("nan") if warming(kpi_id, start) else at(kpi_id, start)
+
+    def cut_short(kpi_id: str, start: date) -> bool:
+        """A flow over a period that starts before its source's first day counts only part of it (and, at the
+        data's start, everyone as new), as on the dashboard."""
+        day = firsts.get(KPIS[kpi_id].source)
+        return KPIS[kpi_id].aggregation == "flow" and day is not None and start < day
+
+    def compared(kpi_id: str) -> Change:
+        return _change(kpi_id, at(kpi_id, first), at(kpi_id, previous),
+                       not (warming(kpi_id, first) or warming(kpi_id, previous) or cut_short(kpi_id, previous)))
+
+    targets: dict[str, tuple[TargetLine, ...]] = {}
+    if segment is None:
+        targets = _targets(store, HEADLINE, grain, last_day, segment)
+        caveats += later_targets(store, period)
+    else:  # targets are the company's: a segment's share of them is not known
+        caveats.append("Targets are set for the whole company, so this segment's review compares with none.")
+    found = _anomalies(store, grain, first, last_day, segment)
+
+    spark_periods: list[date] = [first]
+    while len(spark_periods) < SPARK_PERIODS:
+        spark_periods.insert(0, previous_start(spark_periods[0], grain))
+    by_kpi = {a.kpi: a for a in found}
+    headlines = tuple(
+        Headline(**dataclasses.asdict(compared(k)), targets=targets.get(k, ()),
+                 sparkline=tuple(shown(k, p) for p in spark_periods), anomaly=by_kpi.get(k))
+        for k in HEADLINE)
+
+    changes = [compared(k) for k, kpi in KPIS.items() if k not in NOT_MOVERS and grain in kpi.grains]
+    listed = list(dict.fromkeys([*HEADLINE, *(c.kpi for c in changes)]))
+    # a KPI warming up is worth a caveat when it shows a number (an undefined one misleads nobody)
+    caveats += _warming_caveats(listed, {k: any(warming(k, p) and _defined(at(k, p)) for p in (first, previous))
+                                         for k in listed}, firsts)
+    ranked = sorted((c for c in changes if c.improved is not None and _defined(c.relative_change)),
+                    key=lambda c: (-rank_size(c), c.kpi))
+    improvers = tuple(c for c in ranked if c.improved)[:TOP_MOVERS]
+    decliners = tuple(c for c in ranked if not c.improved)[:TOP_MOVERS]
+
+    bridge = None
+    if first in values.get("mrr", {}):
+        start_mrr = at("mrr", previous)
+        bridge = Bridge(start_mrr if _defined(start_mrr) else 0.0, at("new_mrr", first), at("expansion_mrr", first),
+                        at("reactivation_mrr", first), at("contraction_mrr", first), at("churned_mrr", first),
+                        at("mrr", first))
+    churned, expanded = _customer_moves(customer_changes(store, first - timedelta(days=1), last_day, segment))
+    period_notes = tuple(Note(int(r.annotation_id), r.day, str(r.text), _text(r.created_by))
+                         for r in notes_store.between(store, first, last_day).itertuples(index=False))
+
+    review = Review(grain, as_of, first, last_day, previous, segment, currency, period.revenue_as_of,
+                    period.events_as_of, headlines, improvers, decliners, tuple(changes), found, bridge,
+                    tuple(churned[:TOP_CUSTOMERS]), tuple(expanded[:TOP_CUSTOMERS]), period_notes,
+                    tuple(spark_periods), churned_count=len(churned), expansion_count=len(expanded),
+                    period_note=period.statement("the review covers"), caveats=tuple(caveats))
+    return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
+
+
+# -- CLI ------------------------------------------------------------------------------------------------------------
+
+def _cmd_review(store: Store, args: argparse.Namespace) -> int:
+    review = build_review(store, args.as_of, args.grain, args.segment)
+    text = render_html(review) if args.format == "html" else render_markdown(review)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote the {review.grain}ly review of {review.period_start.isoformat()} to {args.output}")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``review [--as-of D] [--grain week|month] [--format md|html] [--segment KEY=VALUE]
+    [--output FILE]`` on the CLI's subparsers (``run(store, args) -> exit code``)."""
+    p = subparsers.add_parser("review", help="the review of the last complete week or month (Markdown or HTML)")
+    p.add_argument("--as-of", type=date_arg, metavar="D",
+                   help="review the last complete period ending on or before D (default: the data's as-of date)")
+    p.add_argument("--grain", choices=REVIEW_GRAINS, default="week")
+    p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(run=_cmd_review)
