@@ -22,14 +22,11 @@ import asyncio
 import contextlib
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +34,7 @@ from pathlib import Path
 from playwright.async_api import Browser, Error, Page, async_playwright, expect
 
 from bench.harness import ROOT
+from tests.server import Server, streamlit
 
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,46 +64,6 @@ SAMPLE_SECONDS = 0.2
 
 # -- the server -----------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Server:
-    """A running ``streamlit run dashboard.py``: its base URL, process id and log file."""
-
-    url: str
-    pid: int
-    log: Path
-
-    def errors(self) -> list[str]:
-        """The tracebacks the server has logged so far (a page that failed on the server, not in the browser)."""
-        text = self.log.read_text(errors="replace")
-        return [chunk.split("\n\n")[0] for chunk in text.split("Traceback")[1:]]
-
-
-def free_port() -> int:
-    """A port nobody listens on now, so that runs side by side do not collide."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Ask a server to stop, then kill it if it has not within 15 s: a hung server must not hang the run."""
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
-def healthy(url: str) -> bool:
-    """Whether the server answers its health check (it is up and its app is loaded)."""
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 def demo_database(folder: Path) -> Path:
     """A new database in ``folder`` with the demo company, loaded by the CLI so that no page load pays for it."""
     db = folder / "load.duckdb"
@@ -118,32 +76,10 @@ def demo_database(folder: Path) -> Path:
 
 @contextlib.contextmanager
 def serve(db: Path, log: Path) -> Iterator[Server]:
-    """``streamlit run dashboard.py`` on ``db`` at a free loopback port, until the block ends."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "KPI_DB": str(db), "PYTHONPATH": str(ROOT)}
-    env.pop("PYTHONWARNINGS", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false",
-             # local mode whatever secrets file the machine has: the load is the pages', not a sign-in's
-             "--secrets.files", str(db.parent / "no-secrets" / "secrets.toml")],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while not healthy(url):
-                if process.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within "
-                                       f"{STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
-                time.sleep(0.2)  # polling interval of the health check, bounded by the deadline above
-            yield Server(url, process.pid, log)
-        finally:
-            stop_process(process)
+    """``streamlit run dashboard.py`` on ``db`` at a free loopback port, until the block ends (local mode whatever
+    secrets file the machine has: the load is the pages', not a sign-in's)."""
+    with streamlit(db, log, startup_seconds=STARTUP_TIMEOUT) as server:
+        yield server
 
 
 # -- memory ---------------------------------------------------------------------------------------------------------

@@ -7,10 +7,7 @@ PUT with the XSRF cookie and header), and what the server holds is read from its
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +21,9 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import ClientConnection, connect
 
-from bench.load import free_port, healthy, stop_process
 from kpis.ingest.importer import import_file
 from kpis.store.db import Store
-from tests.browser.conftest import STARTUP_SECONDS
+from tests.server import STARTUP_SECONDS, streamlit
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1_000_000
@@ -57,28 +53,13 @@ def workdir(tmp_path: Path) -> Path:
 def dashboard(workdir: Path, secrets: str | None = None, options: tuple[str, ...] = (), **env: str) -> Iterator[str]:
     """``streamlit run dashboard.py`` with ``env`` added and command-line ``options``; yields its base URL and,
     once stopped, fails if the server logged a traceback."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     secrets_file = workdir / "secrets" / "secrets.toml"  # absent unless ``secrets`` is given: local mode
     if secrets is not None:
         secrets_file.parent.mkdir(exist_ok=True)
         secrets_file.write_text(secrets, encoding="utf-8")
-    environment = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    environment.update(env, KPI_DB=str(workdir / "kpis.duckdb"),
-                       PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
     log_path = workdir / "streamlit.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--secrets.files", str(secrets_file), *options],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            wait_until(lambda: healthy(url) or process.poll() is not None, "the server to start")
-            assert process.poll() is None, log_path.read_text()
-            yield url
-        finally:
-            stop_process(process)
+    with streamlit(workdir / "kpis.duckdb", log_path, "--secrets.files", str(secrets_file), *options, env=env) as run:
+        yield run.url
     log_text = log_path.read_text(errors="replace")
     assert "Traceback" not in log_text, log_text
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from bench.load import free_port, healthy, stop_process
+from tests.server import STARTUP_SECONDS, free_port, stop_process, streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
@@ -28,8 +28,6 @@ CHROMIUM_ARGS = [
 #: Every wait of a browser test is for something the app signals (a heading, the script state, a URL), bounded by
 #: this (ms): far above what a page needs on a quiet machine, enough for a 2-core machine busy with other work.
 WAIT_MS = 180_000
-#: A server's start, the first page load on an empty database included (it loads the whole demo company).
-STARTUP_SECONDS = 240
 #: Screenshots go to an ignored folder, so that a test run leaves the work tree clean; ``make screenshots`` sets
 #: ``KPI_SCREENSHOTS=docs/screenshots`` to refresh the documentation's pictures.
 SCREENSHOTS = ROOT / os.environ.get("KPI_SCREENSHOTS", "test-results/screenshots")
@@ -74,12 +72,6 @@ def with_query(server: str, path: str, *params: str) -> re.Pattern[str]:
     return re.compile(f"^{re.escape(server)}/{re.escape(path)}\\?{ahead}[^&]*(?:&[^&]*){{{len(params) - 1}}}$")
 
 
-def no_secrets(workdir: Path) -> list[str]:
-    """Options that point ``secrets.files`` at a file that does not exist: a server started from the repository
-    (cwd=ROOT) would otherwise read the machine's real ``.streamlit/secrets.toml``."""
-    return ["--secrets.files", str(workdir / "no-secrets" / "secrets.toml")]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard served by ``streamlit run`` on a free local port; yields its base URL."""
@@ -118,35 +110,12 @@ def page(browser: Browser) -> Iterator[Page]:
 @contextmanager
 def streamlit_server(workdir: Path, *options: str, port: int | None = None,
                      startup_seconds: float = STARTUP_SECONDS) -> Iterator[str]:
-    """``streamlit run dashboard.py`` on a loopback port with the database ``workdir/kpis.duckdb`` and extra
-    command-line ``options`` (e.g. ``--secrets.files``; without it, no secrets file at all); yields its base
-    URL and, once stopped, fails if the server logged a traceback."""
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env["KPI_DB"] = str(workdir / "kpis.duckdb")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env.pop("PYTHONWARNINGS", None)
+    """``streamlit run dashboard.py`` with the database ``workdir/kpis.duckdb`` and extra command-line ``options``
+    (e.g. ``--secrets.files``; without it, no secrets file at all); yields its base URL and, once stopped, fails
+    if the server logged a traceback."""
     log_path = workdir / "streamlit.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py",
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none",
-             *(options if "--secrets.files" in options else (*no_secrets(workdir), *options))],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + startup_seconds
-            while not healthy(url):
-                if process.poll() is not None:
-                    pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not answer {url}/_stcore/health in time:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            stop_process(process)
+    with streamlit(workdir / "kpis.duckdb", log_path, *options, port=port, startup_seconds=startup_seconds) as run:
+        yield run.url
     log_text = log_path.read_text(errors="replace")
     assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bench.load import free_port
 from kpis.ingest.importer import import_file
 from kpis.store.db import Store
 from tests.browser.conftest import WAIT_MS, add_user, screenshot, settle, streamlit_server, with_query
+from tests.server import free_port
 
 EDITOR = "ana@acme.test"
 VIEWER = "bo@acme.test"
