@@ -5,7 +5,7 @@ dotted line to a hollow marker labelled "partial", or a hatched, paler bar) so t
 full period by accident. A line chart may carry a KPI's target (a dashed line with a level mark at its periods,
 labelled "target") and the projection of the running period (a dotted segment to a marker labelled "projected"),
 running on to the end of a target ahead of the data; bar charts carry targets as level marks. Every time chart shown
-with :func:`show` carries the notes on dates (:mod:`kpis.ops.annotations`) as vertical lines, the note's text in the
+with :func:`show` carries the notes on dates (:mod:`kpis.plan.annotations`) as vertical lines, the note's text in the
 hover, escaped so that it is never read as HTML.
 """
 
@@ -64,7 +64,7 @@ def show(figure: go.Figure, key: str | None = None) -> None:
     meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
     if TIME_AXIS in meta:
         from app_pages import components
-        from kpis.ops.annotations import all_annotations
+        from kpis.plan.annotations import all_annotations
 
         with_notes(figure, all_annotations(components.open_store()))
     st.plotly_chart(figure, theme=None, key=key,

@@ -14,7 +14,7 @@ import streamlit as st
 from app_pages import auth, components
 from app_pages import format as fmt
 from kpis.core.errors import InputError
-from kpis.ops import annotations
+from kpis.plan import annotations
 from kpis.store.db import Store
 
 FLASH = "notes_messages"

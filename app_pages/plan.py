@@ -2,7 +2,7 @@
 charts, anomaly flags under the scorecard tiles, and notes on dates.
 
 UI glue only: the arithmetic lives in :mod:`kpis.plan.targets`, :mod:`kpis.plan.anomalies` and
-:mod:`kpis.ops.annotations`.
+:mod:`kpis.plan.annotations`.
 Saving edited targets writes a targets CSV and imports it, so that every change is an import (listed on the Data
 page, undoable) exactly like an uploaded file.
 """

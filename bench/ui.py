@@ -172,10 +172,10 @@ class Recorder:
 @contextlib.contextmanager
 def _recording(recorder: Recorder) -> Iterator[None]:
     """Record every KPI call the pages make through app_pages.components (and the charts' annotations)."""
-    import kpis.ops.annotations
+    import kpis.plan.annotations
     from app_pages import components
 
-    cached, computed, notes = components.cached, components.computed, kpis.ops.annotations.all_annotations
+    cached, computed, notes = components.cached, components.computed, kpis.plan.annotations.all_annotations
 
     def cached_spy(store: Any, func: Callable[..., Any]) -> Any:
         recorder.add(func, (), {}, once=True)
@@ -190,12 +190,12 @@ def _recording(recorder: Recorder) -> Iterator[None]:
         return notes(store, *args, **kwargs)
 
     components.cached, components.computed = cached_spy, computed_spy  # type: ignore[assignment]
-    kpis.ops.annotations.all_annotations = notes_spy  # type: ignore[assignment]
+    kpis.plan.annotations.all_annotations = notes_spy  # type: ignore[assignment]
     try:
         yield
     finally:
         components.cached, components.computed = cached, computed  # type: ignore[assignment]
-        kpis.ops.annotations.all_annotations = notes  # type: ignore[assignment]
+        kpis.plan.annotations.all_annotations = notes  # type: ignore[assignment]
 
 
 _COMPONENTS: list[Any] = []

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
+from kpis.cli import annotations as annotate_cli
 from kpis.core.errors import InputError
-from kpis.ops import annotations
+from kpis.plan import annotations
 
 DROP = "'; DROP TABLE annotations; --"
 
@@ -16,7 +17,7 @@ DROP = "'; DROP TABLE annotations; --"
 def _cli(store, capsys, *argv: str) -> tuple[int, str]:
     """Run one ``annotate`` command through the registered parser; returns (exit code, stdout)."""
     parser = argparse.ArgumentParser(prog="python -m kpis")
-    annotations.add_commands(parser.add_subparsers(dest="command", required=True))
+    annotate_cli.add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     code = args.run(store, args)
     return code, capsys.readouterr().out

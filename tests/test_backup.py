@@ -15,8 +15,8 @@ from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file, undo
 from kpis.metrics.series import series
 from kpis.ops import backup
-from kpis.ops.annotations import add as add_annotation
 from kpis.ops.demo import remove_demo, remove_demo_with_backup
+from kpis.plan.annotations import add as add_annotation
 from kpis.store.db import SCHEMA_VERSION, Store, migrate
 from tests.test_crash import fingerprints
 

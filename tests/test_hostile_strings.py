@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpis.ingest.importer import import_file
-from kpis.ops import annotations
+from kpis.plan import annotations
 from kpis.review.build import build_review, render_html, render_markdown
 from kpis.store.db import Store
 

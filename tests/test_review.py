@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 
 from kpis.__main__ import main
+from kpis.cli import review as review_cli
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS
 from kpis.metrics.engagement import engagement_as_of
 from kpis.metrics.reporting import complete_period
 from kpis.metrics.revenue import revenue_as_of
 from kpis.metrics.series import series
-from kpis.ops import annotations
 from kpis.ops.demo import load_demo
+from kpis.plan import annotations
 from kpis.review.build import (
     HEADLINE,
     MAGNITUDE,
     Anomaly,
     Change,
-    add_commands,
     build_review,
     customer_changes,
     improved,
@@ -365,7 +365,7 @@ def test_an_empty_store_has_nothing_to_review(tmp_path):
 
 def _run(store, capsys, *argv: str) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="python -m kpis")
-    add_commands(parser.add_subparsers(dest="command", required=True))
+    review_cli.add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.run(store, args), capsys.readouterr().out
 

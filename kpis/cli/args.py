@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+#: Exit codes: bad input (a file, an argument) and a failure of the machine (a full disk, a damaged database).
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
 
 def date_arg(text: str) -> date:
     """An ISO date (``2026-01-05``); anything else is a usage error that says what was expected.

@@ -9,17 +9,13 @@ the review and the CLI never disagree. See ``docs/review.md``.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
-import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 
-from kpis.cli.args import date_arg, segment_arg
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import MAX_FACTOR, day_label, period_label
@@ -29,14 +25,14 @@ from kpis.metrics.activity import timezone
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS, engagement_table
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_table
-from kpis.ops import annotations as notes_store
+from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
 from kpis.review.html import render_html
 from kpis.review.markdown import render_markdown, write_sentences
 from kpis.store.db import Store
 
-__all__ = ["Review", "add_commands", "build_review", "customer_changes", "render_html", "render_markdown"]
+__all__ = ["Review", "build_review", "customer_changes", "render_html", "render_markdown"]
 
 #: The grains a review covers.
 REVIEW_GRAINS = ("week", "month")
@@ -514,32 +510,3 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
                     tuple(spark_periods), churned_count=len(churned), expansion_count=len(expanded),
                     period_note=period.statement("the review covers"), caveats=tuple(caveats))
     return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
-
-
-# -- CLI ------------------------------------------------------------------------------------------------------------
-
-def _cmd_review(store: Store, args: argparse.Namespace) -> int:
-    review = build_review(store, args.as_of, args.grain, args.segment)
-    text = render_html(review) if args.format == "html" else render_markdown(review)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-        print(f"wrote the {review.grain}ly review of {review.period_start.isoformat()} to {args.output}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return 0
-
-
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``review [--as-of D] [--grain week|month] [--format md|html] [--segment KEY=VALUE]
-    [--output FILE]`` on the CLI's subparsers (``run(store, args) -> exit code``)."""
-    p = subparsers.add_parser("review", help="the review of the last complete week or month (Markdown or HTML)")
-    p.add_argument("--as-of", type=date_arg, metavar="D",
-                   help="review the last complete period ending on or before D (default: the data's as-of date)")
-    p.add_argument("--grain", choices=REVIEW_GRAINS, default="week")
-    p.add_argument("--format", choices=("md", "html"), default="md")
-    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
-    p.set_defaults(run=_cmd_review)

@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import auth
-from kpis.ops import annotations
+from kpis.plan import annotations
 from kpis.store.db import Store
 from tests.app.conftest import DASHBOARD, TIMEOUT
 from tests.app.test_pages import DATA_PAGE, GOOD_EVENTS, stored, texts

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages import charts
 from kpis.core.registry import KPIS
-from kpis.ops import annotations
+from kpis.plan import annotations
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
 

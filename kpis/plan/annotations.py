@@ -13,13 +13,10 @@ exactly as written, quotes and all.
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from kpis.cli.args import date_arg
-from kpis.core.csv_safety import csv_line
 from kpis.core.errors import InputError
 from kpis.store.db import Store, first
 
@@ -109,50 +106,3 @@ def between(store: Store, first_day: date, last_day: date) -> pd.DataFrame:
 def all_annotations(store: Store) -> pd.DataFrame:
     """Every note, as :func:`between` returns them."""
     return _frame(store.query(f"SELECT {', '.join(COLUMNS)} FROM annotations ORDER BY day, annotation_id"))
-
-
-# -- CLI ------------------------------------------------------------------------------------------------------------
-
-def _cmd_add(store: Store, args: argparse.Namespace) -> int:
-    annotation_id = add(store, args.day, " ".join(args.text), who=args.who)
-    print(f"added annotation {annotation_id} on {args.day.isoformat()}")
-    return 0
-
-
-def _cmd_list(store: Store, args: argparse.Namespace) -> int:
-    if args.start or args.end:
-        notes = between(store, args.start or date.min, args.end or date.max)
-    else:
-        notes = all_annotations(store)
-    print("id,day,text")
-    for row in notes.itertuples(index=False):  # csv_line quotes a CR too: no cell can start a row of its own
-        print(csv_line([row.annotation_id, row.day, row.text]))
-    return 0
-
-
-def _cmd_remove(store: Store, args: argparse.Namespace) -> int:
-    print(remove(store, args.annotation_id))
-    return 0
-
-
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``annotate add DATE TEXT``, ``annotate list [--start D] [--end D]`` and ``annotate remove ID``
-    on the CLI's subparsers; each sets ``run(store, args) -> exit code``."""
-    parser = subparsers.add_parser("annotate", help="notes on dates (add, list, remove), shown on charts and "
-                                                    "in the review")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    p = actions.add_parser("add", help="add a note on a date")
-    p.add_argument("day", type=date_arg, metavar="DATE")
-    p.add_argument("text", nargs="+", metavar="TEXT", help=f"the note (at most {MAX_TEXT} characters)")
-    p.add_argument("--who", default="cli", help="recorded with the note")
-    p.set_defaults(run=_cmd_add)
-
-    p = actions.add_parser("list", help="every note as CSV: id,day,text")
-    p.add_argument("--start", type=date_arg, metavar="D", help="the first day to list")
-    p.add_argument("--end", type=date_arg, metavar="D", help="the last day to list")
-    p.set_defaults(run=_cmd_list)
-
-    p = actions.add_parser("remove", help="delete one note")
-    p.add_argument("annotation_id", type=int, metavar="ID")
-    p.set_defaults(run=_cmd_remove)

@@ -1,0 +1,173 @@
+"""The data commands: ``import``, ``imports``, ``undo``, ``demo``, ``backup``, ``restore``, ``backups`` and
+``settings``. Each sets ``run(store, args) -> exit code`` (``restore``: ``run_path(db, args)``, since the database
+may be the damaged thing being replaced)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
+from kpis.core.errors import DataError, InputError
+from kpis.ingest.importer import import_file, undo
+from kpis.metrics.activity import set_event_sources, set_timezone
+from kpis.ops.backup import automatic_backups, backup, backup_dir, backups_kept, restore
+from kpis.ops.demo import load_demo, remove_demo_with_backup
+from kpis.ops.sharing import set_public_url
+from kpis.store.db import Store
+
+
+def _progress_line(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cmd_import(store: Store, args: argparse.Namespace) -> int:
+    """Import each file; exit 2 when a file was bad, 1 when the machine failed (a full disk, ...)."""
+    code = 0
+    progress = _progress_line if args.progress else None
+    for path in args.files:
+        try:
+            print(import_file(store, path, who=args.who, progress=progress).summary())
+        except InputError as exc:
+            code = code or EXIT_BAD_INPUT
+            print(f"error: {exc}", file=sys.stderr)
+        except (DataError, OSError, duckdb.Error) as exc:  # one file's failure never stops the others
+            code = EXIT_FAILURE
+            print(f"error: {os.path.basename(path)}: {str(exc).splitlines()[0]}", file=sys.stderr)
+    return code
+
+
+def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
+    rows = store.query("""SELECT import_id, status, imported_at, source, rows_added, rows_updated, duplicates,
+                                 rows_rejected, imported_by, filename, coalesce(notes, '')
+                          FROM imports ORDER BY import_id""")
+    if not rows:
+        print("no imports yet")
+        return 0
+    header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
+              "file", "notes")
+    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9],
+                         r[10]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _count(value: int | None) -> str:
+    """A row count for the history; ``-`` for an import that stored nothing (interrupted, timed out)."""
+    return "-" if value is None else f"{value:,}"
+
+
+def _cmd_undo(store: Store, args: argparse.Namespace) -> int:
+    result = undo(store, args.import_id)
+    print(result.message)
+    if result.backup is not None:
+        print(f"note: the database before the undo is saved as {result.backup}", file=sys.stderr)
+    return 0
+
+
+def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
+    if args.remove:
+        removal = remove_demo_with_backup(store)
+        print(removal.summary())
+        for line in removal.messages:
+            print(line)
+        return 0
+    for result in load_demo(store):
+        print(result.summary())
+    return 0
+
+
+def _cmd_backup(store: Store, args: argparse.Namespace) -> int:
+    written = backup(store, args.path)
+    print(f"backed up {store.path} to {written} ({written.stat().st_size:,} bytes)")
+    return 0
+
+
+def _cmd_backups(store: Store, args: argparse.Namespace) -> int:
+    found = automatic_backups(store.path)
+    if not found:
+        print(f"no automatic backups in {backup_dir(store.path)}")
+        return 0
+    print(f"automatic backups in {backup_dir(store.path)}, newest first (the newest {backups_kept()} are kept):")
+    for path in reversed(found):
+        print(f"{path.name}  {path.stat().st_size:,} bytes")
+    return 0
+
+
+def _run_restore(db: Path, args: argparse.Namespace) -> int:
+    """``restore`` opens no store first: the database may be the damaged thing being replaced."""
+    print(restore(db, args.path).summary())
+    return 0
+
+
+SETTINGS = ("timezone", "inactive_events", "currency", "event_sources", "public_url")
+
+
+def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
+    if args.value is None:
+        for key in ([args.key] if args.key else SETTINGS):
+            print(f"{key}={store.get_setting(key) or ''}")
+        return 0
+    if args.key == "timezone":
+        set_timezone(store, args.value)
+    elif args.key == "inactive_events":
+        names = [n.strip() for n in args.value.split(",") if n.strip()]
+        store.set_setting("inactive_events", json.dumps(names))
+    elif args.key == "event_sources":
+        set_event_sources(store, [n.strip() for n in args.value.split(",") if n.strip()])
+    elif args.key == "public_url":
+        set_public_url(store, args.value)
+    else:
+        code = args.value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise InputError(f"expected a three-letter currency code such as EUR, got {args.value!r}")
+        store.set_setting("currency", code)
+    print(f"{args.key}={store.get_setting(args.key)}")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the commands that change or list what is stored (import, undo, demo, backups)."""
+    p = commands.add_parser("import", help="import export files (CSV, JSON lines, gzipped or not)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--who", default="cli", help="recorded in the import log")
+    p.add_argument("--progress", action="store_true", help="print each step of each import on stderr")
+    p.set_defaults(run=_cmd_import)
+
+    p = commands.add_parser("imports", help="the import history")
+    p.set_defaults(run=_cmd_imports)
+
+    p = commands.add_parser("undo", help="remove exactly what one import stored (backs the database up first)")
+    p.add_argument("import_id", type=int, metavar="IMPORT_ID")
+    p.set_defaults(run=_cmd_undo)
+
+    p = commands.add_parser("demo", help="load the demo company into the database (--remove: remove it)")
+    p.add_argument("--remove", action="store_true", help="remove the demo company (backs the database up first)")
+    p.set_defaults(run=_cmd_demo)
+
+    p = commands.add_parser("backup", help="write a consistent copy of the database to PATH (a new file or a folder)")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(run=_cmd_backup)
+
+    p = commands.add_parser("restore", help="replace the database with the backup PATH (stop the dashboard first)")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(run=None, run_path=_run_restore)
+
+    p = commands.add_parser("backups", help="the automatic backups (made before each undo, demo removal, restore)")
+    p.set_defaults(run=_cmd_backups)
+
+
+def add_settings_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``settings [KEY [VALUE]]``."""
+    p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency, "
+                            "event_sources (comma separated, first choice first), public_url")
+    p.add_argument("key", nargs="?", choices=SETTINGS)
+    p.add_argument("value", nargs="?")
+    p.set_defaults(run=_cmd_settings)

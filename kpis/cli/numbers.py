@@ -1,0 +1,138 @@
+"""The KPI commands: ``series``, ``cohorts``, ``curve``, ``targets``, ``anomalies`` and ``kpis``, as CSV on
+standard output (a note on standard error says which period the output speaks of)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date
+
+from kpis.cli.args import date_arg, segment_arg
+from kpis.core.csv_safety import csv_line
+from kpis.core.errors import InputError
+from kpis.core.registry import KPIS
+from kpis.ingest.importer import import_file
+from kpis.metrics.engagement import power_curve
+from kpis.metrics.reporting import LastComplete, last_complete_period
+from kpis.metrics.retention import cohorts
+from kpis.metrics.series import plain_decimal, series
+from kpis.plan.anomalies import anomalies
+from kpis.plan.targets import evaluate, load_targets
+from kpis.store.db import Store
+
+
+def _cmd_series(store: Store, args: argparse.Namespace) -> int:
+    table = series(store, args.kpi, args.grain, start=args.start, end=args.end, segment=args.segment,
+                   event=args.event)
+    lines = ["period_start,value"]
+    lines += [f"{p.isoformat()},{plain_decimal(v)}" for p, v in zip(table["period_start"], table["value"],
+                                                                     strict=True)]
+    print("\n".join(lines))
+    return 0
+
+
+def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
+    table = cohorts(store, args.grain, args.mode, end=args.end, segment=args.segment)
+    print("cohort_start,period,cohort_size,retained,retention")
+    for row in table.itertuples(index=False):
+        print(f"{row.cohort_start.isoformat()},{row.period},{row.cohort_size},{row.retained},"
+              f"{plain_decimal(row.retention)}")
+    return 0
+
+
+def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
+    table = power_curve(store, args.grain, args.period, segment=args.segment)
+    print("days_active,users")
+    for row in table.itertuples(index=False):
+        print(f"{row.days_active},{row.users}")
+    return 0
+
+
+def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
+    print("id,label,unit,source,direction,grains,definition")
+    for k in KPIS.values():
+        direction = "higher is better" if k.higher_is_better else "lower is better"
+        definition = k.definition.replace('"', '""')
+        print(f'{k.id},{k.label},{k.unit},{k.source},{direction},{"|".join(k.grains)},"{definition}"')
+    return 0
+
+
+def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
+    if args.action == "import":
+        if not args.file:
+            raise InputError("targets import needs FILE (kpi,grain,period_start,target[,owner,note])")
+        print(import_file(store, args.file, who=args.who, expect=("targets_csv",)).summary())
+        return 0
+    if args.action == "export":
+        print("kpi,grain,period_start,target,owner,note")
+        for t in load_targets(store).itertuples(index=False):
+            print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
+        return 0
+    table = evaluate(store, as_of=args.as_of)
+    _note_period(store, "day", args.as_of, lambda period: period.as_of_statement("targets judged"))
+    print("kpi,grain,period_start,target,actual,projected_value,attainment,status,projected,owner,note")
+    for t in table.itertuples(index=False):
+        print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.actual, t.projected_value, t.attainment,
+                         t.status, t.projected, t.owner, t.note]))
+    return 0
+
+
+def _note_period(store: Store, grain: str, end: date | None, say: Callable[[LastComplete], str]) -> None:
+    """Say on stderr which period or day the output speaks of, and why (stdout stays CSV)."""
+    period = last_complete_period(store, grain, end=end)
+    if period is not None:
+        print(f"note: {say(period)}", file=sys.stderr)
+
+
+def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
+    table = anomalies(store, args.grain, as_of=args.end, segment=args.segment)
+    _note_period(store, args.grain, args.end, lambda period: period.statement("anomalies of"))
+    print("kpi,period_start,value,expected,low,high,direction")
+    for t in table.itertuples(index=False):
+        print(csv_line([t.kpi, t.period_start, t.value, t.expected, t.low, t.high, t.direction]))
+    return 0
+
+
+def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``series``, ``cohorts`` and ``curve``."""
+    p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
+    p.add_argument("kpi", metavar="KPI")
+    p.add_argument("--grain", choices=("day", "week", "month", "quarter"), default="week")
+    p.add_argument("--start", type=date_arg, metavar="D")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.add_argument("--event", metavar="NAME", help="the event, for adoption")
+    p.set_defaults(run=_cmd_series)
+
+    p = commands.add_parser("cohorts", help="retention cohorts as CSV")
+    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_cohorts)
+
+    p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
+    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--period", type=date_arg, metavar="D", required=True)
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_curve)
+
+
+def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``targets``, ``anomalies`` and ``kpis``."""
+    p = commands.add_parser("targets", help="targets: list (with actual, attainment, status), import FILE, export")
+    p.add_argument("action", choices=("list", "import", "export"))
+    p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("--as-of", type=date_arg, metavar="D", dest="as_of")
+    p.add_argument("--who", default="cli")
+    p.set_defaults(run=_cmd_targets)
+
+    p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
+    p.add_argument("--grain", choices=("week", "month", "quarter"), default="week")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_anomalies)
+
+    p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
+    p.set_defaults(run=_cmd_kpis)
