@@ -213,7 +213,7 @@ def undo(store: Store, import_id: int) -> tuple[Level, str]:
 def back_up(store: Store) -> tuple[Level, str]:
     """Write a backup of the database into its backups folder now (editors only, checked here): the command
     line cannot while the dashboard holds the database open."""
-    from kpis.ops.backup import backup, backup_dir
+    from kpis.store.backup import backup, backup_dir
 
     refused = _refusal("back up the database")
     if refused:

@@ -1,4 +1,4 @@
-"""Backups and restore on real database files, through the CLI as a real process and through kpis.ops.backup."""
+"""Backups and restore on real database files, through the CLI as a real process and through kpis.store.backup."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file, undo
 from kpis.metrics.series import series
-from kpis.ops import backup
 from kpis.ops.demo import remove_demo, remove_demo_with_backup
 from kpis.plan.annotations import add as add_annotation
+from kpis.store import backup
 from kpis.store.db import SCHEMA_VERSION, Store, migrate
 from tests.test_crash import fingerprints
 

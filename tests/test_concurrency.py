@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from kpis.core.errors import InputError
 from kpis.ingest.importer import ImportResult, import_file, undo
 from kpis.metrics.series import series
-from kpis.ops.backup import backup
 from kpis.ops.demo import remove_demo_with_backup
+from kpis.store.backup import backup
 from kpis.store.db import Store
 
 READERS = 10

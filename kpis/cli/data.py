@@ -16,9 +16,9 @@ from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
 from kpis.core.errors import DataError, InputError
 from kpis.ingest.importer import import_file, undo
 from kpis.metrics.activity import set_event_sources, set_timezone
-from kpis.ops.backup import automatic_backups, backup, backup_dir, backups_kept, restore
 from kpis.ops.demo import load_demo, remove_demo_with_backup
 from kpis.ops.sharing import set_public_url
+from kpis.store.backup import automatic_backups, backup, backup_dir, backups_kept, restore
 from kpis.store.db import Store
 
 

@@ -30,7 +30,7 @@ from kpis.ingest.sources.base import Staged, sniff
 from kpis.ingest.sources.events_csv import csv_error, raise_csv_rejects
 from kpis.ingest.textfile import open_text
 from kpis.metrics.activity import timezone
-from kpis.ops.backup import auto_backup
+from kpis.store.backup import auto_backup
 from kpis.store.db import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
 
 #: Seconds an import may run before it is stopped and rolled back, unless ``KPI_IMPORT_TIMEOUT`` says otherwise
@@ -61,7 +61,7 @@ def import_timeout() -> float | None:
 
 def _is_the_database(store: Store, path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is the open database file or its WAL: reading it would open a second descriptor on it, and
-    closing that would drop this process's lock on it (see :mod:`kpis.ops.backup`). Compared by ``stat`` only."""
+    closing that would drop this process's lock on it (see :mod:`kpis.store.backup`). Compared by ``stat`` only."""
     if str(store.path) == ":memory:":
         return False
     own = (store.path, store.path.with_name(store.path.name + ".wal"))
@@ -200,7 +200,7 @@ def undo(store: Store, import_id: int, *, backup: bool = True) -> UndoResult:
     """Remove exactly what import ``import_id`` stored; earlier versions it had replaced become current again.
 
     An undo cannot itself be undone, so with ``backup`` the database is first copied to the backups folder
-    (:func:`kpis.ops.backup.auto_backup`); a refused undo (unknown import, already undone) makes no backup.
+    (:func:`kpis.store.backup.auto_backup`); a refused undo (unknown import, already undone) makes no backup.
     """
     with store.exclusive():
         rows = store.query("SELECT filename, status FROM imports WHERE import_id = ?", [import_id])

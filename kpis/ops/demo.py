@@ -4,7 +4,7 @@ The demo files in ``sample_data/`` are real-format exports (Stripe, PostHog, tar
 ``sample_data/generate.py`` (the PostHog export gzipped, as people upload it, to keep the repository small; the
 importer unpacks gzip by content); they go through the same importer as any upload, recorded with
 ``imported_by = 'demo'`` so that they can be told apart from a person's imports and undone exactly. Removing the
-demo backs the database up first (:func:`kpis.ops.backup.auto_backup`), like every undo.
+demo backs the database up first (:func:`kpis.store.backup.auto_backup`), like every undo.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpis.ingest.importer import ImportResult, import_file, undo_import
-from kpis.ops.backup import auto_backup
+from kpis.store.backup import auto_backup
 from kpis.store.db import Store
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "sample_data"

@@ -1,0 +1,138 @@
+"""The architecture as a test: the import graph of ``kpis/``, ``app_pages/`` and ``dashboard.py``.
+
+``kpis/`` is in layers, each importing only the layers below it (docs/architecture.md): core, store, ingest,
+metrics, plan, review, ops, cli. The UI imports ``kpis`` and never the other way round; inside the UI, the parts
+in ``app_pages/ui/`` never import a page. No module imports another inside a function, so the graph read here is
+the whole graph, and it has no cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("core", "store", "ingest", "metrics", "plan", "review", "ops", "cli")
+PACKAGES = ("kpis", "app_pages")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _sources() -> dict[str, Path]:
+    found = {_module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    found["dashboard"] = ROOT / "dashboard.py"
+    return found
+
+
+def _imported(node: ast.AST, here: str, is_package: bool) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = here.split(".")
+            base = base[: len(base) - node.level + (1 if is_package else 0)]
+            module = ".".join([*base, node.module] if node.module else base)
+        else:
+            module = node.module or ""
+        return [module] + [f"{module}.{alias.name}" for alias in node.names]
+    return []
+
+
+def _graph() -> tuple[dict[str, set[str]], list[str]]:
+    """Module -> the project modules it imports at module level; and every import made inside a function."""
+    sources = _sources()
+    graph: dict[str, set[str]] = {}
+    inner: list[str] = []
+    for name, path in sources.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        is_package = path.name == "__init__.py"
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            for target in _imported(node, name, is_package):
+                if target in sources and target != name:
+                    edges.add(target)
+        for func in ast.walk(tree):
+            if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                for node in ast.walk(func):
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        inner.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+        graph[name] = edges
+    return graph, inner
+
+
+GRAPH, INNER_IMPORTS = _graph()
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, or None (depth-first search, colours white/grey/black)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if parts[0] == "kpis" and len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_the_graph_is_read() -> None:
+    """The checks below see the real modules (an empty graph would pass them all)."""
+    assert "kpis.store.db" in GRAPH["kpis.ingest.importer"]
+    assert any(m.startswith("kpis.") for m in GRAPH["dashboard"])
+
+
+def test_no_import_cycle() -> None:
+    assert _cycle(GRAPH) is None, " -> ".join(_cycle(GRAPH) or [])
+
+
+def test_cycle_finder_finds_one() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_inside_a_function() -> None:
+    assert INNER_IMPORTS == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if _layer(m) is not None))
+def test_a_layer_imports_only_layers_below_it(module: str) -> None:
+    own = _layer(module)
+    above = sorted(m for m in GRAPH[module] if (layer := _layer(m)) is not None and layer > own)
+    assert above == [], f"{module} ({LAYERS[own]}) imports from layers above it: {above}"
+
+
+def test_kpis_never_imports_the_ui() -> None:
+    assert not {m for m in GRAPH if m.startswith("kpis")} & {
+        m for src in GRAPH if src.startswith("kpis") for m in GRAPH[src] if m.startswith("app_pages")}
+    assert all(not m.startswith(("app_pages", "dashboard", "streamlit")) for src in GRAPH if src.startswith("kpis")
+               for m in GRAPH[src])
+
+
+def test_ui_parts_never_import_a_page() -> None:
+    parts = [m for m in GRAPH if m.startswith("app_pages.ui")]
+    bad = {m: sorted(t for t in GRAPH[m] if t.startswith("app_pages") and not t.startswith("app_pages.ui"))
+           for m in parts}
+    assert {m: t for m, t in bad.items() if t} == {}
