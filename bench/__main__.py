@@ -30,7 +30,7 @@ def _import(csv: Path, db: Path) -> str:
 
 
 def _cli(db: Path, *args: str) -> str:
-    return (f"import sys; from kpis.__main__ import main; "
+    return (f"import sys; from kpis.cli.main import main; "
             f"sys.exit(main(['--db', {str(db)!r}, {', '.join(repr(a) for a in args)}]))")
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kpis.__main__ import main
 from kpis.cli import review as review_cli
+from kpis.cli.main import main
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS
 from kpis.metrics.engagement import engagement_as_of

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from kpis.__main__ import main
+from kpis.cli.main import main
 from kpis.core.registry import KPIS
 from kpis.ops.demo import load_demo
 from kpis.store.db import Store
