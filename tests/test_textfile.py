@@ -272,7 +272,7 @@ def test_sigterm_stops_the_import_and_removes_its_copy(tmp_path: Path) -> None:
     """The command line turns SIGTERM into an orderly stop: rolled back, logged interrupted, copies removed."""
     script = BLOCKING_IMPORT.replace(
         "with Store(sys.argv[1]) as store:\n    import_file(store, sys.argv[2], progress=wait)",
-        "from kpis.__main__ import Terminated, stop_cleanly_on_sigterm\n"
+        "from kpis.cli.main import Terminated, stop_cleanly_on_sigterm\n"
         "with Store(sys.argv[1]) as store, stop_cleanly_on_sigterm():\n"
         "    try:\n"
         "        import_file(store, sys.argv[2], progress=wait)\n"

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,17 +153,37 @@ def open_text(path: str | os.PathLike[str], name: str | None = None) -> Iterator
     Raises :class:`InputError` for empty, binary, damaged or unsupported files, and :class:`DiskFull` when the
     temporary folder has no room for the unpacked or converted copy.
     """
+    text, workdir = decode(path, name)
+    try:
+        yield text
+    finally:
+        workdir.remove()
+
+
+def decode(path: str | os.PathLike[str], name: str | None = None, *,
+           keep: bool = False) -> tuple[TextFile, Workdir]:
+    """The upload as a UTF-8 :class:`TextFile` in a temporary folder of ours, which the caller removes
+    (:meth:`Workdir.remove`; it also goes when the folder object is garbage collected, and at exit).
+
+    ``keep``: the text must stay readable after the file at ``path`` is deleted (a preview kept for a later
+    import): a file that needs no conversion is then hard-linked (or, across file systems, copied) into the
+    folder instead of symlinked. Raises like :func:`open_text`.
+    """
     src = Path(path)
     display = name or src.name
     if not src.is_file():
         raise InputError("no such file", file=display)
     size = src.stat().st_size
     remove_stale_workdirs()
-    with _workdir() as workdir:
-        yield _read(src, display, size, workdir)
+    workdir = Workdir()
+    try:
+        return _read(src, display, size, workdir.path, keep=keep), workdir
+    except BaseException:
+        workdir.remove()
+        raise
 
 
-def _read(src: Path, display: str, size: int, workdir: Path) -> TextFile:
+def _read(src: Path, display: str, size: int, workdir: Path, *, keep: bool = False) -> TextFile:
     scan = _scan(src)
     sha, current, compressed = scan.sha256, src, False
     head = _head(current)
@@ -188,29 +209,40 @@ def _read(src: Path, display: str, size: int, workdir: Path) -> TextFile:
     replaced_at = None
     if encoding.startswith("utf-8") and scan.broken:
         replaced_at = _line_and_character(current, scan.broken_at)
-    return TextFile(_private_path(text, workdir), display, sha, size, encoding, compressed, sample,
+    return TextFile(_private_path(text, workdir, keep=keep), display, sha, size, encoding, compressed, sample,
                     odd_quotes=scan.quotes % 2 == 1, sample_complete=complete,
                     replaced=scan.broken if replaced_at else 0, replaced_at=replaced_at)
 
 
 # -- temporary folders --------------------------------------------------------------------------------------------
 
-@contextmanager
-def _workdir() -> Iterator[Path]:
-    """A temporary folder named after this process, removed afterwards (and at exit, if the process ends
-    while a file is being read)."""
-    try:
-        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
-    except OSError as exc:
-        raise _disk_error(exc, tempfile.gettempdir()) from None
-    with _active_lock:
-        _active.add(workdir)
-    try:
-        yield workdir
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+class Workdir:
+    """A temporary folder named after this process: removed by :meth:`remove`, when the object is garbage
+    collected, or at exit (if the process ends while a file is being read)."""
+
+    def __init__(self) -> None:
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+        except OSError as exc:
+            raise _disk_error(exc, tempfile.gettempdir()) from None
         with _active_lock:
-            _active.discard(workdir)
+            _active.add(self.path)
+        self._finalizer = weakref.finalize(self, _remove_workdir, self.path)
+
+    def remove(self) -> None:
+        """Remove the folder and all it holds (again: nothing)."""
+        self._finalizer()
+
+    @property
+    def removed(self) -> bool:
+        """Whether :meth:`remove` ran."""
+        return not self._finalizer.alive
+
+
+def _remove_workdir(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    with _active_lock:
+        _active.discard(workdir)
 
 
 @atexit.register
@@ -255,15 +287,24 @@ def _abandoned(folder: Path) -> bool:
     return False
 
 
-def _private_path(text: Path, workdir: Path) -> Path:
-    """``text`` under a name of ours inside ``workdir`` (a link when it is the upload itself)."""
+def _private_path(text: Path, workdir: Path, *, keep: bool = False) -> Path:
+    """``text`` under a name of ours inside ``workdir``: itself when it is there already; else (the upload
+    itself) a symlink, or with ``keep`` a hard link or a copy, which outlive the upload."""
     if text.parent == workdir:
         return text
     link = workdir / "text"
     try:
-        link.symlink_to(text.resolve())
+        if keep:
+            os.link(text, link)
+        else:
+            link.symlink_to(text.resolve())
     except OSError:
-        return text
+        if not keep:
+            return text
+        try:
+            shutil.copyfile(text, link)
+        except OSError as exc:
+            raise _disk_error(exc, workdir) from None
     return link
 
 
