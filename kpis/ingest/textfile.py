@@ -35,6 +35,11 @@ from typing import BinaryIO
 
 from kpis.core.errors import DiskFull, InputError
 
+try:
+    import fcntl  # POSIX only: elsewhere folders are judged by their age
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
 SAMPLE_BYTES = 256 * 1024
 #: Largest file we unpack from gzip, unless ``KPI_MAX_UNPACKED_BYTES`` says otherwise.
 DEFAULT_MAX_UNPACKED_BYTES = 16 * 2**30
@@ -45,8 +50,14 @@ DEFAULT_MAX_GZIP_RATIO = 100.0
 RATIO_FREE_BYTES = 16 * 2**20
 #: Prefix of our temporary folders: ``kpis-import-<process id>-<random>``.
 WORKDIR_PREFIX = "kpis-import-"
-#: A temporary folder of the old form (no process id) is removed by the next import once it is this old.
+#: A temporary folder without an owner lock (from an older version) whose process cannot be asked about is removed
+#: by the next import once it is this old.
 _STALE_SECONDS = 24 * 3600
+#: A temporary folder changed less than this long ago is never removed by another import, whatever its name says: a
+#: process may be setting it up, and a process id names another process in another PID namespace or once reused.
+MIN_STALE_SECONDS = 10 * 60
+#: The file in each temporary folder that its process holds a lock on while the folder is in use.
+OWNER_LOCK = ".owner"
 _CHUNK = 4 * 1024 * 1024
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 #: The bytes that are not ASCII (deleted to count the ASCII ones).
@@ -217,8 +228,9 @@ def _read(src: Path, display: str, size: int, workdir: Path, *, keep: bool = Fal
 # -- temporary folders --------------------------------------------------------------------------------------------
 
 class Workdir:
-    """A temporary folder named after this process: removed by :meth:`remove`, when the object is garbage
-    collected, or at exit (if the process ends while a file is being read)."""
+    """A temporary folder named after this process, holding a lock on its :data:`OWNER_LOCK` file while in use:
+    removed by :meth:`remove`, when the object is garbage collected, or at exit (if the process ends while a file
+    is being read)."""
 
     def __init__(self) -> None:
         try:
@@ -227,7 +239,8 @@ class Workdir:
             raise _disk_error(exc, tempfile.gettempdir()) from None
         with _active_lock:
             _active.add(self.path)
-        self._finalizer = weakref.finalize(self, _remove_workdir, self.path)
+        lock = _hold_owner_lock(self.path)
+        self._finalizer = weakref.finalize(self, _remove_workdir, self.path, lock)
 
     def remove(self) -> None:
         """Remove the folder and all it holds (again: nothing)."""
@@ -239,8 +252,27 @@ class Workdir:
         return not self._finalizer.alive
 
 
-def _remove_workdir(workdir: Path) -> None:
+def _hold_owner_lock(workdir: Path) -> int | None:
+    """Open the folder's owner file and hold a shared lock on it (released by the system if the process dies);
+    None where locks are not available (the folder is then judged by its process id and age)."""
+    if fcntl is None:
+        return None
+    try:
+        handle = os.open(workdir / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+    except OSError:
+        os.close(handle)
+        return None
+    return handle
+
+
+def _remove_workdir(workdir: Path, lock: int | None) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
+    if lock is not None:
+        os.close(lock)
     with _active_lock:
         _active.discard(workdir)
 
@@ -256,7 +288,10 @@ def _remove_active_workdirs() -> None:
 def remove_stale_workdirs(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     """Remove the temporary folders that processes which are gone left behind (a killed import); return them.
 
-    A folder belongs to the process whose id is in its name; folders of running processes are kept.
+    A folder in use holds a lock on its owner file (:data:`OWNER_LOCK`), which the system releases when the
+    process ends, however it ends: a folder whose lock nobody holds is abandoned. A folder changed within
+    :data:`MIN_STALE_SECONDS` is always kept. Folders without an owner file belong to the process whose id is in
+    their name.
     """
     removed = []
     for candidate in Path(folder or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
@@ -267,15 +302,42 @@ def remove_stale_workdirs(folder: str | os.PathLike[str] | None = None) -> list[
 
 
 def _abandoned(folder: Path) -> bool:
-    """Whether ``folder`` belongs to no running process: its process is gone (POSIX), or, for a name without a
-    process id (or where processes cannot be probed), it is more than a day old."""
+    """Whether ``folder`` is in use by no process: never while it is new or ours; else its owner lock is free; or,
+    without an owner file, its process is gone (POSIX) or, for a name without a process id (or where processes
+    cannot be probed), it is more than a day old."""
+    try:
+        age = time.time() - folder.stat().st_mtime
+    except OSError:
+        return False
+    with _active_lock:
+        ours = folder in _active
+    if ours or age < MIN_STALE_SECONDS:
+        return False
+    owner = folder / OWNER_LOCK
+    if fcntl is not None and owner.is_file():
+        return _lock_is_free(owner)
     found = re.fullmatch(re.escape(WORKDIR_PREFIX) + r"(\d+)-\w+", folder.name)
     if found is None or os.name != "posix":
-        try:
-            return time.time() - folder.stat().st_mtime > _STALE_SECONDS
-        except OSError:
-            return False
-    pid = int(found.group(1))
+        return age > _STALE_SECONDS
+    return _process_is_gone(int(found.group(1)))
+
+
+def _lock_is_free(owner: Path) -> bool:
+    """Whether no process holds a lock on ``owner`` (tried without waiting)."""
+    try:
+        handle = os.open(owner, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(handle)  # closing releases the lock taken
+    return True
+
+
+def _process_is_gone(pid: int) -> bool:
     if pid == os.getpid():
         return False
     try:
