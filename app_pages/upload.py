@@ -1,7 +1,8 @@
 """The data page's upload flow: preview each file (what it was recognised as, its rows, its first lines), then
 import the recognised ones when the user says so, with progress.
 
-Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`kpis.ingest.preview.preview_file`.
+Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`kpis.ingest.preview.preview_file`,
+and a previewed upload is imported from what its preview read (:func:`kpis.ingest.importer.import_prepared`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import IO, Protocol
 import streamlit as st
 
 from app_pages import auth, components
+from kpis.core.errors import InputError
+from kpis.ingest.importer import import_prepared
 from kpis.ingest.preview import FilePreview, preview_file
 from kpis.store.db import Store
 
@@ -75,7 +78,7 @@ def _preview(store: Store, upload: Upload) -> FilePreview:
     """Read one upload; an unexpected failure is a short message (details in the server log), never a traceback."""
     try:
         with _on_disk(upload) as path:  # type: ignore[arg-type]
-            return preview_file(path, upload.name, store=store)
+            return preview_file(path, upload.name, store=store, keep=True)
     except Exception as exc:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             logger.error("previewing %r: the disk holding %s is full", upload.name, tempfile.gettempdir())
@@ -89,10 +92,11 @@ def _preview(store: Store, upload: Upload) -> FilePreview:
 
 
 def previews(store: Store, uploads: Sequence[Upload]) -> list[FilePreview]:
-    """The preview of every upload, each read once per session (kept by the uploader's file id)."""
+    """The preview of every upload, each read once per session (kept by the uploader's file id, with the file as
+    read for its import; removed with the upload)."""
     kept: dict[str, FilePreview] = st.session_state.setdefault(PREVIEWS, {})
     for stale in set(kept) - {u.file_id for u in uploads}:
-        del kept[stale]
+        kept.pop(stale).close()
     found = []
     for upload in uploads:
         if upload.file_id not in kept:
@@ -197,8 +201,8 @@ def import_all(store: Store, uploads: Sequence[Upload],
             what = f"{components.plain(upload.name)} ({file_size(upload.size)})"
             bar.progress(done / len(todo), text=f"File {done + 1} of {len(todo)}: {what}"
                          + (" — a large file, this can take a minute" if big else ""))
-            outcome = components.import_upload(store, upload.name, upload,  # type: ignore[arg-type]
-                                               replace=replacing(preview, upload.file_id))
+            outcome = _import(store, upload, preview)
+            preview.close()  # the uploader starts afresh after an import: its copy is no longer needed
             outcomes.append((outcome.level, outcome.message))
             st.write(f"{_ICON[outcome.level]} {what}")
             done += 1
@@ -207,6 +211,28 @@ def import_all(store: Store, uploads: Sequence[Upload],
         box.update(label="Import finished" + (" with errors" if failed else ""), state="error" if failed else
                    "complete", expanded=False)
     return outcomes
+
+
+def _import(store: Store, upload: Upload, preview: FilePreview) -> components.UploadOutcome:
+    """Import one recognised upload from what its preview read (no second copy, no second reading); an upload
+    without one is copied and read again (:func:`app_pages.components.import_upload`)."""
+    replace = replacing(preview, upload.file_id)
+    if preview.prepared is None:
+        return components.import_upload(store, upload.name, upload, replace=replace)  # type: ignore[arg-type]
+    refused = auth.refusal("import files")
+    if refused:
+        return components.UploadOutcome(upload.name, "error", refused)
+    try:
+        result = import_prepared(store, preview.prepared, who=auth.visitor().who)
+    except InputError as exc:
+        return components.UploadOutcome(upload.name, "error", str(exc))
+    except Exception as exc:
+        return components._failed_import(upload.name, exc)
+    finally:
+        components.forget_cached()
+    if result.status == "duplicate":
+        return components.UploadOutcome(upload.name, "info", result.message())
+    return components._after_overlaps(store, upload.name, result, set(replace))
 
 
 _ICON: dict[components.Level, str] = {

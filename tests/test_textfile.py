@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from kpis.core.errors import DiskFull, InputError
 from kpis.ingest.importer import import_file
-from kpis.ingest.textfile import open_text, unpack_gzip
+from kpis.ingest.textfile import MIN_STALE_SECONDS, OWNER_LOCK, open_text, remove_stale_workdirs, unpack_gzip
 from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,6 +255,7 @@ def test_a_killed_import_leaves_a_copy_that_the_next_import_removes(tmp_path: Pa
         proc.kill()
         proc.wait()
     assert left.is_dir()  # nothing runs on SIGKILL
+    _age(left, MIN_STALE_SECONDS + 60)
     sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         alive = tmpdir / f"kpis-import-{sleeper.pid}-busy"  # a running process's folder stays
@@ -317,3 +319,67 @@ sys.stdin.readline()
         proc.communicate("\n", timeout=120)
         assert proc.returncode == 0
     assert _workdirs(tmpdir) == []
+
+
+# -- which leftover folders are removed ---------------------------------------------------------------------------
+
+#: A process id no system hands out (above the largest ``pid_max``).
+NO_PROCESS = 99_999_999
+
+HOLDING_A_FOLDER = """
+import sys
+from kpis.ingest.textfile import Workdir
+folder = Workdir()
+print(folder.path, flush=True)
+sys.stdin.readline()
+"""
+
+
+def _age(folder: Path, seconds: float) -> None:
+    """Make ``folder`` look last changed ``seconds`` ago."""
+    then = time.time() - seconds
+    os.utime(folder, (then, then))
+
+
+def _leftover(tmpdir: Path, pid: int, name: str) -> Path:
+    """A folder as a process ``pid`` leaves it, its owner file unlocked."""
+    folder = tmpdir / f"kpis-import-{pid}-{name}"
+    folder.mkdir()
+    (folder / OWNER_LOCK).touch()
+    return folder
+
+
+def test_a_folder_changed_minutes_ago_is_kept_whatever_its_name_says(tmp_path: Path) -> None:
+    left = _leftover(tmp_path, NO_PROCESS, "fresh")
+    _age(left, MIN_STALE_SECONDS - 60)
+    assert remove_stale_workdirs(tmp_path) == [] and left.is_dir()
+    _age(left, MIN_STALE_SECONDS + 60)
+    assert remove_stale_workdirs(tmp_path) == [left] and not left.exists()
+
+
+def test_a_folder_nobody_holds_goes_even_when_its_process_id_was_reused(tmp_path: Path) -> None:
+    """The id in the name now belongs to a running process (this test's parent), but no process holds the lock."""
+    left = _leftover(tmp_path, os.getppid(), "reused")
+    _age(left, MIN_STALE_SECONDS + 60)
+    assert remove_stale_workdirs(tmp_path) == [left]
+
+
+def test_a_folder_in_use_is_kept_until_its_process_ends_whatever_its_name_says(tmp_path: Path) -> None:
+    """A live process's folder whose name names no process (as seen from another PID namespace sharing the
+    temporary folder): its lock keeps it; killed outright, the process's lock is gone and so is the folder."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmpdir)}
+    proc = subprocess.Popen([sys.executable, "-c", HOLDING_A_FOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        held = Path(proc.stdout.readline().strip())
+        elsewhere = held.rename(tmpdir / f"kpis-import-{NO_PROCESS}-held")
+        _age(elsewhere, 2 * 24 * 3600)
+        assert remove_stale_workdirs(tmpdir) == [] and (elsewhere / OWNER_LOCK).is_file()
+    finally:
+        proc.kill()
+        proc.communicate()
+    _age(elsewhere, 2 * 24 * 3600)
+    assert remove_stale_workdirs(tmpdir) == [elsewhere]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import os
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +25,9 @@ import duckdb
 
 from kpis.core.errors import InputError
 from kpis.ingest.overlap import Overlap, import_overlaps
+from kpis.ingest.pipeline import Prepared, already_imported, display_name, is_the_database, prepare
 from kpis.ingest.sources import detect
-from kpis.ingest.sources.base import Staged, sniff
-from kpis.ingest.sources.events_csv import csv_error, raise_csv_rejects
-from kpis.ingest.textfile import open_text
+from kpis.ingest.sources.base import Staged
 from kpis.metrics.activity import timezone
 from kpis.store.backup import auto_backup
 from kpis.store.db import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
@@ -57,22 +56,6 @@ def import_timeout() -> float | None:
     if seconds < 0 or not math.isfinite(seconds):
         raise InputError(f"KPI_IMPORT_TIMEOUT: expected a number of seconds such as 600 (0: no limit), got {raw!r}")
     return seconds or None
-
-
-def _is_the_database(store: Store, path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is the open database file or its WAL: reading it would open a second descriptor on it, and
-    closing that would drop this process's lock on it (see :mod:`kpis.store.backup`). Compared by ``stat`` only."""
-    if str(store.path) == ":memory:":
-        return False
-    own = (store.path, store.path.with_name(store.path.name + ".wal"))
-    return any(_same_file(path, file) for file in own)
-
-
-def _same_file(a: str | os.PathLike[str], b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return False
 
 
 def _ignore(message: str) -> None:
@@ -123,60 +106,84 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
     ``expect`` limits the formats accepted (source names), e.g. ``("targets_csv",)``. ``progress`` receives a
     line as each step of the import begins. ``timeout`` (seconds; default :func:`import_timeout`, 0 for none)
     bounds the import: past it the import is rolled back, logged ``timed-out`` and reported as an error.
+    The file is read by :func:`kpis.ingest.pipeline.prepare`, then :func:`import_prepared`.
     """
-    # a name with a line break or other control character would split the one-line messages
-    display = re.sub(r"[\x00-\x1f\x7f]", " ", name or os.path.basename(os.fspath(path)))
-    report = progress or _ignore
-    if _is_the_database(store, path):
+    display = display_name(path, name)
+    if is_the_database(store, path):
         raise InputError("this is the dashboard's own database, not an export: nothing was read", file=display)
+    with _located(display):
+        limit, tz = _limits(store, timeout)
+        with prepare(path, display) as file:
+            return _import(store, file, who, expect, progress or _ignore, limit, tz)
+
+
+def import_prepared(store: Store, file: Prepared, *, who: str = "local", expect: tuple[str, ...] = (),
+                    progress: Progress | None = None, timeout: float | None = None) -> ImportResult:
+    """Import a file already decoded and recognised (a preview's :class:`kpis.ingest.pipeline.Prepared`) without
+    reading it again; as :func:`import_file` otherwise. ``file`` stays open (its owner closes it)."""
+    with _located(file.name):
+        limit, tz = _limits(store, timeout)
+        file.readable()
+        return _import(store, file, who, expect, progress or _ignore, limit, tz)
+
+
+@contextmanager
+def _located(display: str) -> Iterator[None]:
+    """Bad input raised inside names the file; running out of memory is bad input too (the file is too big)."""
     try:
-        limit = import_timeout() if timeout is None else (timeout or None)
-        tz = timezone(store)
-        with open_text(path, display) as text:
-            shape = sniff(text)
-            source = detect.detect(shape)
-            if expect and source.NAME not in expect:
-                raise InputError(f"this is a {source.LABEL}, not a {' or '.join(map(detect.label_of, expect))} file")
-            with store.exclusive():  # the duplicate check, the log row and the data: no other write between
-                existing = _live_import_with_sha(store, text.sha256)
-                if existing:
-                    return ImportResult(display, "duplicate", existing[1], existing[0])
-                import_id = _log_start(store, text.sha256, display, source.NAME, who)
-                report(f"{display}: import {import_id} started ({source.NAME})")
-                try:
-                    with store.transaction(timeout=limit) as cur:
-                        staged = source.stage(cur, shape)
-                        report(f"{display}: import {import_id}: storing {', '.join(staged.rows)}")
-                        _prepare_pending(cur, import_id, staged.as_of)
-                        counts = _merge(cur, staged, import_id, display, report)
-                        found = (import_overlaps(cur, import_id, source.NAME, tz) if "events" in staged.rows
-                                 else [])
-                        notes = (tuple(staged.notes) + ((f"read as {text.note}",) if text.note != "utf-8" else ())
-                                 + tuple(o.describe() for o in found))
-                        cur.execute(
-                            "UPDATE imports SET kinds = ?, rows_read = ?, rows_added = ?, rows_updated = ?, "
-                            "duplicates = ?, rows_rejected = ?, data_as_of = ?, notes = ?, status = 'ok' "
-                            "WHERE import_id = ?",
-                            [",".join(sorted(staged.rows)), staged.read, counts["added"], counts["updated"],
-                             counts["duplicates"], staged.rejected, staged.as_of, "; ".join(notes) or None,
-                             import_id],
-                        )
-                        _drop_stage(cur, staged)
-                except QueryTimeout as exc:
-                    _log_end(store, import_id, "timed-out")
-                    raise InputError(f"the import took longer than {exc.seconds:g} s and was stopped; nothing "
-                                     "was stored (KPI_IMPORT_TIMEOUT sets the limit)") from None
-                except Exception:
-                    _log_end(store, import_id, None)  # a bad file leaves no trace, as before it was read
-                    raise
-                except BaseException:
-                    _log_end(store, import_id, "interrupted")
-                    raise
+        yield
     except InputError as exc:
         raise exc.with_file(display) from None
     except duckdb.OutOfMemoryException:
         raise InputError("the file is too large to import within the memory limit (KPI_MEMORY_LIMIT)",
                          file=display) from None
+
+
+def _limits(store: Store, timeout: float | None) -> tuple[float | None, str]:
+    """The import's time limit (seconds, None: none) and the store's time zone."""
+    return (import_timeout() if timeout is None else (timeout or None)), timezone(store)
+
+
+def _import(store: Store, file: Prepared, who: str, expect: tuple[str, ...], report: Progress,
+            limit: float | None, tz: str) -> ImportResult:
+    """Stage and merge ``file`` in one transaction; the log row, committed first, ends ``ok`` with the data."""
+    display, source = file.name, file.source
+    if expect and source.NAME not in expect:
+        raise InputError(f"this is a {source.LABEL}, not a {' or '.join(map(detect.label_of, expect))} file")
+    with store.exclusive():  # the duplicate check, the log row and the data: no other write between
+        existing = already_imported(store, file.sha256)
+        if existing:
+            return ImportResult(display, "duplicate", existing[1], existing[0])
+        import_id = _log_start(store, file.sha256, display, source.NAME, who)
+        report(f"{display}: import {import_id} started ({source.NAME})")
+        try:
+            with store.transaction(timeout=limit) as cur:
+                staged = source.stage(cur, file.shape)
+                report(f"{display}: import {import_id}: storing {', '.join(staged.rows)}")
+                _prepare_pending(cur, import_id, staged.as_of)
+                counts = _merge(cur, staged, import_id, display, report)
+                found = import_overlaps(cur, import_id, source.NAME, tz) if "events" in staged.rows else []
+                notes = (tuple(staged.notes) + ((f"read as {file.text.note}",) if file.text.note != "utf-8" else ())
+                         + tuple(o.describe() for o in found))
+                cur.execute(
+                    "UPDATE imports SET kinds = ?, rows_read = ?, rows_added = ?, rows_updated = ?, "
+                    "duplicates = ?, rows_rejected = ?, data_as_of = ?, notes = ?, status = 'ok' "
+                    "WHERE import_id = ?",
+                    [",".join(sorted(staged.rows)), staged.read, counts["added"], counts["updated"],
+                     counts["duplicates"], staged.rejected, staged.as_of, "; ".join(notes) or None, import_id],
+                )
+                _drop_stage(cur, staged)
+                # the end of the import's transaction: the data and the log row commit together here
+        except QueryTimeout as exc:
+            _log_end(store, import_id, "timed-out")
+            raise InputError(f"the import took longer than {exc.seconds:g} s and was stopped; nothing "
+                             "was stored (KPI_IMPORT_TIMEOUT sets the limit)") from None
+        except Exception:
+            _log_end(store, import_id, None)  # a bad file leaves no trace, as before it was read
+            raise
+        except BaseException:
+            _log_end(store, import_id, "interrupted")
+            raise
     return ImportResult(display, "ok", source.NAME, import_id, staged.read, counts["added"], counts["updated"],
                         counts["duplicates"], staged.rejected, notes, tuple(found))
 
@@ -246,12 +253,6 @@ def _undo(store: Store, import_id: int) -> str:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-def _live_import_with_sha(store: Store, sha: str) -> tuple[int, str] | None:
-    rows = store.query("SELECT import_id, source FROM imports WHERE sha256 = ? AND status = 'ok' "
-                       "ORDER BY import_id LIMIT 1", [sha])
-    return (int(rows[0][0]), str(rows[0][1])) if rows else None
-
 
 def _log_start(store: Store, sha: str, file: str, source: str, who: str) -> int:
     """Write the import's log row as ``running``, committed before the data transaction begins."""
@@ -377,10 +378,10 @@ def _merge_events(cur: duckdb.DuckDBPyConnection, staged: Staged, import_id: int
     try:
         inserted = first(cur.execute("INSERT INTO events SELECT *, ? FROM stage_events", [import_id]))[0]
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-        raise csv_error(exc, file) from None
+        raise staged.explain(exc) from None
     report(f"{file}: import {import_id}: {inserted:,} rows read, removing duplicates")
-    if staged.csv_rejects:
-        raise_csv_rejects(cur, file, staged.csv_path, staged.csv_ts_column)
+    if staged.check:
+        staged.check(cur)
     rejected, with_uuid, lo, hi = first(cur.execute("""
         SELECT count(*) FILTER (user_id IS NULL OR event IS NULL OR ts IS NULL), count(uuid), min(ts), max(ts)
         FROM events WHERE import_id = ?""", [import_id]))
@@ -442,8 +443,8 @@ def _hand_over_events(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
 
 def _drop_stage(cur: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     for kind in staged.rows:
-        if kind == "events" and staged.csv_rejects:
-            cur.execute("DROP VIEW IF EXISTS stage_events")
+        if kind in staged.views:
+            cur.execute(f"DROP VIEW IF EXISTS stage_{kind}")
         else:
             cur.execute(f"DROP TABLE IF EXISTS stage_{kind}")
     cur.execute("DROP TABLE IF EXISTS pending_as_of")

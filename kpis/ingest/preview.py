@@ -1,10 +1,9 @@
 """Look at an export before importing it: which format it is, how many rows it holds, its first lines.
 
-:func:`preview_file` reads the file the way the importer does (:func:`kpis.ingest.textfile.open_text`,
-:func:`kpis.ingest.sources.base.sniff`,
-:func:`kpis.ingest.sources.detect.detect`) but stores nothing, so the data page can
-show what each upload was recognised as and let the user decide before anything is written. Never imports
-streamlit.
+:func:`preview_file` runs the first steps of the import's pipeline (:func:`kpis.ingest.pipeline.prepare`:
+decode, detect) and stores nothing, so the data page can show what each upload was recognised as and let the user
+decide before anything is written. The preview keeps what it prepared: :func:`kpis.ingest.importer.import_prepared`
+imports it without reading the file again. Never imports streamlit.
 """
 
 from __future__ import annotations
@@ -21,10 +20,9 @@ import pandas as pd
 
 from kpis.core.errors import InputError
 from kpis.ingest.overlap import Overlap, overlaps
-from kpis.ingest.sources import detect
-from kpis.ingest.sources.base import Sniff, Source, sniff
+from kpis.ingest.pipeline import Prepared, already_imported, prepare
+from kpis.ingest.sources.base import Sniff, Source
 from kpis.ingest.sources.detect import EVENT_SOURCES
-from kpis.ingest.textfile import open_text
 from kpis.metrics.activity import timezone
 from kpis.store.db import Store
 
@@ -59,23 +57,31 @@ class FilePreview:
     already_imported: int | None = None
     error: str | None = None
     overlaps: tuple[Overlap, ...] = ()
+    #: the decoded and recognised file, for the import (None when the file cannot be imported)
+    prepared: Prepared | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the file can be imported."""
         return self.error is None
 
+    def close(self) -> None:
+        """Remove the prepared file's temporary text (it also goes when the preview is garbage collected)."""
+        if self.prepared is not None:
+            self.prepared.close()
+
 #: Longest JSON line the preview reads (characters); the import itself has its own caps.
 PREVIEW_LINE_CHARS = 4 * 2**20
 
 
 def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store: Store | None = None,
-                 rows: int = SAMPLE_ROWS) -> FilePreview:
+                 rows: int = SAMPLE_ROWS, keep: bool = False) -> FilePreview:
     """Recognise the export at ``path`` and read its header and first ``rows`` records; stores nothing.
 
     Bad files (not text, empty, a shape we do not know) give a preview whose ``error`` is the importer's
     message; any other exception propagates (:class:`kpis.core.errors.DiskFull` when there is no room for a temporary
-    copy).
+    copy). The preview's ``prepared`` file can be imported (:func:`kpis.ingest.importer.import_prepared`); with
+    ``keep`` even after the file at ``path`` is deleted.
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -87,18 +93,27 @@ def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store
     display = name or Path(path).name
     size = Path(path).stat().st_size if Path(path).is_file() else 0
     try:
-        with open_text(path, display) as text:
-            shape = sniff(text)
-            source = detect.detect(shape)
-            count, exact = _count(shape)
-            sample = _sample(shape, rows)
-            known = _live_import(store, text.sha256) if store is not None else None
-            read_as = text.note
-            found = _overlaps(store, shape, source) if store is not None and known is None else ()
+        file = prepare(path, display, store=store, keep=keep)
     except InputError as exc:
         return FilePreview(display, size, error=str(exc.with_file(display)))
-    return FilePreview(display, size, source.NAME, source.LABEL, count, exact, sample, read_as, known,
-                       overlaps=found)
+    try:
+        return _preview(file, display, size, store, rows)
+    except InputError as exc:
+        file.close()
+        return FilePreview(display, size, error=str(exc.with_file(display)))
+    except BaseException:
+        file.close()
+        raise
+
+
+def _preview(file: Prepared, display: str, size: int, store: Store | None, rows: int) -> FilePreview:
+    count, exact = _count(file.shape)
+    sample = _sample(file.shape, rows)
+    existing = already_imported(store, file.sha256) if store is not None else None
+    known = existing[0] if existing else None
+    found = _overlaps(store, file.shape, file.source) if store is not None and known is None else ()
+    return FilePreview(display, size, file.source.NAME, file.source.LABEL, count, exact, sample, file.text.note,
+                       known, overlaps=found, prepared=file)
 
 
 def _overlaps(store: Store, shape: Sniff, source: Source) -> tuple[Overlap, ...]:
@@ -113,11 +128,6 @@ def _overlaps(store: Store, shape: Sniff, source: Source) -> tuple[Overlap, ...]
             return tuple(overlaps(cur, "stage_events", source.NAME, timezone(store)))
     except (InputError, duckdb.Error):
         return ()
-
-
-def _live_import(store: Store, sha: str) -> int | None:
-    rows = store.query("SELECT min(import_id) FROM imports WHERE sha256 = ? AND status = 'ok'", [sha])
-    return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 # -- counting -----------------------------------------------------------------------------------------------------

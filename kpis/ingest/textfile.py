@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kpis.core.errors import DiskFull, InputError
+
+try:
+    import fcntl  # POSIX only: elsewhere folders are judged by their age
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 SAMPLE_BYTES = 256 * 1024
 #: Largest file we unpack from gzip, unless ``KPI_MAX_UNPACKED_BYTES`` says otherwise.
@@ -44,8 +50,14 @@ DEFAULT_MAX_GZIP_RATIO = 100.0
 RATIO_FREE_BYTES = 16 * 2**20
 #: Prefix of our temporary folders: ``kpis-import-<process id>-<random>``.
 WORKDIR_PREFIX = "kpis-import-"
-#: A temporary folder of the old form (no process id) is removed by the next import once it is this old.
+#: A temporary folder without an owner lock (from an older version) whose process cannot be asked about is removed
+#: by the next import once it is this old.
 _STALE_SECONDS = 24 * 3600
+#: A temporary folder changed less than this long ago is never removed by another import, whatever its name says: a
+#: process may be setting it up, and a process id names another process in another PID namespace or once reused.
+MIN_STALE_SECONDS = 10 * 60
+#: The file in each temporary folder that its process holds a lock on while the folder is in use.
+OWNER_LOCK = ".owner"
 _CHUNK = 4 * 1024 * 1024
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 #: The bytes that are not ASCII (deleted to count the ASCII ones).
@@ -152,17 +164,37 @@ def open_text(path: str | os.PathLike[str], name: str | None = None) -> Iterator
     Raises :class:`InputError` for empty, binary, damaged or unsupported files, and :class:`DiskFull` when the
     temporary folder has no room for the unpacked or converted copy.
     """
+    text, workdir = decode(path, name)
+    try:
+        yield text
+    finally:
+        workdir.remove()
+
+
+def decode(path: str | os.PathLike[str], name: str | None = None, *,
+           keep: bool = False) -> tuple[TextFile, Workdir]:
+    """The upload as a UTF-8 :class:`TextFile` in a temporary folder of ours, which the caller removes
+    (:meth:`Workdir.remove`; it also goes when the folder object is garbage collected, and at exit).
+
+    ``keep``: the text must stay readable after the file at ``path`` is deleted (a preview kept for a later
+    import): a file that needs no conversion is then hard-linked (or, across file systems, copied) into the
+    folder instead of symlinked. Raises like :func:`open_text`.
+    """
     src = Path(path)
     display = name or src.name
     if not src.is_file():
         raise InputError("no such file", file=display)
     size = src.stat().st_size
     remove_stale_workdirs()
-    with _workdir() as workdir:
-        yield _read(src, display, size, workdir)
+    workdir = Workdir()
+    try:
+        return _read(src, display, size, workdir.path, keep=keep), workdir
+    except BaseException:
+        workdir.remove()
+        raise
 
 
-def _read(src: Path, display: str, size: int, workdir: Path) -> TextFile:
+def _read(src: Path, display: str, size: int, workdir: Path, *, keep: bool = False) -> TextFile:
     scan = _scan(src)
     sha, current, compressed = scan.sha256, src, False
     head = _head(current)
@@ -188,29 +220,61 @@ def _read(src: Path, display: str, size: int, workdir: Path) -> TextFile:
     replaced_at = None
     if encoding.startswith("utf-8") and scan.broken:
         replaced_at = _line_and_character(current, scan.broken_at)
-    return TextFile(_private_path(text, workdir), display, sha, size, encoding, compressed, sample,
+    return TextFile(_private_path(text, workdir, keep=keep), display, sha, size, encoding, compressed, sample,
                     odd_quotes=scan.quotes % 2 == 1, sample_complete=complete,
                     replaced=scan.broken if replaced_at else 0, replaced_at=replaced_at)
 
 
 # -- temporary folders --------------------------------------------------------------------------------------------
 
-@contextmanager
-def _workdir() -> Iterator[Path]:
-    """A temporary folder named after this process, removed afterwards (and at exit, if the process ends
-    while a file is being read)."""
-    try:
-        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
-    except OSError as exc:
-        raise _disk_error(exc, tempfile.gettempdir()) from None
-    with _active_lock:
-        _active.add(workdir)
-    try:
-        yield workdir
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+class Workdir:
+    """A temporary folder named after this process, holding a lock on its :data:`OWNER_LOCK` file while in use:
+    removed by :meth:`remove`, when the object is garbage collected, or at exit (if the process ends while a file
+    is being read)."""
+
+    def __init__(self) -> None:
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+        except OSError as exc:
+            raise _disk_error(exc, tempfile.gettempdir()) from None
         with _active_lock:
-            _active.discard(workdir)
+            _active.add(self.path)
+        lock = _hold_owner_lock(self.path)
+        self._finalizer = weakref.finalize(self, _remove_workdir, self.path, lock)
+
+    def remove(self) -> None:
+        """Remove the folder and all it holds (again: nothing)."""
+        self._finalizer()
+
+    @property
+    def removed(self) -> bool:
+        """Whether :meth:`remove` ran."""
+        return not self._finalizer.alive
+
+
+def _hold_owner_lock(workdir: Path) -> int | None:
+    """Open the folder's owner file and hold a shared lock on it (released by the system if the process dies);
+    None where locks are not available (the folder is then judged by its process id and age)."""
+    if fcntl is None:
+        return None
+    try:
+        handle = os.open(workdir / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+    except OSError:
+        os.close(handle)
+        return None
+    return handle
+
+
+def _remove_workdir(workdir: Path, lock: int | None) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    if lock is not None:
+        os.close(lock)
+    with _active_lock:
+        _active.discard(workdir)
 
 
 @atexit.register
@@ -224,7 +288,10 @@ def _remove_active_workdirs() -> None:
 def remove_stale_workdirs(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     """Remove the temporary folders that processes which are gone left behind (a killed import); return them.
 
-    A folder belongs to the process whose id is in its name; folders of running processes are kept.
+    A folder in use holds a lock on its owner file (:data:`OWNER_LOCK`), which the system releases when the
+    process ends, however it ends: a folder whose lock nobody holds is abandoned. A folder changed within
+    :data:`MIN_STALE_SECONDS` is always kept. Folders without an owner file belong to the process whose id is in
+    their name.
     """
     removed = []
     for candidate in Path(folder or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
@@ -235,15 +302,42 @@ def remove_stale_workdirs(folder: str | os.PathLike[str] | None = None) -> list[
 
 
 def _abandoned(folder: Path) -> bool:
-    """Whether ``folder`` belongs to no running process: its process is gone (POSIX), or, for a name without a
-    process id (or where processes cannot be probed), it is more than a day old."""
+    """Whether ``folder`` is in use by no process: never while it is new or ours; else its owner lock is free; or,
+    without an owner file, its process is gone (POSIX) or, for a name without a process id (or where processes
+    cannot be probed), it is more than a day old."""
+    try:
+        age = time.time() - folder.stat().st_mtime
+    except OSError:
+        return False
+    with _active_lock:
+        ours = folder in _active
+    if ours or age < MIN_STALE_SECONDS:
+        return False
+    owner = folder / OWNER_LOCK
+    if fcntl is not None and owner.is_file():
+        return _lock_is_free(owner)
     found = re.fullmatch(re.escape(WORKDIR_PREFIX) + r"(\d+)-\w+", folder.name)
     if found is None or os.name != "posix":
-        try:
-            return time.time() - folder.stat().st_mtime > _STALE_SECONDS
-        except OSError:
-            return False
-    pid = int(found.group(1))
+        return age > _STALE_SECONDS
+    return _process_is_gone(int(found.group(1)))
+
+
+def _lock_is_free(owner: Path) -> bool:
+    """Whether no process holds a lock on ``owner`` (tried without waiting)."""
+    try:
+        handle = os.open(owner, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(handle)  # closing releases the lock taken
+    return True
+
+
+def _process_is_gone(pid: int) -> bool:
     if pid == os.getpid():
         return False
     try:
@@ -255,15 +349,24 @@ def _abandoned(folder: Path) -> bool:
     return False
 
 
-def _private_path(text: Path, workdir: Path) -> Path:
-    """``text`` under a name of ours inside ``workdir`` (a link when it is the upload itself)."""
+def _private_path(text: Path, workdir: Path, *, keep: bool = False) -> Path:
+    """``text`` under a name of ours inside ``workdir``: itself when it is there already; else (the upload
+    itself) a symlink, or with ``keep`` a hard link or a copy, which outlive the upload."""
     if text.parent == workdir:
         return text
     link = workdir / "text"
     try:
-        link.symlink_to(text.resolve())
+        if keep:
+            os.link(text, link)
+        else:
+            link.symlink_to(text.resolve())
     except OSError:
-        return text
+        if not keep:
+            return text
+        try:
+            shutil.copyfile(text, link)
+        except OSError as exc:
+            raise _disk_error(exc, workdir) from None
     return link
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -204,3 +205,21 @@ def test_the_history_says_how_a_file_was_read(app: Callable[[], AppTest], seeded
     shown = history(at)
     assert list(shown["filename"]) == ["customers.csv", "seed_events.csv"]
     assert list(shown["notes"].fillna("")) == ["read as cp1252", ""]
+
+
+def test_an_upload_is_imported_from_its_preview_without_a_second_copy(
+    app: Callable[[], AppTest], seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview copies and reads the upload once; the import makes no temporary file at all (the temporary
+    folder is gone when Import is pressed), and the preview's copy goes with the upload."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    at = pick(open_data_page(app()), ("signups.csv", EVENTS))
+    assert [p.name.split("-")[:2] for p in folder.iterdir()] == [["kpis", "import"]]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))
+    next(b for b in at.button if b.label == "Import 1 file").click().run()
+    assert not at.exception
+    assert texts(at.success)[0].startswith("signups.csv: Events CSV (this dashboard's format), import 2: 7 rows added")
+    assert list(history(at)["filename"]) == ["signups.csv", "seed_events.csv"]
+    assert list(folder.iterdir()) == []

@@ -65,18 +65,25 @@ class Sniff:
 
 @dataclass
 class Staged:
-    """What a source staged: rows per kind, rows read and skipped, and the latest date in the file."""
+    """What a source staged: rows per kind, rows read and skipped, and the latest date in the file.
+
+    A source that stages a kind as a view (read only when the importer merges it) names it in ``views`` and may
+    give ``read_error`` (a DuckDB error raised while reading the view, as a message for people) and ``check``
+    (run once the view was read: raises for bad lines that reading skipped and recorded).
+    """
 
     rows: dict[str, int] = field(default_factory=dict)
     read: int = 0
     rejected: int = 0
     as_of: datetime | None = None
     notes: list[str] = field(default_factory=list)
-    #: the events were staged as a view over ``read_csv(store_rejects=true)``: bad lines surface after the insert
-    csv_rejects: bool = False
-    #: the file read and its time column, to place those bad lines exactly
-    csv_path: str | None = None
-    csv_ts_column: str | None = None
+    views: frozenset[str] = frozenset()
+    read_error: Callable[[duckdb.Error], InputError] | None = None
+    check: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+
+    def explain(self, exc: duckdb.Error) -> Exception:
+        """The error to raise when reading a staged kind failed with ``exc``."""
+        return self.read_error(exc) if self.read_error else exc
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-
 from kpis.core.errors import InputError
+from kpis.ingest.sources import amplitude, canonical, ga4, mixpanel, posthog, stripe
 from kpis.ingest.sources.base import Sniff, Source, shown_value
 
 #: Source modules in order of precedence: specific vendor shapes before our generic ones.
-MODULES = ("stripe", "posthog", "amplitude", "mixpanel", "ga4", "canonical")
+MODULES = (stripe, posthog, amplitude, mixpanel, ga4, canonical)
 
 
 def all_sources() -> list[Source]:
     """Every format we recognise, in order of precedence."""
-    found: list[Source] = []
-    for module in MODULES:
-        try:
-            found.extend(importlib.import_module(f"kpis.ingest.sources.{module}").SOURCES)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"kpis.ingest.sources.{module}":
-                raise
-    return found
+    return [source for module in MODULES for source in module.SOURCES]
 
 
 def detect(sniff: Sniff) -> Source:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from functools import partial
 
 import duckdb
 
@@ -57,7 +58,8 @@ def stage_events_csv(cur: duckdb.DuckDBPyConnection, sniff: Sniff, *, user: tupl
         cur.execute(view)
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise csv_error(exc, sniff.name) from None
-    return Staged(rows={"events": 0}, csv_rejects=True, csv_path=str(sniff.file.path), csv_ts_column=ts_col)
+    return Staged(rows={"events": 0}, views=frozenset({"events"}), read_error=partial(csv_error, file=sniff.name),
+                  check=partial(raise_csv_rejects, file=sniff.name, path=str(sniff.file.path), ts_column=ts_col))
 
 
 def raise_csv_rejects(cur: duckdb.DuckDBPyConnection, file: str, path: str | None = None,
