@@ -74,7 +74,7 @@ def display_name(path: str | os.PathLike[str], name: str | None = None) -> str:
 
 def is_the_database(store: Store, path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is the open database file or its WAL: reading it would open a second descriptor on it, and
-    closing that would drop this process's lock on it (see :mod:`kpis.ops.backup`). Compared by ``stat`` only."""
+    closing that would drop this process's lock on it (see :mod:`kpis.store.backup`). Compared by ``stat`` only."""
     if str(store.path) == ":memory:":
         return False
     own = (store.path, store.path.with_name(store.path.name + ".wal"))
