@@ -35,11 +35,11 @@ TIMEOUT = 600
 
 
 def pages() -> list[str]:
-    """Every page the navigation lists (the ``*_PAGE`` constants of app_pages.components), overview first."""
-    from app_pages import components
+    """Every page the navigation lists (the ``*_PAGE`` constants of app_pages.ui.keys), overview first."""
+    from app_pages.ui import keys
 
-    found = [v for k, v in vars(components).items() if k.endswith("_PAGE") and isinstance(v, str)]
-    return sorted(found, key=lambda p: (p != components.OVERVIEW_PAGE, found.index(p)))
+    found = [v for k, v in vars(keys).items() if k.endswith("_PAGE") and isinstance(v, str)]
+    return sorted(found, key=lambda p: (p != keys.OVERVIEW_PAGE, found.index(p)))
 
 
 def _name(page: str) -> str:
@@ -171,9 +171,9 @@ class Recorder:
 
 @contextlib.contextmanager
 def _recording(recorder: Recorder) -> Iterator[None]:
-    """Record every KPI call the pages make through app_pages.components (and the charts' annotations)."""
+    """Record every KPI call the pages make through app_pages.ui.cache (and the charts' annotations)."""
     import kpis.ops.annotations
-    from app_pages import components
+    from app_pages.ui import cache as components
 
     cached, computed, notes = components.cached, components.computed, kpis.ops.annotations.all_annotations
 
