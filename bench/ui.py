@@ -173,9 +173,9 @@ class Recorder:
 def _recording(recorder: Recorder) -> Iterator[None]:
     """Record every KPI call the pages make through app_pages.ui.cache (and the charts' annotations)."""
     import kpis.ops.annotations
-    from app_pages.ui import cache as components
+    from app_pages.ui import cache as ui_cache
 
-    cached, computed, notes = components.cached, components.computed, kpis.ops.annotations.all_annotations
+    cached, computed, notes = ui_cache.cached, ui_cache.computed, kpis.ops.annotations.all_annotations
 
     def cached_spy(store: Any, func: Callable[..., Any]) -> Any:
         recorder.add(func, (), {}, once=True)
@@ -189,12 +189,12 @@ def _recording(recorder: Recorder) -> Iterator[None]:
         recorder.add(notes, args, kwargs, once=False)
         return notes(store, *args, **kwargs)
 
-    components.cached, components.computed = cached_spy, computed_spy  # type: ignore[assignment]
+    ui_cache.cached, ui_cache.computed = cached_spy, computed_spy  # type: ignore[assignment]
     kpis.ops.annotations.all_annotations = notes_spy  # type: ignore[assignment]
     try:
         yield
     finally:
-        components.cached, components.computed = cached, computed  # type: ignore[assignment]
+        ui_cache.cached, ui_cache.computed = cached, computed  # type: ignore[assignment]
         kpis.ops.annotations.all_annotations = notes  # type: ignore[assignment]
 
 

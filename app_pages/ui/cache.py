@@ -8,7 +8,7 @@ it, so nothing stale is served. A write from this process also calls :func:`forg
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 import pandas as pd
@@ -30,13 +30,13 @@ def open_store() -> Store:
     return _store_at(str(default_path().resolve()))
 
 
-def version(store: Store) -> tuple[int, ...]:
+def version(store: Store) -> Hashable:
     """The key every cached read is kept under: the store's data version (it changes with every write)."""
-    return tuple(store.data_version())
+    return store.data_version()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached(name: str, path: str, version: tuple[int, ...], _func: Callable[[Store], T], _store: Store) -> T:
+def _cached(name: str, path: str, version: Hashable, _func: Callable[[Store], T], _store: Store) -> T:
     return _store.consistent(_func)
 
 
@@ -47,7 +47,7 @@ def cached(store: Store, func: Callable[[Store], T]) -> T:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _computed(name: str, path: str, version: tuple[int, ...], args: tuple[object, ...],
+def _computed(name: str, path: str, version: Hashable, args: tuple[object, ...],
               kwargs: tuple[tuple[str, object], ...], _func: Callable[..., T], _store: Store) -> T:
     return _store.consistent(_func, *args, **dict(kwargs))
 
