@@ -18,7 +18,7 @@ from typing import IO, Protocol
 import streamlit as st
 
 from app_pages.ui import actions, auth
-from app_pages.ui.text import Level, message, plain
+from app_pages.ui.text import ICONS, Level, message, plain
 from kpis.ingest.preview import FilePreview, preview_file
 from kpis.store.db import Store
 
@@ -201,18 +201,10 @@ def import_all(store: Store, uploads: Sequence[Upload],
             outcome = actions.import_upload(store, upload.name, upload,  # type: ignore[arg-type]
                                             replace=replacing(preview, upload.file_id))
             outcomes.append((outcome.level, outcome.message))
-            st.write(f"{_ICON[outcome.level]} {what}")
+            st.write(f"{ICONS[outcome.level]} {what}")
             done += 1
         bar.progress(1.0, text=f"{done} of {len(todo)} done")
         failed = any(level == "error" for level, _ in outcomes)
         box.update(label="Import finished" + (" with errors" if failed else ""), state="error" if failed else
                    "complete", expanded=False)
     return outcomes
-
-
-_ICON: dict[Level, str] = {
-    "success": ":material/check_circle:",
-    "info": ":material/info:",
-    "warning": ":material/warning:",
-    "error": ":material/error:",
-}

@@ -13,7 +13,8 @@ Level = Literal["success", "info", "warning", "error"]
 Said = tuple[Level, str]
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
-_ICONS: dict[Level, str] = {
+#: The icon of each level.
+ICONS: dict[Level, str] = {
     "success": ":material/check_circle:",
     "info": ":material/info:",
     "warning": ":material/warning:",
@@ -36,7 +37,7 @@ def plain(text: object) -> str:
 def message(level: Level, text: str) -> None:
     """One status message; ``text`` is shown literally (it may quote an uploaded file)."""
     show = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[level]
-    show(plain(text), icon=_ICONS[level])
+    show(plain(text), icon=ICONS[level])
 
 
 def messages(items: Iterable[Said]) -> None:
