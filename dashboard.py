@@ -1,10 +1,10 @@
 """The CPO KPI dashboard: ``streamlit run dashboard.py`` (or ``make run``).
 
 The entry file is the frame around every page: page config, who is signed in (nothing else runs for someone
-who may not see the dashboard; see :mod:`app_pages.auth`), the one database per process, the demo company
+who may not see the dashboard; see :mod:`app_pages.ui.auth`), the one database per process, the demo company
 on first start and its banner, the navigation (and, after sign-in, the way back to the link the visitor
-opened: :mod:`app_pages.return_link`), and the shared filters in the sidebar (grain, date range,
-compare-to, segment; bound to the URL, see :mod:`app_pages.filters`). Pages live in ``app_pages/`` (not
+opened: :mod:`app_pages.ui.return_link`), and the shared filters in the sidebar (grain, date range,
+compare-to, segment; bound to the URL, see :mod:`app_pages.ui.filters`). Pages live in ``app_pages/`` (not
 ``pages/``, which Streamlit treats as its legacy auto-discovered navigation; see docs/ARCHITECTURE).
 """
 
@@ -12,27 +12,28 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, filters, return_link, upload_guard
-from app_pages import format as fmt
+from app_pages.ui import auth, cache, demo, filters, keys, return_link, upload_guard
+from app_pages.ui import format as fmt
+from app_pages.ui.text import message
 from kpis.metrics.revenue import reporting_currency
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
 SECTIONS = {
     "Business": [
-        st.Page(components.OVERVIEW_PAGE, title="Overview", icon=":material/dashboard:", url_path="", default=True),
-        st.Page(components.REVENUE_PAGE, title="Revenue", icon=":material/payments:", url_path="revenue"),
-        st.Page(components.CUSTOMERS_PAGE, title="Customers", icon=":material/groups:", url_path="customers"),
+        st.Page(keys.OVERVIEW_PAGE, title="Overview", icon=":material/dashboard:", url_path="", default=True),
+        st.Page(keys.REVENUE_PAGE, title="Revenue", icon=":material/payments:", url_path="revenue"),
+        st.Page(keys.CUSTOMERS_PAGE, title="Customers", icon=":material/groups:", url_path="customers"),
     ],
     "Product": [
-        st.Page(components.ENGAGEMENT_PAGE, title="Engagement", icon=":material/touch_app:", url_path="engagement"),
-        st.Page(components.RETENTION_PAGE, title="Retention", icon=":material/event_repeat:", url_path="retention"),
+        st.Page(keys.ENGAGEMENT_PAGE, title="Engagement", icon=":material/touch_app:", url_path="engagement"),
+        st.Page(keys.RETENTION_PAGE, title="Retention", icon=":material/event_repeat:", url_path="retention"),
     ],
     "Plan": [
-        st.Page(components.TARGETS_PAGE, title="Targets", icon=":material/flag:", url_path="targets"),
-        st.Page(components.REVIEW_PAGE, title="Review", icon=":material/rate_review:", url_path="review"),
+        st.Page(keys.TARGETS_PAGE, title="Targets", icon=":material/flag:", url_path="targets"),
+        st.Page(keys.REVIEW_PAGE, title="Review", icon=":material/rate_review:", url_path="review"),
     ],
     "Data": [
-        st.Page(components.DATA_PAGE, title="Data", icon=":material/database:", url_path="data"),
+        st.Page(keys.DATA_PAGE, title="Data", icon=":material/database:", url_path="data"),
     ],
 }
 PAGES = {p.url_path: p for section in SECTIONS.values() for p in section}
@@ -40,17 +41,17 @@ upload_guard.admit(auth.visitor().can_edit)  # Streamlit keeps files uploaded by
 visitor = auth.gate(return_paths=PAGES)  # before anything opens the database
 
 try:
-    store = components.open_store()
+    store = cache.open_store()
 except OSError as exc:  # e.g. another program holds the database file
-    components.message("error", f"{exc}. Close the other program that uses it, then reload this page.")
+    message("error", f"{exc}. Close the other program that uses it, then reload this page.")
     st.stop()
-problem = components.offer_demo(store, can_edit=visitor.can_edit)  # loading the demo is a write: editors only
+problem = demo.offer_demo(store, can_edit=visitor.can_edit)  # loading the demo is a write: editors only
 if problem:
-    components.message(*problem)
-elif components.has_demo(store):
-    components.demo_banner(store)  # the demo alone, or your data and the demo's added together
+    message(*problem)
+elif demo.has_demo(store):
+    demo.banner(store)  # the demo alone, or your data and the demo's added together
 
-fmt.use_currency(components.cached(store, reporting_currency))  # every page writes amounts in it
+fmt.use_currency(cache.cached(store, reporting_currency))  # every page writes amounts in it
 page = st.navigation(SECTIONS)
 if visitor.signed_in:
     return_link.bring_back(PAGES, page.url_path)  # sign-in ends on the home page: back to the link they opened

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import charts, components, drilldown, plan
+from app_pages import drilldown
+from app_pages.ui import cards, charts, plan, scaffold
+from app_pages.ui.series import series_of
 from kpis.core.registry import KPIS
 
-page = components.revenue_page("Customers")
+page = scaffold.revenue_page("Customers")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
 ahead = cut == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("active_customers", "logo_churn_rate"))
-components.kpi_grid(
-    [(KPIS[k], components.series_of(table, k), grain)
+cards.kpi_grid(
+    [(KPIS[k], series_of(table, k), grain)
      for k in ("active_customers", "net_new_customers", "logo_churn_rate", "quick_ratio")],
     chosen.compare, shown_from_day=chosen.start, period=page.headline)
 plan.anomaly_notes(flags, ("active_customers", "logo_churn_rate"), grain)
 
-active = components.series_of(shown, "active_customers")
+active = series_of(shown, "active_customers")
 charts.show(charts.lines(
     {"Active customers": active}, KPIS["active_customers"], "Active (paying) customers at the end of each period",
     grain, **plan.on_chart(store, {"Active customers": ("active_customers", active)}, grain, cut, chosen.segment,
@@ -36,12 +38,12 @@ charts.show(charts.stacked_bars(
 
 left, right = st.columns(2)
 with left:
-    churn = components.series_of(shown, "logo_churn_rate")
+    churn = series_of(shown, "logo_churn_rate")
     charts.show(charts.lines({"Logo churn": churn}, KPIS["logo_churn_rate"], "Logo churn rate (lower is better)", grain,
                              **plan.on_chart(store, {"Logo churn": ("logo_churn_rate", churn)}, grain, cut,
                                              chosen.segment, ahead=ahead)))
 with right:
-    quick = components.series_of(shown, "quick_ratio")
+    quick = series_of(shown, "quick_ratio")
     charts.show(charts.lines({"Quick ratio": quick}, KPIS["quick_ratio"], "Quick ratio (MRR gained / MRR lost)", grain,
                              **plan.on_chart(store, {"Quick ratio": ("quick_ratio", quick)}, grain, cut,
                                              chosen.segment, ahead=ahead)))

@@ -1,26 +1,28 @@
 """Data: import exports, see what was imported, undo an import, remove the demo company.
 
-Viewers see the history only; the functions that write check the role again (:func:`app_pages.auth.refusal`).
+Viewers see the history only; the functions that write check the role again (:func:`app_pages.ui.auth.refusal`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, demo_company, event_sources, upload, upload_guard
+from app_pages import demo_company, event_sources, upload
+from app_pages.ui import actions, auth, cache, tables, upload_guard
+from app_pages.ui.text import Level, messages
 from kpis.ops import status
 
 FLASH = "data_page_messages"
 UPLOADER_GENERATION = "data_page_uploader"
 
 
-def _flash_and_rerun(items: list[tuple[components.Level, str]]) -> None:
+def _flash_and_rerun(items: list[tuple[Level, str]]) -> None:
     """Keep ``items`` for the next run, then rerun so the banner, tables and uploader show the new state."""
     st.session_state[FLASH] = items
     st.rerun()
 
 
-store = components.open_store()
+store = cache.open_store()
 visitor = auth.visitor()
 
 st.title("Data")
@@ -28,7 +30,7 @@ st.caption("Import the exports your tools produce (Stripe, PostHog, Amplitude, M
            "own CSV formats). The format is recognised from the content; importing the same file twice changes "
            "nothing, and every import can be undone.")
 
-components.messages(st.session_state.pop(FLASH, []))
+messages(st.session_state.pop(FLASH, []))
 
 # -- the demo company ------------------------------------------------------------------------------------------------
 removed = demo_company.section(store, visitor)  # asks before it removes
@@ -69,16 +71,16 @@ if changed:
 
 # -- history and undo -------------------------------------------------------------------------------------------------
 st.subheader("Import history")
-components.history_table(components.cached(store, status.import_history))
+tables.history_table(cache.cached(store, status.import_history))
 
-live = components.cached(store, status.live_imports)
+live = cache.cached(store, status.live_imports)
 if live and not auth.read_only_note("Undoing an import", visitor):
     labels = dict(live)
     with st.form("undo"):
         st.write("**Undo an import**: removes exactly what it stored; versions it had replaced become current again.")
         chosen = st.selectbox("Import to undo", options=list(labels), format_func=labels.__getitem__)
         if st.form_submit_button("Undo import", icon=":material/undo:") and chosen is not None:
-            _flash_and_rerun([components.undo(store, int(chosen))])
+            _flash_and_rerun([actions.undo(store, int(chosen))])
 
 # -- backups ----------------------------------------------------------------------------------------------------------
 st.subheader("Backups")
@@ -86,4 +88,4 @@ st.caption("Every undo and every removal of the demo company first backs the dat
            "here is kept until you delete it; restore one with `python -m kpis restore FILE` while the dashboard "
            "is stopped (docs/operations.md).")
 if not auth.read_only_note("Backing up the database", visitor) and st.button("Back up now", icon=":material/save:"):
-    _flash_and_rerun([components.back_up(store)])
+    _flash_and_rerun([actions.back_up(store)])

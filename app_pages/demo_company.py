@@ -1,15 +1,16 @@
 """The demo company on the Data page: what it is loaded next to, and its removal, which asks first.
 
-Removing the demo undoes every import of its files (:func:`app_pages.components.remove_demo`, editors only,
+Removing the demo undoes every import of its files (:func:`app_pages.ui.actions.remove_demo`, editors only,
 checked there); the button only asks, and a second, explicit "Yes" removes. Afterwards the date filters that held
-the demo's dates fall back to the remaining data's (:func:`app_pages.filters.fall_back_dates`).
+the demo's dates fall back to the remaining data's (:func:`app_pages.ui.filters.fall_back_dates`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import auth, components, filters
+from app_pages.ui import actions, auth, demo, filters
+from app_pages.ui.text import Level
 from kpis.store.db import Store
 
 #: Session key: the visitor pressed "Remove the demo company" and is being asked to confirm.
@@ -18,13 +19,13 @@ QUESTION = ("Remove the demo company? Every import of its files is undone (the d
             "your own imports stay, and the pages then show your data only.")
 
 
-def _confirm(store: Store) -> list[tuple[components.Level, str]] | None:
+def _confirm(store: Store) -> list[tuple[Level, str]] | None:
     """The question and its two answers; the removal's messages once "Yes" is pressed."""
     st.warning(QUESTION, icon=":material/help:")
     yes, no, _ = st.columns([1, 1, 2])
     if yes.button("Yes, remove the demo company", type="primary", icon=":material/delete:", key="demo_remove_yes"):
         st.session_state.pop(ASKED, None)
-        said = components.remove_demo(store)
+        said = actions.remove_demo(store)
         if said and said[0][0] == "success":
             filters.fall_back_dates()
         return said
@@ -34,14 +35,14 @@ def _confirm(store: Store) -> list[tuple[components.Level, str]] | None:
     return None
 
 
-def section(store: Store, visitor: auth.Visitor) -> list[tuple[components.Level, str]] | None:
+def section(store: Store, visitor: auth.Visitor) -> list[tuple[Level, str]] | None:
     """The demo company's box: what is loaded next to it and the removal, asked and confirmed; returns the
     removal's messages once it is done (None otherwise)."""
-    if not components.has_demo(store):
+    if not demo.has_demo(store):
         st.session_state.pop(ASKED, None)
         return None
     with st.container(border=True):
-        if components.has_real_data(store):
+        if demo.has_real_data(store):
             st.warning("Your own data is loaded next to the demo company: remove the demo so that the numbers are "
                        "yours alone.", icon=":material/warning:")
         else:

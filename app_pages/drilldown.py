@@ -1,6 +1,6 @@
 """The customers behind a movement: pick a period and a movement, see who, with a safe CSV download.
 
-A plain function, like :mod:`app_pages.components`; the numbers come from :mod:`kpis.metrics.drilldown`, whose lists
+A plain function built from :mod:`app_pages.ui` parts; the numbers come from :mod:`kpis.metrics.drilldown`, whose lists
 add up to the customers and MRR KPIs of the same period.
 """
 
@@ -11,8 +11,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_pages import components
-from app_pages import format as fmt
+from app_pages.ui import cache
+from app_pages.ui import format as fmt
+from app_pages.ui.text import plain
 from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
 from kpis.store.db import Store
 
@@ -71,7 +72,7 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
     with left:
         row = _pick_period(shown, grain, default)
     start, end = row["period_start"], row["period_end"]
-    moves = components.computed(store, period_movements, start, end, segment=segment)
+    moves = cache.computed(store, period_movements, start, end, segment=segment)
     counts = moves["movement"].value_counts()
     if "drill_movement" not in st.session_state:  # opened: on a movement with customers; then the reader's choice
         st.session_state["drill_movement"] = opening_movement({m: int(counts.get(m, 0)) for m in MOVEMENTS})
@@ -82,14 +83,14 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
             help="Counted like the KPIs: MRR at the end of the previous period against MRR at this period's end "
                  "(the as-of date for a partial period).")
     movement = movement or "churned"
-    listed = components.computed(store, movement_customers, start, end, movement, segment=segment)
+    listed = cache.computed(store, movement_customers, start, end, movement, segment=segment)
     period_name = fmt.period(start, grain) + (" (partial, up to the as-of date)" if row["partial"] else "")
     if listed.empty:
-        st.caption(components.plain(f"No customer in {MOVEMENTS[movement].lower()} in {period_name}."))
+        st.caption(plain(f"No customer in {MOVEMENTS[movement].lower()} in {period_name}."))
         return
     total = float(listed["change"].sum())
     word = "customer" if len(listed) == 1 else "customers"
-    st.caption(components.plain(
+    st.caption(plain(
         f"{len(listed):,} {word} {MEANING[movement].format(grain=grain)} in {period_name}: "
         f"{fmt.delta(total, 'currency')} MRR in all, largest change first."))
     table = pd.DataFrame({

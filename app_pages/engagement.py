@@ -6,35 +6,37 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components, plan
-from app_pages import format as fmt
+from app_pages.ui import cache, cards, charts, plan, scaffold, tables
+from app_pages.ui import format as fmt
+from app_pages.ui.series import series_of, shown_from
+from app_pages.ui.text import plain
 from kpis.core.registry import KPIS
 from kpis.ingest import event_names
 from kpis.metrics import engagement, warmup
 from kpis.plan import scorecard
 
-store, chosen, as_of = components.events_page("Engagement")
+store, chosen, as_of = scaffold.events_page("Engagement")
 grain, end = chosen.grain, chosen.end_for(as_of)
-period = components.last_complete(store, chosen)
+period = scaffold.last_complete(store, chosen)
 headline = period.start if period else None
-table = components.computed(store, engagement.engagement_table, grain, end=end, segment=chosen.segment,
-                            kpis=("dau", "wau", "mau", "stickiness", "active_users"))
+table = cache.computed(store, engagement.engagement_table, grain, end=end, segment=chosen.segment,
+                       kpis=("dau", "wau", "mau", "stickiness", "active_users"))
 if table.empty:
     st.info("No product events in this date range.", icon=":material/inbox:")
     st.stop()
-shown = components.shown_from(table, chosen.start, grain)
+shown = shown_from(table, chosen.start, grain)
 ahead = end == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 
 judged_on = period.as_of if period else None
 flags = plan.anomaly_flags(store, grain, judged_on, chosen.segment, ("dau", "mau", "stickiness"))
-components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("dau", "wau", "mau", "stickiness")],
-                    chosen.compare, shown_from_day=chosen.start, data_start=components.data_starts(store),
-                    period=headline)
+cards.kpi_grid([(KPIS[k], series_of(table, k), grain) for k in ("dau", "wau", "mau", "stickiness")],
+               chosen.compare, shown_from_day=chosen.start, data_start=scaffold.data_starts(store),
+               period=headline)
 plan.anomaly_notes(flags, ("dau", "mau", "stickiness"), grain)
 
-users = {"DAU (mean)": ("dau", components.series_of(shown, "dau")), "WAU": ("wau", components.series_of(shown, "wau")),
-         "MAU": ("mau", components.series_of(shown, "mau"))}
-first_event = components.data_starts(store)["engagement"]
+users = {"DAU (mean)": ("dau", series_of(shown, "dau")), "WAU": ("wau", series_of(shown, "wau")),
+         "MAU": ("mau", series_of(shown, "mau"))}
+first_event = scaffold.data_starts(store)["engagement"]
 charts.show(charts.with_warm_up(charts.lines(
     {name: series for name, (_, series) in users.items()}, KPIS["mau"],
     f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the 7- and 30-day counts at the "
@@ -43,7 +45,7 @@ charts.show(charts.with_warm_up(charts.lines(
 
 left, right = st.columns(2)
 with left:
-    sticky = components.series_of(shown, "stickiness")
+    sticky = series_of(shown, "stickiness")
     charts.show(charts.with_warm_up(
         charts.lines({"Stickiness": sticky}, KPIS["stickiness"], "Stickiness (mean DAU / mean MAU)", grain,
                      **plan.on_chart(store, {"Stickiness": ("stickiness", sticky)}, grain, end, chosen.segment,
@@ -51,15 +53,15 @@ with left:
         warmup.warming_periods([KPIS["stickiness"]], sticky["period_start"], grain, first_event, end), grain))
 with right:
     curve_grain = "week" if grain == "week" else "month"
-    periods = table if curve_grain == grain else components.computed(
+    periods = table if curve_grain == grain else cache.computed(
         store, engagement.engagement_table, curve_grain, end=end, segment=chosen.segment, kpis=("active_users",))
-    curve_period = components.last_complete(store, chosen, curve_grain)
+    curve_period = scaffold.last_complete(store, chosen, curve_grain)
     at = scorecard.headline_row(periods, curve_period.start if curve_period else None)
     if at is None:
         st.caption("The power-user curve needs one complete period.")
     else:
         period = periods["period_start"].iloc[at]
-        curve = components.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
+        curve = cache.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
         when = f"{'the ' if curve_grain == 'week' else ''}{fmt.period(period, curve_grain)}"
         charts.show(charts.power_curve(curve, f"Power-user curve: users by days active in {when}"))
 
@@ -69,8 +71,8 @@ if at is None:
     st.caption("Feature adoption needs one complete period.")
 else:
     period = table["period_start"].iloc[at]
-    by_event = components.computed(store, engagement.adoption_by_event, grain, end=end, segment=chosen.segment)
-    events = [e for e in components.cached(store, scorecard.event_names)
+    by_event = cache.computed(store, engagement.adoption_by_event, grain, end=end, segment=chosen.segment)
+    events = [e for e in cache.cached(store, scorecard.event_names)
               if e in by_event and event_names.kind(e) != "housekeeping"]  # absent: users outside the segment
     names = event_names.shown_names(events)
     rows: dict[str, list[dict[str, object]]] = {"feature": [], "tool": []}
@@ -78,13 +80,13 @@ else:
         adoption = by_event[event]
         series = adoption.rename(columns={"adoption": "value"})
         shown_value = scorecard.compare(series, grain, chosen.compare, period=headline,
-                                        data_start=components.data_starts(store)["engagement"])
+                                        data_start=scaffold.data_starts(store)["engagement"])
         users = adoption.loc[adoption["period_start"] == period, "users"]
         rows[event_names.kind(event)].append({
             "event": event, "Event": names[event], "period_start": period,
             "users": users.iloc[0] if len(users) else None, "adoption": shown_value.value,
             "change": shown_value.change, "_sort": shown_value.value if fmt.finite(shown_value.value) else -1.0})
-    st.caption(components.plain(
+    st.caption(plain(
         f"Users who did each event in {'the ' if grain == 'week' else ''}{fmt.period(period, grain)} / users active "
         f"in it; change against the {chosen.compare_label} in percentage points. Events an analytics tool sends "
         "about itself or about who a user is (a feature flag checked, a user identified) are left out."))
@@ -102,7 +104,7 @@ else:
             st.dataframe(frame, hide_index=True, width="content", column_config=columns, key=f"adoption_{key}")
     if found:
         download = pd.concat(found)[["event", "period_start", "users", "adoption", "change"]]
-        components.csv_download("Download feature adoption (CSV)", download,
-                                f"feature_adoption_{grain}_{period}.csv", key="adoption_download",
-                                help="Adoption as a fraction of the users active in the period, its change in "
-                                     "fraction points.")
+        tables.csv_download("Download feature adoption (CSV)", download,
+                            f"feature_adoption_{grain}_{period}.csv", key="adoption_download",
+                            help="Adoption as a fraction of the users active in the period, its change in "
+                                 "fraction points.")

@@ -1,7 +1,7 @@
 """The Data page's view of the product events: how many each source brought, which source counts where several
 recorded the same activity, and the housekeeping events that should not make anyone active.
 
-Plain functions, like :mod:`app_pages.components`; each returns the messages of a change the user made (None
+Plain functions built from :mod:`app_pages.ui` parts; each returns the messages of a change the user made (None
 when nothing changed), for the page to show after its rerun. The writes check the role themselves.
 """
 
@@ -10,20 +10,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import auth, components
-from app_pages import format as fmt
+from app_pages.ui import actions, auth, cache
+from app_pages.ui import format as fmt
+from app_pages.ui.text import Level
 from kpis.ingest.sources.detect import label_of
 from kpis.metrics.activity import event_sources
 from kpis.ops import status
 from kpis.store.db import Store
 
-Messages = list[tuple[components.Level, str]]
+Messages = list[tuple[Level, str]]
 
 
 def section(store: Store, visitor: auth.Visitor) -> Messages | None:
     """Events per source, the choice of source where they overlap, the housekeeping events; nothing without
     events."""
-    table = components.cached(store, status.events_by_source)
+    table = cache.cached(store, status.events_by_source)
     if table.empty:
         return None
     st.subheader("Product events by source")
@@ -60,13 +61,13 @@ def _preference(store: Store, table: pd.DataFrame, visitor: auth.Visitor) -> Mes
         picked = st.multiselect("Sources that count where they overlap, first choice first", options,
                                 default=current, format_func=label_of)
         if st.form_submit_button("Save", icon=":material/save:") and picked != current:
-            return [components.save_event_sources(store, picked)]
+            return [actions.save_event_sources(store, picked)]
     return None
 
 
 def _housekeeping(store: Store, visitor: auth.Visitor) -> Messages | None:
     """The housekeeping events that make users active, with the offer to stop counting them as activity."""
-    found = components.cached(store, status.housekeeping_events)
+    found = cache.cached(store, status.housekeeping_events)
     if found.empty:
         return None
     st.markdown("**Events that are no one's activity**")
@@ -78,5 +79,5 @@ def _housekeeping(store: Store, visitor: auth.Visitor) -> Messages | None:
     if auth.read_only_note("Changing what counts as activity", visitor):
         return None
     if st.button("Don't count them as activity", icon=":material/person_off:", key="mark_inactive"):
-        return [components.add_inactive_events(store, list(found["event"]))]
+        return [actions.add_inactive_events(store, list(found["event"]))]
     return None

@@ -1,7 +1,7 @@
 """Notes on dates (a launch, a price change, an outage): a small form to add one and the list with remove buttons.
 
-The notes are drawn on every time chart (:func:`app_pages.charts.with_notes`) and listed in the review. A note's
-text is only ever shown escaped (:func:`app_pages.components.plain`), never as Markdown or HTML. Adding and
+The notes are drawn on every time chart (:func:`app_pages.ui.charts.with_notes`) and listed in the review. A note's
+text is only ever shown escaped (:func:`app_pages.ui.text.plain`), never as Markdown or HTML. Adding and
 removing are for editors, checked in :func:`add_note` and :func:`remove_note` themselves; viewers see the list.
 """
 
@@ -11,9 +11,9 @@ from datetime import date
 
 import streamlit as st
 
-from app_pages import auth, components
-from app_pages import format as fmt
-from kpis.core.errors import InputError
+from app_pages.ui import actions, auth
+from app_pages.ui import format as fmt
+from app_pages.ui.text import Level, message, messages, plain
 from kpis.plan import annotations
 from kpis.store.db import Store
 
@@ -25,34 +25,10 @@ def ids(store: Store) -> tuple[int, ...]:
     return tuple(int(i) for i in annotations.all_annotations(store)["annotation_id"])
 
 
-def add_note(store: Store, day: date, text: str) -> tuple[components.Level, str]:
-    """Add a note as the signed-in user (editors only, checked here); returns the message to show."""
-    refused = auth.refusal("add notes")
-    if refused:
-        return "error", refused
-    try:
-        annotations.add(store, day, text, who=auth.visitor().who)
-    except InputError as exc:
-        return "error", str(exc)
-    return "success", f"Added the note on {fmt.day(day)}."
-
-
-def remove_note(store: Store, annotation_id: int) -> tuple[components.Level, str]:
-    """Remove a note (editors only, checked here); returns the message to show."""
-    refused = auth.refusal("remove notes")
-    if refused:
-        return "error", refused
-    try:
-        done = annotations.remove(store, annotation_id)
-    except InputError as exc:
-        return "error", str(exc)
-    return "success", done[:1].upper() + done[1:] + "."
-
-
-def _after(outcome: tuple[components.Level, str]) -> None:
+def _after(outcome: tuple[Level, str]) -> None:
     """Show a refusal or an error here; after a change, rerun with the message."""
     if outcome[0] == "error":
-        components.message(*outcome)
+        message(*outcome)
     else:
         st.session_state[FLASH] = [outcome]
         st.rerun()
@@ -61,7 +37,7 @@ def _after(outcome: tuple[components.Level, str]) -> None:
 def section(store: Store, default_day: date | None = None) -> None:
     """The form and the list (for editors; the list alone for viewers); after a change, the page reruns with a
     message."""
-    components.messages(st.session_state.pop(FLASH, []))
+    messages(st.session_state.pop(FLASH, []))
     visitor = auth.visitor()
     if not auth.read_only_note("Adding and removing notes", visitor):
         with st.form("add_note", clear_on_submit=True, border=True):
@@ -70,7 +46,7 @@ def section(store: Store, default_day: date | None = None) -> None:
             text = right.text_input("Note", max_chars=annotations.MAX_TEXT, key="note_text",
                                     placeholder="Launched AI Insights")
             if st.form_submit_button("Add the note", icon=":material/add:"):
-                _after(add_note(store, day, text or ""))
+                _after(actions.add_note(store, day, text or ""))
 
     notes = annotations.all_annotations(store)
     if notes.empty:
@@ -80,7 +56,7 @@ def section(store: Store, default_day: date | None = None) -> None:
     for note in notes.iloc[::-1].itertuples(index=False):
         day_column, text_column, button_column = st.columns([1, 6, 1], vertical_alignment="center")
         day_column.markdown(f"**{fmt.day(note.day)}**")
-        text_column.markdown(components.plain(note.text))
+        text_column.markdown(plain(note.text))
         if visitor.can_edit and button_column.button("Remove", key=f"remove_note_{note.annotation_id}",
                                                      icon=":material/delete:", type="tertiary"):
-            _after(remove_note(store, int(note.annotation_id)))
+            _after(actions.remove_note(store, int(note.annotation_id)))

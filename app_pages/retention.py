@@ -6,13 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components, url_state
-from app_pages import format as fmt
+from app_pages.ui import cache, charts, scaffold, url_state
+from app_pages.ui import format as fmt
+from app_pages.ui.series import shown_from
+from app_pages.ui.text import plain
 from kpis.metrics import retention, warmup
 
 MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
 
-store, chosen, as_of = components.events_page("Retention")
+store, chosen, as_of = scaffold.events_page("Retention")
 grain = "week" if chosen.grain == "week" else "month"
 if chosen.grain == "quarter":
     st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
@@ -21,25 +23,25 @@ if chosen.grain == "quarter":
 mode = st.radio("Count a user as retained in period k if they were active", list(MODES),
                 captions=list(MODES.values()), horizontal=True, key="retention_mode", bind="query-params")
 url_state.in_link("retention_mode", [mode] if mode and mode != next(iter(MODES)) else [])
-cells = components.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
-                            segment=chosen.segment)
-cells = components.shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(
+cells = cache.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
+                       segment=chosen.segment)
+cells = shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(
     columns={"period_start": "cohort_start"})
 if cells.empty:
     st.info("No cohort starts in this date range.", icon=":material/inbox:")
     st.stop()
 
 horizon = 12
-st.caption(components.plain(
+st.caption(plain(
     f"Each row is a cohort (its first {grain} · its size); each cell the share of it active {grain} k later "
     f"(k = 0 is 100% by definition), up to {grain} {horizon}. * marks a {grain} still running (partial)."))
-first_event, cohorts_end = components.data_starts(store)["engagement"], chosen.end_for(as_of) or as_of
+first_event, cohorts_end = scaffold.data_starts(store)["engagement"], chosen.end_for(as_of) or as_of
 young = {c: warmup.cohort_reason(grain, first_event, cohorts_end)
          for c in sorted({pd.Timestamp(c).date() for c in cells["cohort_start"]})
          if first_event is not None and warmup.cohort_warming_up(c, grain, first_event, cohorts_end)}
 charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon, warming=young))
 if young:
-    st.caption(components.plain(f"Shaded rows (warming up) are cohorts younger than their {grain}: the data starts "
+    st.caption(plain(f"Shaded rows (warming up) are cohorts younger than their {grain}: the data starts "
                                 f"or ends inside it, so it holds only part of its first {grain}."))
 
 st.subheader("Retention curves")

@@ -6,32 +6,33 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, components, plan, url_state
-from app_pages import format as fmt
+from app_pages.ui import cards, charts, plan, scaffold, url_state
+from app_pages.ui import format as fmt
+from app_pages.ui.series import series_of
 from kpis.core.registry import KPIS
 from kpis.metrics import warmup
 
 MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
              "contraction_mrr": "Contraction", "churned_mrr": "Churned"}
 
-page = components.revenue_page("Revenue")
+page = scaffold.revenue_page("Revenue")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
 grain = chosen.grain
 ahead = cut == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("mrr", "nrr"))
-starts = components.data_starts(store)
-components.kpi_grid([(KPIS[k], components.series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
-                    chosen.compare, shown_from_day=chosen.start, period=page.headline, data_start=starts)
+starts = scaffold.data_starts(store)
+cards.kpi_grid([(KPIS[k], series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
+               chosen.compare, shown_from_day=chosen.start, period=page.headline, data_start=starts)
 plan.anomaly_notes(flags, ("mrr", "nrr"), grain)
 
 left, right = st.columns(2)
 with left:
-    mrr = components.series_of(shown, "mrr")
+    mrr = series_of(shown, "mrr")
     charts.show(charts.lines({"MRR": mrr}, KPIS["mrr"], "MRR", grain,
                              **plan.on_chart(store, {"MRR": ("mrr", mrr)}, grain, cut, chosen.segment, ahead=ahead,
                                              project=True)))
 with right:
-    arr = components.series_of(shown, "arr")
+    arr = series_of(shown, "arr")
     charts.show(charts.lines({"ARR": arr}, KPIS["arr"], "ARR (12 × MRR)", grain,
                              **plan.on_chart(store, {"ARR": ("arr", arr)}, grain, cut, chosen.segment, ahead=ahead)))
 
@@ -61,19 +62,19 @@ st.caption("The bridge's axis is zoomed on the movements: it does not start at z
 st.subheader("Retention and value per account")
 left, right = st.columns(2)
 with left:
-    retained = {"NRR": ("nrr", components.series_of(shown, "nrr")), "GRR": ("grr", components.series_of(shown, "grr"))}
+    retained = {"NRR": ("nrr", series_of(shown, "nrr")), "GRR": ("grr", series_of(shown, "grr"))}
     charts.show(charts.with_warm_up(
         charts.lines({name: t for name, (_, t) in retained.items()}, KPIS["nrr"],
                      "Net and gross revenue retention (trailing 12 months)", grain,
                      **plan.on_chart(store, retained, grain, cut, chosen.segment, ahead=ahead)),
         warmup.warming_periods([KPIS["nrr"]], shown["period_start"], grain, starts["revenue"], cut), grain))
 with right:
-    arpa = components.series_of(shown, "arpa")
+    arpa = series_of(shown, "arpa")
     charts.show(charts.lines({"ARPA": arpa}, KPIS["arpa"], "ARPA (MRR per active customer)", grain,
                              **plan.on_chart(store, {"ARPA": ("arpa", arpa)}, grain, cut, chosen.segment,
                                              ahead=ahead)))
 if grain == "month":
-    ltv = components.series_of(shown, "ltv")
+    ltv = series_of(shown, "ltv")
     if ltv["value"].notna().any():
         charts.show(charts.lines({"LTV": ltv}, KPIS["ltv"], "LTV (ARPA / mean monthly logo churn of six months)",
                                  grain, **plan.on_chart(store, {"LTV": ("ltv", ltv)}, grain, cut, chosen.segment,

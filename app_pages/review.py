@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import components, filters, notes, review_view
+from app_pages import notes, review_view
+from app_pages.ui import cache, filters, scaffold
+from app_pages.ui.text import plain
 from kpis.core.errors import DataError, InputError
 
-store = components.open_store()
+store = cache.open_store()
 chosen = filters.current()
 st.title("Review")
 if chosen is None:
-    components.nothing_loaded()
+    scaffold.nothing_loaded()
     st.stop()
 
 if chosen.grain == "quarter":
@@ -21,12 +23,12 @@ if chosen.grain == "quarter":
             icon=":material/rate_review:")
 else:
     try:
-        review = components.computed(store, review_view.review_for, chosen.as_of_chosen, chosen.grain,
-                                     chosen.segment, notes=notes.ids(store))
+        review = cache.computed(store, review_view.review_for, chosen.as_of_chosen, chosen.grain,
+                                chosen.segment, notes=notes.ids(store))
     except (DataError, InputError) as exc:
-        components.kpi_error(exc)
+        scaffold.kpi_error(exc)
     else:
-        st.caption(components.plain(
+        st.caption(plain(
             f"The last complete {chosen.grain}, compared with the one before; the downloads below hold the same "
             "numbers."))
         review_view.show(review)

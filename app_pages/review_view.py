@@ -1,7 +1,7 @@
 """The review (:mod:`kpis.review.build`) drawn with native Streamlit components, and its downloads.
 
 Nothing of the review goes through Markdown unescaped: the sentences are escaped with
-:func:`app_pages.components.plain` (they quote customer names and notes), tables are ``st.dataframe`` (plain text
+:func:`app_pages.ui.text.plain` (they quote customer names and notes), tables are ``st.dataframe`` (plain text
 cells). The downloads are :func:`kpis.review.build.render_html` (one self-contained file, data escaped there) and
 :func:`kpis.review.build.render_markdown`.
 """
@@ -13,7 +13,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_pages import auth, components, plan
+from app_pages.ui import auth, plan
+from app_pages.ui.text import message, plain
 from kpis.core import formatting as kfmt
 from kpis.review import build as review_module
 from kpis.review.build import CustomerMove, Review
@@ -99,9 +100,9 @@ def _table(frame: pd.DataFrame, styled: bool = False, widths: dict[str, int] | N
 def show(review: Review) -> None:
     """The whole review, section by section, with its downloads on top."""
     st.subheader(title(review))
-    st.caption(components.plain(subtitle(review)))
+    st.caption(plain(subtitle(review)))
     if review.period_note:
-        st.caption(components.plain(review.period_note))
+        st.caption(plain(review.period_note))
     left, right, _ = st.columns([1, 1, 2])
     with left:
         st.download_button("Download as HTML", review_module.render_html(review), file_name=f"{file_stem(review)}.html",
@@ -113,10 +114,10 @@ def show(review: Review) -> None:
                            file_name=f"{file_stem(review)}.md", mime="text/markdown", icon=":material/download:",
                            key="review_markdown", help="For a chat or a wiki.")
     for caveat in review.caveats:
-        components.message("warning", caveat)
+        message("warning", caveat)
 
     st.markdown("#### Summary")
-    st.markdown("\n".join(f"- {components.plain(s)}" for s in review.sentences) or "Nothing to report.")
+    st.markdown("\n".join(f"- {plain(s)}" for s in review.sentences) or "Nothing to report.")
 
     st.markdown("#### Headline KPIs")
     table = headlines(review)
@@ -159,6 +160,6 @@ def show(review: Review) -> None:
 
     st.markdown("#### Notes in this period")
     if review.annotations:
-        st.markdown("\n".join(f"- {kfmt.day_label(n.day)}: {components.plain(n.text)}" for n in review.annotations))
+        st.markdown("\n".join(f"- {kfmt.day_label(n.day)}: {plain(n.text)}" for n in review.annotations))
     else:
         st.caption("No note is dated in this period" + (": add one below." if auth.visitor().can_edit else "."))

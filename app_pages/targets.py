@@ -2,7 +2,7 @@
 an editable table, and targets CSV import and export.
 
 Viewers get the table read-only and the export; saving and importing check the role again where they write
-(:func:`app_pages.components.import_targets`).
+(:func:`app_pages.ui.actions.import_targets`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_pages import auth, components, filters, plan
+from app_pages.ui import actions, auth, cache, filters, plan, scaffold
+from app_pages.ui.text import message, messages, plain
 from kpis.metrics import engagement, revenue
 from kpis.plan import targets
 
@@ -24,32 +25,32 @@ PENDING = "targets_pending"
 #: How the editor's saved changes are named in the import history (they are imported like a targets file).
 EDITS_NAME = "Changes on the Targets page"
 
-store = components.open_store()
+store = cache.open_store()
 visitor = auth.visitor()
 chosen = filters.current()
 st.title("Targets")
-components.messages(st.session_state.pop(FLASH, []))
+messages(st.session_state.pop(FLASH, []))
 
-in_force = components.cached(store, targets.load_targets)
+in_force = cache.cached(store, targets.load_targets)
 
 # -- evaluation ----------------------------------------------------------------------------------------------------
 if in_force.empty:
     st.info("No targets yet. Add rows to the table below, or import a targets CSV "
             "(kpi,grain,period_start,target,owner,note).", icon=":material/flag:")
 elif chosen is None:
-    components.nothing_loaded()
+    scaffold.nothing_loaded()
 else:
-    period = components.last_complete(store, chosen, "day")  # judged on the day the headlines end by
+    period = scaffold.last_complete(store, chosen, "day")  # judged on the day the headlines end by
     as_of = period.as_of if period is not None and period.chosen else None
-    table = components.computed(store, targets.evaluate, as_of=as_of)
-    st.caption(components.plain(
+    table = cache.computed(store, targets.evaluate, as_of=as_of)
+    st.caption(plain(
         "Attainment is actual / target (target / actual where lower is better): on track from 100%, at risk from "
         "90%, off track below. A period still running is judged on its projected end (pace), marked projected. "
         + (period.as_of_statement("targets judged") + " " if period is not None else "")
         + ("Targets are the company's: they are compared with all customers, whatever the segment filter."
            if chosen.segment else "")))
-    sources = {"revenue": components.cached(store, revenue.revenue_as_of),
-               "engagement": components.cached(store, engagement.engagement_as_of)}
+    sources = {"revenue": cache.cached(store, revenue.revenue_as_of),
+               "engagement": cache.cached(store, engagement.engagement_as_of)}
     shown = plan.evaluation_frame(table, sources, range_end=as_of)
     st.dataframe(plan.styled(shown), hide_index=True, width="stretch", height="content",
                  column_config={"KPI": st.column_config.TextColumn(width=142),
@@ -66,9 +67,9 @@ else:
 def save(rows: pd.DataFrame, generation: int) -> None:
     """Import the checked rows as a targets file; on success a fresh editor shows the targets in force."""
     st.session_state.pop(PENDING, None)
-    level, text = components.import_targets(store, EDITS_NAME, plan.targets_csv(rows).encode("utf-8"))
+    level, text = actions.import_targets(store, EDITS_NAME, plan.targets_csv(rows).encode("utf-8"))
     if level == "error":
-        components.message("error", text + " Nothing was saved.")
+        message("error", text + " Nothing was saved.")
         return
     st.session_state[EDITOR_GENERATION] = generation + 1
     saved = (f"Saved {len(rows)} target{'s' if len(rows) > 1 else ''}. The Data page lists the change "
@@ -94,16 +95,16 @@ def editor(original: pd.DataFrame, choices: dict[str, tuple[str, date]]) -> None
         st.session_state.pop(PENDING, None)  # the table changed since: Save checks it again
     if st.button("Save changes", icon=":material/save:", key="save_targets"):
         if problem:
-            components.message("error", problem)
+            message("error", problem)
         elif rows.empty:
-            components.message("info", "Nothing changed: there is nothing to save.")
+            message("info", "Nothing changed: there is nothing to save.")
         elif plan.far_targets(store, rows):
             st.session_state[PENDING] = plan.targets_csv(rows)
         else:
             save(rows, generation)
     if st.session_state.get(PENDING) is not None:
         lines = [*plan.far_targets(store, rows), "Save anyway, or correct the target in the table."]
-        st.warning("\n\n".join(components.plain(line) for line in lines), icon=":material/help:")
+        st.warning("\n\n".join(plain(line) for line in lines), icon=":material/help:")
         if st.button("Save anyway", icon=":material/save:", key="save_targets_anyway"):
             save(rows, generation)
 
@@ -116,9 +117,9 @@ def importer() -> None:
                                    "undo it on the Data page to restore the earlier ones.")
     if upload is not None and st.session_state.get(UPLOADED) != upload.file_id:
         st.session_state[UPLOADED] = upload.file_id
-        level, text = components.import_targets(store, upload.name, upload)
+        level, text = actions.import_targets(store, upload.name, upload)
         if level == "error":
-            components.message("error", text)
+            message("error", text)
         else:
             st.session_state[EDITOR_GENERATION] = st.session_state.get(EDITOR_GENERATION, 0) + 1
             st.session_state[FLASH] = [(level, text)]

@@ -1,7 +1,7 @@
 """The data page's upload flow: preview each file (what it was recognised as, its rows, its first lines), then
 import the recognised ones when the user says so, with progress.
 
-Plain functions, like :mod:`app_pages.components`; the reading itself is :func:`kpis.ingest.preview.preview_file`,
+Plain functions built from :mod:`app_pages.ui` parts; the reading itself is :func:`kpis.ingest.preview.preview_file`,
 and a previewed upload is imported from what its preview read (:func:`kpis.ingest.importer.import_prepared`).
 """
 
@@ -18,9 +18,8 @@ from typing import IO, Protocol
 
 import streamlit as st
 
-from app_pages import auth, components
-from kpis.core.errors import InputError
-from kpis.ingest.importer import import_prepared
+from app_pages.ui import actions, auth
+from app_pages.ui.text import ICONS, Level, message, plain
 from kpis.ingest.preview import FilePreview, preview_file
 from kpis.store.db import Store
 
@@ -100,7 +99,7 @@ def previews(store: Store, uploads: Sequence[Upload]) -> list[FilePreview]:
     found = []
     for upload in uploads:
         if upload.file_id not in kept:
-            with st.spinner(f"Reading {components.plain(upload.name)} ({file_size(upload.size)})…"):
+            with st.spinner(f"Reading {plain(upload.name)} ({file_size(upload.size)})…"):
                 kept[upload.file_id] = _preview(store, upload)
         found.append(kept[upload.file_id])
     return found
@@ -118,13 +117,13 @@ def show_preview(preview: FilePreview, key: str = "") -> None:
     another tool's import holds the same activity, says so and asks whether to import anyway or replace it
     (the choice is kept under ``key``, see :func:`replacing`)."""
     with st.container(border=True):
-        name = components.plain(preview.name)
+        name = plain(preview.name)
         if not preview.ok:
             st.markdown(f":material/block: **{name}** · {file_size(preview.size)}")
-            components.message("error", preview.error or "")
+            message("error", preview.error or "")
             return
         st.markdown(f":material/description: **{name}** · {file_size(preview.size)} · recognised as "
-                    f"**{components.plain(preview.label)}** · {_rows(preview)}")
+                    f"**{plain(preview.label)}** · {_rows(preview)}")
         notes = []
         if preview.read_as != "utf-8":
             notes.append(f"read as {preview.read_as}")
@@ -132,7 +131,7 @@ def show_preview(preview: FilePreview, key: str = "") -> None:
             notes.append(f"already imported as import {preview.already_imported}: importing it again changes "
                          "nothing")
         if notes:
-            st.caption(components.plain("; ".join(notes)))
+            st.caption(plain("; ".join(notes)))
         if preview.overlaps:
             _overlap_choice(preview, key)
         if preview.sample.empty:
@@ -159,7 +158,7 @@ def overlap_text(preview: FilePreview) -> str:
 def _overlap_choice(preview: FilePreview, key: str) -> None:
     ids = [o.import_id for o in preview.overlaps]
     named = " and ".join(f"import {i}" for i in ids)
-    st.warning(components.plain(overlap_text(preview)), icon=":material/content_copy:")
+    st.warning(plain(overlap_text(preview)), icon=":material/content_copy:")
     st.radio("What to do", [_ANYWAY, f"Replace {named}"], key=f"{_OVERLAP_CHOICE}{key}", horizontal=True,
              help=f"Replace imports this file, then undoes {named} (a backup is made first): only this file's "
                   "events then count. Import anyway keeps both; the Data page can then choose which source "
@@ -179,16 +178,16 @@ def import_button(count: int) -> bool:
 
 
 def import_all(store: Store, uploads: Sequence[Upload],
-               found: Sequence[FilePreview]) -> list[tuple[components.Level, str]]:
+               found: Sequence[FilePreview]) -> list[tuple[Level, str]]:
     """Import every recognised upload, one after the other, with a progress bar naming the file (and its size);
     the files that were not recognised are reported as skipped. Returns the messages, in upload order.
 
     Editors only: a viewer gets one refusal and nothing is read (each import checks again as well)."""
-    refused = auth.refusal("import files")
+    refused = auth.refusal("import")
     if refused:
         return [("error", refused)]
     todo = [u for u, p in zip(uploads, found, strict=True) if p.ok]
-    outcomes: list[tuple[components.Level, str]] = []
+    outcomes: list[tuple[Level, str]] = []
     label = f"Importing {len(todo)} file{'' if len(todo) == 1 else 's'}…"
     with st.status(label, expanded=True) as box:
         bar = st.progress(0.0)
@@ -198,46 +197,17 @@ def import_all(store: Store, uploads: Sequence[Upload],
                 outcomes.append(("error", preview.error or f"{upload.name}: not imported"))
                 continue
             big = upload.size >= LARGE_BYTES
-            what = f"{components.plain(upload.name)} ({file_size(upload.size)})"
+            what = f"{plain(upload.name)} ({file_size(upload.size)})"
             bar.progress(done / len(todo), text=f"File {done + 1} of {len(todo)}: {what}"
                          + (" — a large file, this can take a minute" if big else ""))
-            outcome = _import(store, upload, preview)
+            outcome = actions.import_upload(store, upload.name, upload,  # type: ignore[arg-type]
+                                            replace=replacing(preview, upload.file_id), prepared=preview.prepared)
             preview.close()  # the uploader starts afresh after an import: its copy is no longer needed
             outcomes.append((outcome.level, outcome.message))
-            st.write(f"{_ICON[outcome.level]} {what}")
+            st.write(f"{ICONS[outcome.level]} {what}")
             done += 1
         bar.progress(1.0, text=f"{done} of {len(todo)} done")
         failed = any(level == "error" for level, _ in outcomes)
         box.update(label="Import finished" + (" with errors" if failed else ""), state="error" if failed else
                    "complete", expanded=False)
     return outcomes
-
-
-def _import(store: Store, upload: Upload, preview: FilePreview) -> components.UploadOutcome:
-    """Import one recognised upload from what its preview read (no second copy, no second reading); an upload
-    without one is copied and read again (:func:`app_pages.components.import_upload`)."""
-    replace = replacing(preview, upload.file_id)
-    if preview.prepared is None:
-        return components.import_upload(store, upload.name, upload, replace=replace)  # type: ignore[arg-type]
-    refused = auth.refusal("import files")
-    if refused:
-        return components.UploadOutcome(upload.name, "error", refused)
-    try:
-        result = import_prepared(store, preview.prepared, who=auth.visitor().who)
-    except InputError as exc:
-        return components.UploadOutcome(upload.name, "error", str(exc))
-    except Exception as exc:
-        return components._failed_import(upload.name, exc)
-    finally:
-        components.forget_cached()
-    if result.status == "duplicate":
-        return components.UploadOutcome(upload.name, "info", result.message())
-    return components._after_overlaps(store, upload.name, result, set(replace))
-
-
-_ICON: dict[components.Level, str] = {
-    "success": ":material/check_circle:",
-    "info": ":material/info:",
-    "warning": ":material/warning:",
-    "error": ":material/error:",
-}

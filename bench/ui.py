@@ -35,11 +35,11 @@ TIMEOUT = 600
 
 
 def pages() -> list[str]:
-    """Every page the navigation lists (the ``*_PAGE`` constants of app_pages.components), overview first."""
-    from app_pages import components
+    """Every page the navigation lists (the ``*_PAGE`` constants of app_pages.ui.keys), overview first."""
+    from app_pages.ui import keys
 
-    found = [v for k, v in vars(components).items() if k.endswith("_PAGE") and isinstance(v, str)]
-    return sorted(found, key=lambda p: (p != components.OVERVIEW_PAGE, found.index(p)))
+    found = [v for k, v in vars(keys).items() if k.endswith("_PAGE") and isinstance(v, str)]
+    return sorted(found, key=lambda p: (p != keys.OVERVIEW_PAGE, found.index(p)))
 
 
 def _name(page: str) -> str:
@@ -171,11 +171,11 @@ class Recorder:
 
 @contextlib.contextmanager
 def _recording(recorder: Recorder) -> Iterator[None]:
-    """Record every KPI call the pages make through app_pages.components (and the charts' annotations)."""
+    """Record every KPI call the pages make through app_pages.ui.cache (and the charts' annotations)."""
     import kpis.plan.annotations
-    from app_pages import components
+    from app_pages.ui import cache as ui_cache
 
-    cached, computed, notes = components.cached, components.computed, kpis.plan.annotations.all_annotations
+    cached, computed, notes = ui_cache.cached, ui_cache.computed, kpis.plan.annotations.all_annotations
 
     def cached_spy(store: Any, func: Callable[..., Any]) -> Any:
         recorder.add(func, (), {}, once=True)
@@ -189,12 +189,12 @@ def _recording(recorder: Recorder) -> Iterator[None]:
         recorder.add(notes, args, kwargs, once=False)
         return notes(store, *args, **kwargs)
 
-    components.cached, components.computed = cached_spy, computed_spy  # type: ignore[assignment]
+    ui_cache.cached, ui_cache.computed = cached_spy, computed_spy  # type: ignore[assignment]
     kpis.plan.annotations.all_annotations = notes_spy  # type: ignore[assignment]
     try:
         yield
     finally:
-        components.cached, components.computed = cached, computed  # type: ignore[assignment]
+        ui_cache.cached, ui_cache.computed = cached, computed  # type: ignore[assignment]
         kpis.plan.annotations.all_annotations = notes  # type: ignore[assignment]
 
 

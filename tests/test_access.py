@@ -7,7 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpis.core.access import AccessConfigError, AccessRules, email_trusted, normalise_address, parse_rules, role_for
+from kpis.core.access import (
+    AccessConfigError,
+    AccessRules,
+    Actor,
+    email_trusted,
+    normalise_address,
+    parse_rules,
+    permission_allowed,
+    refusal,
+    role_for,
+)
 
 TABLE = {
     "editors": ["Ana@Example.com", "@ops.example.com"],
@@ -192,3 +202,47 @@ def test_a_table_either_parses_exactly_or_is_refused(entries: list[str]) -> None
         else:
             assert text in rules.editor_addresses
             assert role_for(rules, text) == "editor"
+
+
+# -- the one permission check ------------------------------------------------------------------------------------------
+
+WRITE_WORDS = {
+    "import": "import files",
+    "undo": "undo an import",
+    "back_up": "back up the database",
+    "load_demo": "load the demo company",
+    "remove_demo": "remove the demo company",
+    "choose_sources": "choose which source counts",
+    "set_inactive_events": "change what counts as activity",
+    "change_targets": "change targets",
+    "add_note": "add notes",
+    "remove_note": "remove notes",
+    "edit": "change data",
+}
+
+
+@pytest.mark.parametrize("action", [*WRITE_WORDS, "view"])
+def test_editors_may_do_everything_viewers_only_view_and_no_one_else_anything(action: str) -> None:
+    assert permission_allowed(Actor("editor", "ana@example.com"), action) is True
+    assert permission_allowed(Actor("viewer", "bo@example.com"), action) is (action == "view")
+    assert permission_allowed(Actor(None, "cy@example.com"), action) is False
+    assert permission_allowed(None, action) is False
+
+
+def test_an_unknown_action_is_an_error_not_a_refusal_or_a_pass() -> None:
+    """A misspelt action must never pass silently, for an editor either."""
+    with pytest.raises(ValueError, match="unknown action 'import files'"):
+        permission_allowed(Actor("editor"), "import files")
+
+
+@pytest.mark.parametrize(("action", "words"), WRITE_WORDS.items())
+def test_the_refusal_names_the_action_the_viewer_and_whom_to_ask(action: str, words: str) -> None:
+    viewer = Actor("viewer", "bo@example.com", "ana@example.com")
+    assert refusal(viewer, action) == (f"Only editors can {words}: you are signed in as bo@example.com, a viewer. "
+                                       "Nothing was changed. Ask ana@example.com for editor access.")
+    assert refusal(None, action) == f"Only editors can {words}, and you are not signed in as one. Nothing was changed."
+
+
+def test_a_viewer_without_a_contact_is_told_to_ask_whoever_runs_the_dashboard() -> None:
+    assert refusal(Actor("viewer", "bo@example.com"), "undo").endswith(
+        "Ask the person who runs this dashboard for editor access.")

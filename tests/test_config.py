@@ -52,7 +52,7 @@ def test_streamlit_reads_every_setting_as_written() -> None:
 
 def test_what_visitors_can_make_the_server_hold_is_documented() -> None:
     """The limits' defaults in the docs are the code's, and the proxy configuration hides the metrics route."""
-    from app_pages.upload_guard import DEFAULT_SESSION_UPLOAD_MB
+    from app_pages.ui.upload_guard import DEFAULT_SESSION_UPLOAD_MB
     from kpis.metrics.segments import DEFAULT_MAX_SEGMENT_VALUES
 
     docs = CONFIG.parents[1] / "docs"

@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app_pages import plan
+from app_pages.ui import plan
 from kpis.core import csv_safety
 from kpis.core.csv_safety import FORMULA_START, csv_line, frame_csv, is_number_text, neutralise, text_cell
 from kpis.metrics.drilldown import safe_csv

@@ -1,4 +1,4 @@
-"""What a browser session can make the server hold through Streamlit's upload endpoint (``app_pages.upload_guard``).
+"""What a browser session can make the server hold through Streamlit's upload endpoint (``app_pages.ui.upload_guard``).
 
 A real ``streamlit run dashboard.py`` on a loopback port; a browser session is opened the way the browser opens
 it (a WebSocket that runs the app and learns its session id), files are sent the way the uploader sends them (a

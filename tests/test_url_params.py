@@ -15,7 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app_pages.filters import Filters
+from app_pages.ui.filters import Filters
 from kpis.ingest.importer import import_file
 from kpis.store.db import Store
 

@@ -166,3 +166,71 @@ def email_trusted(claims: Mapping[str, object], require_verified: bool = True) -
         return not require_verified
     verified = claims["email_verified"]
     return verified is True or (isinstance(verified, str) and verified.strip().lower() == "true")
+
+
+# -- permissions -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: their role (None: no access, or not signed in), their address, and who to ask for more access."""
+
+    role: Role | None
+    email: str | None = None
+    contact: str | None = None
+
+
+#: The actions that change data, each with the words a refusal uses for it. Only editors may take them.
+WRITES = {
+    "import": "import files",
+    "undo": "undo an import",
+    "back_up": "back up the database",
+    "load_demo": "load the demo company",
+    "remove_demo": "remove the demo company",
+    "choose_sources": "choose which source counts",
+    "set_inactive_events": "change what counts as activity",
+    "change_targets": "change targets",
+    "add_note": "add notes",
+    "remove_note": "remove notes",
+    "edit": "change data",
+}
+#: The actions that only read: every role may take them.
+READS = ("view",)
+_NO_CONTACT = "the person who runs this dashboard"
+
+
+def permission_allowed(actor: Actor | None, action: str, resource: object = None) -> bool:
+    """Whether ``actor`` may take ``action`` (a key of :data:`WRITES`, or ``"view"``); the one check every page
+    and every write asks. ``resource`` (what the action is on) is for checks that depend on it; none does yet.
+    An action that is not listed raises ValueError, so that a misspelt one never passes.
+
+    >>> editor, viewer = Actor("editor"), Actor("viewer")
+    >>> permission_allowed(editor, "undo"), permission_allowed(viewer, "undo"), permission_allowed(viewer, "view")
+    (True, False, True)
+    >>> permission_allowed(None, "view"), permission_allowed(Actor(None), "view")
+    (False, False)
+    """
+    if action not in WRITES and action not in READS:
+        raise ValueError(f"unknown action {action!r}; the actions are {', '.join((*WRITES, *READS))}")
+    if actor is None or actor.role is None:
+        return False
+    return actor.role == "editor" or action in READS
+
+
+def refusal(actor: Actor | None, action: str) -> str:
+    """The sentence that refuses ``action`` to ``actor``: what was asked, who is asking, that nothing changed and
+    whom to ask.
+
+    >>> said = refusal(Actor("viewer", "bo@example.com", "ana@example.com"), "undo")
+    >>> for sentence in said.split(". "):
+    ...     print(sentence)
+    Only editors can undo an import: you are signed in as bo@example.com, a viewer
+    Nothing was changed
+    Ask ana@example.com for editor access.
+    >>> refusal(None, "add_note")
+    'Only editors can add notes, and you are not signed in as one. Nothing was changed.'
+    """
+    words = WRITES.get(action, action)
+    if actor is not None and actor.role == "viewer" and actor.email:
+        return (f"Only editors can {words}: you are signed in as {actor.email}, a viewer. Nothing was changed. "
+                f"Ask {actor.contact or _NO_CONTACT} for editor access.")
+    return f"Only editors can {words}, and you are not signed in as one. Nothing was changed."

@@ -1,6 +1,6 @@
 """Numbers and periods as the review writes them: ``$1.2M``, ``$12.3k``, ``4.5%``, ``12,345``, "—" when undefined.
 
-One set of rules for the dashboard (``app_pages/format.py`` adds the UI-only ones) and the review.
+One set of rules for the dashboard (``app_pages/ui/format.py`` adds the UI-only ones) and the review.
 
 >>> [money(v) for v in (1_234_567.89, 12_345.6, 1_234.5, 987.4, -3_058.0, None)]
 ['$1.2M', '$12.3k', '$1.23k', '$987', '-$3.06k', '—']

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import auth
+from app_pages.ui import auth
 from kpis.plan import annotations
 from kpis.store.db import Store
 from tests.app.conftest import DASHBOARD, TIMEOUT
@@ -88,7 +88,7 @@ def test_access_without_auth_fails_closed(db_path: Path, secrets: dict[str, Any]
     """Sign-in was meant ([access] is there): running in local mode would let everyone edit."""
     at = AppTest.from_file(str(DASHBOARD), default_timeout=TIMEOUT)
     at.secrets.update(secrets)
-    with caplog.at_level(logging.ERROR, logger="app_pages.auth"):
+    with caplog.at_level(logging.ERROR, logger="app_pages.ui.auth"):
         at.run()
     assert not at.exception
     assert texts(at.error) == [auth.MISCONFIGURED_MESSAGE]
@@ -168,7 +168,7 @@ def test_require_verified_email_false_accepts_a_missing_claim(seeded: Path) -> N
 @pytest.mark.parametrize("user", [EDITOR, {"is_logged_in": False}], ids=["signed_in", "signed_out"])
 def test_a_bad_access_table_closes_the_dashboard_and_logs_the_details(
         db_path: Path, access: object, message: str, user: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="app_pages.auth"):
+    with caplog.at_level(logging.ERROR, logger="app_pages.ui.auth"):
         at = start(user, access=access)
     assert texts(at.error) == [auth.MISCONFIGURED_MESSAGE]
     page = shown(at)
@@ -188,7 +188,7 @@ def test_an_unreadable_secrets_file_shows_no_details(db_path: Path, tmp_path: Pa
     with patch_config_options({"secrets.files": [str(broken)]}):
         secrets_singleton._reset()
         try:
-            with caplog.at_level(logging.ERROR, logger="app_pages.auth"):
+            with caplog.at_level(logging.ERROR, logger="app_pages.ui.auth"):
                 at = AppTest.from_file(str(DASHBOARD), default_timeout=TIMEOUT).run()
         finally:
             secrets_singleton._reset()
@@ -202,17 +202,16 @@ def test_an_unreadable_secrets_file_shows_no_details(db_path: Path, tmp_path: Pa
 
 def test_a_viewer_on_an_empty_database_does_not_load_the_demo(db_path: Path) -> None:
     """Loading the demo company is a write: a viewer is told that an editor must import the data."""
-    from app_pages import components
+    from app_pages.ui import demo
 
     at = start(VIEWER)
-    assert components.NO_DATA_YET in texts(at.info)
+    assert demo.NO_DATA_YET in texts(at.info)
     assert not any("Showing the demo company" in t for t in texts(at.info))
     with Store(db_path) as store:
-        assert store.is_empty() and store.get_setting(components.DEMO_OFFERED) is None
-    if components._demo_module() is not None:  # the first editor's visit then loads it
-        editor = start(EDITOR)
-        assert any("Showing the demo company" in t for t in texts(editor.info))
-        assert components.NO_DATA_YET not in texts(editor.info)
+        assert store.is_empty() and store.get_setting(demo.DEMO_OFFERED) is None
+    editor = start(EDITOR)  # the first editor's visit then loads it
+    assert any("Showing the demo company" in t for t in texts(editor.info))
+    assert demo.NO_DATA_YET not in texts(editor.info)
 
 def test_the_sidebar_names_the_user_and_role(seeded: Path) -> None:
     assert "Signed in as **ana@example.com** · editor" in captions(start(EDITOR))
@@ -263,10 +262,11 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
 
     import streamlit as st
 
-    from app_pages import components, notes, upload
+    from app_pages import notes, upload
+    from app_pages.ui import actions, cache
     from kpis.ops import status
 
-    store = components.open_store()
+    store = cache.open_store()
     import_id = int(status.live_imports(store)[0][0])
     note_id = int(notes.ids(store)[0])
 
@@ -274,14 +274,14 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
         file_id, name, size = "f1", "more.csv", len(events)
 
     answers = {
-        "import": components.import_upload(store, "more.csv", io.BytesIO(events)).message,
+        "import": actions.import_upload(store, "more.csv", io.BytesIO(events)).message,
         "import_all": upload.import_all(store, [File(events)], [upload._preview(store, File(events))])[0][1],
-        "targets": components.import_targets(store, "targets.csv", targets_csv)[1],
-        "add note": notes.add_note(store, date(2026, 1, 3), "new note")[1],
-        "remove note": notes.remove_note(store, note_id)[1],
-        "undo": components.undo(store, import_id)[1],
-        "remove demo": components.remove_demo(store)[0][1],
-        "back up": components.back_up(store)[1],
+        "targets": actions.import_targets(store, "targets.csv", targets_csv)[1],
+        "add note": actions.add_note(store, date(2026, 1, 3), "new note")[1],
+        "remove note": actions.remove_note(store, note_id)[1],
+        "undo": actions.undo(store, import_id)[1],
+        "remove demo": actions.remove_demo(store)[0][1],
+        "back up": actions.back_up(store)[1],
     }
     for action, answer in answers.items():
         st.text(f"{action}: {answer}")
@@ -349,10 +349,10 @@ def test_a_signed_out_session_cannot_write_either(seeded: Path) -> None:
 
 
 def test_local_mode_writes_as_local(db_path: Path) -> None:
-    from app_pages import components
+    from app_pages.ui import actions
 
     with Store(db_path) as store:
-        outcome = components.import_upload(store, "e.csv", io.BytesIO(GOOD_EVENTS))  # no Streamlit session: local
+        outcome = actions.import_upload(store, "e.csv", io.BytesIO(GOOD_EVENTS))  # no Streamlit session: local
         assert outcome.level == "success"
         assert store.query("SELECT imported_by FROM imports") == [("local",)]
 
@@ -371,7 +371,7 @@ def test_a_secrets_file_that_cannot_be_read_keeps_the_dashboard_closed(tmp_path:
             current = auth.visitor()
             assert current.mode == "misconfigured" and not current.can_edit
             assert current.problem is not None and current.problem.startswith("The secrets file could not be read")
-            assert auth.refusal("import files") == ("Only editors can import files, and you are not signed in as "
+            assert auth.refusal("import") == ("Only editors can import files, and you are not signed in as "
                                                     "one. Nothing was changed.")
         finally:
             secrets_singleton._reset()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from app_pages import charts
+from app_pages.ui import charts
 from kpis.core.registry import KPIS
 from kpis.plan import annotations
 from kpis.store.db import Store

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app_pages import format as fmt
+from app_pages.ui import format as fmt
 from kpis.core import formatting as kformat
 from kpis.core.formatting import day_label, period_label
 from kpis.core.registry import KPIS

@@ -159,12 +159,12 @@ def test_many_files_at_once_each_reported(app: Callable[[], AppTest], seeded: Pa
 def test_unexpected_error_is_a_short_message_not_a_traceback(
     app: Callable[[], AppTest], seeded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app_pages import components
+    from app_pages.ui import actions
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal detail the user should not see")
 
-    monkeypatch.setattr(components, "import_file", broken)
+    monkeypatch.setattr(actions, "import_file", broken)
     at = open_data_page(app())
     upload(at, ("events.csv", GOOD_EVENTS))
     assert texts(at.error) == ["events.csv: the import failed unexpectedly (RuntimeError); nothing was stored."]

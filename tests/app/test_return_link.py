@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app_pages.return_link import LINK_CHARS, MOST_CHARS, MOST_VALUES, Link, Waiting, browser_key, link_from
+from app_pages.ui.return_link import LINK_CHARS, MOST_CHARS, MOST_VALUES, Link, Waiting, browser_key, link_from
 
 PATHS = {"", "revenue", "customers", "retention"}
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import plan
+from app_pages.ui import plan
 from kpis.core.registry import KPIS
 from kpis.ingest.importer import import_file, undo_import
 from kpis.plan.targets import load_targets

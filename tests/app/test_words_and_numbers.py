@@ -13,7 +13,7 @@ import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
-from app_pages.charts import WARM_FILL
+from app_pages.ui.charts import WARM_FILL
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 from tests.kpis.helpers import subs

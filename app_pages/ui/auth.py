@@ -1,6 +1,7 @@
 """Sign-in and roles in the app: who is looking (:func:`visitor`), the screens shown to anyone who may not see
 the dashboard (:func:`gate`), the sidebar's account box, and :func:`refusal`, the check every function that
-changes data calls before it writes.
+changes data calls before it writes (through :mod:`app_pages.ui.actions`); what a role may do is decided in one
+place, :func:`kpis.core.access.permission_allowed`.
 
 Without an ``[auth]`` table in ``secrets.toml`` the dashboard runs in local single-user mode and everyone is an
 editor (unless there is an ``[access]`` table: then ``[auth]`` is taken to be missing or misspelt, and the
@@ -21,6 +22,9 @@ from typing import Any, Literal
 import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitSecretNotFoundError
 
+from app_pages.ui import return_link
+from app_pages.ui.text import message, plain
+from kpis.core import access
 from kpis.core.access import AccessConfigError, Role, email_trusted, normalise_address, parse_rules, role_for
 
 logger = logging.getLogger(__name__)
@@ -46,9 +50,14 @@ class Visitor:
     signed_in: bool = False
 
     @property
+    def actor(self) -> access.Actor:
+        """This visitor as :func:`kpis.core.access.permission_allowed` asks about them."""
+        return access.Actor(self.role, self.email, self.contact)
+
+    @property
     def can_edit(self) -> bool:
         """Whether this visitor may change data (always in local mode)."""
-        return self.role == "editor"
+        return access.permission_allowed(self.actor, "edit")
 
     @property
     def who(self) -> str:
@@ -126,15 +135,13 @@ def visitor() -> Visitor:
 
 
 def refusal(action: str) -> str | None:
-    """None when the person in this session may change data; else the message saying why ``action`` (e.g.
-    ``"undo an import"``) is refused. Functions that write call this first, whatever the page showed."""
+    """None when the person in this session may take ``action`` (a key of :data:`kpis.core.access.WRITES`, e.g.
+    ``"undo"``); else the sentence saying why not. Functions that write ask this first, whatever the page
+    showed."""
     current = visitor()
-    if current.can_edit:
+    if access.permission_allowed(current.actor, action):
         return None
-    if current.mode == "allowed":
-        return (f"Only editors can {action}: you are signed in as {current.email}, a viewer. Nothing was changed. "
-                f"Ask {current.ask} for editor access.")
-    return f"Only editors can {action}, and you are not signed in as one. Nothing was changed."
+    return access.refusal(current.actor if current.mode == "allowed" else None, action)
 
 
 def _sign_in_button(provider: str | None, several: bool) -> None:
@@ -153,22 +160,18 @@ def _sign_out_button(where: Any = st) -> None:
 
 
 def _say(level: Literal["info", "warning", "error"], text: str) -> None:
-    from app_pages.components import message  # components calls refusal(): import it when a screen is drawn
-
     message(level, text)
 
 
 def gate(return_paths: Collection[str] = ()) -> Visitor:
     """The visitor, when they may see the dashboard; otherwise draw the sign-in, no-access or configuration
     screen and stop the run, before anything reads the data. On the sign-in screen, the link opened (when its
-    page is one of ``return_paths``) is kept for after sign-in (:mod:`app_pages.return_link`)."""
+    page is one of ``return_paths``) is kept for after sign-in (:mod:`app_pages.ui.return_link`)."""
     current = visitor()
     if current.mode in ("local", "allowed"):
         return current
     st.title("CPO KPI dashboard")
     if current.mode == "signed_out":
-        from app_pages import return_link  # it reads the filters' keys, and the filters import this module
-
         return_link.remember(return_paths)
         st.write("Sign in to see the company's KPIs.")
         auth = _auth_table(_secrets()) or {}
@@ -194,8 +197,6 @@ def gate(return_paths: Collection[str] = ()) -> Visitor:
 def sidebar(current: Visitor) -> None:
     """The account box at the bottom of the sidebar: who is signed in, their role and a sign-out button, or the
     note that the dashboard runs without sign-in."""
-    from app_pages.components import plain
-
     with st.sidebar:
         st.divider()
         if current.mode == "local":
@@ -211,8 +212,6 @@ def sidebar(current: Visitor) -> None:
 def read_only_note(what: str, current: Visitor | None = None) -> bool:
     """For a viewer, a caption saying that ``what`` (e.g. ``"Importing files"``) is for editors, and True;
     False (nothing drawn) for an editor."""
-    from app_pages.components import plain
-
     current = current or visitor()
     if current.can_edit:
         return False

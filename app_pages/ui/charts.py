@@ -21,7 +21,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from app_pages import format as fmt
+from app_pages.ui import cache
+from app_pages.ui import format as fmt
 from kpis.core.calendar import next_start
 from kpis.core.registry import Kpi
 
@@ -63,10 +64,7 @@ def show(figure: go.Figure, key: str | None = None) -> None:
     the notes on dates of its span (see :func:`with_notes`)."""
     meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
     if TIME_AXIS in meta:
-        from app_pages import components
-        from kpis.plan.annotations import all_annotations
-
-        with_notes(figure, all_annotations(components.open_store()))
+        with_notes(figure, cache.annotations(cache.open_store()))
     st.plotly_chart(figure, theme=None, key=key,
                     config={"displaylogo": False, "displayModeBar": False, **fmt.plotly_locale()})
 

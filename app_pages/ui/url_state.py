@@ -1,6 +1,6 @@
 """Page choices that travel in the link: the revenue bridge's period, the retention page's cohorts.
 
-The shared filters bind their widgets to the URL (:mod:`app_pages.filters`). These choices are periods of the
+The shared filters bind their widgets to the URL (:mod:`app_pages.ui.filters`). These choices are periods of the
 data on screen, so their options change with the grain and the date range; they live in the URL as ISO dates
 (``?bridge=2026-11-09``, ``?cohorts=2026-01-01&cohorts=2026-02-01``), readable and independent of how a period is
 labelled. A date is read as the period that holds it, so a week's bridge becomes its month when the grain
@@ -24,13 +24,11 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from app_pages import components
+from app_pages.ui.keys import NONE, PAGE_DATES
+from app_pages.ui.text import plain
 from kpis.core.calendar import period_start
 from kpis.ops.sharing import full_link
 
-#: Page choices in the URL and how many values each may hold.
-PAGE_DATES = {"bridge": 1, "cohorts": 8}
-NONE = "none"
 #: Session key of this run's share link (:class:`_ShareLink`).
 _LINK = "_url_share_link"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -128,7 +126,7 @@ def in_link(key: str, values: Sequence[str]) -> None:
 
 
 def _note(key: str, bad: Sequence[str], what: str) -> None:
-    shown = ", ".join(f"“{components.plain(v[:30])}”" for v in bad[:3])
+    shown = ", ".join(f"“{plain(v[:30])}”" for v in bad[:3])
     st.warning(f"The link's {key} {shown} is not {what} in this date range; showing the default.",
                icon=":material/link_off:")
 

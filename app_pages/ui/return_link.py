@@ -26,13 +26,10 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from app_pages.filters import KEYS, PAGE_KEYS
-from app_pages.url_state import PAGE_DATES
+from app_pages.ui.keys import QUERY_KEYS
 
 #: The cookie in which Streamlit keeps the browser's XSRF token.
 XSRF_COOKIE = "_streamlit_xsrf"
-#: The query keys a link may carry back: the shared filters and the pages' own choices.
-QUERY_KEYS = frozenset((*KEYS, *PAGE_KEYS, *PAGE_DATES))
 #: How long a remembered link waits for its sign-in.
 KEEP_SECONDS = 15 * 60
 #: At most this many browsers' links are kept (the oldest go first), so signed-out visitors cannot fill memory.

@@ -1,42 +1,37 @@
-"""The plan on the dashboard: targets (their evaluation, the editor, CSV import and export), targets and pace on the
-charts, anomaly flags under the scorecard tiles, and notes on dates.
+"""The plan on the dashboard: targets (their evaluation, the editor, the CSV export), targets and pace on the
+charts, and the anomaly flags of a page (the tiles' own captions are :mod:`app_pages.ui.cards`).
 
 UI glue only: the arithmetic lives in :mod:`kpis.plan.targets`, :mod:`kpis.plan.anomalies` and
 :mod:`kpis.plan.annotations`.
-Saving edited targets writes a targets CSV and imports it, so that every change is an import (listed on the Data
-page, undoable) exactly like an uploaded file.
+Saving edited targets writes a targets CSV (:func:`targets_csv`) that :func:`app_pages.ui.actions.import_targets`
+imports, so that every change is an import (listed on the Data page, undoable) exactly like an uploaded file.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
 import math
-import os
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
-from typing import IO
 
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from app_pages import components
-from app_pages import format as fmt
+from app_pages.ui import cache
+from app_pages.ui import format as fmt
+from app_pages.ui.cards import method_text, range_text
+from app_pages.ui.format import period_text
+from app_pages.ui.series import series_of
+from app_pages.ui.text import plain
 from kpis.core import csv_safety
-from kpis.core import formatting as kformat
 from kpis.core.calendar import last_day, spine
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS, Kpi
-from kpis.ingest.importer import import_file
 from kpis.plan import anomalies as anomalies_module
 from kpis.plan import targets as targets_module
-from kpis.plan.scorecard import headline_row
 from kpis.store.db import Store
-
-logger = logging.getLogger(__name__)
 
 STATUS_COLORS = {targets_module.ON_TRACK: "#15803d", targets_module.AT_RISK: "#b45309",
                  targets_module.OFF_TRACK: "#b91c1c"}
@@ -46,13 +41,6 @@ KEY_COLUMNS = ("kpi", "grain", "period_start")
 
 
 # -- the evaluation table -----------------------------------------------------------------------------------------
-
-def period_text(start: object, grain: str) -> str:
-    """``Q4 2026``, ``Nov 2026``, ``week of 16 Nov 2026``, or ``2026`` for a yearly target."""
-    if grain == "year" and not fmt.undefined(start):
-        return str(pd.Timestamp(start).year)  # type: ignore[arg-type]
-    return fmt.period(start, grain)  # type: ignore[arg-type]
-
 
 def _text(value: object) -> str:
     return "" if value is None or fmt.undefined(value) else str(value)
@@ -156,16 +144,26 @@ def _number(value: float) -> str:
     return f"{float(value):.15g}"
 
 
-def export_csv(targets: pd.DataFrame) -> str:
-    """The targets in force as a targets CSV (``kpi,grain,period_start,target,owner,note``), re-importable: the
-    targets stay numbers; every text cell is neutralised (:func:`neutralise`)."""
+def _write_csv(rows: Iterable[tuple[object, ...]]) -> str:
+    """A targets CSV (:data:`CSV_COLUMNS`) of rows already written as text."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # CRLF: a CR inside a cell is quoted
     writer.writerow(CSV_COLUMNS)
-    for t in targets.itertuples(index=False):
-        writer.writerow([_cell(t.kpi), _cell(t.grain), pd.Timestamp(t.period_start).date().isoformat(),
-                         _number(t.target), _cell(t.owner), _cell(t.note)])
+    writer.writerows(rows)
     return out.getvalue()
+
+
+def _csv_rows(targets: pd.DataFrame, cell: Callable[[object], str]) -> Iterator[tuple[object, ...]]:
+    """The rows of a targets CSV, each text cell written by ``cell``: the targets stay numbers."""
+    for t in targets.itertuples(index=False):
+        yield (cell(t.kpi), cell(t.grain), pd.Timestamp(t.period_start).date().isoformat(), _number(t.target),
+               cell(t.owner), cell(t.note))
+
+
+def export_csv(targets: pd.DataFrame) -> str:
+    """The targets in force as a targets CSV (``kpi,grain,period_start,target,owner,note``), re-importable: the
+    targets stay numbers; every text cell is neutralised (:func:`neutralise`)."""
+    return _write_csv(_csv_rows(targets, _cell))
 
 
 # -- the editor ------------------------------------------------------------------------------------------------------
@@ -347,7 +345,7 @@ def far_targets(store: Store, rows: pd.DataFrame) -> list[str]:
     (:func:`kpis.plan.targets.far_from`): ``Row 17 (MRR, Q1 2027): $200 is far from ...``, to confirm before saving."""
     lines = []
     for r in rows.itertuples(index=False):
-        recent = components.computed(store, targets_module.recent_range, r.kpi, r.grain)
+        recent = cache.computed(store, targets_module.recent_range, r.kpi, r.grain)
         if recent is None or not targets_module.far_from(float(r.target), recent):
             continue
         kpi = KPIS[str(r.kpi)]
@@ -360,42 +358,13 @@ def far_targets(store: Store, rows: pd.DataFrame) -> list[str]:
 def targets_csv(rows: pd.DataFrame) -> str:
     """Rows (``kpi, grain, period_start, target, owner, note``) as a targets CSV to import, the text as typed (a
     lone CR made a line feed); the export neutralises formulas, not the store."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # CRLF: a CR inside a cell is quoted
-    writer.writerow(CSV_COLUMNS)
-    for r in rows.itertuples(index=False):
-        writer.writerow([r.kpi, r.grain, pd.Timestamp(r.period_start).date().isoformat(), _number(r.target),
-                         _lines(r.owner), _lines(r.note)])
-    return out.getvalue()
-
-
-def import_targets(store: Store, name: str, data: IO[bytes] | bytes, who: str = "local") -> tuple[str, str]:
-    """Import a targets CSV (an upload, or the editor's changes) through the importer, accepting targets only;
-    returns ``(level, message)``."""
-    handle, tmp_path = tempfile.mkstemp(prefix="kpi-targets-", suffix=".csv")
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            if isinstance(data, bytes):
-                tmp.write(data)
-            else:
-                data.seek(0)
-                tmp.write(data.read())
-        result = import_file(store, tmp_path, name=name, who=who, expect=("targets_csv",))
-    except InputError as exc:
-        return "error", str(exc)
-    except Exception as exc:
-        logger.exception("importing targets %r failed", name)
-        return "error", f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored."
-    finally:
-        os.unlink(tmp_path)
-        components.forget_cached()
-    return ("info" if result.status == "duplicate" else "success"), result.message()
+    return _write_csv(_csv_rows(rows, _lines))
 
 
 # -- targets and pace on charts --------------------------------------------------------------------------------------
 
 def has_targets(store: Store, kpi_id: str) -> bool:
-    targets = components.cached(store, targets_module.load_targets)
+    targets = cache.cached(store, targets_module.load_targets)
     return bool((targets["kpi"] == kpi_id).any())
 
 
@@ -408,10 +377,10 @@ def chart_target(store: Store, kpi_id: str, table: pd.DataFrame, grain: str,
         return pd.Series(dtype="float64")
     starts = [pd.Timestamp(s).date() for s in table["period_start"]]
     if ahead:
-        starts += components.computed(store, targets_module.ahead, kpi_id, starts[-1], grain)
+        starts += cache.computed(store, targets_module.ahead, kpi_id, starts[-1], grain)
     periods = tuple((s, last_day(s, grain)) for s in starts)
     try:
-        values = components.computed(store, targets_module.target_path, kpi_id, grain, periods, segment=segment)
+        values = cache.computed(store, targets_module.target_path, kpi_id, grain, periods, segment=segment)
     except (DataError, InputError):
         return pd.Series(dtype="float64")
     return pd.Series(list(values), index=pd.to_datetime(pd.Series(starts)).to_numpy(), dtype="float64")
@@ -424,14 +393,14 @@ def chart_projection(store: Store, kpi_id: str, table: pd.DataFrame, grain: str,
     if table.empty or cut is None or not fmt.finite(table["value"].iloc[-1]):
         return pd.Series(dtype="float64")
     last = pd.Timestamp(table["period_start"].iloc[-1]).date()
-    future = components.computed(store, targets_module.ahead, kpi_id, last, grain) if ahead else ()
+    future = cache.computed(store, targets_module.ahead, kpi_id, last, grain) if ahead else ()
     partial = bool(table["partial"].iloc[-1])
     if not partial and not future:
         return pd.Series(dtype="float64")
     starts = (last, *future)
     try:
-        values = components.computed(store, targets_module.projection_path, KPIS[kpi_id], grain, starts, cut,
-                                     float(table["value"].iloc[-1]), segment=segment)
+        values = cache.computed(store, targets_module.projection_path, KPIS[kpi_id], grain, starts, cut,
+                                float(table["value"].iloc[-1]), segment=segment)
     except (DataError, InputError):
         return pd.Series(dtype="float64")
     shown = list(zip(starts, values, strict=True))[0 if partial else 1:]
@@ -441,7 +410,7 @@ def chart_projection(store: Store, kpi_id: str, table: pd.DataFrame, grain: str,
 
 def on_chart(store: Store, lines: Mapping[str, tuple[str, pd.DataFrame]], grain: str, cut: date | None,
              segment: tuple[str, str] | None, *, ahead: bool, project: bool = False) -> dict[str, dict[str, pd.Series]]:
-    """The ``targets`` and ``projected`` arguments of :func:`app_pages.charts.lines` for its series (name ->
+    """The ``targets`` and ``projected`` arguments of :func:`app_pages.ui.charts.lines` for its series (name ->
     (KPI id, series)): every target of those KPIs, and the projection of those with a target (of all with
     ``project``), ratios aside (they are not projected); ``ahead`` when the chart runs to its source's as-of
     date, so that targets after it are drawn with the projection up to them."""
@@ -455,11 +424,11 @@ def on_chart(store: Store, lines: Mapping[str, tuple[str, pd.DataFrame]], grain:
 
 def bar_targets(store: Store, table: pd.DataFrame, columns: tuple[str, ...], grain: str,
                 segment: tuple[str, str] | None, *, ahead: bool, negated: tuple[str, ...] = ()) -> dict[str, pd.Series]:
-    """The ``targets`` argument of :func:`app_pages.charts.stacked_bars`: the target of each KPI column that has
+    """The ``targets`` argument of :func:`app_pages.ui.charts.stacked_bars`: the target of each KPI column that has
     one, by period start (``negated``: the columns the chart draws below zero)."""
     found = {}
     for column in columns:
-        goal = chart_target(store, column, components.series_of(table, column), grain, segment, ahead=ahead)
+        goal = chart_target(store, column, series_of(table, column), grain, segment, ahead=ahead)
         if goal.notna().any():
             found[column] = -goal if column in negated else goal
     return found
@@ -473,30 +442,8 @@ def anomaly_flags(store: Store, grain: str, as_of: date | None, segment: tuple[s
     wanted = tuple(k for k in kpis if k in anomalies_module.HEADLINE)
     if as_of is None or not wanted:
         return {}
-    table = components.computed(store, anomalies_module.anomalies, grain, as_of=as_of, segment=segment, kpis=wanted)
+    table = cache.computed(store, anomalies_module.anomalies, grain, as_of=as_of, segment=segment, kpis=wanted)
     return {str(r["kpi"]): r for r in table.to_dict("records")}
-
-
-def range_text(kpi: Kpi, low: object, high: object) -> str:
-    """``$127.2k to $136.9k``, ``194 to 200``: :func:`kpis.core.formatting.range_text`, the review's own (within
-    what the KPI can take, counts in whole numbers)."""
-    return kformat.range_text(kpi, low, high)
-
-
-def method_text(grain: str) -> str:
-    """How the usual range is found, in a clause for the flag's help and note."""
-    return (f"the trend line of up to {anomalies_module.WINDOW} {grain}s before (periods warming up left out), "
-            f"± {anomalies_module.WIDTH:g} prediction standard errors, and at least "
-            f"{anomalies_module.MIN_SHARE:.0%} of the KPI's usual size ({anomalies_module.MIN_POINTS * 100:g} "
-            "percentage point for a rate)")
-
-
-def anomaly_caption(kpi: Kpi, flag: Mapping[str, object], grain: str) -> None:
-    """The short flag under a tile, with the usual range and the method in its help."""
-    st.caption(f":orange[:material/warning: unusual: {flag['direction']} its usual range]",
-               help=f"{kpi.label} in {fmt.period(flag['period_start'], grain)} was "  # type: ignore[arg-type]
-                    f"{fmt.value(kpi, flag['value'])}, {flag['direction']} its usual range of "
-                    f"{range_text(kpi, flag['low'], flag['high'])}: {method_text(grain)}.")
 
 
 def anomaly_notes(flags: Mapping[str, Mapping[str, object]], kpi_ids: tuple[str, ...], grain: str) -> None:
@@ -506,7 +453,7 @@ def anomaly_notes(flags: Mapping[str, Mapping[str, object]], kpi_ids: tuple[str,
         if flag is None:
             continue
         kpi = KPIS[kpi_id]
-        st.warning(components.plain(
+        st.warning(plain(
             f"Unusual: {kpi.label} in {fmt.period(flag['period_start'], grain)} "  # type: ignore[arg-type]
             f"({fmt.value(kpi, flag['value'])}) was {flag['direction']} its usual range of "
             f"{range_text(kpi, flag['low'], flag['high'])} ({method_text(grain)})."), icon=":material/troubleshoot:")
@@ -528,37 +475,3 @@ def tile_targets(evaluation: pd.DataFrame, as_of_by_source: Mapping[str, date | 
     return chosen
 
 
-def target_caption(kpi: Kpi, row: Mapping[str, object]) -> None:
-    """``Target Q4 2026: $170.0k · 96% · at risk (projected)`` under a tile, the status in its colour."""
-    status = _text(row.get("status"))
-    colour = {"on track": "green", "at risk": "orange", "off track": "red"}.get(status, "gray")
-    paced = bool(row.get("projected")) and kpi.unit != "ratio"
-    share = fmt.percent(row.get("attainment"), 0)
-    label = f"{status} ({'projected' if paced else 'so far'})" if status and row.get("partial") else status
-    st.caption(components.plain(f"Target {period_text(row['period_start'], str(row['grain']))}: "  # type: ignore[arg-type]
-                                f"{fmt.value(kpi, row['target'])} · {share}")
-               + (f" · :{colour}[{components.plain(label)}]" if label else ""))
-
-
-def kpi_grid(cards: list[tuple[Kpi, pd.DataFrame, str]], against: str, flags: Mapping[str, Mapping[str, object]],
-             *, per_row: int = 4, shown_from_day: object = None,
-             data_start: dict[str, date | None] | None = None,
-             targets: Mapping[str, Mapping[str, object]] | None = None,
-             periods: Mapping[str, date] | None = None) -> None:
-    """:func:`app_pages.components.kpi_grid` with the target and its status under each tile that has one, and
-    the anomaly flag under each tile whose last complete period is unusual; ``periods``: the period each KPI's
-    headline shows (:func:`app_pages.components.last_complete`), else its table's last complete one."""
-    for offset in range(0, len(cards), per_row):
-        columns = st.columns(per_row)
-        for column, (kpi, table, grain) in zip(columns, cards[offset:offset + per_row], strict=False):
-            with column:
-                start = (data_start or {}).get(kpi.source)
-                period = (periods or {}).get(kpi.id)
-                components.kpi_card(kpi, table, grain, against, shown_from_day=shown_from_day, data_start=start,
-                                    period=period)
-                if targets and kpi.id in targets:
-                    target_caption(kpi, targets[kpi.id])
-                flag, at = flags.get(kpi.id), headline_row(table, period)
-                if flag is not None and at is not None and pd.Timestamp(table["period_start"].iloc[at]) == \
-                        pd.Timestamp(flag["period_start"]):  # type: ignore[arg-type]
-                    anomaly_caption(kpi, flag, grain)

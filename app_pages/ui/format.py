@@ -36,8 +36,8 @@ from kpis.core.formatting import (
 from kpis.core.registry import Kpi
 
 __all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "is_zero", "kpi_delta",
-           "money", "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined", "use_currency",
-           "value"]
+           "money", "percent", "period", "period_text", "plotly_format", "plotly_locale", "ratio", "undefined",
+           "use_currency", "value"]
 
 #: The symbol amounts carry in this script run (each session runs in its own thread, with its own context).
 _SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
@@ -65,14 +65,15 @@ def value(kpi: Kpi, number: object) -> str:
 
 def delta(change: object, unit: str, plain_ratio: bool = False) -> str | None:
     """A signed change for st.metric's delta (None when undefined): :func:`kpis.core.formatting.signed`, the review's
-    own, so that ratios change in percentage points and nothing shows as ``-0.0 pp``."""
-    text = signed(change, unit, plain_ratio=plain_ratio)
+    own, in the reporting currency, so that ratios change in percentage points and nothing shows as ``-0.0 pp``."""
+    text = signed(change, unit, plain_ratio=plain_ratio, currency=currency_symbol())
     return None if text == DASH else text
 
 
 def kpi_delta(kpi: Kpi, change: object) -> str | None:
-    """:func:`delta` for ``kpi``'s unit."""
-    return delta(change, kpi.unit, kpi.id in PLAIN_RATIOS)
+    """:func:`delta` for ``kpi``'s unit (:func:`kpis.core.formatting.delta`)."""
+    text = _formatting.delta(kpi, change, currency_symbol())
+    return None if text == DASH else text
 
 
 def is_zero(text: str | None) -> bool:
@@ -116,3 +117,10 @@ def plotly_format(kpi: Kpi) -> str:
     if kpi.unit == "count":
         return ",.0f"
     return ".2~f" if kpi.id in PLAIN_RATIOS else ".1%"
+
+
+def period_text(start: object, grain: str) -> str:
+    """``Q4 2026``, ``Nov 2026``, ``week of 16 Nov 2026``, or ``2026`` for a yearly target."""
+    if grain == "year" and not undefined(start):
+        return str(pd.Timestamp(start).year)  # type: ignore[arg-type]
+    return period(start, grain)  # type: ignore[arg-type]

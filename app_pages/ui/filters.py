@@ -17,8 +17,10 @@ from datetime import date, timedelta
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app_pages import components, url_state
-from app_pages import format as fmt
+from app_pages.ui import cache, url_state
+from app_pages.ui import format as fmt
+from app_pages.ui.keys import FILTER_KEYS, PAGE_DATES, PAGE_KEYS
+from app_pages.ui.text import message, plain
 from kpis.core.calendar import add_months
 from kpis.core.errors import InputError
 from kpis.metrics import segments as segments_module
@@ -30,9 +32,6 @@ GRAINS = ("week", "month", "quarter")
 #: The compare-to choices as shown (and as they appear in the URL) -> :data:`kpis.plan.scorecard.COMPARISONS`.
 COMPARE = {"previous period": "previous", "same period last year": "year_ago"}
 ALL_CUSTOMERS = "all customers"
-KEYS = ("grain", "start", "end", "compare", "segment")
-#: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
-PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
 _STATE = "shared_filters"
 _NOTES = "shared_filter_notes"
 _RESET = "shared_filter_reset"
@@ -98,7 +97,7 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
         if len(values) > 1:
             notes[key] = f"{key} is given {len(values)} times; {_FALLBACK[key]}."
     single = {k: v[0] for k, v in raw.items() if len(v) == 1 and k not in notes}
-    shown = {k: components.plain(v[:_SHOWN]) + ("…" if len(v) > _SHOWN else "") for k, v in single.items()}
+    shown = {k: plain(v[:_SHOWN]) + ("…" if len(v) > _SHOWN else "") for k, v in single.items()}
     allowed: dict[str, tuple[str, ...]] = {"grain": GRAINS, "compare": tuple(COMPARE),
                                            "segment": (ALL_CUSTOMERS, *segments), **PAGE_KEYS}
     for key, choices in allowed.items():
@@ -106,7 +105,7 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
             continue
         if key == "segment":
             attribute = _attribute_of(single[key], left_out)
-            notes[key] = (f"segment “{shown[key]}” is not offered: {components.plain(attribute)} has "
+            notes[key] = (f"segment “{shown[key]}” is not offered: {plain(attribute)} has "
                           f"{left_out[attribute]:,} values, more than the {most} a segment may have; "
                           f"{_FALLBACK[key]}." if attribute in left_out else
                           f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}.")
@@ -132,7 +131,7 @@ def _most_segment_values() -> int:
         return segments_module.max_segment_values()
     except InputError as exc:
         with st.sidebar:
-            components.message("error", f"{exc}; using {segments_module.DEFAULT_MAX_SEGMENT_VALUES}.")
+            message("error", f"{exc}; using {segments_module.DEFAULT_MAX_SEGMENT_VALUES}.")
         return segments_module.DEFAULT_MAX_SEGMENT_VALUES
 
 
@@ -160,17 +159,17 @@ def _left_out_text(offered: segments_module.OfferedSegments) -> str:
 
 def sidebar(store: Store, url_path: str) -> Filters | None:
     """Draw the filters in the sidebar and return their checked values (None while nothing is loaded), and below
-    them the share link, which the page then completes with its own choices (:func:`app_pages.url_state.in_link`).
+    them the share link, which the page then completes with its own choices (:func:`app_pages.ui.url_state.in_link`).
     """
     url_state.forget_link()
-    span = components.cached(store, scorecard.data_span)
+    span = cache.cached(store, scorecard.data_span)
     if span is None:
         st.session_state.pop(_STATE, None)
         return None
     first, last = span
-    offered = components.computed(store, segments_module.offered_segments, _most_segment_values())
+    offered = cache.computed(store, segments_module.offered_segments, _most_segment_values())
     segments = scorecard.segment_labels(offered.segments)
-    raw = {key: st.query_params.get_all(key) for key in (*KEYS, *PAGE_KEYS) if key in st.query_params}
+    raw = {key: st.query_params.get_all(key) for key in (*FILTER_KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
     refused = _check(raw, segments, first, last, offered.left_out, offered.most)
     for key, note in refused.items():
@@ -201,7 +200,7 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                                      help="A customer attribute (from Stripe metadata or a customers CSV) or a plan; "
                                           f"an attribute with more than {offered.most} values is not offered.")
         if offered.left_out:
-            st.caption(components.plain(_left_out_text(offered)))
+            st.caption(plain(_left_out_text(offered)))
         for note in notes:
             st.warning(f"The link's {note}", icon=":material/link_off:")
         if notes and st.button("Dismiss", key="dismiss_link_notes", icon=":material/close:", type="tertiary"):
@@ -231,7 +230,7 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         filters = Filters(grain, start, end, compare, segment, first, last,
                           {k: v for k, v in query.items() if v is not None})
         url_state.share_link(url_path, filters.query, sharing.public_url(store) or browser_base(url_path))
-        components.enter_applies_dates()  # last: its element takes no room between the filters
+        enter_applies_dates()  # last: its element takes no room between the filters
     st.session_state[_STATE] = filters
     return filters
 
@@ -251,7 +250,7 @@ def _fall_back(first: date, default_start: date, last: date, chosen: tuple[str, 
         value = st.session_state.get(key)
         if key not in chosen or not isinstance(value, date) or not first <= value <= last:
             st.session_state[key] = default
-    for key in url_state.PAGE_DATES:
+    for key in PAGE_DATES:
         st.query_params.pop(key, None)
 
 
@@ -264,6 +263,27 @@ def browser_base(url_path: str) -> str | None:
     url = url.rstrip("/")
     page = f"/{url_path}" if url_path else ""
     return url[: -len(page)] if page and url.endswith(page) else url
+
+
+#: Streamlit's date fields apply a typed date only when they lose focus; this makes Enter apply it too. Our own
+#: constant script (no data in it), installed once per browser tab.
+_ENTER_APPLIES_DATES = """<script>
+if (!window.kpiEnterAppliesDates) {
+  window.kpiEnterAppliesDates = true;
+  document.addEventListener("keydown", (event) => {
+    const field = event.target instanceof Element && event.target.closest('[data-testid="stDateInputField"]');
+    if (event.key !== "Enter" || !field) return;
+    event.preventDefault();
+    event.target.dispatchEvent(new KeyboardEvent("keydown", {key: "Tab", code: "Tab", bubbles: true}));
+    event.target.blur();
+  }, true);
+}
+</script>"""
+
+
+def enter_applies_dates() -> None:
+    """Make Enter in a date field apply the date typed (as leaving the field does)."""
+    st.html(_ENTER_APPLIES_DATES, unsafe_allow_javascript=True, width="content")
 
 
 def current() -> Filters | None:

@@ -1,0 +1,26 @@
+"""Every name that reaches the browser, defined once: the page files (and so their URLs) and the URL's query keys.
+
+The filters, the page choices, the return link after sign-in and the share link all read their keys here.
+"""
+
+from __future__ import annotations
+
+DATA_PAGE = "app_pages/data.py"
+OVERVIEW_PAGE = "app_pages/overview.py"
+REVENUE_PAGE = "app_pages/revenue.py"
+CUSTOMERS_PAGE = "app_pages/customers.py"
+ENGAGEMENT_PAGE = "app_pages/engagement.py"
+RETENTION_PAGE = "app_pages/retention.py"
+TARGETS_PAGE = "app_pages/targets.py"
+REVIEW_PAGE = "app_pages/review.py"
+
+#: The shared filters' query keys (bound to the sidebar's widgets).
+FILTER_KEYS = ("grain", "start", "end", "compare", "segment")
+#: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
+PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
+#: Page choices in the URL that are periods (ISO dates), and how many values each may hold.
+PAGE_DATES = {"bridge": 1, "cohorts": 8}
+#: The URL value of a page choice left empty on purpose.
+NONE = "none"
+#: Every query key a link may carry.
+QUERY_KEYS = frozenset((*FILTER_KEYS, *PAGE_KEYS, *PAGE_DATES))
