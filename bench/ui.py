@@ -6,7 +6,7 @@ dashboard.py, in this process).
 2. A larger database (10,000,000 demo events with the same folder's Stripe exports, imported once into
    ``bench_data/ui_10000000.duckdb``): each page's first render with empty caches against the time of its KPI
    queries alone. The queries are recorded while the page renders (every call through
-   ``components.cached`` / ``components.computed``, plus the annotations the charts read) and replayed on a
+   ``cache.cached`` / ``cache.computed``, plus the annotations the charts read) and replayed on a
    freshly opened store, so the ratio is the page's own cost on top of the numbers it shows. Both sides open
    their store just before the clock starts (cold, the same way), and neither counts opening it.
 """
@@ -216,10 +216,10 @@ def _new_app() -> Any:
 def _render(page: str, recorder: Recorder | None = None) -> float:
     """Seconds of a new session's first run of ``page`` with empty caches, on a store opened anew just before
     (off the clock, as the replay's is: a server opens its store once, at its first visit, not per page)."""
-    from app_pages import components
+    from app_pages.ui import cache as ui_cache
 
     _fresh_caches()
-    components.open_store()
+    ui_cache.open_store()
     at = _new_app()
     at.switch_page(page)
     if recorder is None:

@@ -32,7 +32,8 @@ from kpis.ingest.importer import undo as undo_with_backup
 from kpis.ingest.pipeline import Prepared
 from kpis.ingest.sources.detect import label_of
 from kpis.metrics import activity
-from kpis.plan import annotations, demo
+from kpis.ops import demo
+from kpis.plan import annotations
 from kpis.store.backup import backup, backup_dir
 from kpis.store.db import Store
 
