@@ -31,6 +31,7 @@ from kpis.ingest.sources.events_csv import csv_error, raise_csv_rejects
 from kpis.ingest.textfile import open_text
 from kpis.metrics.activity import timezone
 from kpis.ops.backup import auto_backup
+from kpis.store import derived
 from kpis.store.db import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
 
 #: Seconds an import may run before it is stopped and rolled back, unless ``KPI_IMPORT_TIMEOUT`` says otherwise
@@ -162,6 +163,8 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
                              import_id],
                         )
                         _drop_stage(cur, staged)
+                        if "events" in staged.rows:
+                            derived.refresh(cur)
                 except QueryTimeout as exc:
                     _log_end(store, import_id, "timed-out")
                     raise InputError(f"the import took longer than {exc.seconds:g} s and was stopped; nothing "
@@ -229,7 +232,7 @@ def _check_undoable(import_id: int, row: tuple[object, ...] | None) -> None:
 
 def _undo(store: Store, import_id: int) -> str:
     with store.transaction() as cur:
-        row = first(cur.execute("SELECT filename, status FROM imports WHERE import_id = ?", [import_id]))
+        row = first(cur.execute("SELECT filename, status, kinds FROM imports WHERE import_id = ?", [import_id]))
         _check_undoable(import_id, row)
         filename = row[0] if row else None
         cur.execute("UPDATE imports SET status = 'undone', undone_at = current_timestamp::TIMESTAMP "
@@ -242,6 +245,8 @@ def _undo(store: Store, import_id: int) -> str:
             _refresh_current(cur, table, keys)
         _hand_over_events(cur, import_id)
         cur.execute("DROP TABLE pending_as_of")
+        if row and "events" in str(row[2] or "").split(","):
+            derived.refresh(cur)
     return f"import {import_id} ({filename}) undone"
 
 

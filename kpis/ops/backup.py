@@ -23,8 +23,7 @@ from pathlib import Path
 import duckdb
 
 from kpis.core.errors import InputError
-from kpis.metrics.activity import DERIVED_TABLES, drop_derived
-from kpis.store import catalog
+from kpis.store import catalog, derived
 from kpis.store.db import SCHEMA_VERSION, DatabaseInUse, NewerDatabase, Store, connection_config
 from kpis.store.db import first_line as _first_line
 
@@ -201,7 +200,7 @@ def check_database(path: Path, name: str | None = None) -> int:
     try:
         found = catalog.read(con)
         version = _schema_version(con, found, label)
-        problem = catalog.difference(found, catalog.expected(version), derived=DERIVED_TABLES)
+        problem = catalog.difference(found, catalog.expected(version), derived=derived.DERIVED_TABLES)
         if problem:
             raise InputError(f"{label} is a DuckDB database but not a backup of this dashboard (schema version "
                              f"{version}: {problem})")
@@ -242,8 +241,8 @@ def _read_all(con: duckdb.DuckDBPyConnection, table: str, path: Path, label: str
 
 @contextmanager
 def _upgraded(staged: Path, label: str) -> Iterator[Store]:
-    """Open the checked copy ``staged`` as the app does (which brings an older schema up to this version), drop
-    its derived tables and write it all into the file; the open store keeps the file locked until the block
+    """Open the checked copy ``staged`` as the app does (which brings an older schema up to this version), build
+    its derived tables afresh and write it all into the file; the open store keeps the file locked until the block
     ends."""
     try:
         ready = Store(staged)
@@ -251,7 +250,8 @@ def _upgraded(staged: Path, label: str) -> Iterator[Store]:
         raise InputError(f"{label} could not be brought up to this version ({_first_line(exc)}); nothing was "
                          "restored") from None
     try:
-        drop_derived(ready)
+        with ready.transaction() as cur:
+            derived.rebuild(cur)
         ready.checkpoint()
         yield ready
     finally:

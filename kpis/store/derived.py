@@ -1,0 +1,137 @@
+"""The derived tables behind every engagement KPI, in the reporting time zone, built when the data is written.
+
+``user_days(user_id, day, events, active_events, next_active_day, first_day, account_id)``: one row per user
+and day with events; ``next_active_day`` is the user's next day with an active event (for rolling WAU/MAU in
+linear time), ``first_day`` the day of the user's first event ever, ``account_id`` the user's account (the one named by
+their latest event that names one), so that every engagement query is a single scan without joins.
+``users(user_id, first_day, last_active_day, account_id)``: one row per user, for new users and cohorts.
+
+They depend on the events and on three settings (``timezone``, ``inactive_events``, ``event_sources``), so every
+write that changes one of those rebuilds them in the same transaction (:func:`refresh`): an import of events, the
+undo of one, a change of one of the settings, a restore. Reads never write, and no reader sees events without
+their derived rows. A database opened for writing whose tables were built under other settings or an older
+layout (a restored or older file) has them rebuilt when it is opened.
+
+``event_sources`` settles which tool counts where several recorded the same activity (a company that moved from
+Mixpanel to PostHog and uploaded both): on a day with events from a listed source, only the events of the first
+listed source with events that day count, and every other source's events of that day are left out; on other days
+every event counts. Empty (the default): every event counts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+#: The derived tables: caches of the events, rebuilt from them by every write that changes them.
+DERIVED_TABLES = ("user_days", "users")
+#: The settings the derived tables depend on.
+DERIVED_SETTINGS = ("timezone", "inactive_events", "event_sources")
+#: The settings row recording what the derived tables were built from.
+STATE_KEY = "user_days_state"
+_LAYOUT = 4
+
+
+def day_sql(tz: str, column: str = "ts") -> str:
+    """SQL for the calendar date of a UTC timestamp column in the zone bound as ``$tz`` (plain cast for UTC).
+
+    >>> day_sql("UTC")
+    'CAST(ts AS DATE)'
+    """
+    if tz == "UTC":
+        return f"CAST({column} AS DATE)"
+    return f"CAST(timezone($tz, CAST({column} AS TIMESTAMPTZ)) AS DATE)"
+
+
+def counted_events_sql(sources: list[str], tz: str) -> str:
+    """The events that count for the product KPIs, as a table expression: ``events`` itself, or with
+    ``sources`` (bound as ``$event_sources``), on each day with events from a listed source, only those of the
+    first listed source with events that day."""
+    if not sources:
+        return "events"
+    rank = "list_position($event_sources, i.source)"
+    return f"""(SELECT e.* FROM events e JOIN imports i ON i.import_id = e.import_id
+        LEFT JOIN (SELECT {day_sql(tz, 'e.ts')} AS day, min({rank}) AS best
+                   FROM events e JOIN imports i ON i.import_id = e.import_id
+                   WHERE {rank} IS NOT NULL GROUP BY ALL) b ON b.day = {day_sql(tz, 'e.ts')}
+        WHERE b.best IS NULL OR {rank} = b.best)"""
+
+
+def built_from(cur: duckdb.DuckDBPyConnection) -> tuple[str, list[str], list[str]]:
+    """The settings the derived tables are built from, as stored: ``(timezone, inactive events, sources)``."""
+    rows = dict(cur.execute('SELECT "key", "value" FROM settings WHERE list_contains($keys, "key")',
+                            {"keys": list(DERIVED_SETTINGS)}).fetchall())
+    tz = rows.get("timezone") or "UTC"
+    inactive = list(json.loads(rows["inactive_events"])) if rows.get("inactive_events") else []
+    sources = list(json.loads(rows["event_sources"])) if rows.get("event_sources") else []
+    return tz, inactive, sources
+
+
+def _state(tz: str, inactive: list[str], sources: list[str]) -> str:
+    return json.dumps({"tz": tz, "inactive": inactive, "sources": sources, "layout": _LAYOUT})
+
+
+def refresh(cur: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild ``user_days`` and ``users`` from the events and the settings, inside the caller's write
+    transaction ``cur``: called by every write that changes the events or the settings they depend on."""
+    tz, inactive, sources = built_from(cur)
+    params: dict[str, object] = {}
+    if tz != "UTC":
+        params["tz"] = tz
+    if sources:
+        params["event_sources"] = sources
+    if inactive:
+        params["inactive"] = inactive
+        active = "count(*) FILTER (WHERE NOT list_contains($inactive, event))"
+    else:
+        active = "count(*)"
+    cur.execute(f"""CREATE OR REPLACE TABLE user_days AS
+        SELECT user_id, day, events, active_events,
+               CASE WHEN active_events > 0 THEN min(CASE WHEN active_events > 0 THEN day END) OVER (
+                   PARTITION BY user_id ORDER BY day ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+               END AS next_active_day,
+               min(day) OVER (PARTITION BY user_id) AS first_day,
+               arg_max(account_id, day) OVER (PARTITION BY user_id) AS account_id
+        FROM (
+            SELECT user_id, {day_sql(tz)} AS day, count(*) AS events, {active} AS active_events,
+                   arg_max(account_id, ts) AS account_id
+            FROM {counted_events_sql(sources, tz)} GROUP BY ALL
+        ) t""", params)
+    cur.execute("""CREATE OR REPLACE TABLE users AS
+        SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
+               arg_max(account_id, day) AS account_id
+        FROM user_days GROUP BY user_id""")
+    cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [STATE_KEY, _state(tz, inactive, sources)])
+
+
+def is_current(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the derived tables exist and were built by this layout from the settings now stored (every write
+    since then rebuilt them, so their rows are those of the events)."""
+    found = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = 'main' AND list_contains($names, table_name)",
+                        {"names": list(DERIVED_TABLES)}).fetchall()[0][0]
+    if found != len(DERIVED_TABLES):
+        return False
+    row = cur.execute('SELECT "value" FROM settings WHERE "key" = ?', [STATE_KEY]).fetchall()
+    return bool(row) and row[0][0] == _state(*built_from(cur))
+
+
+def refresh_if_stale(cur: duckdb.DuckDBPyConnection) -> None:
+    """:func:`refresh` unless the derived tables are current (on opening a database for writing)."""
+    if not is_current(cur):
+        refresh(cur)
+
+
+def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop whatever derived tables are there and build them afresh (a restored file's copies are not trusted)."""
+    drop(cur)
+    refresh(cur)
+
+
+def drop(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop the derived tables and the record of what they were built from (a restored file's copies are not
+    trusted, since nothing else checks their columns or their rows)."""
+    for table in DERIVED_TABLES:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    cur.execute('DELETE FROM settings WHERE "key" = ?', [STATE_KEY])
