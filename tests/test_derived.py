@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
 from kpis.ingest.importer import import_file, undo
@@ -120,3 +122,47 @@ def test_a_file_whose_derived_tables_are_missing_gets_them_when_opened_for_writi
     with Store(db):
         pass
     assert _dau(db) == [3, 1, 0, 0, 0, 0, 0, 1]
+
+
+#: one event: (user, day of January, hour, event name, from PostHog rather than the events CSV)
+EVENT = st.tuples(st.sampled_from(["u1", "u2", "u3", "u4"]), st.integers(5, 9), st.integers(0, 23),
+                  st.sampled_from(["view", "$pageleave"]), st.booleans())
+
+
+def _files(folder: Path, batch: list[tuple[str, int, int, str, bool]], n: int) -> list[Path]:
+    """The batch as one events CSV and one PostHog export (either may be empty, then not written)."""
+    ours = [f"{u},{e},2026-01-{d:02d}T{h:02d}:{n:02d}:00Z,acct_{u}" for u, d, h, e, ph in batch if not ph]
+    theirs = [f"p{n}_{i},{e},{u},2026-01-{d:02d}T{h:02d}:00:00Z" for i, (u, d, h, e, ph) in enumerate(batch) if ph]
+    out = []
+    if ours:
+        out.append(folder / f"ours{n}.csv")
+        out[-1].write_text("user_id,event,timestamp,account_id\n" + "\n".join(ours) + "\n", encoding="utf-8")
+    if theirs:
+        out.append(folder / f"ph{n}.csv")
+        out[-1].write_text("uuid,event,distinct_id,timestamp\n" + "\n".join(theirs) + "\n", encoding="utf-8")
+    return out
+
+
+def _derived_rows(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    return (store.query("SELECT * FROM user_days ORDER BY ALL"), store.query("SELECT * FROM users ORDER BY ALL"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(EVENT, min_size=1, max_size=6), min_size=1, max_size=3),
+       tz=st.sampled_from(["UTC", "America/New_York"]), sources=st.sampled_from([[], ["posthog_events"]]),
+       inactive=st.booleans())
+def test_the_tables_an_import_updates_equal_the_tables_built_afresh(tmp_path_factory, batches, tz, sources,
+                                                                   inactive):
+    folder = tmp_path_factory.mktemp("incremental")
+    with Store(folder / "kpis.duckdb") as store:
+        set_timezone(store, tz)
+        set_event_sources(store, sources)
+        if inactive:
+            store.set_setting("inactive_events", '["$pageleave"]')
+        for n, batch in enumerate(batches):
+            for path in _files(folder, batch, n):
+                import_file(store, path)
+        updated = _derived_rows(store)
+        with store.transaction() as cur:
+            derived.rebuild(cur)
+        assert updated == _derived_rows(store)

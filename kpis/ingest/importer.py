@@ -164,7 +164,7 @@ def import_file(store: Store, path: str | os.PathLike[str], *, name: str | None 
                         )
                         _drop_stage(cur, staged)
                         if "events" in staged.rows:
-                            derived.refresh(cur)
+                            derived.refresh(cur, import_id)
                 except QueryTimeout as exc:
                     _log_end(store, import_id, "timed-out")
                     raise InputError(f"the import took longer than {exc.seconds:g} s and was stopped; nothing "

@@ -72,9 +72,13 @@ def _state(tz: str, inactive: list[str], sources: list[str]) -> str:
     return json.dumps({"tz": tz, "inactive": inactive, "sources": sources, "layout": _LAYOUT})
 
 
-def refresh(cur: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild ``user_days`` and ``users`` from the events and the settings, inside the caller's write
-    transaction ``cur``: called by every write that changes the events or the settings they depend on."""
+def refresh(cur: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
+    """Bring ``user_days`` and ``users`` up to date with the events and the settings, inside the caller's write
+    transaction ``cur``: called by every write that changes the events or the settings they depend on.
+
+    With ``import_id`` (an import that just added events), when the tables are current and not empty, only the
+    users that import can have changed are rebuilt: those with events in it and, where ``event_sources`` decides
+    what counts per day, every user with events on the days it touched. Else everything is rebuilt."""
     tz, inactive, sources = built_from(cur)
     params: dict[str, object] = {}
     if tz != "UTC":
@@ -83,10 +87,33 @@ def refresh(cur: duckdb.DuckDBPyConnection) -> None:
         params["event_sources"] = sources
     if inactive:
         params["inactive"] = inactive
-        active = "count(*) FILTER (WHERE NOT list_contains($inactive, event))"
-    else:
-        active = "count(*)"
-    cur.execute(f"""CREATE OR REPLACE TABLE user_days AS
+    if import_id is not None and is_current(cur) and _has_rows(cur):
+        _touched_users(cur, import_id, tz, bool(sources))
+        cur.execute("DELETE FROM user_days WHERE user_id IN (SELECT user_id FROM touched_users)")
+        cur.execute("DELETE FROM users WHERE user_id IN (SELECT user_id FROM touched_users)")
+        cur.execute(f"INSERT INTO user_days {_user_days_sql(tz, inactive, sources, only_touched=True)}", params)
+        cur.execute(f"INSERT INTO users {_USERS} WHERE user_id IN (SELECT user_id FROM touched_users) GROUP BY ALL")
+        cur.execute("DROP TABLE touched_users")
+        return
+    cur.execute(f"CREATE OR REPLACE TABLE user_days AS {_user_days_sql(tz, inactive, sources)}", params)
+    cur.execute(f"CREATE OR REPLACE TABLE users AS {_USERS} GROUP BY ALL")
+    cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [STATE_KEY, _state(tz, inactive, sources)])
+
+
+def _has_rows(cur: duckdb.DuckDBPyConnection) -> bool:
+    return bool(cur.execute("SELECT EXISTS (SELECT 1 FROM user_days)").fetchall()[0][0])
+
+
+_USERS = """SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
+               arg_max(account_id, day) AS account_id
+        FROM user_days"""
+
+
+def _user_days_sql(tz: str, inactive: list[str], sources: list[str], *, only_touched: bool = False) -> str:
+    """The rows of ``user_days`` (of the users in the temp table ``touched_users`` with ``only_touched``)."""
+    active = "count(*) FILTER (WHERE NOT list_contains($inactive, event))" if inactive else "count(*)"
+    where = "WHERE user_id IN (SELECT user_id FROM touched_users)" if only_touched else ""
+    return f"""
         SELECT user_id, day, events, active_events,
                CASE WHEN active_events > 0 THEN min(CASE WHEN active_events > 0 THEN day END) OVER (
                    PARTITION BY user_id ORDER BY day ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
@@ -96,13 +123,19 @@ def refresh(cur: duckdb.DuckDBPyConnection) -> None:
         FROM (
             SELECT user_id, {day_sql(tz)} AS day, count(*) AS events, {active} AS active_events,
                    arg_max(account_id, ts) AS account_id
-            FROM {counted_events_sql(sources, tz)} GROUP BY ALL
-        ) t""", params)
-    cur.execute("""CREATE OR REPLACE TABLE users AS
-        SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
-               arg_max(account_id, day) AS account_id
-        FROM user_days GROUP BY user_id""")
-    cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [STATE_KEY, _state(tz, inactive, sources)])
+            FROM {counted_events_sql(sources, tz)} c {where} GROUP BY ALL
+        ) t"""
+
+
+def _touched_users(cur: duckdb.DuckDBPyConnection, import_id: int, tz: str, by_day: bool) -> None:
+    """The temp table ``touched_users``: the users whose derived rows an import of events can change."""
+    params: dict[str, object] = {"id": import_id}
+    if tz != "UTC":
+        params["tz"] = tz
+    days = f"""UNION SELECT user_id FROM events WHERE {day_sql(tz)} IN (
+                   SELECT DISTINCT {day_sql(tz)} FROM events WHERE import_id = $id)""" if by_day else ""
+    cur.execute(f"""CREATE OR REPLACE TEMP TABLE touched_users AS
+        SELECT DISTINCT user_id FROM events WHERE import_id = $id {days}""", params)
 
 
 def is_current(cur: duckdb.DuckDBPyConnection) -> bool:
