@@ -21,9 +21,11 @@ from kpis.cli.args import date_arg, segment_arg
 from kpis.core.csv_safety import csv_line
 from kpis.core.errors import DataError, InputError
 from kpis.ingest.importer import import_file, undo
+from kpis.ingest.sources.detect import event_source_names
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.ops import annotations
 from kpis.review import build as review
+from kpis.store import settings
 from kpis.store.db import Store, default_path
 
 EXIT_BAD_INPUT = 2
@@ -168,33 +170,15 @@ def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-SETTINGS = ("timezone", "inactive_events", "currency", "event_sources", "public_url")
+SETTINGS = settings.STORED
 
 
 def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
-    import json
-
-    from kpis.metrics.activity import set_event_sources, set_timezone
-    from kpis.ops.sharing import set_public_url
-
     if args.value is None:
         for key in ([args.key] if args.key else SETTINGS):
             print(f"{key}={store.get_setting(key) or ''}")
         return 0
-    if args.key == "timezone":
-        set_timezone(store, args.value)
-    elif args.key == "inactive_events":
-        names = [n.strip() for n in args.value.split(",") if n.strip()]
-        store.set_setting("inactive_events", json.dumps(names))
-    elif args.key == "event_sources":
-        set_event_sources(store, [n.strip() for n in args.value.split(",") if n.strip()])
-    elif args.key == "public_url":
-        set_public_url(store, args.value)
-    else:
-        code = args.value.strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise InputError(f"expected a three-letter currency code such as EUR, got {args.value!r}")
-        store.set_setting("currency", code)
+    settings.set_from_text(store, args.key, args.value, event_source_names())
     print(f"{args.key}={store.get_setting(args.key)}")
     return 0
 

@@ -13,7 +13,6 @@ them hands them over instead of losing them.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from kpis.metrics.activity import timezone
 from kpis.ops.backup import auto_backup
 from kpis.store import derived
 from kpis.store.db import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
+from kpis.store.settings import env_number
 
 #: Seconds an import may run before it is stopped and rolled back, unless ``KPI_IMPORT_TIMEOUT`` says otherwise
 #: (``0``: no limit). Generous: ten million events import in well under a minute on a laptop.
@@ -48,16 +48,8 @@ def import_timeout() -> float | None:
     >>> import_timeout() == DEFAULT_IMPORT_TIMEOUT or "KPI_IMPORT_TIMEOUT" in os.environ
     True
     """
-    raw = os.environ.get("KPI_IMPORT_TIMEOUT", "").strip()
-    if not raw:
-        return DEFAULT_IMPORT_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if seconds < 0 or not math.isfinite(seconds):
-        raise InputError(f"KPI_IMPORT_TIMEOUT: expected a number of seconds such as 600 (0: no limit), got {raw!r}")
-    return seconds or None
+    return env_number("KPI_IMPORT_TIMEOUT", DEFAULT_IMPORT_TIMEOUT,
+                      "a number of seconds such as 600 (0: no limit)", least=0) or None
 
 
 def _is_the_database(store: Store, path: str | os.PathLike[str]) -> bool:

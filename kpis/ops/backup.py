@@ -26,6 +26,7 @@ from kpis.core.errors import InputError
 from kpis.store import catalog, derived
 from kpis.store.db import SCHEMA_VERSION, DatabaseInUse, NewerDatabase, Store, connection_config
 from kpis.store.db import first_line as _first_line
+from kpis.store.settings import env_number
 
 #: The folder, next to the database file, that holds the automatic backups.
 BACKUPS_DIR = "backups"
@@ -47,12 +48,7 @@ def backups_kept() -> int:
     >>> backups_kept() == DEFAULT_KEPT or "KPI_BACKUPS_KEPT" in os.environ
     True
     """
-    raw = os.environ.get("KPI_BACKUPS_KEPT", "").strip()
-    if not raw:
-        return DEFAULT_KEPT
-    if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"KPI_BACKUPS_KEPT: expected a number of backups such as 10, got {raw!r}")
-    return int(raw)
+    return int(env_number("KPI_BACKUPS_KEPT", DEFAULT_KEPT, "a number of backups such as 10", whole=True))
 
 
 def backup_dir(database: Path) -> Path:

@@ -24,10 +24,12 @@ import json
 
 import duckdb
 
+from kpis.store import settings
+
 #: The derived tables: caches of the events, rebuilt from them by every write that changes them.
 DERIVED_TABLES = ("user_days", "users")
 #: The settings the derived tables depend on.
-DERIVED_SETTINGS = ("timezone", "inactive_events", "event_sources")
+DERIVED_SETTINGS = (settings.TIMEZONE, settings.INACTIVE_EVENTS, settings.EVENT_SOURCES)
 #: The settings row recording what the derived tables were built from.
 STATE_KEY = "user_days_state"
 _LAYOUT = 4
@@ -62,10 +64,9 @@ def built_from(cur: duckdb.DuckDBPyConnection) -> tuple[str, list[str], list[str
     """The settings the derived tables are built from, as stored: ``(timezone, inactive events, sources)``."""
     rows = dict(cur.execute('SELECT "key", "value" FROM settings WHERE list_contains($keys, "key")',
                             {"keys": list(DERIVED_SETTINGS)}).fetchall())
-    tz = rows.get("timezone") or "UTC"
-    inactive = list(json.loads(rows["inactive_events"])) if rows.get("inactive_events") else []
-    sources = list(json.loads(rows["event_sources"])) if rows.get("event_sources") else []
-    return tz, inactive, sources
+    return (settings.parse_timezone(rows.get(settings.TIMEZONE)),
+            settings.parse_names(rows.get(settings.INACTIVE_EVENTS)),
+            settings.parse_names(rows.get(settings.EVENT_SOURCES)))
 
 
 def _state(tz: str, inactive: list[str], sources: list[str]) -> str:
@@ -130,7 +131,7 @@ def _user_days_sql(tz: str, inactive: list[str], sources: list[str], *, only_tou
 def _touched_users(cur: duckdb.DuckDBPyConnection, import_id: int, tz: str, by_day: bool) -> None:
     """The temp table ``touched_users``: the users whose derived rows an import of events can change."""
     params: dict[str, object] = {"id": import_id}
-    if tz != "UTC":
+    if by_day and tz != "UTC":
         params["tz"] = tz
     days = f"""UNION SELECT user_id FROM events WHERE {day_sql(tz)} IN (
                    SELECT DISTINCT {day_sql(tz)} FROM events WHERE import_id = $id)""" if by_day else ""
