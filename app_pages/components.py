@@ -129,7 +129,7 @@ def offer_demo(store: Store, can_edit: bool = True) -> tuple[Level, str] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached(name: str, path: str, version: tuple[int, int], _func: Callable[[Store], T], _store: Store) -> T:
+def _cached(name: str, path: str, version: tuple[int, ...], _func: Callable[[Store], T], _store: Store) -> T:
     return _store.consistent(_func)
 
 
@@ -140,7 +140,7 @@ def cached(store: Store, func: Callable[[Store], T]) -> T:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _computed(name: str, path: str, version: tuple[int, int], args: tuple[object, ...],
+def _computed(name: str, path: str, version: tuple[int, ...], args: tuple[object, ...],
               kwargs: tuple[tuple[str, object], ...], _func: Callable[..., T], _store: Store) -> T:
     return _store.consistent(_func, *args, **dict(kwargs))
 

@@ -497,11 +497,19 @@ class Store:
             if key in derived.DERIVED_SETTINGS:
                 derived.refresh(cur)
 
-    def data_version(self) -> tuple[int, int]:
-        """Changes whenever stored data changes (an import or an undo): the key for caches of KPI results."""
-        row = self.query("SELECT coalesce(max(import_id) FILTER (WHERE status IN ('ok', 'undone')), 0), "
-                         "count(undone_at) FROM imports")[0]
-        return int(row[0]), int(row[1])
+    def data_version(self) -> tuple[int, int, int, int]:
+        """Changes whenever stored data changes (an import, an undo, a note on a date added or removed): the key for
+        caches of KPI results and of the notes drawn on charts.
+
+        ``(latest import, imports undone, latest note, notes)``. Note ids are never reused, so a note added raises
+        the latest id and a note removed lowers the count without raising it: the pair changes with every change
+        and comes back only with the same notes."""
+        row = self.query("""SELECT coalesce(max(import_id) FILTER (WHERE status IN ('ok', 'undone')), 0),
+                                   count(undone_at),
+                                   (SELECT coalesce(max(annotation_id), 0) FROM annotations),
+                                   (SELECT count(*) FROM annotations)
+                            FROM imports""")[0]
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def is_empty(self) -> bool:
         """True when nothing was ever imported (or everything was undone)."""
