@@ -24,6 +24,7 @@ from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources.detect import event_source_names
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.ops import annotations
+from kpis.ops.status import import_log
 from kpis.review import build as review
 from kpis.store import settings
 from kpis.store.db import Store, default_path
@@ -53,16 +54,16 @@ def _cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
-    rows = store.query("""SELECT import_id, status, imported_at, source, rows_added, rows_updated, duplicates,
-                                 rows_rejected, imported_by, filename, coalesce(notes, '')
-                          FROM imports ORDER BY import_id""")
+    rows = import_log(store, oldest_first=True)
     if not rows:
         print("no imports yet")
         return 0
     header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
               "file", "notes")
-    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9],
-                         r[10]) for r in rows]
+    counts = ("rows_added", "rows_updated", "duplicates", "rows_rejected")
+    table = [header] + [(str(r["import_id"]), r["status"], f"{r['imported_at']:%Y-%m-%d %H:%M}", r["source"],
+                         *(_count(r[c]) for c in counts), r["imported_by"], r["filename"], r["notes"] or "")
+                        for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
