@@ -6,6 +6,8 @@ import argparse
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpis.cli import annotations as annotate_cli
 from kpis.core.errors import InputError
@@ -119,3 +121,37 @@ def test_annotate_list_quotes_formulas_and_carriage_returns(store, capsys):
     assert code == 0
     # the CR stays inside a quoted cell: no row can begin with a live formula
     assert out == "id,day,text\n1,2026-11-16,'=HYPERLINK(1)\n2,2026-11-17,\"launch\r=1+1\"\n"
+
+
+def test_the_data_version_changes_with_every_note_added_or_removed(store):
+    before = store.data_version()
+    first = annotations.add(store, date(2026, 11, 16), "Launched AI Insights")
+    one = store.data_version()
+    second = annotations.add(store, date(2026, 11, 10), "Price change")
+    two = store.data_version()
+    annotations.remove(store, first)
+    three = store.data_version()
+    annotations.remove(store, second)
+    assert len({before, one, two, three}) == 4, "a cache keyed on the version sees every note at once"
+    assert store.data_version() == before == (0, 0, 0, 0), "no import, no note: as at the start"
+    annotations.add(store, date(2026, 11, 10), "Outage")
+    assert store.data_version() == (0, 0, 3, 1), "the third note ever, alone"
+    with pytest.raises(InputError):
+        annotations.add(store, date(2026, 11, 10), "")  # refused: nothing stored, the version stays
+    assert store.data_version() == (0, 0, 3, 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(st.none(), st.integers(0, 5)), max_size=12))
+def test_one_data_version_means_one_set_of_notes(store, steps):
+    """``None`` adds a note, ``i`` removes the i-th note still there (if any): whatever the order, two states with
+    the same data version hold the same notes, so a cache keyed on it is never stale."""
+    seen: dict[tuple[int, ...], frozenset[int]] = {}
+    for step in steps:
+        alive = sorted(int(i) for i in annotations.all_annotations(store)["annotation_id"])
+        if step is None:
+            annotations.add(store, date(2026, 11, 16), "note")
+        elif step < len(alive):
+            annotations.remove(store, alive[step])
+        now = frozenset(int(i) for i in annotations.all_annotations(store)["annotation_id"])
+        assert seen.setdefault(store.data_version(), now) == now

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kpis.ops.status import import_history
+from kpis.store.db import Store
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -167,3 +170,18 @@ def test_the_import_history_shows_how_a_file_was_read(tmp_path, write):
     lines = kpis("imports", db=db).stdout.splitlines()
     assert lines[0].split()[-2:] == ["file", "notes"]
     assert lines[1].endswith("c.csv  read as cp1252")
+
+
+def test_the_command_line_and_the_data_page_list_the_same_import_log(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    assert kpis("import", str(write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n")),
+                db=db).returncode == 0
+    assert kpis("import", str(write("c.csv", "customer_id,name\nc1,Ann\nc2,Bo\n")), db=db).returncode == 0
+    assert kpis("undo", "1", db=db).returncode == 0
+    lines = kpis("imports", db=db).stdout.splitlines()[1:]
+    with Store(db) as store:
+        page = import_history(store)
+    assert [line.split()[:2] for line in lines] == [["1", "undone"], ["2", "ok"]]
+    assert list(page["import_id"]) == [2, 1] and list(page["status"]) == ["ok", "undone"]
+    assert [line.split()[5:7] for line in lines] == [["1", "0"], ["2", "0"]]  # added, updated
+    assert list(page["rows_added"]) == [2, 1]

@@ -61,8 +61,7 @@ def test_readers_see_whole_states_while_two_imports_run(tmp_path: Path) -> None:
     }
     with Store(tmp_path / "busy.duckdb") as store:
         assert import_file(store, base).rows_added == 1_000
-        # The first read after an import builds the derived tables, a write that waits for a running import: done
-        # here, so the readers can read the state before the imports while those run (else all may wait them out).
+        # the state before the imports, which the readers may see while those run
         assert store.consistent(_answer) == (1_000, 10, 1_000.0)
         seen: list[list[tuple[int, int, float]]] = [[] for _ in range(READERS)]
         errors: list[BaseException] = []

@@ -21,7 +21,6 @@ hides that route (docs/security.md).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -33,6 +32,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
 from kpis.core.errors import InputError
+from kpis.store.settings import env_number
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,8 @@ def session_upload_limit() -> int:
     >>> session_upload_limit() == DEFAULT_SESSION_UPLOAD_MB or "KPI_SESSION_UPLOAD_MB" in os.environ
     True
     """
-    raw = os.environ.get("KPI_SESSION_UPLOAD_MB", "").strip()
-    if not raw:
-        return DEFAULT_SESSION_UPLOAD_MB
-    if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"KPI_SESSION_UPLOAD_MB: expected a number of megabytes such as 2048, got {raw!r}")
-    return int(raw)
+    return int(env_number("KPI_SESSION_UPLOAD_MB", DEFAULT_SESSION_UPLOAD_MB, "a number of megabytes such as 2048",
+                          whole=True))
 
 
 class UploadGuard:

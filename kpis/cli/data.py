@@ -5,7 +5,6 @@ may be the damaged thing being replaced)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -15,9 +14,10 @@ import duckdb
 from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
 from kpis.core.errors import DataError, InputError
 from kpis.ingest.importer import import_file, undo
-from kpis.metrics.activity import set_event_sources, set_timezone
+from kpis.ingest.sources.detect import event_source_names
 from kpis.ops.demo import load_demo, remove_demo_with_backup
-from kpis.ops.sharing import set_public_url
+from kpis.ops.status import import_log
+from kpis.store import settings
 from kpis.store.backup import automatic_backups, backup, backup_dir, backups_kept, restore
 from kpis.store.db import Store
 
@@ -43,16 +43,16 @@ def _cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
-    rows = store.query("""SELECT import_id, status, imported_at, source, rows_added, rows_updated, duplicates,
-                                 rows_rejected, imported_by, filename, coalesce(notes, '')
-                          FROM imports ORDER BY import_id""")
+    rows = import_log(store, oldest_first=True)
     if not rows:
         print("no imports yet")
         return 0
     header = ("id", "status", "imported at (UTC)", "source", "added", "updated", "duplicates", "rejected", "by",
               "file", "notes")
-    table = [header] + [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M}", r[3], *(_count(n) for n in r[4:8]), r[8], r[9],
-                         r[10]) for r in rows]
+    counts = ("rows_added", "rows_updated", "duplicates", "rows_rejected")
+    table = [header] + [(str(r["import_id"]), r["status"], f"{r['imported_at']:%Y-%m-%d %H:%M}", r["source"],
+                         *(_count(r[c]) for c in counts), r["imported_by"], r["filename"], r["notes"] or "")
+                        for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -107,7 +107,7 @@ def _run_restore(db: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-SETTINGS = ("timezone", "inactive_events", "currency", "event_sources", "public_url")
+SETTINGS = settings.STORED
 
 
 def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
@@ -115,20 +115,7 @@ def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
         for key in ([args.key] if args.key else SETTINGS):
             print(f"{key}={store.get_setting(key) or ''}")
         return 0
-    if args.key == "timezone":
-        set_timezone(store, args.value)
-    elif args.key == "inactive_events":
-        names = [n.strip() for n in args.value.split(",") if n.strip()]
-        store.set_setting("inactive_events", json.dumps(names))
-    elif args.key == "event_sources":
-        set_event_sources(store, [n.strip() for n in args.value.split(",") if n.strip()])
-    elif args.key == "public_url":
-        set_public_url(store, args.value)
-    else:
-        code = args.value.strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise InputError(f"expected a three-letter currency code such as EUR, got {args.value!r}")
-        store.set_setting("currency", code)
+    settings.set_from_text(store, args.key, args.value, event_source_names())
     print(f"{args.key}={store.get_setting(args.key)}")
     return 0
 

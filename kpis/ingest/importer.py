@@ -13,7 +13,6 @@ them hands them over instead of losing them.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,8 +28,10 @@ from kpis.ingest.pipeline import Prepared, already_imported, display_name, is_th
 from kpis.ingest.sources import detect
 from kpis.ingest.sources.base import Staged
 from kpis.metrics.activity import timezone
+from kpis.store import derived
 from kpis.store.backup import auto_backup
 from kpis.store.db import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
+from kpis.store.settings import env_number
 
 #: Seconds an import may run before it is stopped and rolled back, unless ``KPI_IMPORT_TIMEOUT`` says otherwise
 #: (``0``: no limit). Generous: ten million events import in well under a minute on a laptop.
@@ -46,16 +47,8 @@ def import_timeout() -> float | None:
     >>> import_timeout() == DEFAULT_IMPORT_TIMEOUT or "KPI_IMPORT_TIMEOUT" in os.environ
     True
     """
-    raw = os.environ.get("KPI_IMPORT_TIMEOUT", "").strip()
-    if not raw:
-        return DEFAULT_IMPORT_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if seconds < 0 or not math.isfinite(seconds):
-        raise InputError(f"KPI_IMPORT_TIMEOUT: expected a number of seconds such as 600 (0: no limit), got {raw!r}")
-    return seconds or None
+    return env_number("KPI_IMPORT_TIMEOUT", DEFAULT_IMPORT_TIMEOUT,
+                      "a number of seconds such as 600 (0: no limit)", least=0) or None
 
 
 def _ignore(message: str) -> None:
@@ -173,7 +166,9 @@ def _import(store: Store, file: Prepared, who: str, expect: tuple[str, ...], rep
                      counts["duplicates"], staged.rejected, staged.as_of, "; ".join(notes) or None, import_id],
                 )
                 _drop_stage(cur, staged)
-                # the end of the import's transaction: the data and the log row commit together here
+                if "events" in staged.rows:  # the derived engagement rows of the users this import touched
+                    derived.refresh(cur, import_id)
+                # the end of the import's transaction: the data, its derived rows and the log row commit together
         except QueryTimeout as exc:
             _log_end(store, import_id, "timed-out")
             raise InputError(f"the import took longer than {exc.seconds:g} s and was stopped; nothing "
@@ -236,7 +231,7 @@ def _check_undoable(import_id: int, row: tuple[object, ...] | None) -> None:
 
 def _undo(store: Store, import_id: int) -> str:
     with store.transaction() as cur:
-        row = first(cur.execute("SELECT filename, status FROM imports WHERE import_id = ?", [import_id]))
+        row = first(cur.execute("SELECT filename, status, kinds FROM imports WHERE import_id = ?", [import_id]))
         _check_undoable(import_id, row)
         filename = row[0] if row else None
         cur.execute("UPDATE imports SET status = 'undone', undone_at = current_timestamp::TIMESTAMP "
@@ -249,6 +244,8 @@ def _undo(store: Store, import_id: int) -> str:
             _refresh_current(cur, table, keys)
         _hand_over_events(cur, import_id)
         cur.execute("DROP TABLE pending_as_of")
+        if row and "events" in str(row[2] or "").split(","):
+            derived.refresh(cur)
     return f"import {import_id} ({filename}) undone"
 
 

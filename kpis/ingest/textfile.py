@@ -18,7 +18,6 @@ import codecs
 import errno
 import gzip
 import hashlib
-import math
 import os
 import re
 import shutil
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kpis.core.errors import DiskFull, InputError
+from kpis.store.settings import env_number
 
 try:
     import fcntl  # POSIX only: elsewhere folders are judged by their age
@@ -145,16 +145,7 @@ def unpack_limits() -> tuple[int, float]:
 
 
 def _positive_setting(name: str, default: float, example: str) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 1 or not math.isfinite(value):
-        raise InputError(f"{name}: expected {example}, got {raw!r}")
-    return value
+    return env_number(name, default, example)
 
 
 @contextmanager

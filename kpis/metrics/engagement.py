@@ -14,7 +14,7 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import period_start, spine
-from kpis.metrics.activity import counted_events_sql, day_sql, ensure_user_days, event_sources, timezone
+from kpis.metrics.activity import counted_events_sql, day_sql, event_sources, timezone
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
 
@@ -33,13 +33,11 @@ def segment_sql(segment: tuple[str, str] | None) -> tuple[str, dict[str, object]
 
 def engagement_as_of(store: Store) -> date | None:
     """The last event day in the reporting time zone."""
-    ensure_user_days(store)
     return store.query("SELECT max(day) FROM user_days")[0][0]
 
 
 def first_active_day(store: Store) -> date | None:
     """The first event day (of any event, active or not): where every engagement series starts."""
-    ensure_user_days(store)
     return store.query("SELECT min(day) FROM user_days")[0][0]
 
 
@@ -47,7 +45,6 @@ def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | N
           windows: tuple[str, ...] = ("dau", "wau", "mau")) -> pd.DataFrame:
     """``day`` and the requested rolling counts (dau, wau, mau) for every day from the first active day to
     the as-of date; days without events count as 0."""
-    ensure_user_days(store)
     as_of = end or engagement_as_of(store)
     first = first_active_day(store)
     if as_of is None or first is None or first > as_of:
@@ -86,7 +83,6 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
     The periods run from the first event day, or from ``start`` when it is earlier: periods before any event
     count 0 users and have undefined means and rolling counts.
     """
-    ensure_user_days(store)
     as_of = end or engagement_as_of(store)
     first = first_active_day(store)
     columns = ["period_start", "period_end", "partial", *kpis]
@@ -219,7 +215,6 @@ def power_curve(store: Store, grain: str, period: date, *, segment: tuple[str, s
     """For the week (L7) or calendar month holding ``period``: how many users were active on exactly n days."""
     if grain not in ("week", "month"):
         raise ValueError("the power-user curve exists at week and month grain")
-    ensure_user_days(store)
     the_period = spine(period, period, grain)[0]
     where, params = segment_sql(segment)
     counts = store.df(f"""

@@ -12,7 +12,6 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import next_start, period_start, spine
-from kpis.metrics.activity import ensure_user_days
 from kpis.metrics.engagement import engagement_as_of, segment_sql
 from kpis.store.db import Store
 
@@ -27,7 +26,6 @@ def cohorts(store: Store, grain: str, mode: str = "n-day", *, end: date | None =
         raise ValueError("cohorts exist at week and month grain")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
-    ensure_user_days(store)
     as_of = end or engagement_as_of(store)
     if as_of is None:
         return pd.DataFrame(columns=COLUMNS)

@@ -8,11 +8,10 @@ make every page heavy and could never be picked from anyway.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kpis.core.errors import InputError
+from kpis.store.settings import env_number
 
 if TYPE_CHECKING:
     from kpis.store.db import Store
@@ -45,12 +44,8 @@ def max_segment_values() -> int:
     >>> max_segment_values() == DEFAULT_MAX_SEGMENT_VALUES or "KPI_MAX_SEGMENT_VALUES" in os.environ
     True
     """
-    raw = os.environ.get("KPI_MAX_SEGMENT_VALUES", "").strip()
-    if not raw:
-        return DEFAULT_MAX_SEGMENT_VALUES
-    if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"KPI_MAX_SEGMENT_VALUES: expected a number of values such as 50, got {raw!r}")
-    return int(raw)
+    return int(env_number("KPI_MAX_SEGMENT_VALUES", DEFAULT_MAX_SEGMENT_VALUES, "a number of values such as 50",
+                          whole=True))
 
 
 @dataclass(frozen=True)

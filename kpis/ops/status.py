@@ -9,6 +9,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from kpis.ingest.sources.detect import label_of
@@ -94,8 +96,24 @@ def import_history(store: Store) -> pd.DataFrame:
     ...     list(import_history(store).columns) == list(HISTORY_COLUMNS)
     True
     """
-    columns = ", ".join(HISTORY_COLUMNS)
-    return store.df(f"SELECT {columns} FROM imports ORDER BY import_id DESC")
+    return store.df(_history_sql(oldest_first=False))
+
+
+def import_log(store: Store, *, oldest_first: bool = False) -> list[dict[str, Any]]:
+    """:func:`import_history` as plain rows (column name -> value, ``None`` where nothing is known), for the
+    command line.
+
+    >>> from kpis.store.db import Store
+    >>> with Store(":memory:") as store:
+    ...     import_log(store)
+    []
+    """
+    return [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in store.query(_history_sql(oldest_first))]
+
+
+def _history_sql(oldest_first: bool) -> str:
+    """The one query behind the import log, newest or oldest first."""
+    return f"SELECT {', '.join(HISTORY_COLUMNS)} FROM imports ORDER BY import_id {'ASC' if oldest_first else 'DESC'}"
 
 
 def live_imports(store: Store) -> list[tuple[int, str]]:

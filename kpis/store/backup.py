@@ -23,10 +23,10 @@ from pathlib import Path
 import duckdb
 
 from kpis.core.errors import InputError
-from kpis.metrics.activity import DERIVED_TABLES, drop_derived
-from kpis.store import catalog
+from kpis.store import catalog, derived
 from kpis.store.db import SCHEMA_VERSION, DatabaseInUse, NewerDatabase, Store, connection_config
 from kpis.store.db import first_line as _first_line
+from kpis.store.settings import env_number
 
 #: The folder, next to the database file, that holds the automatic backups.
 BACKUPS_DIR = "backups"
@@ -48,12 +48,7 @@ def backups_kept() -> int:
     >>> backups_kept() == DEFAULT_KEPT or "KPI_BACKUPS_KEPT" in os.environ
     True
     """
-    raw = os.environ.get("KPI_BACKUPS_KEPT", "").strip()
-    if not raw:
-        return DEFAULT_KEPT
-    if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"KPI_BACKUPS_KEPT: expected a number of backups such as 10, got {raw!r}")
-    return int(raw)
+    return int(env_number("KPI_BACKUPS_KEPT", DEFAULT_KEPT, "a number of backups such as 10", whole=True))
 
 
 def backup_dir(database: Path) -> Path:
@@ -201,7 +196,7 @@ def check_database(path: Path, name: str | None = None) -> int:
     try:
         found = catalog.read(con)
         version = _schema_version(con, found, label)
-        problem = catalog.difference(found, catalog.expected(version), derived=DERIVED_TABLES)
+        problem = catalog.difference(found, catalog.expected(version), derived=derived.DERIVED_TABLES)
         if problem:
             raise InputError(f"{label} is a DuckDB database but not a backup of this dashboard (schema version "
                              f"{version}: {problem})")
@@ -242,8 +237,8 @@ def _read_all(con: duckdb.DuckDBPyConnection, table: str, path: Path, label: str
 
 @contextmanager
 def _upgraded(staged: Path, label: str) -> Iterator[Store]:
-    """Open the checked copy ``staged`` as the app does (which brings an older schema up to this version), drop
-    its derived tables and write it all into the file; the open store keeps the file locked until the block
+    """Open the checked copy ``staged`` as the app does (which brings an older schema up to this version), build
+    its derived tables afresh and write it all into the file; the open store keeps the file locked until the block
     ends."""
     try:
         ready = Store(staged)
@@ -251,7 +246,8 @@ def _upgraded(staged: Path, label: str) -> Iterator[Store]:
         raise InputError(f"{label} could not be brought up to this version ({_first_line(exc)}); nothing was "
                          "restored") from None
     try:
-        drop_derived(ready)
+        with ready.transaction() as cur:
+            derived.rebuild(cur)
         ready.checkpoint()
         yield ready
     finally:

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
+from kpis.store import derived
+
 DEFAULT_DB = Path("data/kpis.duckdb")
 #: DuckDB's memory limit unless ``KPI_MEMORY_LIMIT`` (or ``Store(memory_limit=...)``) says otherwise: half of
 #: the machine's memory, so that a large upload spills to disk instead of starving the app and the system.
@@ -31,9 +33,6 @@ _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$", re.IGNORECASE)
 #: Identifies this process in the import log: an import still ``running`` under another tag when the database is
 #: opened belongs to a process that is gone (DuckDB lets one process at a time open the file for writing).
 PROCESS_TAG = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
-#: :meth:`Store.consistent` runs a function at most this often (each run after a rebuild finds it built, unless
-#: yet another import committed meanwhile).
-_CONSISTENT_ATTEMPTS = 5
 T = TypeVar("T")
 
 #: Tables whose rows are versions of a keyed record: a newer export replaces an older one by key.
@@ -199,12 +198,10 @@ def migrate(cur: duckdb.DuckDBPyConnection, current: int, target: int = SCHEMA_V
 
 
 class Snapshot:
-    """One thread's read transaction (see :meth:`Store.snapshot`); ``moved`` once a write of that thread moved it
-    to a later state."""
+    """One thread's read transaction (see :meth:`Store.snapshot`)."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self.cursor = cursor
-        self.moved = False
 
 
 class QueryTimeout(Exception):
@@ -257,11 +254,16 @@ class _Watchdog:
 class Store:
     """One open database file: read through :meth:`query` / :meth:`df`, write through :meth:`transaction`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, memory_limit: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, memory_limit: str | None = None,
+                 read_only: bool = False) -> None:
+        """Open (and create, bring up to this schema version) the database file; with ``read_only``, open an
+        existing file of this version for reading only: every read works, every write fails."""
         self.path = Path(path) if path is not None else default_path()
-        if str(self.path) != ":memory:":
+        if str(self.path) != ":memory:" and not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config = connection_config(memory_limit)
+        if read_only:
+            config["access_mode"] = "READ_ONLY"
         try:
             self._con = duckdb.connect(str(self.path), config=config)
         except duckdb.Error as exc:
@@ -271,7 +273,10 @@ class Store:
         self._local = threading.local()
         try:
             self._con.execute("SET TimeZone = 'UTC'")
-            self._migrate()
+            if read_only:
+                self._check_readable()
+            else:
+                self._migrate()
         except BaseException as exc:
             self._con.close()  # else the failed open would keep the file (and its lock) until garbage collection
             if isinstance(exc, duckdb.Error):
@@ -316,9 +321,9 @@ class Store:
         """Make every read of this thread inside the block see one state of the database.
 
         A KPI table is several queries; without a snapshot an import that commits between two of them would mix
-        old and new data in one answer. Nested blocks share the outer snapshot. A write of this thread inside
-        the block (a derived table rebuilt on first use) moves the snapshot to the state right after that write
-        and sets :attr:`Snapshot.moved`: reads made before it saw the older state (:meth:`consistent` retries).
+        old and new data in one answer. Nested blocks share the outer snapshot. Reads never write (the derived
+        tables are built by the writes that change them); a write of this thread inside the block moves the
+        snapshot to the state right after that write.
         """
         outer = getattr(self._local, "snapshot", None)
         if outer is not None:
@@ -339,16 +344,9 @@ class Store:
     def consistent(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``func(store, *args, **kwargs)`` with all its reads from one state of the database.
 
-        Runs ``func`` in a :meth:`snapshot`; when ``func`` had to write (a derived table was stale and rebuilt),
-        its earlier reads may be older than its later ones, so it runs again on a fresh snapshot, which then
-        finds everything built. KPI functions only read, apart from those rebuilds, so running one again is
-        harmless.
+        Runs ``func`` once in a :meth:`snapshot`: KPI functions only read, so every query of one answer sees the
+        same state, whatever imports commit meanwhile.
         """
-        for _ in range(_CONSISTENT_ATTEMPTS - 1):
-            with self.snapshot() as pinned:
-                result = func(self, *args, **kwargs)
-                if not pinned.moved:
-                    return result
         with self.snapshot():
             return func(self, *args, **kwargs)
 
@@ -360,7 +358,6 @@ class Store:
         pinned.cursor.execute("ROLLBACK")
         pinned.cursor.execute("BEGIN TRANSACTION")
         pinned.cursor.execute("SELECT 1 FROM schema_version LIMIT 1").fetchall()
-        pinned.moved = True
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one read query with parameters and return all its rows."""
@@ -459,6 +456,18 @@ class Store:
             # in the same transaction: a file whose tables are not this app's fails here, and its migrations
             # roll back with it, so a damaged database is left exactly as it was found
             self._mark_interrupted(cur)
+            derived.refresh_if_stale(cur)  # a restored or older file: its derived tables are built before any read
+
+    def _check_readable(self) -> None:
+        """A file opened read-only cannot be upgraded nor its derived tables built: it must be current already."""
+        cur = self._new_cursor()
+        try:
+            version = first(cur.execute("SELECT max(version) FROM schema_version"))
+            if not version or version[0] != SCHEMA_VERSION or not derived.is_current(cur):
+                raise OSError(f"cannot open the database {self.path} for reading only: open it for writing once to "
+                              f"bring it up to this version")
+        finally:
+            cur.close()
 
     @staticmethod
     def _mark_interrupted(cur: duckdb.DuckDBPyConnection) -> None:
@@ -481,15 +490,26 @@ class Store:
         return rows[0][0] if rows else default
 
     def set_setting(self, key: str, value: str) -> None:
-        """Store a setting, replacing any earlier value."""
+        """Store a setting, replacing any earlier value; one the derived tables depend on rebuilds them in the
+        same transaction, so that the next read shows its effect."""
         with self.transaction() as cur:
             cur.execute('INSERT OR REPLACE INTO settings VALUES (?, ?)', [key, value])
+            if key in derived.DERIVED_SETTINGS:
+                derived.refresh(cur)
 
-    def data_version(self) -> tuple[int, int]:
-        """Changes whenever stored data changes (an import or an undo): the key for caches of KPI results."""
-        row = self.query("SELECT coalesce(max(import_id) FILTER (WHERE status IN ('ok', 'undone')), 0), "
-                         "count(undone_at) FROM imports")[0]
-        return int(row[0]), int(row[1])
+    def data_version(self) -> tuple[int, int, int, int]:
+        """Changes whenever stored data changes (an import, an undo, a note on a date added or removed): the key for
+        caches of KPI results and of the notes drawn on charts.
+
+        ``(latest import, imports undone, latest note, notes)``. Note ids are never reused, so a note added raises
+        the latest id and a note removed lowers the count without raising it: the pair changes with every change
+        and comes back only with the same notes."""
+        row = self.query("""SELECT coalesce(max(import_id) FILTER (WHERE status IN ('ok', 'undone')), 0),
+                                   count(undone_at),
+                                   (SELECT coalesce(max(annotation_id), 0) FROM annotations),
+                                   (SELECT count(*) FROM annotations)
+                            FROM imports""")[0]
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def is_empty(self) -> bool:
         """True when nothing was ever imported (or everything was undone)."""
