@@ -124,7 +124,7 @@ def bench_limit() -> None:
     suite holds its imports open to reach a limit; this is the run against a real clock, kept out of the tests."""
     csv = DATA / f"limit_{LIMIT_ROWS}.csv"
     if not csv.exists():
-        run_python(f"from tests.test_crash import write_events; from pathlib import Path; "
+        run_python(f"from tests.kpis.test_crash import write_events; from pathlib import Path; "
                    f"write_events(Path({str(csv)!r}), {LIMIT_ROWS})")
     db = DATA / "limit.duckdb"
     for path in DATA.glob("limit.duckdb*"):

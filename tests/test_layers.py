@@ -9,9 +9,12 @@ the whole graph, and it has no cycle.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from app_pages.ui import keys
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("core", "store", "ingest", "metrics", "plan", "review", "ops", "cli")
@@ -45,25 +48,29 @@ def _imported(node: ast.AST, here: str, is_package: bool) -> list[str]:
     return []
 
 
+def _imports(tree: ast.Module) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+    """Each import statement and whether it sits inside a function (or lambda)."""
+    def walk(node: ast.AST, in_function: bool) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                yield child, in_function
+            inside = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            yield from walk(child, inside)
+    return walk(tree, False)
+
+
 def _graph() -> tuple[dict[str, set[str]], list[str]]:
-    """Module -> the project modules it imports at module level; and every import made inside a function."""
+    """Module -> the project modules it imports (anywhere in it); and every import made inside a function."""
     sources = _sources()
     graph: dict[str, set[str]] = {}
     inner: list[str] = []
     for name, path in sources.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         is_package = path.name == "__init__.py"
-        edges: set[str] = set()
-        for node in ast.walk(tree):
-            for target in _imported(node, name, is_package):
-                if target in sources and target != name:
-                    edges.add(target)
-        for func in ast.walk(tree):
-            if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
-                for node in ast.walk(func):
-                    if isinstance(node, ast.Import | ast.ImportFrom):
-                        inner.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-        graph[name] = edges
+        graph[name] = set()
+        for node, in_function in _imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            graph[name] |= {t for t in _imported(node, name, is_package) if t in sources and t != name}
+            if in_function:
+                inner.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return graph, inner
 
 
@@ -131,8 +138,21 @@ def test_kpis_never_imports_the_ui() -> None:
                for m in GRAPH[src])
 
 
-def test_ui_parts_never_import_a_page() -> None:
-    parts = [m for m in GRAPH if m.startswith("app_pages.ui")]
+def test_ui_parts_never_import_a_page_or_a_page_section() -> None:
+    parts = [m for m in GRAPH if m.startswith("app_pages.ui.")]
+    assert len(parts) >= 10
     bad = {m: sorted(t for t in GRAPH[m] if t.startswith("app_pages") and not t.startswith("app_pages.ui"))
            for m in parts}
     assert {m: t for m, t in bad.items() if t} == {}
+
+
+def _pages() -> set[str]:
+    """The page scripts, from the page paths that ``dashboard.py`` registers."""
+    return {v.removesuffix(".py").replace("/", ".") for k, v in vars(keys).items() if k.endswith("_PAGE")}
+
+
+@pytest.mark.parametrize("page", sorted(_pages()))
+def test_no_module_imports_a_page(page: str) -> None:
+    """A page is a script that Streamlit runs from its file: importing it would run it."""
+    assert page in GRAPH
+    assert sorted(name for name, deps in GRAPH.items() if page in deps) == []

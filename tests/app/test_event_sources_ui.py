@@ -15,7 +15,7 @@ from kpis.ingest.importer import import_file
 from kpis.metrics.activity import event_sources, inactive_events
 from kpis.store.db import Store
 from tests.app.test_pages import history, open_data_page, texts
-from tests.test_overlap import MIXPANEL, POSTHOG
+from tests.kpis.test_overlap import MIXPANEL, POSTHOG
 
 WARNING = ("These events overlap 80% with import 1 from PostHog (ph.csv): the same users, on the same days, with "
            "similar counts per event. Imported as well, that activity counts twice in every product KPI.")

@@ -164,7 +164,8 @@ def test_unexpected_error_is_a_short_message_not_a_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal detail the user should not see")
 
-    monkeypatch.setattr(actions, "import_file", broken)
+    monkeypatch.setattr(actions, "import_file", broken)  # an upload without a preview
+    monkeypatch.setattr(actions, "import_prepared", broken)  # an upload imported from its preview
     at = open_data_page(app())
     upload(at, ("events.csv", GOOD_EVENTS))
     assert texts(at.error) == ["events.csv: the import failed unexpectedly (RuntimeError); nothing was stored."]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpis.store.db import Store
 from tests.app.test_pages import unescape
-from tests.test_segments import load
+from tests.kpis.test_segments import load
 
 OPTIONS = ["all customers", "Plan: Pro", "Plan: Team", "Segment: Enterprise", "Segment: SMB"]
 CAPTION = "Not offered as segments (more than 50 values): phone (51 values)."

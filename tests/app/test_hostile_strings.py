@@ -22,7 +22,7 @@ from kpis.plan import annotations
 from kpis.review.build import build_review, render_html, render_markdown
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 BOLD = "**bold**"

@@ -18,9 +18,9 @@ from kpis.ops.demo import remove_demo, remove_demo_with_backup
 from kpis.plan.annotations import add as add_annotation
 from kpis.store import backup
 from kpis.store.db import SCHEMA_VERSION, Store, migrate
-from tests.test_crash import fingerprints
+from tests.kpis.test_crash import fingerprints
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EVENTS = "user_id,event,timestamp\n"
 SUBS = "subscription_id,customer_id,plan,amount,currency,interval,status,started_at,ended_at\n"
 

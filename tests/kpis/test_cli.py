@@ -12,7 +12,7 @@ import pytest
 from kpis.ops.status import import_history
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def kpis(*args: str, db: Path) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from kpis.core.errors import InputError
 from kpis.ops.sharing import check_base_url, full_link, public_url, set_public_url
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("text, stored", [

@@ -25,7 +25,7 @@ from kpis.ingest.importer import import_file
 from kpis.store.db import Store
 from tests.server import STARTUP_SECONDS, streamlit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000
 SECRETS = """[auth]
 redirect_uri = "http://127.0.0.1:9/oauth2callback"

@@ -28,7 +28,7 @@ from kpis.store.db import Store
 from tests.kpis import two_sources
 from tests.kpis.helpers import EVENTS_HEADER, SUBS_HEADER
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APART = ("Revenue to 10 Apr 2026, product events to 29 Mar 2026: the review covers the week of 23 Mar 2026, the "
          "last week complete in both.")
 LATER_TARGETS = ("Targets of Q2 2026 (MRR, Active customers) start on 1 Apr 2026, after the week reviewed: this "

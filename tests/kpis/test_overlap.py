@@ -25,7 +25,7 @@ from kpis.metrics.engagement import adoption_by_event, engagement_table
 from kpis.ops.status import events_by_source
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 #: PostHog: u1 created 2 reports and viewed 3 pages on 2 March, u2 sent an invite on 3 March (6 events).
 POSTHOG = ("uuid,event,distinct_id,timestamp\n"

@@ -22,7 +22,7 @@ from kpis.ingest.importer import import_file
 from kpis.ingest.textfile import MIN_STALE_SECONDS, OWNER_LOCK, open_text, remove_stale_workdirs, unpack_gzip
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EVENTS_HEADER = b"user_id,event,timestamp\n"
 
 

@@ -121,7 +121,7 @@ def test_readers_see_whole_states_while_two_imports_run(tmp_path: Path) -> None:
 
 # -- one process at a time: the database's lock survives every backup -----------------------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EVENTS = "user_id,event,timestamp\n"
 
 

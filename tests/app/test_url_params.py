@@ -19,7 +19,7 @@ from app_pages.ui.filters import Filters
 from kpis.ingest.importer import import_file
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTIONS = ("subscription_id,customer_id,plan,amount,currency,interval,status,started_at,canceled_at,ended_at\n"
                  "s1,c1,Pro,100,usd,month,active,2026-01-05,,\n"
                  "s2,c2,Team,50,usd,month,canceled,2026-02-02,2026-06-01,2026-06-01\n")

@@ -208,7 +208,7 @@ def test_anomaly_is_a_break_from_the_trend(store, write):
 
 
 def test_targets_cli_export_then_import_round_trips(tmp_path, write):
-    from tests.test_cli import kpis
+    from tests.kpis.test_cli import kpis
 
     db = tmp_path / "t.duckdb"
     source = write("t.csv", TARGETS + 'mrr,quarter,2026-10-01,1200000,CPO,"Board plan, approved"\n')

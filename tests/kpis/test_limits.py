@@ -17,9 +17,9 @@ import pytest
 from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file
 from kpis.store.db import Store
-from tests.test_crash import fingerprints, write_events
+from tests.kpis.test_crash import fingerprints, write_events
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = 2_000  # a small import: it reaches its limit because the test holds it open, never because it is slow
 #: sum of 0 .. N-1 for N = 2,000,000,000 is N(N-1)/2 = 1,999,999,999,000,000,000; DuckDB needs seconds for it
 LONG_SQL = "SELECT sum(range) FROM range(2000000000)"

@@ -18,7 +18,7 @@ from kpis.ingest.importer import import_file
 from kpis.metrics.series import series
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 #: rows of the large export: its import takes a couple of seconds, most of it in the data transaction
 BIG_ROWS = 400_000

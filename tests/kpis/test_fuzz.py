@@ -26,7 +26,7 @@ from kpis.ingest.importer import ImportResult, import_file
 from kpis.ingest.sources.base import MAX_FIELD_BYTES
 from kpis.store.db import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # -- seeds: one small valid file per format ------------------------------------------------------------------------
 
