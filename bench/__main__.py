@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=("import", "limit", "engagement", "revenue", "scaling", "ui",
-                                                         "load"))
+                                                         "load", "pages"))
     parser.add_argument("--scaling", default="1000000,10000000,50000000",
                         help="event counts for the linear-growth check (comma separated)")
     parser.add_argument("--sessions", type=int, help="concurrent browser sessions for the load part (default 8)")
@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import load  # imports playwright: only when asked
 
         load.main(sessions=args.sessions or load.SESSIONS, rounds=args.load_rounds or load.ROUNDS)
+    if args.only in (None, "pages"):
+        from bench import pages  # imports playwright: only when asked
+
+        pages.main(args.events)
     return 0
 
 
