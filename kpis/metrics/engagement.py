@@ -123,13 +123,25 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
     return out[columns]
 
 
+def last_active_in_period_sql(grain: str) -> str:
+    """A condition true on one row per user and period among the user's active days up to ``$as_of``: the last
+    one (the user's next active day is later than ``$as_of`` or in another period). Counting those rows counts the
+    users active in each period without a ``count(DISTINCT user_id)``.
+
+    >>> last_active_in_period_sql("week")  # doctest: +NORMALIZE_WHITESPACE
+    "active_events > 0 AND (next_active_day IS NULL OR next_active_day > $as_of
+     OR date_trunc('week', next_active_day) <> date_trunc('week', day))"
+    """
+    return (f"active_events > 0 AND (next_active_day IS NULL OR next_active_day > $as_of "
+            f"OR date_trunc('{grain}', next_active_day) <> date_trunc('{grain}', day))")
+
+
 def _period_counts(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None) -> pd.DataFrame:
     """Active users (distinct, over the period) and events per period."""
     where, params = segment_sql(segment)
-    distinct = "count(*)" if grain == "day" else "count(DISTINCT user_id)"
     table = store.df(f"""
         SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period_start,
-               {distinct} FILTER (WHERE active_events > 0) AS active_users, sum(events) AS events
+               count(*) FILTER (WHERE {last_active_in_period_sql(grain)}) AS active_users, sum(events) AS events
         FROM user_days WHERE day <= $as_of {where} GROUP BY 1""", {"as_of": as_of, **params})
     table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
     return table.set_index("period_start")

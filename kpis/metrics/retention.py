@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import next_start, period_start, spine
-from kpis.metrics.engagement import engagement_as_of, segment_sql
+from kpis.metrics.engagement import engagement_as_of, last_active_in_period_sql, segment_sql
 from kpis.store.db import Store
 
 MODES = ("n-day", "unbounded")
@@ -36,16 +36,13 @@ def cohorts(store: Store, grain: str, mode: str = "n-day", *, end: date | None =
                          WHERE first_day <= $as_of {where} GROUP BY 1""", params)
     if sizes.empty:
         return pd.DataFrame(columns=COLUMNS)
-    if mode == "n-day":
-        cells = store.df(f"""
-            SELECT c, p, count(*) AS n FROM (
-                SELECT DISTINCT user_id, {trunc.format('first_day')} AS c, {trunc.format('day')} AS p
-                FROM user_days WHERE active_events > 0 AND day <= $as_of {where}
-            ) t GROUP BY c, p""", params)
-    else:
-        cells = store.df(f"""
-            SELECT {trunc.format('first_day')} AS c, {trunc.format('max(day)')} AS p, 1 AS n
-            FROM user_days WHERE active_events > 0 AND day <= $as_of {where} GROUP BY user_id, first_day""", params)
+    # one row per user counted: its last active day up to the as-of date in each period (n-day) or at all
+    # (unbounded), so that no DISTINCT or GROUP BY user runs over user_days
+    counted = last_active_in_period_sql(grain) if mode == "n-day" else (
+        "active_events > 0 AND (next_active_day IS NULL OR next_active_day > $as_of)")
+    cells = store.df(f"""
+        SELECT {trunc.format('first_day')} AS c, {trunc.format('day')} AS p, count(*) AS n
+        FROM user_days WHERE day <= $as_of AND {counted} {where} GROUP BY c, p""", params)
     last = period_start(as_of, grain)
     index = {p.start: i for i, p in enumerate(spine(pd.to_datetime(sizes["c"]).dt.date.min(), as_of, grain))}
     found: dict[tuple[int, int], int] = {}
