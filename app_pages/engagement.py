@@ -71,7 +71,9 @@ if at is None:
     st.caption("Feature adoption needs one complete period.")
 else:
     period = table["period_start"].iloc[at]
-    by_event = cache.computed(store, engagement.adoption_by_event, grain, end=end, segment=chosen.segment)
+    compared = scorecard.reference_start(period, grain, chosen.compare)
+    by_event = cache.computed(store, engagement.adoption_in, grain, (period, compared), end=end,
+                              segment=chosen.segment)
     events = [e for e in cache.cached(store, scorecard.event_names)
               if e in by_event and event_names.kind(e) != "housekeeping"]  # absent: users outside the segment
     names = event_names.shown_names(events)
@@ -79,7 +81,7 @@ else:
     for event in events:
         adoption = by_event[event]
         series = adoption.rename(columns={"adoption": "value"})
-        shown_value = scorecard.compare(series, grain, chosen.compare, period=headline,
+        shown_value = scorecard.compare(series, grain, chosen.compare, period=period,
                                         data_start=scaffold.data_starts(store)["engagement"])
         users = adoption.loc[adoption["period_start"] == period, "users"]
         rows[event_names.kind(event)].append({

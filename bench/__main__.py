@@ -4,6 +4,7 @@ prints ratios side by side."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,10 +14,28 @@ from bench.queries import REFERENCE_SQL, SUBSCRIPTIONS_SQL
 DATA = ROOT / "bench_data"
 
 
+#: The largest company the demo generator makes (it runs out of company names further up).
+GENERATED_MAX = 10_000_000
+
+
 def events_csv(n: int) -> Path:
-    """A ``user_id,event,timestamp`` CSV with ``n`` rows from the demo generator (made once, then reused)."""
+    """A ``user_id,event,timestamp`` CSV with ``n`` rows from the demo generator, with its Stripe exports beside it
+    (made once, then reused). Beyond :data:`GENERATED_MAX` events the largest company's events are repeated with
+    other user ids (``usr_x~1``, ``usr_x~2``, ...), each moment's copies together so the file stays in time order,
+    the first ``n`` of them (the whole year when ``n`` is a multiple), beside that company's Stripe exports."""
     out = DATA / f"events_{n}"
     path = out / "events.csv"
+    if not path.exists() and n > GENERATED_MAX:
+        base = events_csv(GENERATED_MAX)
+        out.mkdir(parents=True, exist_ok=True)
+        for export in base.parent.glob("stripe_*.csv"):
+            shutil.copyfile(export, out / export.name)
+        copies = -(-n // GENERATED_MAX)
+        print(f"writing {n:,} demo events to {path} ({copies} copies of {base.parent.name}) ...", flush=True)
+        sql = (f"COPY (SELECT CASE WHEN k = 0 THEN user_id ELSE user_id || '~' || k END AS user_id, event, timestamp "
+               f"FROM (SELECT *, row_number() OVER () AS r FROM read_csv('{base}', all_varchar = true)), "
+               f"range({copies}) t(k) ORDER BY r, k LIMIT {n}) TO '{path}.partial' (HEADER, FORMAT csv)")
+        run_python(f"import duckdb, os; duckdb.connect().execute({sql!r}); os.rename('{path}.partial', '{path}')")
     if not path.exists():
         print(f"writing {n:,} demo events to {path} ...", flush=True)
         run_python(f"import subprocess, sys; subprocess.run([sys.executable, 'sample_data/generate.py', "

@@ -9,7 +9,7 @@ No day is joined with its 30-day window and no ``COUNT(DISTINCT ...)`` runs insi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -136,9 +136,13 @@ def last_active_in_period_sql(grain: str) -> str:
             f"OR date_trunc('{grain}', next_active_day) <> date_trunc('{grain}', day))")
 
 
-def _period_counts(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None) -> pd.DataFrame:
-    """Active users (distinct, over the period) and events per period."""
+def _period_counts(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None,
+                   days: tuple[date, date] | None = None) -> pd.DataFrame:
+    """Active users (distinct, over the period) and events per period (on ``days`` only, when given)."""
     where, params = segment_sql(segment)
+    if days is not None:
+        where += " AND day BETWEEN $first AND $last"
+        params |= {"first": days[0], "last": days[1]}
     table = store.df(f"""
         SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period_start,
                count(*) FILTER (WHERE {last_active_in_period_sql(grain)}) AS active_users, sum(events) AS events
@@ -197,30 +201,87 @@ def _adoption(store: Store, grain: str, start: date | None, end: date | None, se
     table = engagement_table(store, grain, start=start, end=end, segment=segment, kpis=("active_users",))
     if table.empty:
         return {}
-    as_of = table["period_end"].iloc[-1]
+    did = _users_by_event(store, grain, table["period_end"].iloc[-1], segment, event)
+    return {str(name): _with_users(table, rows) for name, rows in did.groupby("event", sort=False)}
+
+
+def adoption_in(store: Store, grain: str, periods: tuple[date, ...], *, end: date | None = None,
+                segment: tuple[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`adoption_by_event` in ``periods`` only (by their first days; those outside the series are left
+    out): a page that shows one period against another reads the events of those periods, not of the whole
+    history. Every event done up to the as-of date has its table, with 0 users where nobody did it then."""
+    as_of = end or engagement_as_of(store)
+    first = first_active_day(store)
+    if as_of is None or first is None or first > as_of:
+        return {}
+    parts = []
+    for p in (p for p in spine(first, as_of, grain) if p.start in set(periods)):
+        active = _period_counts(store, grain, as_of, segment, days=(p.start, p.end))
+        row = pd.DataFrame({"period_start": [p.start], "period_end": [p.end], "partial": [p.partial],
+                            "active_users": [int(active["active_users"].get(p.start, 0))]})
+        parts.append((row, _users_by_event(store, grain, as_of, segment, None, days=(p.start, p.end))))
+    table = pd.concat([row for row, _ in parts], ignore_index=True) if parts else pd.DataFrame(
+        columns=["period_start", "period_end", "partial", "active_users"])
+    did = pd.concat([d for _, d in parts], ignore_index=True) if parts else pd.DataFrame(
+        columns=["event", "period_start", "users"])
+    by_event = dict(iter(did.groupby("event", sort=False)))
+    empty = did.iloc[:0]
+    return {name: _with_users(table, by_event.get(name, empty)) for name in _events_done(store, as_of, segment)}
+
+
+def _with_users(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The adoption table of one event: ``table``'s periods and active users, with the event's ``rows``
+    (``period_start``, ``users``) and their ratio."""
+    users = dict(zip(rows["period_start"], rows["users"].astype(int), strict=True))
+    one = table.copy()
+    one["users"] = [users.get(p, 0) for p in one["period_start"]]
+    one["adoption"] = [_ratio(u, a) for u, a in zip(one["users"], one["active_users"], strict=True)]
+    return one[_ADOPTION_COLUMNS]
+
+
+def _events_sql(store: Store, segment: tuple[str, str] | None,
+                days: tuple[date, date] | None) -> tuple[str, dict[str, object]]:
+    """The counted events (``event``, ``user_id``, ``day`` in the reporting zone) of ``segment``, up to ``$as_of``
+    or, with ``days``, on those days only: a range on the stored UTC timestamps, a day wider on each side than any
+    zone's offset, lets the scan skip what lies outside them."""
     tz, sources = timezone(store), event_sources(store)
     where, params = segment_sql(segment)
     if tz != "UTC":
         params["tz"] = tz
     if sources:
         params["event_sources"] = sources
+    within = "day <= $as_of"
+    if days is not None:
+        params |= {"first": days[0], "last": days[1], "ts_from": days[0] - timedelta(days=1),
+                   "ts_to": days[1] + timedelta(days=2)}
+        within += " AND day BETWEEN $first AND $last"
+    sql = f"""
+        SELECT * FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM {counted_events_sql(sources, tz)} e
+              WHERE e.event IS NOT NULL
+                {'AND e.ts >= $ts_from AND e.ts < $ts_to' if days is not None else ''}
+                {f'AND e.user_id IN (SELECT user_id FROM users WHERE true {where})' if segment else ''}) t
+        WHERE {within}"""
+    return sql, params
+
+
+def _users_by_event(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None, event: str | None,
+                    days: tuple[date, date] | None = None) -> pd.DataFrame:
+    """``event``, ``period_start``, ``users``: the users who did each event (or ``event``) per period."""
+    events, params = _events_sql(store, segment, days)
     if event is not None:
         params["event"] = event
     did = store.df(f"""
         SELECT event, CAST(date_trunc('{grain}', day) AS DATE) AS period_start, count(DISTINCT user_id) AS users
-        FROM (SELECT e.event, e.user_id, {day_sql(tz, 'e.ts')} AS day FROM {counted_events_sql(sources, tz)} e
-              WHERE e.event IS NOT NULL {'AND e.event = $event' if event is not None else ''}
-                {f'AND e.user_id IN (SELECT user_id FROM users WHERE true {where})' if segment else ''}) t
-        WHERE day <= $as_of GROUP BY ALL""", {"as_of": as_of, **params})
+        FROM ({events}) t {'WHERE event = $event' if event is not None else ''} GROUP BY ALL""",
+                   {"as_of": as_of, **params})
     did["period_start"] = pd.to_datetime(did["period_start"]).dt.date
-    result = {}
-    for name, rows in did.groupby("event", sort=False):
-        users = dict(zip(rows["period_start"], rows["users"].astype(int), strict=True))
-        one = table.copy()
-        one["users"] = [users.get(p, 0) for p in one["period_start"]]
-        one["adoption"] = [_ratio(u, a) for u, a in zip(one["users"], one["active_users"], strict=True)]
-        result[str(name)] = one[_ADOPTION_COLUMNS]
-    return result
+    return did
+
+
+def _events_done(store: Store, as_of: date, segment: tuple[str, str] | None) -> list[str]:
+    """The events done (by ``segment``) up to ``as_of``."""
+    events, params = _events_sql(store, segment, None)
+    return [str(r[0]) for r in store.query(f"SELECT DISTINCT event FROM ({events}) t", {"as_of": as_of, **params})]
 
 
 def power_curve(store: Store, grain: str, period: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:

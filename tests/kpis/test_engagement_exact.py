@@ -29,7 +29,7 @@ from datetime import date
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.metrics.engagement import adoption, daily, engagement_table, power_curve
+from kpis.metrics.engagement import adoption, adoption_in, daily, engagement_table, power_curve
 from kpis.metrics.series import series
 from kpis.store.db import Store
 from tests.kpis.helpers import assert_values, column, events, load
@@ -162,6 +162,27 @@ def test_adoption_of_an_event(store_e):
     assert list(series(store_e, "adoption", "week", event="never-happened")["value"]) == [0, 0, 0]
     with pytest.raises(InputError, match="adoption needs --event"):
         series(store_e, "adoption", "week")
+
+
+def test_adoption_in_chosen_periods_only(store_e):
+    # The weeks of 01-05 and 01-12 (3 active users each: u1 u2 u3, then u1 u2 u4), asked in any order; a week
+    # before any event is not in the series and is left out. Who did what:
+    #   view        u1 u2 u3 | u4        click  u1 | -       $pageleave  u3 | -       export  - | u1 u2
+    found = adoption_in(store_e, "week", (date(2026, 1, 12), date(2026, 1, 5), date(2025, 6, 2)))
+    assert {name: list(t["users"]) for name, t in found.items()} == {
+        "view": [3, 1], "click": [1, 0], "$pageleave": [1, 0], "export": [0, 2]}
+    for table in found.values():
+        assert [p.isoformat() for p in table["period_start"]] == ["2026-01-05", "2026-01-12"]
+        assert list(table["active_users"]) == [3, 3] and list(table["partial"]) == [False, True]  # as of Wed 01-14
+    assert list(found["export"]["adoption"]) == [0, 2 / 3]
+    # Up to Friday 01-09: the week of 01-12 is after it, the week of 01-05 is running, and nobody had exported yet
+    # (an event done by nobody up to the end has no table)
+    until = adoption_in(store_e, "week", (date(2026, 1, 5), date(2026, 1, 12)), end=date(2026, 1, 9))
+    assert {name: list(t["users"]) for name, t in until.items()} == {"view": [3], "click": [1], "$pageleave": [1]}
+    assert list(until["view"]["partial"]) == [True] and list(until["view"]["active_users"]) == [3]
+    # the Enterprise segment (acme: u1, u2) in the week of 01-12: export by both of its 2 active users
+    enterprise = adoption_in(store_e, "week", (date(2026, 1, 12),), segment=("segment", "Enterprise"))
+    assert list(enterprise["export"]["adoption"]) == [1.0] and list(enterprise["view"]["users"]) == [0]
 
 
 def test_power_user_curve(store_e):

@@ -17,7 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
-from kpis.metrics.engagement import adoption, adoption_by_event, daily, engagement_table, power_curve
+from kpis.metrics.engagement import (
+    adoption,
+    adoption_by_event,
+    adoption_in,
+    daily,
+    engagement_table,
+    power_curve,
+)
 from kpis.metrics.retention import cohorts
 from kpis.metrics.revenue import REVENUE_COLUMNS, revenue_table
 from kpis.store.db import Store
@@ -269,6 +276,15 @@ def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_p
             assert all(_close(a, r["adoption"]) for a, r in zip(got["adoption"], want, strict=True))
         last = case.end or oracle.as_of()
         assert set(every) == {e.event for e, d in oracle.events if d <= last}
+        starts = list(engagement_table(store, grain, end=case.end, segment=case.seg)["period_start"])
+        picked = (*starts[-1:], *starts[:1], date(2025, 1, 1))  # the last, the first, one before the series
+        some = adoption_in(store, grain, picked, end=case.end, segment=case.seg)
+        assert set(some) == set(every)
+        for name, got in some.items():  # the same rows as the whole history's, in those periods only
+            want = [r for r in oracle.adoption(name, grain, case.end) if r["period_start"] in picked]
+            assert list(got["period_start"]) == [r["period_start"] for r in want], name
+            assert [float(u) for u in got["users"]] == [r["users"] for r in want], name
+            assert all(_close(a, r["adoption"]) for a, r in zip(got["adoption"], want, strict=True))
         day = date(2026, 1, 1) + timedelta(days=curve_day)
         for g in ("week", "month"):
             curve = power_curve(store, g, day, segment=case.seg)
