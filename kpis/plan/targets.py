@@ -1,7 +1,7 @@
 """Strategy targets: attainment, status and pace, and how a target appears at another grain.
 
 A target is ``(kpi, grain, period_start, value)``, e.g. "mrr, quarter, 2026-10-01, 1.2M". Three kinds of KPI
-need different arithmetic (the registry says which):
+need different arithmetic (each KPI's ``kind`` in the registry says which):
 
 - **snapshots** (mrr, active_customers, dau, ...): the value at the period's end. At a finer grain the target is
   a straight path from the actual value the day before the target's period to the target at its end. The
@@ -21,7 +21,7 @@ import pandas as pd
 
 from kpis.core.calendar import last_day, next_start, period_start, previous_start, spine
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, Kpi
+from kpis.core.registry import KPIS, LOSS, Kpi
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.series import series
 from kpis.store.db import Store
@@ -29,19 +29,12 @@ from kpis.store.db import Store
 TARGET_GRAINS = ("week", "month", "quarter", "year")
 ON_TRACK, AT_RISK, OFF_TRACK = "on track", "at risk", "off track"
 #: KPIs stored as negative numbers whose magnitude is what a target speaks of.
-NEGATIVE = ("churned_mrr", "contraction_mrr")
+NEGATIVE = tuple(k for k, kpi in KPIS.items() if kpi.limits == LOSS)
 TREND_POINTS = 8
 #: A target's recent values are the KPI's last complete periods of its grain; a target outside [smallest / FAR,
 #: largest x FAR] of them is far from them.
 RECENT_PERIODS = 4
 FAR = 3.0
-
-
-def kind(kpi: Kpi) -> str:
-    """``ratio``, ``flow`` or ``snapshot``: how targets of this KPI add up over time."""
-    if kpi.unit == "ratio":
-        return "ratio"
-    return "flow" if kpi.aggregation == "flow" else "snapshot"
 
 
 def check_target(kpi_id: str, grain: str, start: date) -> None:
@@ -50,7 +43,7 @@ def check_target(kpi_id: str, grain: str, start: date) -> None:
     if kpi is None:
         shown = kpi_id if len(kpi_id) <= 60 else kpi_id[:59] + "…"  # a message stays short whatever the file holds
         raise ValueError(f"unknown KPI {shown!r}; `python -m kpis kpis` lists them")
-    allowed = [g for g in TARGET_GRAINS if g in kpi.grains or (g == "year" and kind(kpi) != "ratio")]
+    allowed = [g for g in TARGET_GRAINS if g in kpi.grains or (g == "year" and kpi.kind != "ratio")]
     if kpi_id in ("ltv",):
         allowed = ["month"]
     if grain not in allowed:
@@ -147,7 +140,7 @@ def period_value(store: Store, kpi: Kpi, grain: str, start: date, cut: date,
     months = series(store, kpi.id, "month", start=start, end=cut, segment=segment)  # a year, from its months
     if months.empty:
         return math.nan
-    if kind(kpi) == "flow":
+    if kpi.kind == "flow":
         return float(months["value"].sum(min_count=1))
     return float(months["value"].iloc[-1])
 
@@ -155,9 +148,9 @@ def period_value(store: Store, kpi: Kpi, grain: str, start: date, cut: date,
 def project(store: Store, kpi: Kpi, start: date, end: date, cut: date, actual: float,
             segment: tuple[str, str] | None = None) -> float:
     """Where the running period starting ``start`` will land on ``end``, from what is known on ``cut``."""
-    if _nan(actual) or kind(kpi) == "ratio":
+    if _nan(actual) or kpi.kind == "ratio":
         return actual
-    if kind(kpi) == "flow":
+    if kpi.kind == "flow":
         elapsed, total = (cut - start).days + 1, (end - start).days + 1
         return actual * total / elapsed
     line = _trend(store, kpi, cut, segment)
@@ -173,10 +166,10 @@ def projection_path(store: Store, kpi: Kpi, grain: str, starts: tuple[date, ...]
     holding ``cut`` (its value so far is ``so_far``), the others the periods after it, so that a chart can run
     its projection up to a target ahead. Snapshots follow the weekly trend read on each period's last day,
     flows the daily run rate of the period holding ``cut``, ratios stay at their value so far."""
-    if not starts or _nan(so_far) or kind(kpi) == "ratio":
+    if not starts or _nan(so_far) or kpi.kind == "ratio":
         return [so_far] * len(starts)
     ends = [last_day(s, grain) for s in starts]
-    if kind(kpi) == "flow":
+    if kpi.kind == "flow":
         rate = so_far / ((cut - starts[0]).days + 1)
         return [rate * ((e - s).days + 1) for s, e in zip(starts, ends, strict=True)]
     line = _trend(store, kpi, cut, segment)
@@ -219,9 +212,9 @@ def target_path(store: Store, kpi_id: str, grain: str, periods: list[tuple[date,
             out.append(math.nan)
             continue
         t_start, t_end, value = chosen["period_start"], chosen["period_end"], float(chosen["target"])
-        if chosen["grain"] == grain or kind(kpi) == "ratio":
+        if chosen["grain"] == grain or kpi.kind == "ratio":
             out.append(value)
-        elif kind(kpi) == "flow":
+        elif kpi.kind == "flow":
             out.append(value * ((p_end - p_start).days + 1) / ((t_end - t_start).days + 1))
         elif p_end > t_end:  # a snapshot target whose last day this longer display period holds
             out.append(value)

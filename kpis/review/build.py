@@ -23,7 +23,7 @@ from kpis.cli.args import date_arg, segment_arg
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import MAX_FACTOR, day_label, period_label
-from kpis.core.registry import KPIS
+from kpis.core.registry import HEADLINE, KPIS, LOSS
 from kpis.metrics import warmup
 from kpis.metrics.activity import timezone
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS, engagement_table
@@ -40,10 +40,8 @@ __all__ = ["Review", "add_commands", "build_review", "customer_changes", "render
 
 #: The grains a review covers.
 REVIEW_GRAINS = ("week", "month")
-#: The KPIs every review opens with, in this order.
-HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
 #: Lower-is-better KPIs whose values are negative amounts: better means a smaller magnitude.
-MAGNITUDE = frozenset({"churned_mrr", "contraction_mrr"})
+MAGNITUDE = frozenset(k for k, kpi in KPIS.items() if kpi.limits == LOSS)
 #: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
 NOT_MOVERS = frozenset({"arr", "adoption"})
 #: Periods in each sparkline (the reviewed one and those before it).
@@ -465,7 +463,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
         """A flow over a period that starts before its source's first day counts only part of it (and, at the
         data's start, everyone as new), as on the dashboard."""
         day = firsts.get(KPIS[kpi_id].source)
-        return KPIS[kpi_id].aggregation == "flow" and day is not None and start < day
+        return KPIS[kpi_id].over_period and day is not None and start < day
 
     def compared(kpi_id: str) -> Change:
         return _change(kpi_id, at(kpi_id, first), at(kpi_id, previous),
