@@ -20,6 +20,7 @@ import duckdb
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.csv_safety import csv_line
 from kpis.core.errors import DataError, InputError
+from kpis.core.registry import COHORT_GRAINS, GRAINS
 from kpis.ingest.importer import import_file, undo
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.ops import annotations
@@ -275,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
-    p.add_argument("--grain", choices=("day", "week", "month", "quarter"), default="week")
+    p.add_argument("--grain", choices=GRAINS, default="week")
     p.add_argument("--start", type=date_arg, metavar="D")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
@@ -283,14 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_series)
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
-    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
-    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--period", type=date_arg, metavar="D", required=True)
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_curve)
@@ -309,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_targets)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
-    p.add_argument("--grain", choices=("week", "month", "quarter"), default="week")
+    p.add_argument("--grain", choices=GRAINS[GRAINS.index("week"):], default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_anomalies)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The grains every KPI series exists at (a KPI may list fewer), from the finest.
 GRAINS = ("day", "week", "month", "quarter")
+#: The grains a plan speaks of, from the finest: the KPI grains and the year (a year's value comes from its months).
+PLAN_GRAINS = (*GRAINS, "year")
+#: The grains of retention cohorts, the power-user curve and the review.
+COHORT_GRAINS = ("week", "month")
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,8 @@ _ALL = (
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}
+#: Lower-is-better KPIs stored as negative amounts: their size is what a target or a change speaks of.
+MAGNITUDE = frozenset(k.id for k in _ALL if k.limits == LOSS)
 #: The KPIs a review, the anomalies and the overview open with, in this order.
 HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
 

@@ -22,6 +22,7 @@ import json
 from zoneinfo import available_timezones
 
 from kpis.core.errors import InputError
+from kpis.ingest.sources.detect import event_source_names
 from kpis.store.db import Store
 
 _STATE_KEY = "user_days_state"
@@ -64,8 +65,6 @@ def event_sources(store: Store) -> list[str]:
 
 def set_event_sources(store: Store, names: list[str]) -> None:
     """Set :func:`event_sources`; only sources that read product events are accepted, each once."""
-    from kpis.ingest.sources.detect import event_source_names
-
     known = event_source_names()
     unknown = [n for n in names if n not in known]
     if unknown:

@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import period_start, spine
+from kpis.core.registry import COHORT_GRAINS
 from kpis.metrics.activity import counted_events_sql, day_sql, ensure_user_days, event_sources, timezone
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
@@ -217,7 +218,7 @@ def _adoption(store: Store, grain: str, start: date | None, end: date | None, se
 
 def power_curve(store: Store, grain: str, period: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """For the week (L7) or calendar month holding ``period``: how many users were active on exactly n days."""
-    if grain not in ("week", "month"):
+    if grain not in COHORT_GRAINS:
         raise ValueError("the power-user curve exists at week and month grain")
     ensure_user_days(store)
     the_period = spine(period, period, grain)[0]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from kpis.core.calendar import add_months, spine
 from kpis.core.errors import DataError
+from kpis.core.registry import GRAINS
 from kpis.metrics.activity import day_sql, timezone
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
@@ -24,6 +25,27 @@ NEVER_PAID = ("incomplete", "incomplete_expired")
 MONTHLY_FACTOR = {"month": 1.0, "year": 1 / 12, "week": 52 / 12, "day": 365 / 12}
 #: Amounts are compared after rounding, so that float noise never turns "unchanged" into a movement.
 ROUND_DIGITS = 6
+
+#: The movements of a customer's MRR between two period ends, in the order the pages list them.
+MOVEMENTS = ("new", "reactivated", "expansion", "contraction", "churned")
+
+
+def movement_sql(before: str, after: str, first_paid: str, period_start: str) -> str:
+    """The one rule classifying a customer's MRR movement, as SQL: ``before`` and ``after`` are the customer's
+    MRR (rounded to :data:`ROUND_DIGITS`) at the end of the previous period and of this one, ``first_paid`` the
+    customer's first paid day; NULL when nothing moved.
+
+    - new: nothing before, something after, and the first paid day lies in the period;
+    - reactivated: nothing before, something after, the customer paid at some earlier time;
+    - expansion: something before, more after; contraction: something after, less than before;
+    - churned: something before, nothing after.
+    """
+    return (f"(CASE WHEN {before} = 0 AND {after} > 0 AND {first_paid} >= {period_start} THEN 'new' "
+            f"WHEN {before} = 0 AND {after} > 0 AND {first_paid} < {period_start} THEN 'reactivated' "
+            f"WHEN {before} > 0 AND {after} > {before} THEN 'expansion' "
+            f"WHEN {after} > 0 AND {after} < {before} THEN 'contraction' "
+            f"WHEN {before} > 0 AND {after} = 0 THEN 'churned' END)")
+
 
 REVENUE_COLUMNS = (
     "mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr",
@@ -127,7 +149,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
 
     Undefined ratios are NaN (empty in CSV, ``null`` in JSON, "—" in the UI), never 0 or infinity.
     """
-    if grain not in ("day", "week", "month", "quarter"):
+    if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     check_currencies(store)
     as_of = end or revenue_as_of(store)
@@ -182,22 +204,24 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         FROM steps st JOIN spine_frame s ON st.x BETWEEN s.period_start AND s.period_end
         GROUP BY s.period_start, st.customer_id
     ),
-    moves AS (
-        SELECT c.period_start,
-            sum(c.m1 - c.m0) AS net_new_mrr,
-            sum(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid >= c.period_start THEN c.m1 ELSE 0 END) AS new_mrr,
-            sum(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid < c.period_start THEN c.m1 ELSE 0 END)
-                AS reactivation_mrr,
-            sum(CASE WHEN c.r0 > 0 AND c.r1 > c.r0 THEN c.m1 - c.m0 ELSE 0 END) AS expansion_mrr,
-            sum(CASE WHEN c.r1 > 0 AND c.r1 < c.r0 THEN c.m1 - c.m0 ELSE 0 END) AS contraction_mrr,
-            sum(CASE WHEN c.r0 > 0 AND c.r1 = 0 THEN 0 - c.m0 ELSE 0 END) AS churned_mrr,
-            sum(CASE WHEN c.r1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN c.r0 > 0 THEN 1 ELSE 0 END) AS active_delta,
-            count(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid >= c.period_start THEN 1 END) AS new_customers,
-            count(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid < c.period_start THEN 1 END)
-                AS reactivated_customers,
-            count(CASE WHEN c.r0 > 0 AND c.r1 = 0 THEN 1 END) AS churned_customers
+    classified AS (
+        SELECT c.*, {movement_sql('c.r0', 'c.r1', 'f.first_paid', 'c.period_start')} AS movement
         FROM changed c JOIN first_paid f ON f.customer_id = c.customer_id
-        GROUP BY c.period_start
+    ),
+    moves AS (
+        SELECT period_start,
+            sum(m1 - m0) AS net_new_mrr,
+            sum(CASE WHEN movement = 'new' THEN m1 ELSE 0 END) AS new_mrr,
+            sum(CASE WHEN movement = 'reactivated' THEN m1 ELSE 0 END) AS reactivation_mrr,
+            sum(CASE WHEN movement = 'expansion' THEN m1 - m0 ELSE 0 END) AS expansion_mrr,
+            sum(CASE WHEN movement = 'contraction' THEN m1 - m0 ELSE 0 END) AS contraction_mrr,
+            sum(CASE WHEN movement = 'churned' THEN 0 - m0 ELSE 0 END) AS churned_mrr,
+            sum(CASE WHEN r1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN r0 > 0 THEN 1 ELSE 0 END) AS active_delta,
+            count(CASE WHEN movement = 'new' THEN 1 END) AS new_customers,
+            count(CASE WHEN movement = 'reactivated' THEN 1 END) AS reactivated_customers,
+            count(CASE WHEN movement = 'churned' THEN 1 END) AS churned_customers
+        FROM classified
+        GROUP BY period_start
     ),
     running AS (
         SELECT s.period_start, s.period_end, s.partial, s.ref_day,

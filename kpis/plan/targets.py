@@ -21,15 +21,16 @@ import pandas as pd
 
 from kpis.core.calendar import last_day, next_start, period_start, previous_start, spine
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, LOSS, Kpi
+from kpis.core.registry import KPIS, MAGNITUDE, PLAN_GRAINS, Kpi
+from kpis.metrics import engine
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.series import series
 from kpis.store.db import Store
 
-TARGET_GRAINS = ("week", "month", "quarter", "year")
+TARGET_GRAINS = PLAN_GRAINS[PLAN_GRAINS.index("week"):]
 ON_TRACK, AT_RISK, OFF_TRACK = "on track", "at risk", "off track"
 #: KPIs stored as negative numbers whose magnitude is what a target speaks of.
-NEGATIVE = tuple(k for k, kpi in KPIS.items() if kpi.limits == LOSS)
+NEGATIVE = tuple(sorted(MAGNITUDE))
 TREND_POINTS = 8
 #: A target's recent values are the KPI's last complete periods of its grain; a target outside [smallest / FAR,
 #: largest x FAR] of them is far from them.
@@ -113,7 +114,7 @@ def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] |
                 rows.append(row)
                 continue
             cut = min(t.period_end, source_as_of)
-            actual = period_value(store, kpi, t.grain, t.period_start, cut, segment)
+            actual = period_value(store, kpi, t.grain, t.period_start, cut, segment, read_to=source_as_of)
             row["actual"] = actual
             row["partial"] = cut < t.period_end
             judged = actual
@@ -131,13 +132,18 @@ def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] |
 
 
 def period_value(store: Store, kpi: Kpi, grain: str, start: date, cut: date,
-                 segment: tuple[str, str] | None = None) -> float:
-    """The KPI over the period starting ``start`` at ``grain``, as known on ``cut`` (NaN when undefined)."""
+                 segment: tuple[str, str] | None = None, *, read_to: date | None = None) -> float:
+    """The KPI over the period starting ``start`` at ``grain``, as known on ``cut`` (NaN when undefined).
+
+    ``read_to`` (on or after ``cut``): the as-of date of the table to read it from. A period complete on ``cut``
+    has the same value in every table that runs past it, so the targets of one KPI share one table."""
+    end = read_to if read_to is not None and (cut == read_to or cut == last_day(start, grain)) else cut
     if grain in kpi.grains:
-        table = series(store, kpi.id, grain, start=start, end=cut, segment=segment)
+        table = series(store, kpi.id, grain, start=start, end=end, segment=segment)
         match = table[table["period_start"] == start]
         return float(match["value"].iloc[0]) if not match.empty else math.nan
-    months = series(store, kpi.id, "month", start=start, end=cut, segment=segment)  # a year, from its months
+    months = series(store, kpi.id, "month", start=start, end=end, segment=segment)  # a year, from its months
+    months = months[months["period_start"] <= cut]
     if months.empty:
         return math.nan
     if kpi.kind == "flow":
@@ -222,7 +228,7 @@ def target_path(store: Store, kpi_id: str, grain: str, periods: list[tuple[date,
             day_before = t_start - timedelta(days=1)
             if day_before not in baselines:
                 known = as_of is not None and day_before <= as_of
-                baselines[day_before] = _value_on(store, kpi, day_before, segment) if known else math.nan
+                baselines[day_before] = _value_on(store, kpi, day_before, as_of, segment) if known else math.nan
             base = baselines[day_before]
             if _nan(base):
                 out.append(value if last_day(next_start(p_start, grain), grain) > t_end else math.nan)
@@ -266,7 +272,7 @@ def recent_range(store: Store, kpi_id: str, grain: str) -> tuple[float, float] |
         start = previous_start(start, grain)  # the running period is not complete
     sizes = []
     for _ in range(RECENT_PERIODS):
-        value = period_value(store, kpi, grain, start, last_day(start, grain))
+        value = period_value(store, kpi, grain, start, last_day(start, grain), read_to=as_of)
         if not _nan(value):
             sizes.append(abs(value))
         start = previous_start(start, grain)
@@ -285,9 +291,11 @@ def far_from(value: float, recent: tuple[float, float]) -> bool:
     return size > high * FAR or size < low / FAR
 
 
-def _value_on(store: Store, kpi: Kpi, day: date, segment: tuple[str, str] | None) -> float:
+def _value_on(store: Store, kpi: Kpi, day: date, as_of: date, segment: tuple[str, str] | None) -> float:
+    """The KPI on ``day`` (a day is complete on itself: read from the day table up to ``as_of``)."""
     try:
-        table = series(store, kpi.id, "day", start=day, end=day, segment=segment)
+        table = series(store, kpi.id, "day", start=day, end=as_of, segment=segment)
+        table = table[table["period_start"] <= day]
     except (DataError, InputError):
         return math.nan
     return float(table["value"].iloc[-1]) if not table.empty else math.nan
@@ -304,13 +312,8 @@ def _judged_on(period: LastComplete | None, kpi: Kpi) -> date | None:
 
 def _source_as_of(store: Store, kpi: Kpi) -> date | None:
     """The as-of date of the KPI's own source: how far its charts and their target paths run."""
-    if kpi.source == "revenue":
-        from kpis.metrics.revenue import revenue_as_of
-
-        return revenue_as_of(store)
-    from kpis.metrics.engagement import engagement_as_of
-
-    return engagement_as_of(store)
+    revenue_as_of, events_as_of = engine.as_of_dates(store)
+    return revenue_as_of if kpi.source == "revenue" else events_as_of
 
 
 def _least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:
