@@ -88,7 +88,12 @@ def status(value: float | None, target: float | None, higher_is_better: bool, kp
 
 
 def load_targets(store: Store) -> pd.DataFrame:
-    """The targets in force: ``kpi, grain, period_start, period_end, target, owner, note``."""
+    """The targets in force: ``kpi, grain, period_start, period_end, target, owner, note`` (read once per data
+    version: targets arrive by import)."""
+    return engine.memoized(store, "targets", _read_targets).copy(deep=False)
+
+
+def _read_targets(store: Store) -> pd.DataFrame:
     table = store.df("""SELECT kpi, grain, period_start, "value" AS target, owner, note FROM targets
                         ORDER BY period_start, kpi, grain""")
     table["period_start"] = pd.to_datetime(table["period_start"]).dt.date

@@ -113,3 +113,14 @@ def test_the_memo_is_bounded_and_returns_each_keys_own_value(keys):
         assert len(memo) <= 3
     # a key is computed again only after three other keys were used since its last use
     assert len(computed) <= len(keys) and len(set(computed)) == len(set(keys))
+
+
+def test_targets_read_once_are_read_again_after_a_targets_import(store, write):
+    import_file(store, write("s.csv", BASE))
+    import_file(store, write("t.csv", TARGETS + "mrr,month,2026-01-01,100,,\n"))
+    assert list(evaluate(store, as_of=date(2026, 6, 15))["target"]) == [100.0]
+    # a newer export of the same target replaces it; a new one is added
+    import_file(store, write("t2.csv", TARGETS + "mrr,month,2026-01-01,120,,\nmrr,month,2026-02-01,150,,\n"))
+    table = evaluate(store, as_of=date(2026, 6, 15))
+    assert list(zip(table["period_start"], table["target"], table["actual"], strict=True)) == [
+        (date(2026, 1, 1), 120.0, 100.0), (date(2026, 2, 1), 150.0, 150.0)]  # Feb: c1 100 + c2 50
