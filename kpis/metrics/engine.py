@@ -34,6 +34,8 @@ TableFunction = Callable[[Store, str, date | None, date | None, Segment | None, 
 
 #: How many tables (and small facts) the memo keeps: a page shows a few grains and segments of two or three tables.
 MEMO_SIZE = 48
+#: The engagement KPIs computed from the rolling counts of each day alone.
+ROLLING = ("dau", "wau", "mau", "stickiness")
 #: Why an adoption table cannot be computed without an event name.
 NEEDS_EVENT = "adoption needs --event NAME (the event whose adoption to measure)"
 #: Settings that change KPI values without an import.
@@ -47,7 +49,24 @@ def _revenue(store: Store, grain: str, start: date | None, end: date | None, seg
 
 def _engagement(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,
                 event: str | None) -> pd.DataFrame:
-    return engagement.engagement_table(store, grain, start=start, end=end, segment=segment)
+    per_day = memoized(store, "daily", _daily, end, segment)  # the same at every grain
+    return engagement.engagement_table(store, grain, start=start, end=end, segment=segment, per_day=per_day)
+
+
+def _daily(store: Store, end: date | None, segment: Segment | None) -> pd.DataFrame:
+    return engagement.daily(store, end=end, segment=segment)
+
+
+def _engagement_rolling(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,
+                        event: str | None) -> pd.DataFrame:
+    per_day = memoized(store, "daily", _daily, end, segment)
+    return engagement.engagement_table(store, grain, start=start, end=end, segment=segment, kpis=ROLLING,
+                                       per_day=per_day)
+
+
+def _revenue_without_retention(store: Store, grain: str, start: date | None, end: date | None,
+                               segment: Segment | None, event: str | None) -> pd.DataFrame:
+    return revenue.revenue_table(store, grain, start=start, end=end, segment=segment, retention=False)
 
 
 def _adoption(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,
@@ -58,9 +77,14 @@ def _adoption(store: Store, grain: str, start: date | None, end: date | None, se
 
 
 #: Each computed table: name -> the function computing it (the registry's ``Kpi.table`` names one of them).
-TABLES: dict[str, TableFunction] = {"revenue": _revenue, "engagement": _engagement, "adoption": _adoption}
+TABLES: dict[str, TableFunction] = {"revenue": _revenue, "engagement": _engagement, "adoption": _adoption,
+                                    "revenue_without_retention": _revenue_without_retention,
+                                    "engagement_rolling": _engagement_rolling}
+#: A lighter table holding every column of a table but a few: table -> (lighter table, the columns it lacks).
+LIGHTER = {"revenue": ("revenue_without_retention", frozenset({"nrr", "grr"})),
+           "engagement": ("engagement_rolling", frozenset(engagement.ENGAGEMENT_COLUMNS) - set(ROLLING))}
 #: Tables read from the derived engagement tables, which must be current before a snapshot is taken.
-_FROM_EVENTS = frozenset({"engagement", "adoption"})
+_FROM_EVENTS = frozenset({"engagement", "adoption", "engagement_rolling"})
 
 
 class Memo:
@@ -104,6 +128,10 @@ class Memo:
 
     def __len__(self) -> int:
         return len(self._done)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._done
 
 
 _MEMO = Memo(MEMO_SIZE)
@@ -170,6 +198,24 @@ def table(store: Store, name: str, grain: str, *, start: date | None = None, end
     if found.empty or start < found["period_start"].iloc[0]:
         found = store.consistent(_lookup, name, grain, start, end, segment, event)
     return found[found["period_start"] >= start].reset_index(drop=True)
+
+
+def table_holding(store: Store, name: str, column: str, grain: str, *, end: date | None = None,
+                  segment: Segment | None = None, event: str | None = None) -> pd.DataFrame:
+    """The table ``name`` when it is memoized already, else the lightest table holding ``column`` with the same
+    values (:data:`LIGHTER`): a trend of weekly MRR needs no twelve-month look-back for every week."""
+    lighter = LIGHTER.get(name)
+    if lighter is not None and column not in lighter[1] and not _memoized(store, name, grain, end, segment, event):
+        name = lighter[0]
+    return table(store, name, grain, end=end, segment=segment, event=event)
+
+
+def _memoized(store: Store, name: str, grain: str, end: date | None, segment: Segment | None,
+              event: str | None) -> bool:
+    def has(pinned: Store) -> bool:
+        return (_token(pinned), data_version(pinned), name, grain, None, end, segment, event) in _MEMO
+
+    return store.consistent(has)
 
 
 def _lookup(store: Store, name: str, grain: str, start: date | None, end: date | None, segment: Segment | None,

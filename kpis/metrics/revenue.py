@@ -143,11 +143,55 @@ def first_paid_day(store: Store, segment: tuple[str, str] | None = None) -> date
     return row[0][0] if row else None
 
 
+#: Twelve-month retention (NRR, GRR) as SQL CTEs over ``steps`` and the spine: MRR at ref of the customers paying
+#: then, plus what changed for them since. Most of the work at fine grains: each period looks back a year.
+_RETENTION = """
+    -- twelve-month retention: MRR at ref of the customers paying then, plus what changed for them since
+    day_totals AS (SELECT x, sum(v_after - v_before) AS delta FROM steps GROUP BY x),
+    ref_mrr AS (
+        SELECT s.period_start, sum(d.delta) AS ref_mrr
+        FROM spine_frame s JOIN day_totals d ON d.x <= s.ref_day GROUP BY s.period_start
+    ),
+    -- customers whose MRR changed between ref and end(P): the first change after ref gives their MRR at ref,
+    -- the last change up to end(P) their MRR at end(P); everyone else kept exactly their MRR at ref
+    in_window AS MATERIALIZED (
+        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after,
+               st.r_before
+        FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
+    ),
+    at_ref AS (
+        SELECT period_start, customer_id, v_before AS m_ref FROM in_window
+        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND r_before > 0
+    ),
+    at_end AS (
+        SELECT period_start, customer_id, v_after AS m_end FROM in_window
+        WHERE x_next IS NULL OR x_next > period_end
+    ),
+    changed_since_ref AS (
+        SELECT a.period_start, sum(e.m_end - a.m_ref) AS net_change,
+               sum(least(e.m_end, a.m_ref) - a.m_ref) AS gross_change
+        FROM at_ref a JOIN at_end e ON e.period_start = a.period_start AND e.customer_id = a.customer_id
+        GROUP BY a.period_start
+    ),
+    retention AS (
+        SELECT r.period_start, r.ref_mrr, r.ref_mrr + coalesce(c.net_change, 0) AS kept_mrr,
+               r.ref_mrr + coalesce(c.gross_change, 0) AS kept_gross
+        FROM ref_mrr r LEFT JOIN changed_since_ref c ON c.period_start = r.period_start
+    )
+"""
+#: The same CTE without the look-back: NRR and GRR undefined.
+_NO_RETENTION = """
+    retention AS (SELECT period_start, CAST(NULL AS DOUBLE) AS ref_mrr, CAST(NULL AS DOUBLE) AS kept_mrr,
+                         CAST(NULL AS DOUBLE) AS kept_gross FROM spine_frame)
+"""
+
+
 def revenue_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
-                  segment: tuple[str, str] | None = None) -> pd.DataFrame:
+                  segment: tuple[str, str] | None = None, retention: bool = True) -> pd.DataFrame:
     """One row per period with every revenue KPI; ``partial`` marks a period cut short by the as-of date.
 
-    Undefined ratios are NaN (empty in CSV, ``null`` in JSON, "—" in the UI), never 0 or infinity.
+    Undefined ratios are NaN (empty in CSV, ``null`` in JSON, "—" in the UI), never 0 or infinity. ``retention``
+    False leaves NRR and GRR undefined and skips their twelve-month look-back (a trend of MRR needs none).
     """
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
@@ -243,38 +287,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
                 AS prev_active
         FROM running
     ),
-    -- twelve-month retention: MRR at ref of the customers paying then, plus what changed for them since
-    day_totals AS (SELECT x, sum(v_after - v_before) AS delta FROM steps GROUP BY x),
-    ref_mrr AS (
-        SELECT s.period_start, sum(d.delta) AS ref_mrr
-        FROM spine_frame s JOIN day_totals d ON d.x <= s.ref_day GROUP BY s.period_start
-    ),
-    -- customers whose MRR changed between ref and end(P): the first change after ref gives their MRR at ref,
-    -- the last change up to end(P) their MRR at end(P); everyone else kept exactly their MRR at ref
-    in_window AS MATERIALIZED (
-        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after,
-               st.r_before
-        FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
-    ),
-    at_ref AS (
-        SELECT period_start, customer_id, v_before AS m_ref FROM in_window
-        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND r_before > 0
-    ),
-    at_end AS (
-        SELECT period_start, customer_id, v_after AS m_end FROM in_window
-        WHERE x_next IS NULL OR x_next > period_end
-    ),
-    changed_since_ref AS (
-        SELECT a.period_start, sum(e.m_end - a.m_ref) AS net_change,
-               sum(least(e.m_end, a.m_ref) - a.m_ref) AS gross_change
-        FROM at_ref a JOIN at_end e ON e.period_start = a.period_start AND e.customer_id = a.customer_id
-        GROUP BY a.period_start
-    ),
-    retention AS (
-        SELECT r.period_start, r.ref_mrr, r.ref_mrr + coalesce(c.net_change, 0) AS kept_mrr,
-               r.ref_mrr + coalesce(c.gross_change, 0) AS kept_gross
-        FROM ref_mrr r LEFT JOIN changed_since_ref c ON c.period_start = r.period_start
-    )
+{_RETENTION if retention else _NO_RETENTION}
     SELECT p.period_start, p.period_end, p.partial,
         p.mrr, 12 * p.mrr AS arr, p.new_mrr, p.expansion_mrr, p.contraction_mrr, p.churned_mrr, p.reactivation_mrr,
         p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,

@@ -9,11 +9,11 @@ import pandas as pd
 from kpis.core.calendar import period_start
 from kpis.core.csv_safety import plain_decimal
 from kpis.core.errors import InputError
-from kpis.core.registry import get
+from kpis.core.registry import Kpi, get
 from kpis.metrics import engine
 from kpis.store.db import Store
 
-__all__ = ["plain_decimal", "series", "series_of"]
+__all__ = ["plain_decimal", "series", "series_of", "trend_series"]
 
 
 def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, end: date | None = None,
@@ -23,18 +23,32 @@ def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, 
 
     The KPI's table (the registry's ``Kpi.table``) comes from :mod:`kpis.metrics.engine`, computed once per data
     version for every KPI it holds."""
-    try:
-        kpi = get(kpi_id)
-    except KeyError as exc:
-        raise InputError(str(exc.args[0])) from None
-    if grain not in kpi.grains:
-        raise InputError(f"{kpi_id} exists at {', '.join(kpi.grains)} grain, not {grain}")
+    kpi = _checked(kpi_id, grain)
     if kpi.table == "adoption" and not event:
         raise InputError(engine.NEEDS_EVENT)
     first_period = period_start(start, grain) if start else None
     table = engine.table(store, kpi.table, grain, start=first_period, end=end, segment=segment,
                          event=event if kpi.table == "adoption" else None)
     return series_of(table, kpi_id)
+
+
+def trend_series(store: Store, kpi_id: str, grain: str, *, end: date | None = None,
+                 segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """:func:`series` from the first period with data to ``end``, for a trend line: read from a lighter table
+    with the same values when the KPI's own table is not at hand (:func:`kpis.metrics.engine.table_holding`)."""
+    kpi = _checked(kpi_id, grain)
+    return series_of(engine.table_holding(store, kpi.table, kpi_id, grain, end=end, segment=segment), kpi_id)
+
+
+def _checked(kpi_id: str, grain: str) -> Kpi:
+    """The KPI ``kpi_id``, or an :class:`InputError` when it is unknown or does not exist at ``grain``."""
+    try:
+        kpi = get(kpi_id)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    if grain not in kpi.grains:
+        raise InputError(f"{kpi_id} exists at {', '.join(kpi.grains)} grain, not {grain}")
+    return kpi
 
 
 def series_of(table: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS, MAGNITUDE, PLAN_GRAINS, Kpi
 from kpis.metrics import engine
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.series import series
+from kpis.metrics.series import series, trend_series
 from kpis.store.db import Store
 
 TARGET_GRAINS = PLAN_GRAINS[PLAN_GRAINS.index("week"):]
@@ -193,7 +193,7 @@ def projection_path(store: Store, kpi: Kpi, grain: str, starts: tuple[date, ...]
 def _trend(store: Store, kpi: Kpi, cut: date, segment: tuple[str, str] | None) -> tuple[float, float] | None:
     """The least-squares line (slope a day, value on ``cut``) through the last weekly values of a snapshot up to
     ``cut``; None with fewer than two."""
-    weekly = series(store, kpi.id, "week", end=cut, segment=segment)  # from the first day with data
+    weekly = trend_series(store, kpi.id, "week", end=cut, segment=segment)  # from the first day with data
     weekly = weekly.dropna(subset=["value"]).tail(TREND_POINTS)
     if len(weekly) < 2:
         return None
