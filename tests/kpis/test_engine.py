@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from kpis.ingest.importer import import_file, undo
 from kpis.metrics import engine
 from kpis.metrics.activity import set_timezone
-from kpis.metrics.series import series
+from kpis.metrics.series import series, trend_series
 from kpis.plan.targets import evaluate
 
 SUBS = "subscription_id,customer_id,amount,interval,started_at,ended_at\n"
@@ -124,3 +124,26 @@ def test_targets_read_once_are_read_again_after_a_targets_import(store, write):
     table = evaluate(store, as_of=date(2026, 6, 15))
     assert list(zip(table["period_start"], table["target"], table["actual"], strict=True)) == [
         (date(2026, 1, 1), 120.0, 100.0), (date(2026, 2, 1), 150.0, 150.0)]  # Feb: c1 100 + c2 50
+
+
+def test_a_trend_reads_a_lighter_table_with_the_same_values(store, write):
+    import_file(store, write("s.csv", BASE))
+    import_file(store, write("e.csv", "user_id,event,timestamp\nu1,open,2026-03-02T10:00:00Z\n"
+                                      "u2,open,2026-03-03T10:00:00Z\nu1,open,2026-03-10T10:00:00Z\n"))
+    engine.forget()
+    before = engine.computations()
+    trend = trend_series(store, "mrr", "week")
+    mau = trend_series(store, "mau", "week")
+    after = engine.computations()
+    ran = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert {k: n for k, n in ran.items() if n} == {"revenue_without_retention": 1, "engagement_rolling": 1}
+    assert trend.equals(series(store, "mrr", "week")) and mau.equals(series(store, "mau", "week"))
+    # week of Mar 2: MAU counts u1 and u2; week of Mar 9: still both (u2's 30 days run on)
+    assert list(mau["value"])[:2] == [2.0, 2.0]
+    light = engine.table(store, "revenue_without_retention", "week")
+    full = engine.table(store, "revenue", "week")
+    assert light.drop(columns=["nrr", "grr"]).equals(full.drop(columns=["nrr", "grr"]))
+    assert light["nrr"].isna().all()
+    runs = engine.computations()
+    trend_series(store, "mrr", "week")  # the full table is at hand now: read from it
+    assert engine.computations() == runs
