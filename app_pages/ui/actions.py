@@ -30,10 +30,10 @@ from kpis.ingest.event_names import plain_name
 from kpis.ingest.importer import ImportResult, import_file, import_prepared
 from kpis.ingest.importer import undo as undo_with_backup
 from kpis.ingest.pipeline import Prepared
-from kpis.ingest.sources.detect import label_of
-from kpis.metrics import activity
+from kpis.ingest.sources.detect import event_source_names, label_of
 from kpis.ops import demo
 from kpis.plan import annotations
+from kpis.store import settings
 from kpis.store.backup import backup, backup_dir
 from kpis.store.db import Store
 
@@ -216,7 +216,7 @@ def remove_demo(store: Store) -> list[Said]:
 def save_event_sources(store: Store, names: list[str]) -> Said:
     """Set which sources count where they overlap (editors only)."""
     def change() -> list[Said]:
-        activity.set_event_sources(store, names)
+        settings.set_event_sources(store, names, event_source_names())
         if not names:
             return [("success", "Every source's events count again, overlaps included.")]
         return [("success", "Where sources overlap, only the first of these with events on a day counts: "
@@ -228,7 +228,7 @@ def save_event_sources(store: Store, names: list[str]) -> Said:
 def add_inactive_events(store: Store, events: list[str]) -> Said:
     """Stop ``events`` making users active (editors only): they join ``inactive_events``."""
     def change() -> list[Said]:
-        activity.add_inactive_events(store, events)
+        settings.add_inactive_events(store, events)
         names = ", ".join(dict.fromkeys(plain_name(e) for e in events))
         return [("success", f"These events no longer make a user active: {names}. The setting inactive_events "
                             "lists them.")]

@@ -36,13 +36,12 @@ import pandas as pd
 
 from kpis.core import formatting
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, Kpi
+from kpis.core.registry import HEADLINE, KPIS, Kpi
 from kpis.metrics import warmup as warm
 from kpis.metrics.reporting import last_complete_period
 from kpis.metrics.series import series
 from kpis.store.db import Store
 
-HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
 #: The longest history used, and the shortest that is judged, in periods (days at day grain).
 WINDOW, MIN_HISTORY = 24, 8
 DAY_WINDOW, DAY_MIN_HISTORY = 56, 28
