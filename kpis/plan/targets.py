@@ -21,13 +21,12 @@ import pandas as pd
 
 from kpis.core.calendar import last_day, next_start, period_start, previous_start, spine
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, MAGNITUDE, PLAN_GRAINS, Kpi
+from kpis.core.registry import KPIS, MAGNITUDE, Kpi
 from kpis.metrics import engine
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.series import series, trend_series
 from kpis.store.db import Store
 
-TARGET_GRAINS = PLAN_GRAINS[PLAN_GRAINS.index("week"):]
 ON_TRACK, AT_RISK, OFF_TRACK = "on track", "at risk", "off track"
 #: KPIs stored as negative numbers whose magnitude is what a target speaks of.
 NEGATIVE = tuple(sorted(MAGNITUDE))
@@ -36,22 +35,6 @@ TREND_POINTS = 8
 #: largest x FAR] of them is far from them.
 RECENT_PERIODS = 4
 FAR = 3.0
-
-
-def check_target(kpi_id: str, grain: str, start: date) -> None:
-    """Refuse a target that names an unknown KPI, a grain it cannot have, or a day that starts no period."""
-    kpi = KPIS.get(kpi_id)
-    if kpi is None:
-        shown = kpi_id if len(kpi_id) <= 60 else kpi_id[:59] + "…"  # a message stays short whatever the file holds
-        raise ValueError(f"unknown KPI {shown!r}; `python -m kpis kpis` lists them")
-    allowed = [g for g in TARGET_GRAINS if g in kpi.grains or (g == "year" and kpi.kind != "ratio")]
-    if kpi_id in ("ltv",):
-        allowed = ["month"]
-    if grain not in allowed:
-        raise ValueError(f"{kpi_id} takes targets by {', '.join(allowed)}, not by {grain}")
-    if period_start(start, grain) != start:
-        raise ValueError(f"{start.isoformat()} does not start a {grain}; "
-                         f"the {grain} holding it starts on {period_start(start, grain).isoformat()}")
 
 
 def attainment(actual: float | None, target: float | None, higher_is_better: bool, kpi_id: str = "") -> float:
