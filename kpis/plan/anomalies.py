@@ -9,12 +9,12 @@ The method (``docs/targets.md`` says it for readers):
 2. **Expected value**: the trend line through the history, carried one period on. Recent periods count more (a
    period :data:`HALF_LIFE` periods older counts half), so the line follows where the KPI is going; the line is
    fitted robustly (Tukey's bisquare: a period far from the line counts less, so a past spike does not tilt
-   it); at day grain each weekday gets its own level (a weekly pattern), and a weekday the robust fit would set
-   aside entirely leaves the plain line in its place (:func:`_fit`). An amount or a count that is always above
-   zero is also fitted on a log scale, where steady percentage growth is a line, and judged on the scale on
-   which its whole history lies closer to a plain line (:func:`_closer_on_log_scale`). A line rather than a
-   curve: a curve bends towards the last periods and reads a one-off dip as the start of a slide; gentle
-   acceleration or slowing shows as scatter around the line, which widens the band.
+   it); at day grain each weekday gets its own level (a weekly pattern), and when the robust fit would set aside
+   every period of the judged weekday, the plain line takes its place (:func:`_fit`). An amount or a count that
+   is always above zero is also fitted on a log scale, where steady percentage growth is a line, and judged on
+   the scale on which its whole history lies closer to a plain line (:func:`_closer_on_log_scale`). A line
+   rather than a curve: a curve bends towards the last periods and reads a one-off dip as the start of a slide;
+   gentle acceleration or slowing shows as scatter around the line, which widens the band.
 3. **Noise**: the scatter of the history around the line, widened for carrying the line one period on (the
    prediction standard error ``s·√(1 + Σc²)``).
 4. **Band**: the expected value ± the larger of :data:`WIDTH` prediction standard errors (more with a short
@@ -119,21 +119,24 @@ def _clip(kpi: Kpi, number: float) -> float:
 BISQUARE = 4.685
 
 
-def _keeps_every_level(design: np.ndarray, weights: np.ndarray) -> bool:
-    """Whether the periods that still count fix every column of the line: each weekday keeps a period."""
-    return int(np.linalg.matrix_rank(design[weights > 0])) == int(np.linalg.matrix_rank(design))
+def _predicts(design: np.ndarray, weights: np.ndarray, judged: np.ndarray) -> bool:
+    """Whether the periods that still count fix the line's value at the ``judged`` period's row: its weekday
+    keeps at least one period."""
+    kept = design[weights > 0]
+    return int(np.linalg.matrix_rank(np.vstack([kept, judged]))) == int(np.linalg.matrix_rank(kept))
 
 
-def _fit(design: np.ndarray, y: np.ndarray, recency: np.ndarray,
-         robust: bool) -> tuple[np.ndarray, np.ndarray]:
+def _fit(design: np.ndarray, y: np.ndarray, recency: np.ndarray, robust: bool,
+         judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least-squares coefficients and each period's weight: its ``recency`` weight, times Tukey's
     bisquare weight when ``robust`` (refitted until the weights settle, so that a period far from the line
     counts less and a past spike does not tilt it).
 
-    When the bisquare would set aside every period of one weekday, the line is the plain one: a weekday that is
-    off the line in every week is a weekly pattern the line does not describe (a weekend dip that grows with the
-    KPI, on a scale where it cannot), not a spike, and with none of its periods left its level would be anyone's
-    guess. Its distance from the line then counts as scatter and widens the band."""
+    When the bisquare would set aside every period of the weekday judged (``judged``: the judged period's row),
+    the line is the plain one: a weekday off the line in every week is a weekly pattern the line does not
+    describe (a weekend dip that grows with the KPI, on a scale where it cannot), not a spike, and with none of
+    its periods left its level would be anyone's guess. Its distance from the line then counts as scatter and
+    widens the band."""
     plain = np.linalg.lstsq(design * np.sqrt(recency)[:, None], y * np.sqrt(recency), rcond=None)[0]
     coefficients, weights = plain, recency.copy()
     for _ in range(20 if robust else 0):
@@ -147,7 +150,7 @@ def _fit(design: np.ndarray, y: np.ndarray, recency: np.ndarray,
             break
         u = residuals / (BISQUARE * scale)
         new = recency * np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
-        if not _keeps_every_level(design, new):
+        if not _predicts(design, new, judged):
             return plain, recency.copy()
         if np.allclose(new, weights, atol=1e-6):
             break
@@ -175,7 +178,7 @@ def _line(design: np.ndarray, y: np.ndarray, recency: np.ndarray, robust: bool) 
     :func:`width` prediction standard errors, the noise of one period plus the error of the line there,
     ``s·√(1 + Σc²)`` with ``c`` the weights the line's value gives each period of the history."""
     fit, new = design[:-1], design[-1]
-    coefficients, weights = _fit(fit, y, recency, robust)
+    coefficients, weights = _fit(fit, y, recency, robust, new)
     residuals = y - fit @ coefficients
     gives = new @ np.linalg.pinv(fit.T @ (fit * weights[:, None])) @ (fit * weights[:, None]).T
     effective = float(weights.sum()) ** 2 / max(float(weights @ weights), 1e-300)  # periods that count

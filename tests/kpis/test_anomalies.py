@@ -141,6 +141,18 @@ def test_a_weekday_off_the_line_every_week_keeps_its_level(kpi, days):
     assert judge_history(kpi, history, sunday * 0.85, season=7)[1] == "below"
 
 
+def test_a_weekday_set_aside_does_not_take_the_robust_line_from_the_others():
+    # a count that is mostly 0 a day: eight weeks with a one on days 20, 22, 36 and 40 (22 and 36 the same
+    # weekday, whose level the ones lift, so that the robust fit sets that weekday's zeros aside too). The day
+    # judged is another weekday: expected 0, and a single one is within the minimum effect of 1; three are not
+    history = [1.0 if day in (20, 22, 36, 40) else 0.0 for day in range(56)]
+    reactivated = KPIS["reactivated_customers"]
+    found = band(history, reactivated, season=7)
+    assert (found.low, found.high) == (0.0, 1.0) and found.expected == pytest.approx(0.0, abs=1e-9)
+    assert judge_history(reactivated, history, 1.0, season=7) is None
+    assert judge_history(reactivated, history, 3.0, season=7)[1] == "above"
+
+
 COPIES = 200
 
 
