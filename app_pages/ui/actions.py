@@ -82,8 +82,9 @@ def _who() -> str:
 
 
 @contextmanager
-def _spooled(data: IO[bytes] | bytes, prefix: str, suffix: str = "") -> Iterator[str]:
-    """``data`` copied to a temporary file, removed afterwards: the importer reads files by path."""
+def spooled(data: IO[bytes] | bytes, prefix: str, suffix: str = "") -> Iterator[str]:
+    """``data`` copied to a temporary file, removed afterwards (the importer and the preview read files by path);
+    an upload is left at its start again, for whoever reads it next."""
     handle, tmp_path = tempfile.mkstemp(prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as tmp:
@@ -96,6 +97,8 @@ def _spooled(data: IO[bytes] | bytes, prefix: str, suffix: str = "") -> Iterator
         yield tmp_path
     finally:
         os.unlink(tmp_path)
+        if not isinstance(data, bytes) and data.seekable():
+            data.seek(0)
 
 
 # -- imports and undo ----------------------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = No
         if prepared is not None:
             result = import_prepared(store, prepared, who=who or _who())
         else:
-            with _spooled(data, "kpi-upload-") as path:
+            with spooled(data, "kpi-upload-") as path:
                 result = import_file(store, path, name=name, who=who or _who())
         if result.status == "duplicate":
             return [("info", result.message())]
@@ -162,7 +165,7 @@ def import_targets(store: Store, name: str, data: IO[bytes] | bytes) -> Said:
     """Import a targets CSV (an upload, or the targets editor's changes; editors only) through the importer,
     accepting targets only, recorded as imported by the signed-in user."""
     def change() -> list[Said]:
-        with _spooled(data, "kpi-targets-", ".csv") as path:
+        with spooled(data, "kpi-targets-", ".csv") as path:
             result = import_file(store, path, name=name, who=_who(), expect=("targets_csv",))
         return [("info" if result.status == "duplicate" else "success", result.message())]
 
