@@ -23,13 +23,13 @@ from app_pages.ui import cache
 from app_pages.ui import format as fmt
 from app_pages.ui.cards import method_text, range_text
 from app_pages.ui.format import period_text
-from app_pages.ui.series import series_of
 from app_pages.ui.text import plain
 from kpis.core import csv_safety
 from kpis.core.calendar import last_day, spine
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS, Kpi
 from kpis.core.target_rules import TARGET_GRAINS, check_target
+from kpis.metrics.series import series_of
 from kpis.plan import anomalies as anomalies_module
 from kpis.plan import targets as targets_module
 from kpis.store.db import Store
