@@ -9,14 +9,14 @@ from collections.abc import Callable
 from datetime import date
 
 from kpis.cli.args import date_arg, segment_arg
-from kpis.core.csv_safety import csv_line
+from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS
 from kpis.ingest.importer import import_file
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import cohorts
-from kpis.metrics.series import plain_decimal, series
+from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import evaluate, load_targets
 from kpis.store.db import Store

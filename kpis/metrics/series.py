@@ -7,13 +7,12 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import period_start
-from kpis.core.csv_safety import plain_decimal
 from kpis.core.errors import InputError
 from kpis.core.registry import Kpi, get
 from kpis.metrics import engine
 from kpis.store.db import Store
 
-__all__ = ["plain_decimal", "series", "series_of", "trend_series"]
+__all__ = ["series", "series_of", "trend_series"]
 
 
 def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, end: date | None = None,
