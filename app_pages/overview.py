@@ -10,12 +10,12 @@ import streamlit as st
 
 from app_pages.ui import cache, cards, filters, keys, plan, scaffold, tables
 from app_pages.ui import format as fmt
-from app_pages.ui.series import series_of
 from app_pages.ui.text import plain
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, Kpi
 from kpis.metrics import engagement, retention, revenue
+from kpis.metrics.series import series_of
 from kpis.ops import status
 from kpis.plan import scorecard, targets
 
