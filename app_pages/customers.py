@@ -7,8 +7,8 @@ import streamlit as st
 
 from app_pages import drilldown
 from app_pages.ui import cards, charts, plan, scaffold
-from app_pages.ui.series import series_of
 from kpis.core.registry import KPIS
+from kpis.metrics.series import series_of
 
 page = scaffold.revenue_page("Customers")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut

@@ -8,11 +8,12 @@ import streamlit as st
 
 from app_pages.ui import cache, cards, charts, plan, scaffold, tables
 from app_pages.ui import format as fmt
-from app_pages.ui.series import series_of, shown_from
+from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
 from kpis.core.registry import KPIS
 from kpis.ingest import event_names
 from kpis.metrics import engagement, warmup
+from kpis.metrics.series import series_of
 from kpis.plan import scorecard
 
 store, chosen, as_of = scaffold.events_page("Engagement")

@@ -14,9 +14,9 @@ from app_pages.ui import actions, auth, cache
 from app_pages.ui import format as fmt
 from app_pages.ui.text import Level
 from kpis.ingest.sources.detect import label_of
-from kpis.metrics.activity import event_sources
 from kpis.ops import status
 from kpis.store.db import Store
+from kpis.store.settings import event_sources
 
 Messages = list[tuple[Level, str]]
 

@@ -10,21 +10,17 @@ import streamlit as st
 
 from app_pages.ui import cache, cards, filters, keys, plan, scaffold, tables
 from app_pages.ui import format as fmt
-from app_pages.ui.series import series_of
 from app_pages.ui.text import plain
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, Kpi
+from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, Kpi
 from kpis.metrics import engagement, retention, revenue
+from kpis.metrics.series import series_of
 from kpis.ops import status
 from kpis.plan import scorecard, targets
-from kpis.plan.anomalies import HEADLINE
 
 REVENUE_CARDS = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr")
 ENGAGEMENT_CARDS = ("dau", "mau", "stickiness")
-RETENTION_1 = Kpi("retention_1", "Period-1 retention", "ratio", "engagement",
-                  "Share of a cohort (users by the week or month of their first event) active again in the next "
-                  "period; shown for the last cohort whose next period is complete.")
 
 store = cache.open_store()
 summary = cache.cached(store, status.loaded_summary)

@@ -8,9 +8,9 @@ import streamlit as st
 
 from app_pages.ui import cards, charts, plan, scaffold, url_state
 from app_pages.ui import format as fmt
-from app_pages.ui.series import series_of
 from kpis.core.registry import KPIS
 from kpis.metrics import warmup
+from kpis.metrics.series import series_of
 
 MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
              "contraction_mrr": "Contraction", "churned_mrr": "Churned"}

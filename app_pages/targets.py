@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_pages.ui import actions, auth, cache, filters, plan, scaffold
 from app_pages.ui.text import message, messages, plain
+from kpis.core.target_rules import TARGET_GRAINS
 from kpis.metrics import engagement, revenue
 from kpis.plan import targets
 
@@ -131,7 +132,7 @@ def columns(choices: dict[str, tuple[str, date]]) -> dict[str, object]:
     None is required, so that an incomplete row reaches the check and is named."""
     return {
         "kpi": st.column_config.SelectboxColumn("KPI", options=list(plan.BY_LABEL), width=170),
-        "grain": st.column_config.SelectboxColumn("Grain", options=list(targets.TARGET_GRAINS), width=90),
+        "grain": st.column_config.SelectboxColumn("Grain", options=list(TARGET_GRAINS), width=90),
         "period": st.column_config.SelectboxColumn("Period", options=list(choices), width=150,
                                                    help="A quarter, a month, a year or a week, of the grain chosen."),
         "target": st.column_config.TextColumn("Target", width=110,

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
-import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import IO, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import streamlit as st
 
@@ -57,26 +54,10 @@ def file_size(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover
 
 
-@contextmanager
-def _on_disk(data: IO[bytes]) -> Iterator[str]:
-    """The upload written to a temporary file (DuckDB and the sniffer read files), removed afterwards."""
-    handle, path = tempfile.mkstemp(prefix="kpi-preview-")
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            if data.seekable():
-                data.seek(0)
-            shutil.copyfileobj(data, tmp, 4 * 1024 * 1024)
-        yield path
-    finally:
-        os.unlink(path)
-        if data.seekable():
-            data.seek(0)
-
-
 def _preview(store: Store, upload: Upload) -> FilePreview:
     """Read one upload; an unexpected failure is a short message (details in the server log), never a traceback."""
     try:
-        with _on_disk(upload) as path:  # type: ignore[arg-type]
+        with actions.spooled(upload, "kpi-preview-") as path:  # type: ignore[arg-type]
             return preview_file(path, upload.name, store=store, keep=True)
     except Exception as exc:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):

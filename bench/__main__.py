@@ -1,4 +1,5 @@
-"""``make bench``: ``python -m bench [--events N] [--rounds R] [--only PART] [--sessions N] [--load-rounds R]``;
+"""``make bench``: ``python -m bench [--events N] [--subscriptions N] [--rounds R] [--only PART] [--sessions N]
+[--load-rounds R]``;
 prints ratios side by side."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from bench.harness import ROOT, compare, run_python
 from bench.queries import REFERENCE_SQL, SUBSCRIPTIONS_SQL
+from kpis.core.registry import HEADLINE
 
 DATA = ROOT / "bench_data"
 
@@ -134,6 +136,49 @@ def bench_scaling(sizes: list[int]) -> None:
               f"series mau --grain day {mau.seconds:5.2f}s", flush=True)
 
 
+#: The months and quarters that carry a target of every headline KPI in the cold-start part.
+TARGET_MONTHS = ("2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01")
+TARGET_QUARTERS = ("2026-01-01", "2026-04-01", "2026-07-01", "2026-10-01")
+
+
+def _cold_database(n: int, subscriptions: int) -> Path:
+    """A database with ``n`` demo events, ``subscriptions`` generated subscriptions and a target of every headline
+    KPI for each of :data:`TARGET_MONTHS` and :data:`TARGET_QUARTERS`, its derived tables built (made once)."""
+    db = DATA / f"cold_{n}_{subscriptions}.duckdb"
+    if db.exists():
+        return db
+    subs = DATA / f"subscriptions_{subscriptions}.csv"
+    if not subs.exists():
+        sql = SUBSCRIPTIONS_SQL.format(customers=max(subscriptions // 2, 1), n=subscriptions, path=subs)
+        run_python(f"import duckdb; duckdb.connect().execute({sql!r})")
+    targets = DATA / "cold_targets.csv"
+    rows = [f"{k},{g},{p},1" for k in HEADLINE for g, starts in (("month", TARGET_MONTHS),
+                                                                  ("quarter", TARGET_QUARTERS)) for p in starts]
+    targets.write_text("kpi,grain,period_start,target\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    for path in (events_csv(n), subs, targets):
+        run_python(_import(path, db))
+    run_python(_cli(db, "series", "dau", "--grain", "month"))  # builds the derived tables: cold is the memo only
+    return db
+
+
+def bench_cold(n: int, subscriptions: int, rounds: int) -> None:
+    """A cold ``targets list`` and a cold monthly review (fresh processes: nothing memoized) against one ``series``
+    call of each table they read (the revenue and the engagement table, at month grain)."""
+    db = _cold_database(n, subscriptions)
+    counted = run_python(f"from kpis.store.db import Store; from kpis.metrics import engine; "
+                         f"from kpis.plan.targets import evaluate; from kpis.review.build import build_review; "
+                         f"s = Store({str(db)!r}); evaluate(s); print('targets list', engine.computations()); "
+                         f"build_review(s, grain='month'); print('+ review', engine.computations())", capture=True)
+    print(f"tables computed in one process: {' '.join(counted.stdout.split())}", flush=True)
+    reference = (f"from kpis.store.db import Store; from kpis.metrics.series import series; s = Store({str(db)!r}); "
+                 f"series(s, 'mrr', 'month'); series(s, 'mau', 'month'); s.close()")
+    size = f"{n:,} events, {subscriptions:,} subscriptions"
+    compare(f"cold targets list ({len(HEADLINE) * 10} targets, {size}) vs one series per table",
+            _cli(db, "targets", "list"), reference, rounds=rounds, limit=2.0)
+    compare(f"cold review --grain month ({size}) vs one series per table",
+            _cli(db, "review", "--grain", "month"), reference, rounds=rounds, limit=2.0)
+
+
 LIMIT_ROWS = 300_000
 LIMIT_SECONDS = 0.2
 
@@ -165,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("import", "limit", "engagement", "revenue", "scaling", "ui",
-                                                         "load", "pages"))
+    parser.add_argument("--only", choices=("import", "limit", "engagement", "revenue", "cold", "scaling", "ui",
+                                           "load", "pages"))
+    parser.add_argument("--subscriptions", type=int, default=100_000,
+                        help="subscriptions in the cold-start part (with --events events)")
     parser.add_argument("--scaling", default="1000000,10000000,50000000",
                         help="event counts for the linear-growth check (comma separated)")
     parser.add_argument("--sessions", type=int, help="concurrent browser sessions for the load part (default 8)")
@@ -181,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_engagement(args.events, args.rounds)
     if args.only in (None, "revenue"):
         bench_revenue(100_000, args.rounds)
+    if args.only in (None, "cold"):
+        bench_cold(args.events, args.subscriptions, args.rounds)
     if args.only in (None, "scaling"):
         bench_scaling([int(x) for x in args.scaling.split(",")])
     if args.only in (None, "ui"):

@@ -19,10 +19,12 @@ class Run:
 
     seconds: float
     peak_mb: float
+    stdout: str = ""
 
 
-def run_python(code: str, *, env: dict[str, str] | None = None) -> Run:
-    """Run ``python -c code`` in a fresh process from the repository root; fail loudly if it fails."""
+def run_python(code: str, *, env: dict[str, str] | None = None, capture: bool = False) -> Run:
+    """Run ``python -c code`` in a fresh process from the repository root; fail loudly if it fails. ``capture``:
+    keep what it printed (``Run.stdout``)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
@@ -34,7 +36,7 @@ def run_python(code: str, *, env: dict[str, str] | None = None) -> Run:
         raise RuntimeError(stderr)
     if stderr.strip() and "Traceback" in stderr:
         raise RuntimeError(f"benchmark step failed:\n{stdout}\n{stderr}")
-    return Run(seconds, rusage.ru_maxrss / 1024)
+    return Run(seconds, rusage.ru_maxrss / 1024, stdout if capture else "")
 
 
 def compare(label: str, ours: str, reference: str, *, rounds: int = 3, setup: str | None = None,

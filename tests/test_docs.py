@@ -46,3 +46,23 @@ def test_each_kpi_that_warms_up_says_so():
     for kpi_id, body in _sections().items():
         if KPIS[kpi_id].warm_up is not None:
             assert "warm-up" in body.lower(), f"{kpi_id}: warms up (registry) but its section does not say so"
+
+
+ROOT = DOC.parents[1]
+#: A path of the repository written in a document: ``kpis/store/db.py``, ``app_pages/ui/``, ``tests/server.py``.
+PATH = re.compile(r"`((?:kpis|app_pages|tests|bench|docs|sample_data)/[\w./-]*)`")
+
+
+def _paths(text: str) -> set[str]:
+    return {m.group(1).split("::")[0] for m in PATH.finditer(text)}
+
+
+def test_paths_are_found_in_text():
+    assert _paths("see `kpis/store/db.py` and `app_pages/ui/`, not `x/y.py`") == {"kpis/store/db.py", "app_pages/ui/"}
+
+
+def test_the_docs_name_only_files_that_exist():
+    """The README and docs/ (docs/architecture.md above all) say where things live: every path they name exists."""
+    for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        missing = sorted(p for p in _paths(doc.read_text(encoding="utf-8")) if not (ROOT / p).exists())
+        assert not missing, f"{doc.name} names paths that do not exist: {', '.join(missing)}"

@@ -156,3 +156,35 @@ def test_no_module_imports_a_page(page: str) -> None:
     """A page is a script that Streamlit runs from its file: importing it would run it."""
     assert page in GRAPH
     assert sorted(name for name, deps in GRAPH.items() if page in deps) == []
+
+
+def _defined(path: Path) -> set[str]:
+    """The names a module defines at its top level (functions, classes, assignments, imports)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _unresolved() -> list[str]:
+    """``from project.module import name`` where the module neither defines ``name`` nor has it as a submodule:
+    a page would fail at its first run (pages are scripts: nothing imports them before Streamlit runs them)."""
+    sources = _sources()
+    missing = []
+    for name, path in sources.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module in sources:
+                defined = _defined(sources[node.module])
+                missing += [f"{name}: {node.module}.{a.name}" for a in node.names
+                            if a.name not in defined and f"{node.module}.{a.name}" not in sources]
+    return missing
+
+
+def test_every_imported_name_exists() -> None:
+    assert _unresolved() == []

@@ -30,10 +30,10 @@ from kpis.ingest.event_names import plain_name
 from kpis.ingest.importer import ImportResult, import_file, import_prepared
 from kpis.ingest.importer import undo as undo_with_backup
 from kpis.ingest.pipeline import Prepared
-from kpis.ingest.sources.detect import label_of
-from kpis.metrics import activity
+from kpis.ingest.sources.detect import event_source_names, label_of
 from kpis.ops import demo
 from kpis.plan import annotations
+from kpis.store import settings
 from kpis.store.backup import backup, backup_dir
 from kpis.store.db import Store
 
@@ -82,8 +82,9 @@ def _who() -> str:
 
 
 @contextmanager
-def _spooled(data: IO[bytes] | bytes, prefix: str, suffix: str = "") -> Iterator[str]:
-    """``data`` copied to a temporary file, removed afterwards: the importer reads files by path."""
+def spooled(data: IO[bytes] | bytes, prefix: str, suffix: str = "") -> Iterator[str]:
+    """``data`` copied to a temporary file, removed afterwards (the importer and the preview read files by path);
+    an upload is left at its start again, for whoever reads it next."""
     handle, tmp_path = tempfile.mkstemp(prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as tmp:
@@ -96,6 +97,8 @@ def _spooled(data: IO[bytes] | bytes, prefix: str, suffix: str = "") -> Iterator
         yield tmp_path
     finally:
         os.unlink(tmp_path)
+        if not isinstance(data, bytes) and data.seekable():
+            data.seek(0)
 
 
 # -- imports and undo ----------------------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def import_upload(store: Store, name: str, data: IO[bytes], who: str | None = No
         if prepared is not None:
             result = import_prepared(store, prepared, who=who or _who())
         else:
-            with _spooled(data, "kpi-upload-") as path:
+            with spooled(data, "kpi-upload-") as path:
                 result = import_file(store, path, name=name, who=who or _who())
         if result.status == "duplicate":
             return [("info", result.message())]
@@ -162,7 +165,7 @@ def import_targets(store: Store, name: str, data: IO[bytes] | bytes) -> Said:
     """Import a targets CSV (an upload, or the targets editor's changes; editors only) through the importer,
     accepting targets only, recorded as imported by the signed-in user."""
     def change() -> list[Said]:
-        with _spooled(data, "kpi-targets-", ".csv") as path:
+        with spooled(data, "kpi-targets-", ".csv") as path:
             result = import_file(store, path, name=name, who=_who(), expect=("targets_csv",))
         return [("info" if result.status == "duplicate" else "success", result.message())]
 
@@ -216,7 +219,7 @@ def remove_demo(store: Store) -> list[Said]:
 def save_event_sources(store: Store, names: list[str]) -> Said:
     """Set which sources count where they overlap (editors only)."""
     def change() -> list[Said]:
-        activity.set_event_sources(store, names)
+        settings.set_event_sources(store, names, event_source_names())
         if not names:
             return [("success", "Every source's events count again, overlaps included.")]
         return [("success", "Where sources overlap, only the first of these with events on a day counts: "
@@ -228,7 +231,7 @@ def save_event_sources(store: Store, names: list[str]) -> Said:
 def add_inactive_events(store: Store, events: list[str]) -> Said:
     """Stop ``events`` making users active (editors only): they join ``inactive_events``."""
     def change() -> list[Said]:
-        activity.add_inactive_events(store, events)
+        settings.add_inactive_events(store, events)
         names = ", ".join(dict.fromkeys(plain_name(e) for e in events))
         return [("success", f"These events no longer make a user active: {names}. The setting inactive_events "
                             "lists them.")]

@@ -23,12 +23,13 @@ from app_pages.ui import cache
 from app_pages.ui import format as fmt
 from app_pages.ui.cards import method_text, range_text
 from app_pages.ui.format import period_text
-from app_pages.ui.series import series_of
 from app_pages.ui.text import plain
 from kpis.core import csv_safety
 from kpis.core.calendar import last_day, spine
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS, Kpi
+from kpis.core.target_rules import TARGET_GRAINS, check_target
+from kpis.metrics.series import series_of
 from kpis.plan import anomalies as anomalies_module
 from kpis.plan import targets as targets_module
 from kpis.store.db import Store
@@ -283,10 +284,10 @@ def _read_row(number: int, row: Mapping[str, object],
         return None, f"{name}: choose the period from the list (Q1 2027, Jan 2027, 2027, week of 4 Jan 2027)."
     period_grain, start = choices[period]
     grain = grain.lower()
-    if grain in targets_module.TARGET_GRAINS and period_grain != grain:
+    if grain in TARGET_GRAINS and period_grain != grain:
         return None, f"{name}: {period} is not a {grain}; choose a {grain}, or the grain {period_grain}."
     try:
-        targets_module.check_target(kpi_id, grain, start)
+        check_target(kpi_id, grain, start)
         value = parse_target(KPIS[kpi_id], target)
     except ValueError as exc:
         return None, f"{name}: {exc}."
@@ -298,7 +299,7 @@ def check_rows(original: pd.DataFrame, edited: pd.DataFrame,
     """The rows to save (changed or added: their editor row number, then the CSV's columns) or a message naming
     the first bad row.
 
-    Every row is checked: a KPI, grain and period that :func:`kpis.plan.targets.check_target` accepts, and a target
+    Every row is checked: a KPI, grain and period that :func:`kpis.core.target_rules.check_target` accepts, and a target
     that is a number (:func:`parse_target`); a row left incomplete says what it lacks; a row left empty is
     ignored. A row of the targets in force keeps its KPI, grain and period (changing them would add a target and
     keep the old one); two rows may not restate the same target.

@@ -1,18 +1,11 @@
-"""KPI tables as the series every tile and chart draws: one column, from the date range's start."""
+"""KPI tables as the charts show them: from the date range's start (one column as a series is
+:func:`kpis.metrics.series.series_of`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from kpis.core.calendar import period_start
-
-
-def series_of(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One column of a KPI table as a series table: ``period_start``, ``value``, ``partial``."""
-    if table.empty:
-        return pd.DataFrame({"period_start": [], "value": [], "partial": []})
-    return pd.DataFrame({"period_start": table["period_start"], "value": table[column].astype("float64"),
-                         "partial": table["partial"].astype(bool)}).reset_index(drop=True)
 
 
 def shown_from(table: pd.DataFrame, start: object, grain: str) -> pd.DataFrame:

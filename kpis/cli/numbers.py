@@ -9,14 +9,14 @@ from collections.abc import Callable
 from datetime import date
 
 from kpis.cli.args import date_arg, segment_arg
-from kpis.core.csv_safety import csv_line
+from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
-from kpis.core.registry import KPIS
+from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS
 from kpis.ingest.importer import import_file
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import cohorts
-from kpis.metrics.series import plain_decimal, series
+from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import evaluate, load_targets
 from kpis.store.db import Store
@@ -98,7 +98,7 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     """Register ``series``, ``cohorts`` and ``curve``."""
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
-    p.add_argument("--grain", choices=("day", "week", "month", "quarter"), default="week")
+    p.add_argument("--grain", choices=GRAINS, default="week")
     p.add_argument("--start", type=date_arg, metavar="D")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
@@ -106,14 +106,14 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.set_defaults(run=_cmd_series)
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
-    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
-    p.add_argument("--grain", choices=("week", "month"), default="week")
+    p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--period", type=date_arg, metavar="D", required=True)
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_curve)
@@ -129,7 +129,7 @@ def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.set_defaults(run=_cmd_targets)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
-    p.add_argument("--grain", choices=("week", "month", "quarter"), default="week")
+    p.add_argument("--grain", choices=GRAINS[GRAINS.index("week"):], default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_anomalies)

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 import pandas as pd
 
@@ -83,9 +85,21 @@ def plain_number(value: float | int) -> str:
     >>> [plain_number(v) for v in (-12.5, 1_200_000.0, 1e-7, 0.1 + 0.2, -0.0)]
     ['-12.5', '1200000', '0.0000001', '0.3', '0']
     """
-    from kpis.metrics.series import plain_decimal
-
     return plain_decimal(value)
+
+
+def plain_decimal(value: float | int | None) -> str:
+    """A number as a plain decimal for CSV: no exponent, no float noise, empty when undefined.
+
+    >>> [plain_decimal(v) for v in (2.0, 0.1 + 0.2, 1e-7, float("nan"), None, 1234567.8912)]
+    ['2', '0.3', '0.0000001', '', '', '1234567.8912']
+    """
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return ""
+    text = format(Decimal(repr(round(float(value), 10))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def text_cell(value: object) -> str:

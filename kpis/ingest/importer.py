@@ -27,11 +27,10 @@ from kpis.ingest.overlap import Overlap, import_overlaps
 from kpis.ingest.pipeline import Prepared, already_imported, display_name, is_the_database, prepare
 from kpis.ingest.sources import detect
 from kpis.ingest.sources.base import Staged
-from kpis.metrics.activity import timezone
 from kpis.store import derived
 from kpis.store.backup import auto_backup
 from kpis.store.db import COLUMNS, PROCESS_TAG, VERSIONED, QueryTimeout, Store, first, version_table
-from kpis.store.settings import env_number
+from kpis.store.settings import env_number, timezone
 
 #: Seconds an import may run before it is stopped and rolled back, unless ``KPI_IMPORT_TIMEOUT`` says otherwise
 #: (``0``: no limit). Generous: ten million events import in well under a minute on a laptop.

@@ -6,7 +6,7 @@ Two event sets overlap when the same users, on the same days, did the same thing
 user, day and event (a tool's own events by their plain name, so PostHog's ``$pageview`` meets Mixpanel's
 ``$mp_web_page_view``), the smaller of the two counts is shared. The overlap of a file with an earlier import
 is the shared part as a share of the file's events. The data page says so before and after an import, and the
-setting ``event_sources`` (:mod:`kpis.metrics.activity`) decides which source counts where they overlap. Never imports
+setting ``event_sources`` (:mod:`kpis.store.settings`) decides which source counts where they overlap. Never imports
 streamlit.
 """
 
@@ -18,8 +18,8 @@ import duckdb
 
 from kpis.ingest.event_names import TOOL_EVENTS
 from kpis.ingest.sources.detect import label_of
-from kpis.metrics.activity import day_sql
 from kpis.store.db import first
+from kpis.store.derived import day_sql
 
 #: From this share of a file's events matched by another source's import on, the overlap is reported.
 REPORTED_SHARE = 0.5

@@ -23,8 +23,8 @@ from kpis.ingest.overlap import Overlap, overlaps
 from kpis.ingest.pipeline import Prepared, already_imported, prepare
 from kpis.ingest.sources.base import Sniff, Source
 from kpis.ingest.sources.detect import EVENT_SOURCES
-from kpis.metrics.activity import timezone
 from kpis.store.db import Store
+from kpis.store.settings import timezone
 
 #: Lines shown in the preview.
 SAMPLE_ROWS = 5

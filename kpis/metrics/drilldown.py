@@ -1,13 +1,8 @@
 """The customers behind a revenue movement: who was new, came back, expanded, contracted or churned in a period.
 
-The classification is :func:`kpis.metrics.revenue.revenue_table`'s own, customer by customer, so the list of a
-movement adds up to the KPI: with ``before`` the customer's MRR at the end of the previous period and ``after``
-their MRR at the period's end (amounts compared rounded),
-
-- new: nothing before, something after, and the customer's first paid day lies in the period;
-- reactivated: nothing before, something after, the customer paid at some earlier time;
-- expansion: something before, more after; contraction: something after, less than before;
-- churned: something before, nothing after.
+The classification is :func:`kpis.metrics.revenue.movement_sql`, the rule :func:`kpis.metrics.revenue.revenue_table`
+adds up with, applied customer by customer (:func:`kpis.metrics.movements.customer_changes`), so the list of a
+movement adds up to the KPI.
 
 Never imports streamlit.
 """
@@ -19,28 +14,17 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpis.core.csv_safety import frame_csv
-from kpis.metrics.activity import timezone
-from kpis.metrics.revenue import ROUND_DIGITS, paid_intervals_sql
-from kpis.review.build import customer_changes
+from kpis.metrics import revenue
+from kpis.metrics.movements import customer_changes
 from kpis.store.db import Store
 
 #: The movements, in the order the pages list them, with their labels.
-MOVEMENTS = {"new": "New", "reactivated": "Reactivated", "expansion": "Expansion", "contraction": "Contraction",
-             "churned": "Churned"}
+MOVEMENTS = {m: m.capitalize() for m in revenue.MOVEMENTS}
 #: The revenue_table columns each movement adds up to (customers, MRR).
 KPI_COLUMNS = {"new": ("new_customers", "new_mrr"), "reactivated": ("reactivated_customers", "reactivation_mrr"),
                "expansion": (None, "expansion_mrr"), "contraction": (None, "contraction_mrr"),
                "churned": ("churned_customers", "churned_mrr")}
 COLUMNS = ("customer_id", "name", "movement", "mrr_before", "mrr_after", "change")
-
-
-def first_paid_days(store: Store, segment: tuple[str, str] | None = None) -> pd.DataFrame:
-    """``customer_id, first_paid``: each paying customer's first paid day (as the revenue KPIs see it)."""
-    paid, params = paid_intervals_sql(segment, timezone(store))
-    return store.df(f"""
-        SELECT customer_id, min(paid_start) AS first_paid
-        FROM ({paid}) p WHERE monthly > 0 AND (paid_end IS NULL OR paid_end > paid_start)
-        GROUP BY customer_id""", params)
 
 
 def period_movements(store: Store, period_start: date, period_end: date,
@@ -52,30 +36,18 @@ def period_movements(store: Store, period_start: date, period_end: date,
     ``change`` their difference; ``movement`` is one of :data:`MOVEMENTS` (see the module's docstring).
     """
     changes = customer_changes(store, period_start - timedelta(days=1), period_end, segment)
+    changes = changes[changes["movement"].notna()]
     if changes.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith(("mrr", "change")) else "str")
                              for c in COLUMNS})
-    first = first_paid_days(store, segment)
-    frame = changes.merge(first, on="customer_id", how="left")
-    before = frame["mrr_before"].astype("float64").round(ROUND_DIGITS)
-    after = frame["mrr_after"].astype("float64").round(ROUND_DIGITS)
-    first_day = pd.to_datetime(frame["first_paid"]).dt.date
-    started_here = first_day.map(lambda d: d is not None and not pd.isna(d) and d >= period_start)
-    movement = pd.Series("", index=frame.index, dtype="str")
-    movement[(before == 0) & (after > 0) & started_here] = "new"
-    movement[(before == 0) & (after > 0) & ~started_here] = "reactivated"
-    movement[(before > 0) & (after > before)] = "expansion"
-    movement[(after > 0) & (after < before)] = "contraction"
-    movement[(before > 0) & (after == 0)] = "churned"
     out = pd.DataFrame({
-        "customer_id": frame["customer_id"].astype("str"),
-        "name": frame["name"].astype("str"),
-        "movement": movement,
-        "mrr_before": frame["mrr_before"].astype("float64"),
-        "mrr_after": frame["mrr_after"].astype("float64"),
+        "customer_id": changes["customer_id"].astype("str"),
+        "name": changes["name"].astype("str"),
+        "movement": changes["movement"].astype("str"),
+        "mrr_before": changes["mrr_before"].astype("float64"),
+        "mrr_after": changes["mrr_after"].astype("float64"),
     })
     out["change"] = out["mrr_after"] - out["mrr_before"]
-    out = out[out["movement"] != ""]
     order = out.assign(size=out["change"].abs()).sort_values(["size", "customer_id"], ascending=[False, True])
     return order.drop(columns="size").reset_index(drop=True)
 

@@ -14,9 +14,11 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpis.core.calendar import period_start, spine
-from kpis.metrics.activity import counted_events_sql, day_sql, event_sources, timezone
+from kpis.core.registry import COHORT_GRAINS
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
+from kpis.store.derived import counted_events_sql, day_sql
+from kpis.store.settings import event_sources, timezone
 
 ENGAGEMENT_COLUMNS = ("dau", "wau", "mau", "active_users", "new_users", "stickiness", "events_per_active_user")
 #: Rolling windows in days.
@@ -76,9 +78,10 @@ def _on_days(rows: pd.DataFrame, days: pd.DatetimeIndex) -> pd.Series:
 
 def engagement_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
                      segment: tuple[str, str] | None = None,
-                     kpis: tuple[str, ...] = ENGAGEMENT_COLUMNS) -> pd.DataFrame:
+                     kpis: tuple[str, ...] = ENGAGEMENT_COLUMNS, per_day: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per period with the requested engagement KPIs; ``partial`` marks a period cut short by the
-    as-of date. Only what ``kpis`` needs is computed.
+    as-of date. Only what ``kpis`` needs is computed; ``per_day``: the rolling counts of every day (:func:`daily`
+    with every window, up to the same ``end``), when they are at hand already (they do not depend on the grain).
 
     The periods run from the first event day, or from ``start`` when it is earlier: periods before any event
     count 0 users and have undefined means and rolling counts.
@@ -95,7 +98,9 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
     if "stickiness" in kpis:
         needed |= {"dau", "mau"}
     if needed:
-        per_day = daily(store, end=as_of, segment=segment, windows=tuple(w for w in WINDOWS if w in needed))
+        if per_day is None:
+            per_day = daily(store, end=as_of, segment=segment, windows=tuple(w for w in WINDOWS if w in needed))
+        per_day = per_day.copy(deep=False)
         per_day["period_start"] = [period_start(d, grain) for d in per_day["day"]]
         means = per_day.groupby("period_start").mean(numeric_only=True)
         at_end = per_day.set_index("day")
@@ -286,7 +291,7 @@ def _events_done(store: Store, as_of: date, segment: tuple[str, str] | None) -> 
 
 def power_curve(store: Store, grain: str, period: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """For the week (L7) or calendar month holding ``period``: how many users were active on exactly n days."""
-    if grain not in ("week", "month"):
+    if grain not in COHORT_GRAINS:
         raise ValueError("the power-user curve exists at week and month grain")
     the_period = spine(period, period, grain)[0]
     where, params = segment_sql(segment)

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 
 from kpis.core.calendar import next_start, period_start, previous_start
 from kpis.core.formatting import day_label, period_label
+from kpis.metrics import engine
 from kpis.store.db import Store
 
 
@@ -124,10 +125,7 @@ def last_complete_period(store: Store, grain: str, end: date | None = None) -> L
     Every page, the review, the anomalies, the targets and the CLI pick their period here, so that they never
     disagree on which week or month is "the last complete one".
     """
-    from kpis.metrics.engagement import engagement_as_of
-    from kpis.metrics.revenue import revenue_as_of
-
-    revenue, events = revenue_as_of(store), engagement_as_of(store)
+    revenue, events = engine.as_of_dates(store)
     as_of = reporting_as_of(revenue, events, end)
     if as_of is None:
         return None

@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import next_start, period_start, spine
+from kpis.core.registry import COHORT_GRAINS
 from kpis.metrics.engagement import engagement_as_of, last_active_in_period_sql, segment_sql
 from kpis.store.db import Store
 
@@ -22,7 +23,7 @@ COLUMNS = ["cohort_start", "period", "cohort_size", "retained", "retention", "pa
 def cohorts(store: Store, grain: str, mode: str = "n-day", *, end: date | None = None,
             segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """``cohort_start, period, cohort_size, retained, retention, partial`` for every existing cell."""
-    if grain not in ("week", "month"):
+    if grain not in COHORT_GRAINS:
         raise ValueError("cohorts exist at week and month grain")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")

@@ -14,9 +14,11 @@ import pandas as pd
 
 from kpis.core.calendar import add_months, spine
 from kpis.core.errors import DataError
-from kpis.metrics.activity import day_sql, timezone
+from kpis.core.registry import GRAINS
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
+from kpis.store.derived import day_sql
+from kpis.store.settings import timezone
 
 #: Statuses that never pay (Stripe: the first payment never succeeded).
 NEVER_PAID = ("incomplete", "incomplete_expired")
@@ -24,6 +26,27 @@ NEVER_PAID = ("incomplete", "incomplete_expired")
 MONTHLY_FACTOR = {"month": 1.0, "year": 1 / 12, "week": 52 / 12, "day": 365 / 12}
 #: Amounts are compared after rounding, so that float noise never turns "unchanged" into a movement.
 ROUND_DIGITS = 6
+
+#: The movements of a customer's MRR between two period ends, in the order the pages list them.
+MOVEMENTS = ("new", "reactivated", "expansion", "contraction", "churned")
+
+
+def movement_sql(before: str, after: str, first_paid: str, period_start: str) -> str:
+    """The one rule classifying a customer's MRR movement, as SQL: ``before`` and ``after`` are the customer's
+    MRR (rounded to :data:`ROUND_DIGITS`) at the end of the previous period and of this one, ``first_paid`` the
+    customer's first paid day; NULL when nothing moved.
+
+    - new: nothing before, something after, and the first paid day lies in the period;
+    - reactivated: nothing before, something after, the customer paid at some earlier time;
+    - expansion: something before, more after; contraction: something after, less than before;
+    - churned: something before, nothing after.
+    """
+    return (f"(CASE WHEN {before} = 0 AND {after} > 0 AND {first_paid} >= {period_start} THEN 'new' "
+            f"WHEN {before} = 0 AND {after} > 0 AND {first_paid} < {period_start} THEN 'reactivated' "
+            f"WHEN {before} > 0 AND {after} > {before} THEN 'expansion' "
+            f"WHEN {after} > 0 AND {after} < {before} THEN 'contraction' "
+            f"WHEN {before} > 0 AND {after} = 0 THEN 'churned' END)")
+
 
 REVENUE_COLUMNS = (
     "mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr",
@@ -121,13 +144,57 @@ def first_paid_day(store: Store, segment: tuple[str, str] | None = None) -> date
     return row[0][0] if row else None
 
 
+#: Twelve-month retention (NRR, GRR) as SQL CTEs over ``steps`` and the spine: MRR at ref of the customers paying
+#: then, plus what changed for them since. Most of the work at fine grains: each period looks back a year.
+_RETENTION = """
+    -- twelve-month retention: MRR at ref of the customers paying then, plus what changed for them since
+    day_totals AS (SELECT x, sum(v_after - v_before) AS delta FROM steps GROUP BY x),
+    ref_mrr AS (
+        SELECT s.period_start, sum(d.delta) AS ref_mrr
+        FROM spine_frame s JOIN day_totals d ON d.x <= s.ref_day GROUP BY s.period_start
+    ),
+    -- customers whose MRR changed between ref and end(P): the first change after ref gives their MRR at ref,
+    -- the last change up to end(P) their MRR at end(P); everyone else kept exactly their MRR at ref
+    in_window AS MATERIALIZED (
+        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after,
+               st.r_before
+        FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
+    ),
+    at_ref AS (
+        SELECT period_start, customer_id, v_before AS m_ref FROM in_window
+        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND r_before > 0
+    ),
+    at_end AS (
+        SELECT period_start, customer_id, v_after AS m_end FROM in_window
+        WHERE x_next IS NULL OR x_next > period_end
+    ),
+    changed_since_ref AS (
+        SELECT a.period_start, sum(e.m_end - a.m_ref) AS net_change,
+               sum(least(e.m_end, a.m_ref) - a.m_ref) AS gross_change
+        FROM at_ref a JOIN at_end e ON e.period_start = a.period_start AND e.customer_id = a.customer_id
+        GROUP BY a.period_start
+    ),
+    retention AS (
+        SELECT r.period_start, r.ref_mrr, r.ref_mrr + coalesce(c.net_change, 0) AS kept_mrr,
+               r.ref_mrr + coalesce(c.gross_change, 0) AS kept_gross
+        FROM ref_mrr r LEFT JOIN changed_since_ref c ON c.period_start = r.period_start
+    )
+"""
+#: The same CTE without the look-back: NRR and GRR undefined.
+_NO_RETENTION = """
+    retention AS (SELECT period_start, CAST(NULL AS DOUBLE) AS ref_mrr, CAST(NULL AS DOUBLE) AS kept_mrr,
+                         CAST(NULL AS DOUBLE) AS kept_gross FROM spine_frame)
+"""
+
+
 def revenue_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
-                  segment: tuple[str, str] | None = None) -> pd.DataFrame:
+                  segment: tuple[str, str] | None = None, retention: bool = True) -> pd.DataFrame:
     """One row per period with every revenue KPI; ``partial`` marks a period cut short by the as-of date.
 
-    Undefined ratios are NaN (empty in CSV, ``null`` in JSON, "—" in the UI), never 0 or infinity.
+    Undefined ratios are NaN (empty in CSV, ``null`` in JSON, "—" in the UI), never 0 or infinity. ``retention``
+    False leaves NRR and GRR undefined and skips their twelve-month look-back (a trend of MRR needs none).
     """
-    if grain not in ("day", "week", "month", "quarter"):
+    if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     check_currencies(store)
     as_of = end or revenue_as_of(store)
@@ -182,22 +249,24 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
         FROM steps st JOIN spine_frame s ON st.x BETWEEN s.period_start AND s.period_end
         GROUP BY s.period_start, st.customer_id
     ),
-    moves AS (
-        SELECT c.period_start,
-            sum(c.m1 - c.m0) AS net_new_mrr,
-            sum(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid >= c.period_start THEN c.m1 ELSE 0 END) AS new_mrr,
-            sum(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid < c.period_start THEN c.m1 ELSE 0 END)
-                AS reactivation_mrr,
-            sum(CASE WHEN c.r0 > 0 AND c.r1 > c.r0 THEN c.m1 - c.m0 ELSE 0 END) AS expansion_mrr,
-            sum(CASE WHEN c.r1 > 0 AND c.r1 < c.r0 THEN c.m1 - c.m0 ELSE 0 END) AS contraction_mrr,
-            sum(CASE WHEN c.r0 > 0 AND c.r1 = 0 THEN 0 - c.m0 ELSE 0 END) AS churned_mrr,
-            sum(CASE WHEN c.r1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN c.r0 > 0 THEN 1 ELSE 0 END) AS active_delta,
-            count(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid >= c.period_start THEN 1 END) AS new_customers,
-            count(CASE WHEN c.r0 = 0 AND c.r1 > 0 AND f.first_paid < c.period_start THEN 1 END)
-                AS reactivated_customers,
-            count(CASE WHEN c.r0 > 0 AND c.r1 = 0 THEN 1 END) AS churned_customers
+    classified AS (
+        SELECT c.*, {movement_sql('c.r0', 'c.r1', 'f.first_paid', 'c.period_start')} AS movement
         FROM changed c JOIN first_paid f ON f.customer_id = c.customer_id
-        GROUP BY c.period_start
+    ),
+    moves AS (
+        SELECT period_start,
+            sum(m1 - m0) AS net_new_mrr,
+            sum(CASE WHEN movement = 'new' THEN m1 ELSE 0 END) AS new_mrr,
+            sum(CASE WHEN movement = 'reactivated' THEN m1 ELSE 0 END) AS reactivation_mrr,
+            sum(CASE WHEN movement = 'expansion' THEN m1 - m0 ELSE 0 END) AS expansion_mrr,
+            sum(CASE WHEN movement = 'contraction' THEN m1 - m0 ELSE 0 END) AS contraction_mrr,
+            sum(CASE WHEN movement = 'churned' THEN 0 - m0 ELSE 0 END) AS churned_mrr,
+            sum(CASE WHEN r1 > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN r0 > 0 THEN 1 ELSE 0 END) AS active_delta,
+            count(CASE WHEN movement = 'new' THEN 1 END) AS new_customers,
+            count(CASE WHEN movement = 'reactivated' THEN 1 END) AS reactivated_customers,
+            count(CASE WHEN movement = 'churned' THEN 1 END) AS churned_customers
+        FROM classified
+        GROUP BY period_start
     ),
     running AS (
         SELECT s.period_start, s.period_end, s.partial, s.ref_day,
@@ -219,38 +288,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
                 AS prev_active
         FROM running
     ),
-    -- twelve-month retention: MRR at ref of the customers paying then, plus what changed for them since
-    day_totals AS (SELECT x, sum(v_after - v_before) AS delta FROM steps GROUP BY x),
-    ref_mrr AS (
-        SELECT s.period_start, sum(d.delta) AS ref_mrr
-        FROM spine_frame s JOIN day_totals d ON d.x <= s.ref_day GROUP BY s.period_start
-    ),
-    -- customers whose MRR changed between ref and end(P): the first change after ref gives their MRR at ref,
-    -- the last change up to end(P) their MRR at end(P); everyone else kept exactly their MRR at ref
-    in_window AS MATERIALIZED (
-        SELECT s.period_start, s.ref_day, s.period_end, st.customer_id, st.x_prev, st.x_next, st.v_before, st.v_after,
-               st.r_before
-        FROM steps st JOIN spine_frame s ON st.x > s.ref_day AND st.x <= s.period_end
-    ),
-    at_ref AS (
-        SELECT period_start, customer_id, v_before AS m_ref FROM in_window
-        WHERE (x_prev IS NULL OR x_prev <= ref_day) AND r_before > 0
-    ),
-    at_end AS (
-        SELECT period_start, customer_id, v_after AS m_end FROM in_window
-        WHERE x_next IS NULL OR x_next > period_end
-    ),
-    changed_since_ref AS (
-        SELECT a.period_start, sum(e.m_end - a.m_ref) AS net_change,
-               sum(least(e.m_end, a.m_ref) - a.m_ref) AS gross_change
-        FROM at_ref a JOIN at_end e ON e.period_start = a.period_start AND e.customer_id = a.customer_id
-        GROUP BY a.period_start
-    ),
-    retention AS (
-        SELECT r.period_start, r.ref_mrr, r.ref_mrr + coalesce(c.net_change, 0) AS kept_mrr,
-               r.ref_mrr + coalesce(c.gross_change, 0) AS kept_gross
-        FROM ref_mrr r LEFT JOIN changed_since_ref c ON c.period_start = r.period_start
-    )
+{_RETENTION if retention else _NO_RETENTION}
     SELECT p.period_start, p.period_end, p.partial,
         p.mrr, 12 * p.mrr AS arr, p.new_mrr, p.expansion_mrr, p.contraction_mrr, p.churned_mrr, p.reactivation_mrr,
         p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,

@@ -27,7 +27,9 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpis.core.calendar import add_months, last_day, next_start, period_start
+from kpis.core.formatting import day_label
 from kpis.core.registry import Kpi
+from kpis.metrics import engine
 from kpis.store.db import Store
 
 #: What each source's first day is the first day of, for the reasons.
@@ -36,11 +38,8 @@ NOUNS = {"revenue": "subscriptions", "engagement": "events"}
 
 def first_days(store: Store) -> dict[str, date | None]:
     """The first day with data of each source (``revenue``: the first paid day, ``engagement``: the first event
-    day), from which the warm-up of its KPIs is counted."""
-    from kpis.metrics.engagement import first_active_day
-    from kpis.metrics.revenue import first_paid_day
-
-    return {"revenue": first_paid_day(store), "engagement": first_active_day(store)}
+    day), from which the warm-up of its KPIs is counted (once per data version, :mod:`kpis.metrics.engine`)."""
+    return engine.first_days(store)
 
 
 def ready_day(kpi: Kpi, first: date) -> date:
@@ -94,8 +93,6 @@ def reason(kpi: Kpi, first: date) -> str:
     'MAU counts the users active in the 30 days ending each day, and the events start on 23 Nov 2025: its value \
 is complete from 22 Dec 2025 on.'
     """
-    from kpis.core.formatting import day_label
-
     why = kpi.warm_up.why if kpi.warm_up else "needs no warm-up"
     return (f"{kpi.label} {why}, and the {NOUNS.get(kpi.source, 'data')} start on {day_label(first)}: its value is "
             f"complete from {day_label(ready_day(kpi, first))} on.")
@@ -119,8 +116,6 @@ def cohort_warming_up(cohort: date, grain: str, first: date | None, as_of: date 
 
 def cohort_reason(grain: str, first: date, as_of: date) -> str:
     """Why a cohort is marked warming up, for the heatmap's hover."""
-    from kpis.core.formatting import day_label
-
     return (f"a cohort is the users whose first event falls in its {grain}; the events run from {day_label(first)} "
             f"to {day_label(as_of)}, so this {grain} holds only part of its days (and, at the start, users active "
             "before the data began)")

@@ -13,8 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from kpis.ingest.event_names import HOUSEKEEPING
 from kpis.ingest.sources.detect import label_of
+from kpis.metrics.engagement import engagement_as_of
+from kpis.metrics.revenue import revenue_as_of
 from kpis.store.db import Store
+from kpis.store.derived import counted_events_sql
+from kpis.store.settings import event_sources, inactive_events, timezone
 
 #: The canonical tables in the order people read them, with the words the pages use for them.
 TABLE_LABELS: dict[str, str] = {
@@ -49,9 +54,6 @@ def data_as_of(store: Store) -> dict[str, pd.Timestamp | None]:
     ...     data_as_of(store)
     {'events': None, 'subscriptions': None, 'metric_points': None}
     """
-    from kpis.metrics.engagement import engagement_as_of
-    from kpis.metrics.revenue import revenue_as_of
-
     has_events = bool(store.query("SELECT 1 FROM events LIMIT 1"))
     events = engagement_as_of(store) if has_events else None
     revenue = revenue_as_of(store)
@@ -144,8 +146,6 @@ def events_by_source(store: Store) -> pd.DataFrame:
     ...     list(events_by_source(store).columns)
     ['source', 'label', 'imports', 'events', 'users', 'first_day', 'last_day', 'counted']
     """
-    from kpis.metrics.activity import counted_events_sql, event_sources, timezone
-
     sources, tz = event_sources(store), timezone(store)
     params: dict[str, object] = {"event_sources": sources} if sources else {}
     if sources and tz != "UTC":
@@ -172,9 +172,6 @@ def housekeeping_events(store: Store) -> pd.DataFrame:
     ...     housekeeping_events(store).empty
     True
     """
-    from kpis.ingest.event_names import HOUSEKEEPING
-    from kpis.metrics.activity import inactive_events
-
     frame = store.df("""SELECT event, count(*) AS events FROM events
                         WHERE list_contains($housekeeping, event) AND NOT list_contains($inactive, event)
                         GROUP BY event ORDER BY events DESC, event""",

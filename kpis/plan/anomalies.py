@@ -9,11 +9,12 @@ The method (``docs/targets.md`` says it for readers):
 2. **Expected value**: the trend line through the history, carried one period on. Recent periods count more (a
    period :data:`HALF_LIFE` periods older counts half), so the line follows where the KPI is going; the line is
    fitted robustly (Tukey's bisquare: a period far from the line counts less, so a past spike does not tilt
-   it); at day grain each weekday gets its own level (a weekly pattern). An amount or a count that is always
-   above zero is also fitted on a log scale, where steady percentage growth is a line, and judged on the scale
-   on which its history lies closer to a line. A line rather than a curve: a curve bends towards the last
-   periods and reads a one-off dip as the start of a slide; gentle acceleration or slowing shows as scatter
-   around the line, which widens the band.
+   it); at day grain each weekday gets its own level (a weekly pattern), and when the robust fit would set aside
+   every period of the judged weekday, the plain line takes its place (:func:`_fit`). An amount or a count that
+   is always above zero is also fitted on a log scale, where steady percentage growth is a line, and judged on
+   the scale on which its whole history lies closer to a plain line (:func:`_closer_on_log_scale`). A line
+   rather than a curve: a curve bends towards the last periods and reads a one-off dip as the start of a slide;
+   gentle acceleration or slowing shows as scatter around the line, which widens the band.
 3. **Noise**: the scatter of the history around the line, widened for carrying the line one period on (the
    prediction standard error ``s·√(1 + Σc²)``).
 4. **Band**: the expected value ± the larger of :data:`WIDTH` prediction standard errors (more with a short
@@ -36,13 +37,12 @@ import pandas as pd
 
 from kpis.core import formatting
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, Kpi
+from kpis.core.registry import HEADLINE, KPIS, Kpi
 from kpis.metrics import warmup as warm
 from kpis.metrics.reporting import last_complete_period
 from kpis.metrics.series import series
 from kpis.store.db import Store
 
-HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
 #: The longest history used, and the shortest that is judged, in periods (days at day grain).
 WINDOW, MIN_HISTORY = 24, 8
 DAY_WINDOW, DAY_MIN_HISTORY = 56, 28
@@ -118,13 +118,26 @@ def _clip(kpi: Kpi, number: float) -> float:
 BISQUARE = 4.685
 
 
-def _fit(design: np.ndarray, y: np.ndarray, recency: np.ndarray,
-         robust: bool) -> tuple[np.ndarray, np.ndarray]:
+def _predicts(design: np.ndarray, weights: np.ndarray, judged: np.ndarray) -> bool:
+    """Whether the periods that still count fix the line's value at the ``judged`` period's row: its weekday
+    keeps at least one period."""
+    kept = design[weights > 0]
+    return int(np.linalg.matrix_rank(np.vstack([kept, judged]))) == int(np.linalg.matrix_rank(kept))
+
+
+def _fit(design: np.ndarray, y: np.ndarray, recency: np.ndarray, robust: bool,
+         judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least-squares coefficients and each period's weight: its ``recency`` weight, times Tukey's
     bisquare weight when ``robust`` (refitted until the weights settle, so that a period far from the line
-    counts less and a past spike does not tilt it)."""
-    weights = recency.copy()
-    coefficients = np.linalg.lstsq(design * np.sqrt(weights)[:, None], y * np.sqrt(weights), rcond=None)[0]
+    counts less and a past spike does not tilt it).
+
+    When the bisquare would set aside every period of the weekday judged (``judged``: the judged period's row),
+    the line is the plain one: a weekday off the line in every week is a weekly pattern the line does not
+    describe (a weekend dip that grows with the KPI, on a scale where it cannot), not a spike, and with none of
+    its periods left its level would be anyone's guess. Its distance from the line then counts as scatter and
+    widens the band."""
+    plain = np.linalg.lstsq(design * np.sqrt(recency)[:, None], y * np.sqrt(recency), rcond=None)[0]
+    coefficients, weights = plain, recency.copy()
     for _ in range(20 if robust else 0):
         # each period's residual as if it had been left out of the fit (r / (1 - h)), so that the periods at the
         # ends, which pull the line towards them, are judged as fairly as the others
@@ -136,6 +149,8 @@ def _fit(design: np.ndarray, y: np.ndarray, recency: np.ndarray,
             break
         u = residuals / (BISQUARE * scale)
         new = recency * np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
+        if not _predicts(design, new, judged):
+            return plain, recency.copy()
         if np.allclose(new, weights, atol=1e-6):
             break
         weights = new
@@ -162,7 +177,7 @@ def _line(design: np.ndarray, y: np.ndarray, recency: np.ndarray, robust: bool) 
     :func:`width` prediction standard errors, the noise of one period plus the error of the line there,
     ``s·√(1 + Σc²)`` with ``c`` the weights the line's value gives each period of the history."""
     fit, new = design[:-1], design[-1]
-    coefficients, weights = _fit(fit, y, recency, robust)
+    coefficients, weights = _fit(fit, y, recency, robust, new)
     residuals = y - fit @ coefficients
     gives = new @ np.linalg.pinv(fit.T @ (fit * weights[:, None])) @ (fit * weights[:, None]).T
     effective = float(weights.sum()) ** 2 / max(float(weights @ weights), 1e-300)  # periods that count
@@ -170,6 +185,15 @@ def _line(design: np.ndarray, y: np.ndarray, recency: np.ndarray, robust: bool) 
     variance = float(weights @ (residuals * residuals)) / max(float(weights.sum()), 1e-300)
     spread = math.sqrt(variance * effective / max(effective - rank, 1.0))
     return float(new @ coefficients), width(effective - rank) * spread * math.sqrt(1.0 + float(gives @ gives))
+
+
+def _closer_on_log_scale(design: np.ndarray, y: np.ndarray, recency: np.ndarray) -> bool:
+    """Whether the history (all above zero) lies closer to a line on a log scale than as it is, relative to its
+    level. Judged by plain least squares, every period counting: a robust fit may set aside whatever its line
+    misses, such as the weekends of a weekly pattern that grows with the KPI, and then seem to fit the scale
+    that suits the KPI worse."""
+    centre, error = _line(design, y, recency, robust=False)
+    return _line(design, np.log(y), recency, robust=False)[1] < error / max(abs(centre), 1e-12)
 
 
 def band(history: Sequence[float], kpi: Kpi, season: int = 1, robust: bool = True) -> Band | None:
@@ -201,15 +225,15 @@ def band(history: Sequence[float], kpi: Kpi, season: int = 1, robust: bool = Tru
     design = _design(np.append(positions, float(len(values))), season)
     # recent periods count more: the line follows where the KPI is going, not where it was two years ago
     recency = 0.5 ** ((len(values) - positions) / (HALF_LIFE if season == 1 else DAY_HALF_LIFE))
-    centre, error = _line(design, y, recency, robust)
-    half = max(error, minimum_effect(kpi, y))
-    expected, low, high = centre, centre - half, centre + half
-    if compounds(kpi, y):
+    if compounds(kpi, y) and _closer_on_log_scale(design, y, recency):
         log_centre, log_error = _line(design, np.log(y), recency, robust)
-        if log_error < error / max(abs(centre), 1e-12):  # closer to a line on a log scale
-            level = math.exp(log_centre)
-            half = max(log_error, math.log1p(minimum_effect(kpi, [level]) / level))
-            expected, low, high = level, math.exp(log_centre - half), math.exp(log_centre + half)
+        level = math.exp(log_centre)
+        half = max(log_error, math.log1p(minimum_effect(kpi, [level]) / level))
+        expected, low, high = level, math.exp(log_centre - half), math.exp(log_centre + half)
+    else:
+        centre, error = _line(design, y, recency, robust)
+        half = max(error, minimum_effect(kpi, y))
+        expected, low, high = centre, centre - half, centre + half
     expected, low, high = _clip(kpi, expected), _clip(kpi, low), _clip(kpi, high)
     if kpi.unit == "count":
         low, high = float(math.ceil(low - 1e-9)), float(math.floor(high + 1e-9))

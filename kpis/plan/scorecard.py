@@ -21,6 +21,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpis.core.calendar import add_months, period_start, previous_start
+from kpis.metrics import engine
 from kpis.store.db import Store
 
 #: What a period can be compared with: the period before it, or the period holding the same day a year earlier.
@@ -188,12 +189,9 @@ def event_names(store: Store) -> list[str]:
 
 def data_span(store: Store) -> tuple[date, date] | None:
     """The first and the last day with data of any source (events, subscriptions), from the data alone."""
-    from kpis.metrics.engagement import engagement_as_of, first_active_day
-    from kpis.metrics.revenue import revenue_as_of
-
-    firsts = [first_active_day(store)]
+    firsts = [engine.first_days(store)["engagement"]]
     firsts += [r[0] for r in store.query("SELECT min(started_at)::DATE FROM subscriptions")]
-    lasts = [engagement_as_of(store), revenue_as_of(store)]
+    lasts = list(engine.as_of_dates(store))
     firsts = [d for d in firsts if d is not None]
     lasts = [d for d in lasts if d is not None]
     if not firsts or not lasts:

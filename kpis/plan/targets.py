@@ -1,7 +1,7 @@
 """Strategy targets: attainment, status and pace, and how a target appears at another grain.
 
 A target is ``(kpi, grain, period_start, value)``, e.g. "mrr, quarter, 2026-10-01, 1.2M". Three kinds of KPI
-need different arithmetic (the registry says which):
+need different arithmetic (each KPI's ``kind`` in the registry says which):
 
 - **snapshots** (mrr, active_customers, dau, ...): the value at the period's end. At a finer grain the target is
   a straight path from the actual value the day before the target's period to the target at its end. The
@@ -21,43 +21,20 @@ import pandas as pd
 
 from kpis.core.calendar import last_day, next_start, period_start, previous_start, spine
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS, Kpi
+from kpis.core.registry import KPIS, MAGNITUDE, Kpi
+from kpis.metrics import engine
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.series import series
+from kpis.metrics.series import series, trend_series
 from kpis.store.db import Store
 
-TARGET_GRAINS = ("week", "month", "quarter", "year")
 ON_TRACK, AT_RISK, OFF_TRACK = "on track", "at risk", "off track"
 #: KPIs stored as negative numbers whose magnitude is what a target speaks of.
-NEGATIVE = ("churned_mrr", "contraction_mrr")
+NEGATIVE = tuple(sorted(MAGNITUDE))
 TREND_POINTS = 8
 #: A target's recent values are the KPI's last complete periods of its grain; a target outside [smallest / FAR,
 #: largest x FAR] of them is far from them.
 RECENT_PERIODS = 4
 FAR = 3.0
-
-
-def kind(kpi: Kpi) -> str:
-    """``ratio``, ``flow`` or ``snapshot``: how targets of this KPI add up over time."""
-    if kpi.unit == "ratio":
-        return "ratio"
-    return "flow" if kpi.aggregation == "flow" else "snapshot"
-
-
-def check_target(kpi_id: str, grain: str, start: date) -> None:
-    """Refuse a target that names an unknown KPI, a grain it cannot have, or a day that starts no period."""
-    kpi = KPIS.get(kpi_id)
-    if kpi is None:
-        shown = kpi_id if len(kpi_id) <= 60 else kpi_id[:59] + "…"  # a message stays short whatever the file holds
-        raise ValueError(f"unknown KPI {shown!r}; `python -m kpis kpis` lists them")
-    allowed = [g for g in TARGET_GRAINS if g in kpi.grains or (g == "year" and kind(kpi) != "ratio")]
-    if kpi_id in ("ltv",):
-        allowed = ["month"]
-    if grain not in allowed:
-        raise ValueError(f"{kpi_id} takes targets by {', '.join(allowed)}, not by {grain}")
-    if period_start(start, grain) != start:
-        raise ValueError(f"{start.isoformat()} does not start a {grain}; "
-                         f"the {grain} holding it starts on {period_start(start, grain).isoformat()}")
 
 
 def attainment(actual: float | None, target: float | None, higher_is_better: bool, kpi_id: str = "") -> float:
@@ -94,7 +71,12 @@ def status(value: float | None, target: float | None, higher_is_better: bool, kp
 
 
 def load_targets(store: Store) -> pd.DataFrame:
-    """The targets in force: ``kpi, grain, period_start, period_end, target, owner, note``."""
+    """The targets in force: ``kpi, grain, period_start, period_end, target, owner, note`` (read once per data
+    version: targets arrive by import)."""
+    return engine.memoized(store, "targets", _read_targets).copy(deep=False)
+
+
+def _read_targets(store: Store) -> pd.DataFrame:
     table = store.df("""SELECT kpi, grain, period_start, "value" AS target, owner, note FROM targets
                         ORDER BY period_start, kpi, grain""")
     table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
@@ -120,7 +102,7 @@ def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] |
                 rows.append(row)
                 continue
             cut = min(t.period_end, source_as_of)
-            actual = period_value(store, kpi, t.grain, t.period_start, cut, segment)
+            actual = period_value(store, kpi, t.grain, t.period_start, cut, segment, read_to=source_as_of)
             row["actual"] = actual
             row["partial"] = cut < t.period_end
             judged = actual
@@ -138,16 +120,21 @@ def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] |
 
 
 def period_value(store: Store, kpi: Kpi, grain: str, start: date, cut: date,
-                 segment: tuple[str, str] | None = None) -> float:
-    """The KPI over the period starting ``start`` at ``grain``, as known on ``cut`` (NaN when undefined)."""
+                 segment: tuple[str, str] | None = None, *, read_to: date | None = None) -> float:
+    """The KPI over the period starting ``start`` at ``grain``, as known on ``cut`` (NaN when undefined).
+
+    ``read_to`` (on or after ``cut``): the as-of date of the table to read it from. A period complete on ``cut``
+    has the same value in every table that runs past it, so the targets of one KPI share one table."""
+    end = read_to if read_to is not None and (cut == read_to or cut == last_day(start, grain)) else cut
     if grain in kpi.grains:
-        table = series(store, kpi.id, grain, start=start, end=cut, segment=segment)
+        table = series(store, kpi.id, grain, start=start, end=end, segment=segment)
         match = table[table["period_start"] == start]
         return float(match["value"].iloc[0]) if not match.empty else math.nan
-    months = series(store, kpi.id, "month", start=start, end=cut, segment=segment)  # a year, from its months
+    months = series(store, kpi.id, "month", start=start, end=end, segment=segment)  # a year, from its months
+    months = months[months["period_start"] <= cut]
     if months.empty:
         return math.nan
-    if kind(kpi) == "flow":
+    if kpi.kind == "flow":
         return float(months["value"].sum(min_count=1))
     return float(months["value"].iloc[-1])
 
@@ -155,9 +142,9 @@ def period_value(store: Store, kpi: Kpi, grain: str, start: date, cut: date,
 def project(store: Store, kpi: Kpi, start: date, end: date, cut: date, actual: float,
             segment: tuple[str, str] | None = None) -> float:
     """Where the running period starting ``start`` will land on ``end``, from what is known on ``cut``."""
-    if _nan(actual) or kind(kpi) == "ratio":
+    if _nan(actual) or kpi.kind == "ratio":
         return actual
-    if kind(kpi) == "flow":
+    if kpi.kind == "flow":
         elapsed, total = (cut - start).days + 1, (end - start).days + 1
         return actual * total / elapsed
     line = _trend(store, kpi, cut, segment)
@@ -173,10 +160,10 @@ def projection_path(store: Store, kpi: Kpi, grain: str, starts: tuple[date, ...]
     holding ``cut`` (its value so far is ``so_far``), the others the periods after it, so that a chart can run
     its projection up to a target ahead. Snapshots follow the weekly trend read on each period's last day,
     flows the daily run rate of the period holding ``cut``, ratios stay at their value so far."""
-    if not starts or _nan(so_far) or kind(kpi) == "ratio":
+    if not starts or _nan(so_far) or kpi.kind == "ratio":
         return [so_far] * len(starts)
     ends = [last_day(s, grain) for s in starts]
-    if kind(kpi) == "flow":
+    if kpi.kind == "flow":
         rate = so_far / ((cut - starts[0]).days + 1)
         return [rate * ((e - s).days + 1) for s, e in zip(starts, ends, strict=True)]
     line = _trend(store, kpi, cut, segment)
@@ -189,7 +176,7 @@ def projection_path(store: Store, kpi: Kpi, grain: str, starts: tuple[date, ...]
 def _trend(store: Store, kpi: Kpi, cut: date, segment: tuple[str, str] | None) -> tuple[float, float] | None:
     """The least-squares line (slope a day, value on ``cut``) through the last weekly values of a snapshot up to
     ``cut``; None with fewer than two."""
-    weekly = series(store, kpi.id, "week", end=cut, segment=segment)  # from the first day with data
+    weekly = trend_series(store, kpi.id, "week", end=cut, segment=segment)  # from the first day with data
     weekly = weekly.dropna(subset=["value"]).tail(TREND_POINTS)
     if len(weekly) < 2:
         return None
@@ -219,9 +206,9 @@ def target_path(store: Store, kpi_id: str, grain: str, periods: list[tuple[date,
             out.append(math.nan)
             continue
         t_start, t_end, value = chosen["period_start"], chosen["period_end"], float(chosen["target"])
-        if chosen["grain"] == grain or kind(kpi) == "ratio":
+        if chosen["grain"] == grain or kpi.kind == "ratio":
             out.append(value)
-        elif kind(kpi) == "flow":
+        elif kpi.kind == "flow":
             out.append(value * ((p_end - p_start).days + 1) / ((t_end - t_start).days + 1))
         elif p_end > t_end:  # a snapshot target whose last day this longer display period holds
             out.append(value)
@@ -229,7 +216,7 @@ def target_path(store: Store, kpi_id: str, grain: str, periods: list[tuple[date,
             day_before = t_start - timedelta(days=1)
             if day_before not in baselines:
                 known = as_of is not None and day_before <= as_of
-                baselines[day_before] = _value_on(store, kpi, day_before, segment) if known else math.nan
+                baselines[day_before] = _value_on(store, kpi, day_before, as_of, segment) if known else math.nan
             base = baselines[day_before]
             if _nan(base):
                 out.append(value if last_day(next_start(p_start, grain), grain) > t_end else math.nan)
@@ -273,7 +260,7 @@ def recent_range(store: Store, kpi_id: str, grain: str) -> tuple[float, float] |
         start = previous_start(start, grain)  # the running period is not complete
     sizes = []
     for _ in range(RECENT_PERIODS):
-        value = period_value(store, kpi, grain, start, last_day(start, grain))
+        value = period_value(store, kpi, grain, start, last_day(start, grain), read_to=as_of)
         if not _nan(value):
             sizes.append(abs(value))
         start = previous_start(start, grain)
@@ -292,9 +279,11 @@ def far_from(value: float, recent: tuple[float, float]) -> bool:
     return size > high * FAR or size < low / FAR
 
 
-def _value_on(store: Store, kpi: Kpi, day: date, segment: tuple[str, str] | None) -> float:
+def _value_on(store: Store, kpi: Kpi, day: date, as_of: date, segment: tuple[str, str] | None) -> float:
+    """The KPI on ``day`` (a day is complete on itself: read from the day table up to ``as_of``)."""
     try:
-        table = series(store, kpi.id, "day", start=day, end=day, segment=segment)
+        table = series(store, kpi.id, "day", start=day, end=as_of, segment=segment)
+        table = table[table["period_start"] <= day]
     except (DataError, InputError):
         return math.nan
     return float(table["value"].iloc[-1]) if not table.empty else math.nan
@@ -311,13 +300,8 @@ def _judged_on(period: LastComplete | None, kpi: Kpi) -> date | None:
 
 def _source_as_of(store: Store, kpi: Kpi) -> date | None:
     """The as-of date of the KPI's own source: how far its charts and their target paths run."""
-    if kpi.source == "revenue":
-        from kpis.metrics.revenue import revenue_as_of
-
-        return revenue_as_of(store)
-    from kpis.metrics.engagement import engagement_as_of
-
-    return engagement_as_of(store)
+    revenue_as_of, events_as_of = engine.as_of_dates(store)
+    return revenue_as_of if kpi.source == "revenue" else events_as_of
 
 
 def _least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
@@ -19,27 +18,25 @@ import pandas as pd
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import MAX_FACTOR, day_label, period_label
-from kpis.core.registry import KPIS
-from kpis.metrics import warmup
-from kpis.metrics.activity import timezone
-from kpis.metrics.engagement import ENGAGEMENT_COLUMNS, engagement_table
+from kpis.core.registry import COHORT_GRAINS, HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS
+from kpis.metrics import engine, warmup
+from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
+from kpis.metrics.movements import customer_changes
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.revenue import ROUND_DIGITS, check_currencies, paid_intervals_sql, revenue_table
+from kpis.metrics.revenue import ROUND_DIGITS, check_currencies
 from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
 from kpis.review.html import render_html
 from kpis.review.markdown import render_markdown, write_sentences
+from kpis.review.model import Anomaly, Bridge, Change, CustomerMove, Headline, Note, Review, TargetLine
 from kpis.store.db import Store
 
-__all__ = ["Review", "build_review", "customer_changes", "render_html", "render_markdown"]
+__all__ = ["Anomaly", "Bridge", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
+           "render_html", "render_markdown"]
 
 #: The grains a review covers.
-REVIEW_GRAINS = ("week", "month")
-#: The KPIs every review opens with, in this order.
-HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
-#: Lower-is-better KPIs whose values are negative amounts: better means a smaller magnitude.
-MAGNITUDE = frozenset({"churned_mrr", "contraction_mrr"})
+REVIEW_GRAINS = COHORT_GRAINS
 #: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
 NOT_MOVERS = frozenset({"arr", "adoption"})
 #: Periods in each sparkline (the reviewed one and those before it).
@@ -50,171 +47,6 @@ TOP_MOVERS = 3
 #: Movers are ranked by their relative change up to this size (tenfold): beyond it, or across zero, the earlier
 #: value was next to nothing and the percentage says nothing more.
 RANK_CAP = MAX_FACTOR - 1
-
-
-@dataclass(frozen=True)
-class TargetLine:
-    """A target whose period holds the reviewed period's last day, as ``targets.evaluate`` judged it at that day.
-
-    ``attainment`` and ``projected_attainment`` compare the actual and the projected value with the target
-    (actual / target, or target / actual when lower is better); NaN when undefined.
-    """
-
-    grain: str
-    period_start: date
-    last_day: date
-    target: float
-    actual: float
-    projected_value: float
-    attainment: float
-    projected_attainment: float
-    status: str | None
-    projected: bool
-    running: bool
-    owner: str | None
-    note: str | None
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """A KPI outside its trailing band in the reviewed period."""
-
-    kpi: str
-    label: str
-    value: float
-    low: float
-    high: float
-    direction: str  # "above" or "below"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One KPI in the reviewed period against the period before.
-
-    ``relative_change`` is (value - previous) / |previous| (for churned and contraction MRR: the change of the
-    magnitude); ``improved`` honours the KPI's direction and is None when nothing changed or a value is undefined.
-    """
-
-    kpi: str
-    label: str
-    unit: str
-    higher_is_better: bool
-    value: float
-    previous: float
-    change: float
-    relative_change: float
-    improved: bool | None
-
-
-@dataclass(frozen=True)
-class Headline(Change):
-    """A headline KPI: its change, the targets that cover the period, its recent history and any anomaly."""
-
-    targets: tuple[TargetLine, ...] = ()
-    sparkline: tuple[float, ...] = ()
-    anomaly: Anomaly | None = None
-
-
-@dataclass(frozen=True)
-class Bridge:
-    """The MRR bridge of the period: start + the five movements = end (the MRR at the two period ends)."""
-
-    start: float
-    new: float
-    expansion: float
-    reactivation: float
-    contraction: float
-    churned: float
-    end: float
-
-    @property
-    def movements(self) -> tuple[tuple[str, float], ...]:
-        """The five movements, gains first, as ``(label, amount)``."""
-        return (("New", self.new), ("Expansion", self.expansion), ("Reactivation", self.reactivation),
-                ("Contraction", self.contraction), ("Churned", self.churned))
-
-    @property
-    def net(self) -> float:
-        """The sum of the movements (net new MRR)."""
-        return self.new + self.expansion + self.reactivation + self.contraction + self.churned
-
-
-@dataclass(frozen=True)
-class CustomerMove:
-    """A customer's MRR at the end of the period before (``mrr_before``) and at the end of the period."""
-
-    customer_id: str
-    name: str | None
-    mrr_before: float
-    mrr_after: float
-
-    @property
-    def change(self) -> float:
-        return self.mrr_after - self.mrr_before
-
-    @property
-    def display_name(self) -> str:
-        """The customer's name, or its id when the name is unknown."""
-        return self.name if self.name else self.customer_id
-
-
-@dataclass(frozen=True)
-class Note:
-    """An annotation on a day of the period."""
-
-    annotation_id: int
-    day: date
-    text: str
-    created_by: str | None
-
-
-@dataclass(frozen=True)
-class Review:
-    """Everything the review shows; ``sentences`` are written from the other fields."""
-
-    grain: str
-    as_of: date
-    period_start: date
-    period_end: date
-    previous_start: date
-    segment: tuple[str, str] | None
-    currency: str | None
-    revenue_as_of: date | None
-    engagement_as_of: date | None
-    headlines: tuple[Headline, ...]
-    improvers: tuple[Change, ...]
-    decliners: tuple[Change, ...]
-    #: every KPI available at the grain (but ARR and adoption), in registry order
-    changes: tuple[Change, ...]
-    anomalies: tuple[Anomaly, ...]
-    bridge: Bridge | None
-    top_churned: tuple[CustomerMove, ...]
-    top_expansion: tuple[CustomerMove, ...]
-    annotations: tuple[Note, ...]
-    #: the KPI periods of the sparklines, oldest first
-    spark_periods: tuple[date, ...] = ()
-    #: how many customers churned / expanded in the period (the tops list at most TOP_CUSTOMERS of them)
-    churned_count: int = 0
-    expansion_count: int = 0
-    sentences: tuple[str, ...] = ()
-    #: where each source ends and why this period is the one reviewed (:meth:`LastComplete.statement`)
-    period_note: str = ""
-    #: what the review could not say, and why (no events, no targets module, ...)
-    caveats: tuple[str, ...] = field(default_factory=tuple)
-
-    def headline(self, kpi_id: str) -> Headline:
-        """The headline of one KPI."""
-        for item in self.headlines:
-            if item.kpi == kpi_id:
-                return item
-        raise KeyError(kpi_id)
-
-    def change(self, kpi_id: str) -> Change | None:
-        """Any KPI's change (None when the KPI does not exist at the review's grain)."""
-        for item in self.changes:
-            if item.kpi == kpi_id:
-                return item
-        return None
 
 
 # -- numbers --------------------------------------------------------------------------------------------------------
@@ -293,39 +125,15 @@ def _warming_caveats(kpi_ids: list[str], warming: dict[str, bool], firsts: dict[
     return out
 
 
-def customer_changes(store: Store, before: date, after: date,
-                     segment: tuple[str, str] | None = None) -> pd.DataFrame:
-    """``customer_id, name, mrr_before, mrr_after``: each customer whose MRR on day ``before`` differs from
-    their MRR on day ``after`` (compared rounded, as the revenue KPIs do), with the name from ``customers``.
-
-    The paid-interval rule is the revenue KPIs' own (``kpis.metrics.revenue``): a subscription pays its monthly amount
-    from max(start, trial end) up to, not including, its end; incomplete ones never pay.
-    """
-    paid, params = paid_intervals_sql(segment, timezone(store))
-    return store.df(f"""
-        WITH paid AS (
-            SELECT * FROM ({paid}) p
-        ),
-        amounts AS (
-            SELECT customer_id,
-                   sum(CASE WHEN paid_start <= $before AND (paid_end IS NULL OR paid_end > $before)
-                            THEN monthly ELSE 0 END) AS mrr_before,
-                   sum(CASE WHEN paid_start <= $after AND (paid_end IS NULL OR paid_end > $after)
-                            THEN monthly ELSE 0 END) AS mrr_after
-            FROM paid GROUP BY customer_id
-        )
-        SELECT a.customer_id, c.name, a.mrr_before, a.mrr_after
-        FROM amounts a LEFT JOIN customers c ON c.customer_id = a.customer_id
-        WHERE round(a.mrr_before, {ROUND_DIGITS}) <> round(a.mrr_after, {ROUND_DIGITS})
-        ORDER BY a.customer_id""", {**params, "before": before, "after": after})
-
-
 def _customer_moves(changes: pd.DataFrame) -> tuple[list[CustomerMove], list[CustomerMove]]:
-    """Every churned customer (largest first) and every expanding one (largest increase first)."""
-    moves = [CustomerMove(str(r.customer_id), None if pd.isna(r.name) else str(r.name), float(r.mrr_before),
-                          float(r.mrr_after)) for r in changes.itertuples(index=False)]
-    churned = [m for m in moves if round(m.mrr_before, ROUND_DIGITS) > 0 and round(m.mrr_after, ROUND_DIGITS) == 0]
-    expanded = [m for m in moves if 0 < round(m.mrr_before, ROUND_DIGITS) < round(m.mrr_after, ROUND_DIGITS)]
+    """Every churned customer (largest first) and every expanding one (largest increase first), by the movement
+    :func:`kpis.metrics.movements.customer_changes` classified."""
+    def moves(movement: str) -> list[CustomerMove]:
+        rows = changes[changes["movement"] == movement]
+        return [CustomerMove(str(r.customer_id), None if pd.isna(r.name) else str(r.name), float(r.mrr_before),
+                             float(r.mrr_after)) for r in rows.itertuples(index=False)]
+
+    churned, expanded = moves("churned"), moves("expansion")
     churned.sort(key=lambda m: (-m.mrr_before, m.customer_id))
     expanded.sort(key=lambda m: (-m.change, m.customer_id))
     return churned, expanded
@@ -336,7 +144,7 @@ def _as_date(value: object) -> date:
 
 
 #: Target grains from the finest; a target covers the review only at the review's grain or a coarser one.
-TARGET_ORDER = ("day", "week", "month", "quarter", "year")
+TARGET_ORDER = PLAN_GRAINS
 
 
 def _targets(store: Store, kpi_ids: tuple[str, ...], grain: str, last_day: date,
@@ -431,8 +239,8 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     as_of, first, last_day = period.as_of, period.start, period.last_day
     previous = previous_start(first, grain)
 
-    revenue = revenue_table(store, grain, end=last_day, segment=segment)
-    engagement = engagement_table(store, grain, end=last_day, segment=segment)
+    revenue = engine.revenue_table(store, grain, end=last_day, segment=segment)
+    engagement = engine.engagement_table(store, grain, end=last_day, segment=segment)
     values = {**_values(revenue, tuple(c for c in revenue.columns if c in KPIS)),
               **_values(engagement, ENGAGEMENT_COLUMNS)}
     if not any(first in by_period for by_period in values.values()):
@@ -461,7 +269,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
         """A flow over a period that starts before its source's first day counts only part of it (and, at the
         data's start, everyone as new), as on the dashboard."""
         day = firsts.get(KPIS[kpi_id].source)
-        return KPIS[kpi_id].aggregation == "flow" and day is not None and start < day
+        return KPIS[kpi_id].over_period and day is not None and start < day
 
     def compared(kpi_id: str) -> Change:
         return _change(kpi_id, at(kpi_id, first), at(kpi_id, previous),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from kpis.core import formatting as fmt
 from kpis.review.markdown import (
@@ -24,9 +23,7 @@ from kpis.review.markdown import (
     title,
     value_text,
 )
-
-if TYPE_CHECKING:
-    from kpis.review.build import Bridge, Change, Review
+from kpis.review.model import Bridge, Change, Review
 
 FONT = "-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 INK, MUTED, RULE, PAPER = "#1f2933", "#616e7c", "#e4e7eb", "#f5f7fa"
@@ -103,7 +100,6 @@ def waterfall(bridge: Bridge, currency: str = "$", width: int = 660, height: int
     The axis spans the running levels (not zero), so that movements of a few percent stay visible; the start and
     end bars carry a break mark to say they are cut.
 
-    >>> from kpis.review.build import Bridge
     >>> svg = waterfall(Bridge(100.0, 20.0, 5.0, 0.0, -3.0, -10.0, 112.0))
     >>> svg.count("<rect") >= 7 and "Churned" in svg and "http" not in svg
     True

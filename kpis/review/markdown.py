@@ -1,19 +1,15 @@
 """The review in words: sentences written from its numbers, and the whole review as Markdown.
 
-Each sentence is a template filled from one part of the :class:`~kpis.review.build.Review`; ``docs/review.md`` lists
+Each sentence is a template filled from one part of the :class:`~kpis.review.model.Review`; ``docs/review.md`` lists
 them. A sentence whose numbers are undefined is left out rather than written with a dash in it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kpis.core import formatting as fmt
-from kpis.core.registry import KPIS
+from kpis.core.registry import KPIS, MAGNITUDE
 from kpis.plan.scorecard import segment_label
-
-if TYPE_CHECKING:
-    from kpis.review.build import Anomaly, Change, CustomerMove, Headline, Review, TargetLine
+from kpis.review.model import Anomaly, Change, CustomerMove, Headline, Review, TargetLine
 
 #: How the review names the comparison, the period before, and the period itself.
 WORDS = {
@@ -233,8 +229,6 @@ def mover_change(review: Review, change: Change) -> str:
     """``+387.0%``; a rate in percentage points (``+8.5 pp``); the change in money or customers where a
     percentage means nothing (a sign flip, or more than tenfold: ``-$16.9k``); churned and contraction MRR say
     their change is in size (``+100.0% in size``, ``+$1.12k in size``). See :func:`kpis.core.formatting.change_text`."""
-    from kpis.review.build import MAGNITUDE
-
     return fmt.change_text(KPIS[change.kpi], change.value, change.previous, _sym(review),
                            magnitude=change.kpi in MAGNITUDE)
 

@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpis.ingest.importer import import_file
-from kpis.metrics.activity import event_sources, inactive_events
 from kpis.store.db import Store
+from kpis.store.settings import event_sources, inactive_events
 from tests.app.test_pages import history, open_data_page, texts
 from tests.kpis.test_overlap import MIXPANEL, POSTHOG
 

@@ -14,7 +14,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
@@ -84,6 +85,11 @@ def test_smooth_series_with_small_noise_raise_no_flag(args, grain, amplitude, se
 @settings(max_examples=150, deadline=None)
 @given(args=series_args, grain=grains, amplitude=st.floats(0.0, 0.01), seed=st.integers(0, 2**32 - 1),
        up=st.booleans())
+# days whose weekends are a fixed share of the weekdays, so that the weekend dip grows with the KPI
+@example(args={"shape": "linear", "change": 0.5, "pace": 0.0, "weekend": 0.75, "phase": 6, "level": 200.0},
+         grain=(7, 28), amplitude=0.0, seed=0, up=True)
+@example(args={"shape": "concave", "change": 0.0, "pace": 0.04, "weekend": 0.67, "phase": 6, "level": 1_750_000.0},
+         grain=(7, 28), amplitude=0.0, seed=0, up=True)
 def test_the_same_series_with_a_jump_is_flagged(args, grain, amplitude, seed, up):
     # a jump of 3x the noise, and at least 3x the smallest departure worth a flag (5% of the level): a smaller
     # one is below what the method reports on purpose
@@ -92,6 +98,59 @@ def test_the_same_series_with_a_jump_is_flagged(args, grain, amplitude, seed, up
     jump = 3 * max(amplitude, MIN_SHARE) * series[-1]
     series[-1] += jump if up else -jump
     assert flagged(MRR, series, season) == ("above" if up else "below")
+
+
+def _days(weekday, weekend: float) -> list[float]:
+    """29 days (the last one judged, a Sunday): ``weekday(t)`` on day ``t``, ``weekend`` of it on Saturdays and
+    Sundays (days 0, 6, 7, 13, ... 28: the first day is a Sunday)."""
+    return [weekday(t) * (weekend if t % 7 in (0, 6) else 1.0) for t in range(29)]
+
+
+@pytest.mark.parametrize(("days", "sunday"), [
+    # MRR growing by 2 a weekday, weekends at 75%: the last Sunday is 0.75 x (100 + 2 x 28) = 117
+    (_days(lambda t: 100.0 + 2 * t, 0.75), 117.0),
+    # growth slowing as a square root, weekends at 70%: 0.7 x 100 x sqrt(56) = 523.83
+    (_days(lambda t: 100 * math.sqrt(t + 28), 0.7), 0.7 * 100 * math.sqrt(56)),
+])
+def test_a_weekend_dip_that_grows_with_the_kpi_is_a_pattern_and_a_jump_from_it_is_flagged(days, sunday):
+    # the dip is a share of the KPI, so the weekly pattern is a fixed offset on a log scale only; as it is, the
+    # robust line would read every weekend as a spike and expect a Sunday at a weekday's level
+    history = days[:-1]
+    assert days[-1] == pytest.approx(sunday)
+    found = band(history, MRR, season=7)
+    assert abs(found.expected - sunday) < 0.02 * sunday
+    assert judge_history(MRR, history, sunday, season=7) is None
+    assert judge_history(MRR, history, sunday * 1.15, season=7)[1] == "above"
+    assert judge_history(MRR, history, sunday * 0.85, season=7)[1] == "below"
+
+
+@pytest.mark.parametrize(("kpi", "days"), [
+    # never judged on a log scale: a weekend dip that grows with the KPI stays off any line with one level a weekday
+    (KPIS["net_new_mrr"], _days(lambda t: 100.0 + 2 * t, 0.75)),  # last Sunday 117
+    (KPIS["events_per_active_user"], _days(lambda t: 10.0 + 0.2 * t, 0.75)),  # 11.7
+    (KPIS["stickiness"], _days(lambda t: 0.2 + 0.004 * t, 0.75)),  # 0.234
+    # MRR doubling in four weeks with weekends at 80%: closer to a line as it is than on a log scale
+    (MRR, _days(lambda t: 100.0 + 4 * t, 0.8)),  # 169.6
+])
+def test_a_weekday_off_the_line_every_week_keeps_its_level(kpi, days):
+    # the robust line would set aside every Saturday and Sunday and leave the Sunday level to chance; the plain
+    # line keeps them, and counts their distance from it as scatter
+    history, sunday = days[:-1], days[-1]
+    assert judge_history(kpi, history, sunday, season=7) is None
+    assert judge_history(kpi, history, sunday * 1.15, season=7)[1] == "above"
+    assert judge_history(kpi, history, sunday * 0.85, season=7)[1] == "below"
+
+
+def test_a_weekday_set_aside_does_not_take_the_robust_line_from_the_others():
+    # a count that is mostly 0 a day: eight weeks with a one on days 20, 22, 36 and 40 (22 and 36 the same
+    # weekday, whose level the ones lift, so that the robust fit sets that weekday's zeros aside too). The day
+    # judged is another weekday: expected 0, and a single one is within the minimum effect of 1; three are not
+    history = [1.0 if day in (20, 22, 36, 40) else 0.0 for day in range(56)]
+    reactivated = KPIS["reactivated_customers"]
+    found = band(history, reactivated, season=7)
+    assert (found.low, found.high) == (0.0, 1.0) and found.expected == pytest.approx(0.0, abs=1e-9)
+    assert judge_history(reactivated, history, 1.0, season=7) is None
+    assert judge_history(reactivated, history, 3.0, season=7)[1] == "above"
 
 
 COPIES = 200

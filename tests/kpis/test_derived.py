@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
 from kpis.ingest.importer import import_file, undo
-from kpis.metrics.activity import set_event_sources, set_timezone
+from kpis.ingest.sources.detect import event_source_names
 from kpis.metrics.engagement import adoption_by_event, daily, engagement_as_of, power_curve
 from kpis.metrics.retention import MODES, cohorts
 from kpis.metrics.segments import offered_segments
@@ -22,7 +22,9 @@ from kpis.metrics.series import series
 from kpis.ops.status import events_by_source, housekeeping_events
 from kpis.review.build import build_review
 from kpis.store import backup, derived
+from kpis.store import settings as stored_settings
 from kpis.store.db import Store
+from kpis.store.settings import set_timezone
 
 #: events_csv: u1 (of account acme) on Mon 5 and Tue 6 January, u2 leaves a page at 23:30 UTC on the 5th (00:30
 #: on the 6th in Berlin), u3 on Mon 12 January.
@@ -89,7 +91,7 @@ def test_a_settings_change_shows_in_the_next_read_without_a_rebuild(db: Path) ->
     assert _dau(db) == [2, 1, 0, 0, 0, 0, 0, 1], "u2 only left a page: not active"
     with Store(db) as store:
         store.set_setting("inactive_events", "[]")
-        set_event_sources(store, ["posthog_events"])
+        stored_settings.set_event_sources(store, known=event_source_names(), names=["posthog_events"])
     assert _dau(db) == [1, 1, 0, 0, 0, 0, 0, 1], "5 January has PostHog events: only u9's count that day"
 
 
@@ -155,7 +157,7 @@ def test_the_tables_an_import_updates_equal_the_tables_built_afresh(tmp_path_fac
     folder = tmp_path_factory.mktemp("incremental")
     with Store(folder / "kpis.duckdb") as store:
         set_timezone(store, tz)
-        set_event_sources(store, sources)
+        stored_settings.set_event_sources(store, known=event_source_names(), names=sources)
         if inactive:
             store.set_setting("inactive_events", '["$pageleave"]')
         for n, batch in enumerate(batches):

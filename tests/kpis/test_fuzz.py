@@ -25,6 +25,7 @@ from kpis.core.errors import InputError
 from kpis.ingest.importer import ImportResult, import_file
 from kpis.ingest.sources.base import MAX_FIELD_BYTES
 from kpis.store.db import Store
+from kpis.store.derived import DERIVED_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,9 +133,11 @@ PRIMARY = {
     "posthog_trends": "metric_points", "ga4_report": "metric_points", "metric_points_csv": "metric_points",
     "targets_csv": "targets", "fx_rates_csv": "fx_rates",
 }
-#: Tables an import may write to, besides the primary kind's (a Stripe export brings customers too, ...).
+#: Tables an import may write to, besides the primary kind's (a Stripe export brings customers too, ...), and the
+#: derived engagement tables an import of events brings up to date in the same transaction.
 IMPORT_TABLES = {"imports", "event_claims", "events", "subscription_versions", "customer_versions",
-                 "customer_attribute_versions", "metric_point_versions", "target_versions", "fx_rate_versions"}
+                 "customer_attribute_versions", "metric_point_versions", "target_versions", "fx_rate_versions",
+                 *DERIVED_TABLES}
 
 # -- mutations -----------------------------------------------------------------------------------------------------
 

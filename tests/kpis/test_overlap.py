@@ -20,10 +20,12 @@ from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file
 from kpis.ingest.overlap import Overlap
 from kpis.ingest.preview import preview_file
-from kpis.metrics.activity import event_sources, set_event_sources
+from kpis.ingest.sources.detect import event_source_names
 from kpis.metrics.engagement import adoption_by_event, engagement_table
 from kpis.ops.status import events_by_source
+from kpis.store import settings as stored_settings
 from kpis.store.db import Store
+from kpis.store.settings import event_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,21 +106,21 @@ def test_the_chosen_source_counts_where_sources_overlap(store, files):
     import_file(store, files["mixpanel"])
     # every event counts: 2 March u1 with 5 + 4 events; 3 March u2 (1) and u3 (1)
     assert _days(store) == {date(2026, 3, 2): (1.0, 9.0), date(2026, 3, 3): (2.0, 1.0)}
-    set_event_sources(store, ["posthog_events"])
+    stored_settings.set_event_sources(store, known=event_source_names(), names=["posthog_events"])
     # PostHog has events on both days, so only its events count: 5 on 2 March, u2's invite on 3 March
     assert _days(store) == {date(2026, 3, 2): (1.0, 5.0), date(2026, 3, 3): (1.0, 1.0)}
     assert set(adoption_by_event(store, "day")) == {"report_created", "$pageview", "invite_sent"}
-    set_event_sources(store, ["mixpanel_events"])
+    stored_settings.set_event_sources(store, known=event_source_names(), names=["mixpanel_events"])
     assert _days(store) == {date(2026, 3, 2): (1.0, 4.0), date(2026, 3, 3): (1.0, 1.0)}
     assert set(adoption_by_event(store, "day")) == {"report_created", "$mp_web_page_view", "export"}
-    set_event_sources(store, [])
+    stored_settings.set_event_sources(store, known=event_source_names(), names=[])
     assert _days(store)[date(2026, 3, 2)] == (1.0, 9.0), "back to every event"
 
 
 def test_a_day_without_the_chosen_source_keeps_the_others(store, files, write):
     import_file(store, files["posthog"])
     import_file(store, write("later.jsonl", _mixpanel([("export", "u3", "2026-03-05T08:00:00")])))
-    set_event_sources(store, ["posthog_events"])
+    stored_settings.set_event_sources(store, known=event_source_names(), names=["posthog_events"])
     assert _days(store)[date(2026, 3, 5)] == (1.0, 1.0), "only Mixpanel has 5 March: it counts"
 
 
@@ -126,7 +128,7 @@ def test_events_per_source_with_what_counts(store, files):
     import_file(store, files["posthog"])
     import_file(store, files["mixpanel"])
     import_file(store, files["amplitude"])
-    set_event_sources(store, ["posthog_events"])
+    stored_settings.set_event_sources(store, known=event_source_names(), names=["posthog_events"])
     table = events_by_source(store)
     assert table[["label", "imports", "events", "users", "counted"]].to_dict("records") == [
         {"label": "PostHog events export (CSV)", "imports": 1, "events": 6, "users": 2, "counted": 6},
@@ -140,9 +142,9 @@ def test_events_per_source_with_what_counts(store, files):
 
 def test_only_sources_of_events_are_accepted(store):
     with pytest.raises(InputError, match="stripe_subscriptions: not a source of product events"):
-        set_event_sources(store, ["stripe_subscriptions"])
+        stored_settings.set_event_sources(store, known=event_source_names(), names=["stripe_subscriptions"])
     with pytest.raises(InputError, match="each source may be listed once"):
-        set_event_sources(store, ["posthog_events", "posthog_events"])
+        stored_settings.set_event_sources(store, known=event_source_names(), names=["posthog_events", "posthog_events"])
     assert event_sources(store) == []
 
 
@@ -190,5 +192,5 @@ def test_a_second_tools_copy_overlaps_wholly_and_the_setting_undoes_it(tmp_path_
         import_file(both, folder / "ours.csv")
         copy = import_file(both, folder / "mp.jsonl")
         assert [(o.import_id, o.share) for o in copy.overlaps] == [(1, 1.0)]
-        set_event_sources(both, ["events_csv"])
+        stored_settings.set_event_sources(both, known=event_source_names(), names=["events_csv"])
         pd.testing.assert_frame_equal(engagement_table(both, "day"), expected)

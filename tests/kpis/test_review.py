@@ -20,6 +20,7 @@ from kpis.cli.main import main
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import KPIS
 from kpis.metrics.engagement import engagement_as_of
+from kpis.metrics.movements import customer_changes
 from kpis.metrics.reporting import complete_period
 from kpis.metrics.revenue import revenue_as_of
 from kpis.metrics.series import series
@@ -31,7 +32,6 @@ from kpis.review.build import (
     Anomaly,
     Change,
     build_review,
-    customer_changes,
     improved,
     rank_size,
     relative_change,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from kpis.core.errors import InputError
+from kpis.core.target_rules import TARGET_GRAINS, check_target
 from kpis.ingest.sources.base import (
     NULLS,
     Row,
@@ -21,7 +22,6 @@ from kpis.ingest.sources.base import (
 )
 from kpis.ingest.sources.events_csv import stage_events_csv
 from kpis.ingest.sources.subscription_rules import normalise_interval, normalise_status
-from kpis.plan.targets import TARGET_GRAINS, check_target
 
 TIME_ALIASES = ("timestamp", "ts", "time", "event_time")
 

@@ -1,0 +1,31 @@
+"""The registry says how each KPI is computed: its kind and the table holding its column."""
+
+from __future__ import annotations
+
+from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, TABLES
+from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
+from kpis.metrics.revenue import REVENUE_COLUMNS
+
+
+def test_each_kpi_names_its_kind_and_table() -> None:
+    kinds = {k.id: (k.kind, k.table) for k in KPIS.values()}
+    assert kinds["mrr"] == ("snapshot", "revenue")
+    assert kinds["new_customers"] == ("flow", "revenue")
+    assert kinds["logo_churn_rate"] == ("ratio", "revenue")
+    assert kinds["nrr"] == ("ratio", "revenue")
+    assert kinds["mau"] == ("snapshot", "engagement")
+    assert kinds["active_users"] == ("flow", "engagement")
+    assert kinds["adoption"] == ("ratio", "adoption")
+    assert (RETENTION_1.kind, RETENTION_1.table, RETENTION_1.source) == ("cohort", "cohorts", "engagement")
+
+
+def test_every_kpi_column_lives_in_its_table() -> None:
+    columns = {"revenue": set(REVENUE_COLUMNS), "engagement": set(ENGAGEMENT_COLUMNS), "adoption": {"adoption"}}
+    assert all(k.id in columns[k.table] for k in KPIS.values())
+    assert {k.source for k in KPIS.values()} == set(TABLES.values())
+
+
+def test_ratios_of_flows_count_over_the_period() -> None:
+    # churn rates divide what happened over the period; NRR compares the period's end with a year before
+    assert KPIS["logo_churn_rate"].aggregation == "flow" and KPIS["nrr"].aggregation == "snapshot"
+    assert [k for k in HEADLINE if KPIS[k].over_period] == ["net_new_mrr", "logo_churn_rate"]
