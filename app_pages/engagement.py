@@ -12,7 +12,7 @@ from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
 from kpis.core.registry import KPIS
 from kpis.ingest import event_names
-from kpis.metrics import engagement, warmup
+from kpis.metrics import engagement, engine, warmup
 from kpis.metrics.series import series_of
 from kpis.plan import scorecard
 
@@ -20,7 +20,7 @@ store, chosen, as_of = scaffold.events_page("Engagement")
 grain, end = chosen.grain, chosen.end_for(as_of)
 period = scaffold.last_complete(store, chosen)
 headline = period.start if period else None
-table = cache.computed(store, engagement.engagement_table, grain, end=end, segment=chosen.segment,
+table = cache.computed(store, engine.engagement_table, grain, end=end, segment=chosen.segment,
                        kpis=("dau", "wau", "mau", "stickiness", "active_users"))
 if table.empty:
     st.info("No product events in this date range.", icon=":material/inbox:")
@@ -55,7 +55,7 @@ with left:
 with right:
     curve_grain = "week" if grain == "week" else "month"
     periods = table if curve_grain == grain else cache.computed(
-        store, engagement.engagement_table, curve_grain, end=end, segment=chosen.segment, kpis=("active_users",))
+        store, engine.engagement_table, curve_grain, end=end, segment=chosen.segment, kpis=("active_users",))
     curve_period = scaffold.last_complete(store, chosen, curve_grain)
     at = scorecard.headline_row(periods, curve_period.start if curve_period else None)
     if at is None:

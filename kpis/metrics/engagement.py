@@ -219,16 +219,13 @@ def adoption_in(store: Store, grain: str, periods: tuple[date, ...], *, end: dat
     first = first_active_day(store)
     if as_of is None or first is None or first > as_of:
         return {}
-    parts = []
-    for p in (p for p in spine(first, as_of, grain) if p.start in set(periods)):
-        active = _period_counts(store, grain, as_of, segment, days=(p.start, p.end))
-        row = pd.DataFrame({"period_start": [p.start], "period_end": [p.end], "partial": [p.partial],
-                            "active_users": [int(active["active_users"].get(p.start, 0))]})
-        parts.append((row, _users_by_event(store, grain, as_of, segment, None, days=(p.start, p.end))))
-    table = pd.concat([row for row, _ in parts], ignore_index=True) if parts else pd.DataFrame(
-        columns=["period_start", "period_end", "partial", "active_users"])
-    did = pd.concat([d for _, d in parts], ignore_index=True) if parts else pd.DataFrame(
-        columns=["event", "period_start", "users"])
+    wanted = [p for p in spine(first, as_of, grain) if p.start in set(periods)]
+    active = _period_counts(store, grain, as_of, segment, days=(wanted[0].start, wanted[-1].end)) if wanted else None
+    table = pd.DataFrame({"period_start": [p.start for p in wanted], "period_end": [p.end for p in wanted],
+                          "partial": [p.partial for p in wanted],
+                          "active_users": [int(active["active_users"].get(p.start, 0)) for p in wanted]})
+    did = pd.concat([_users_by_event(store, grain, as_of, segment, None, days=(p.start, p.end)) for p in wanted]
+                    or [pd.DataFrame(columns=["event", "period_start", "users"])], ignore_index=True)
     by_event = dict(iter(did.groupby("event", sort=False)))
     empty = did.iloc[:0]
     return {name: _with_users(table, by_event.get(name, empty)) for name in _events_done(store, as_of, segment)}
