@@ -51,23 +51,36 @@ def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | N
     first = first_active_day(store)
     if as_of is None or first is None or first > as_of:
         return pd.DataFrame(columns=["day", *windows])
-    where, params = segment_sql(segment)
-    parts = ["SELECT 'start' AS kind, day AS d, count(*) AS n FROM active GROUP BY day"]
-    for name in windows:
-        width = WINDOWS[name]
-        parts.append(f"SELECT '{name}', least(day + {width}, coalesce(next_active_day, day + {width})), count(*) "
-                     f"FROM active GROUP BY 2")
-    deltas = store.df(f"""
-        WITH active AS (SELECT day, next_active_day FROM user_days
-                        WHERE active_events > 0 AND day <= $as_of {where})
-        {' UNION ALL '.join(parts)}""", {"as_of": as_of, **params})
+    gaps = _day_gaps(store, as_of, segment)
+    day = pd.to_datetime(gaps["day"])
     days = pd.date_range(first, as_of, freq="D")
     out = pd.DataFrame({"day": days.date})
-    starts = _on_days(deltas[deltas["kind"] == "start"], days)
-    for name in windows:
-        ends = _on_days(deltas[deltas["kind"] == name], days)
+    starts = _on_days(pd.DataFrame({"d": day, "n": gaps["n"]}), days)
+    for name in windows:  # a stretch ends at its window's end or at the user's next active day, if sooner
+        ends_at = day + pd.to_timedelta(gaps["gap"].clip(upper=WINDOWS[name]), unit="D")
+        ends = _on_days(pd.DataFrame({"d": ends_at, "n": gaps["n"]}), days)
         out[name] = (starts - ends).cumsum().astype("int64").to_numpy()
     return out
+
+
+#: The days to a user's next active day are counted up to this, which also stands for "none": more than any
+#: rolling window and any period (a quarter), so every rule reads the same from the capped number.
+GAP_CAP = 93
+
+
+def _day_gaps(store: Store, as_of: date, segment: tuple[str, str] | None,
+              days: tuple[date, date] | None = None) -> pd.DataFrame:
+    """``day``, ``gap`` (days to the user's next active day, at most :data:`GAP_CAP`), ``n`` (active users) and
+    ``events``: the user-days up to ``as_of`` (on ``days`` only, when given) added up per day and gap, in one pass
+    over ``user_days``. Every engagement count but new users follows from these few thousand rows."""
+    where, params = segment_sql(segment)
+    if days is not None:
+        where += " AND day BETWEEN $first AND $last"
+        params |= {"first": days[0], "last": days[1]}
+    return store.df(f"""
+        SELECT day, least(coalesce(next_active_day - day, {GAP_CAP}), {GAP_CAP}) AS gap,
+               count(*) FILTER (WHERE active_events > 0) AS n, sum(events) AS events
+        FROM user_days WHERE day <= $as_of {where} GROUP BY ALL""", {"as_of": as_of, **params})
 
 
 def _on_days(rows: pd.DataFrame, days: pd.DatetimeIndex) -> pd.Series:
@@ -143,17 +156,20 @@ def last_active_in_period_sql(grain: str) -> str:
 
 def _period_counts(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None,
                    days: tuple[date, date] | None = None) -> pd.DataFrame:
-    """Active users (distinct, over the period) and events per period (on ``days`` only, when given)."""
-    where, params = segment_sql(segment)
-    if days is not None:
-        where += " AND day BETWEEN $first AND $last"
-        params |= {"first": days[0], "last": days[1]}
-    table = store.df(f"""
-        SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period_start,
-               count(*) FILTER (WHERE {last_active_in_period_sql(grain)}) AS active_users, sum(events) AS events
-        FROM user_days WHERE day <= $as_of {where} GROUP BY 1""", {"as_of": as_of, **params})
-    table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
-    return table.set_index("period_start")
+    """Active users (distinct, over the period) and events per period (on ``days`` only, when given), indexed by
+    period start. A user counts once per period: on their last active day of it up to ``as_of``, the one whose
+    next active day is later than ``as_of`` or in another period (:func:`last_active_in_period_sql`'s rule)."""
+    gaps = _day_gaps(store, as_of, segment, days)
+    if gaps.empty:
+        return pd.DataFrame({"active_users": [], "events": []}, index=pd.Index([], name="period_start"))
+    day = list(pd.to_datetime(gaps["day"]).dt.date)
+    nxt = [d + timedelta(days=int(g)) for d, g in zip(day, gaps["gap"], strict=True)]
+    start_of = {d: period_start(d, grain) for d in {*day, *nxt}}
+    period = [start_of[d] for d in day]
+    last = [g >= GAP_CAP or n > as_of or start_of[n] != p
+            for g, n, p in zip(gaps["gap"], nxt, period, strict=True)]
+    counted = gaps.assign(period_start=period, active_users=gaps["n"].where(last, 0))
+    return counted.groupby("period_start")[["active_users", "events"]].sum()
 
 
 def _by_period(rows: pd.DataFrame, grain: str) -> pd.Series:
