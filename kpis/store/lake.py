@@ -77,9 +77,9 @@ def export_lake(store: Store, dest: str | os.PathLike[str], *, replace: bool = F
     """
     target = Path(dest).absolute()
     _check_target(target, replace)
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.partial"
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         partial.mkdir()
         with store.snapshot():
             version = store.data_version()
