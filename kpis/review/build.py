@@ -185,7 +185,7 @@ def later_targets(store: Store, period: LastComplete, kpi_ids: tuple[str, ...] =
     sentences = []
     for (start, grain), group in later.groupby(["period_start", "grain"], sort=True):
         names = ", ".join(KPIS[k].label for k in kpi_ids if k in set(group["kpi"]))
-        where = ("the " if grain == "week" else "") + period_label(start, str(grain))
+        where = period_label(start, str(grain), in_sentence=True)
         sentences.append(f"Targets of {where} ({names}) start on {day_label(start)}, after the {period.grain} "
                          "reviewed: this review does not judge them.")
     return sentences
