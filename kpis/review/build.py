@@ -17,7 +17,7 @@ import pandas as pd
 
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
-from kpis.core.formatting import MAX_FACTOR, day_label, period_label
+from kpis.core.formatting import MAX_FACTOR, day_label, finite, period_label, undefined
 from kpis.core.registry import COHORT_GRAINS, HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS
 from kpis.metrics import engine, warmup
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
@@ -51,10 +51,6 @@ RANK_CAP = MAX_FACTOR - 1
 
 # -- numbers --------------------------------------------------------------------------------------------------------
 
-def _defined(value: object) -> bool:
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
-
-
 def _float(value: object) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -72,7 +68,7 @@ def relative_change(kpi_id: str, value: float, previous: float) -> float:
     >>> relative_change("logo_churn_rate", 0.01, 0.0)
     nan
     """
-    if not (_defined(value) and _defined(previous)) or round(previous, ROUND_DIGITS) == 0:
+    if not (finite(value) and finite(previous)) or round(previous, ROUND_DIGITS) == 0:
         return float("nan")
     if kpi_id in MAGNITUDE:
         return (abs(value) - abs(previous)) / abs(previous)
@@ -85,7 +81,7 @@ def improved(kpi_id: str, value: float, previous: float) -> bool | None:
     >>> improved("mrr", 2.0, 1.0), improved("logo_churn_rate", 0.02, 0.01), improved("churned_mrr", -50.0, -80.0)
     (True, False, True)
     """
-    if not (_defined(value) and _defined(previous)) or round(value - previous, ROUND_DIGITS) == 0:
+    if not (finite(value) and finite(previous)) or round(value - previous, ROUND_DIGITS) == 0:
         return None
     if kpi_id in MAGNITUDE:
         return abs(value) < abs(previous)
@@ -99,7 +95,7 @@ def _change(kpi_id: str, value: float, previous: float, comparable: bool = True)
     if not comparable:
         nan = float("nan")
         return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, nan, nan, None)
-    change = value - previous if _defined(value) and _defined(previous) else float("nan")
+    change = value - previous if finite(value) and finite(previous) else float("nan")
     return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, change,
                   relative_change(kpi_id, value, previous), improved(kpi_id, value, previous))
 
@@ -192,7 +188,7 @@ def later_targets(store: Store, period: LastComplete, kpi_ids: tuple[str, ...] =
 
 
 def _text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if undefined(value):
         return None
     text = str(value).strip()
     return text or None
@@ -295,9 +291,9 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     changes = [compared(k) for k, kpi in KPIS.items() if k not in NOT_MOVERS and grain in kpi.grains]
     listed = list(dict.fromkeys([*HEADLINE, *(c.kpi for c in changes)]))
     # a KPI warming up is worth a caveat when it shows a number (an undefined one misleads nobody)
-    caveats += _warming_caveats(listed, {k: any(warming(k, p) and _defined(at(k, p)) for p in (first, previous))
+    caveats += _warming_caveats(listed, {k: any(warming(k, p) and finite(at(k, p)) for p in (first, previous))
                                          for k in listed}, firsts)
-    ranked = sorted((c for c in changes if c.improved is not None and _defined(c.relative_change)),
+    ranked = sorted((c for c in changes if c.improved is not None and finite(c.relative_change)),
                     key=lambda c: (-rank_size(c), c.kpi))
     improvers = tuple(c for c in ranked if c.improved)[:TOP_MOVERS]
     decliners = tuple(c for c in ranked if not c.improved)[:TOP_MOVERS]
@@ -305,7 +301,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     bridge = None
     if first in values.get("mrr", {}):
         start_mrr = at("mrr", previous)
-        bridge = Bridge(start_mrr if _defined(start_mrr) else 0.0, at("new_mrr", first), at("expansion_mrr", first),
+        bridge = Bridge(start_mrr if finite(start_mrr) else 0.0, at("new_mrr", first), at("expansion_mrr", first),
                         at("reactivation_mrr", first), at("contraction_mrr", first), at("churned_mrr", first),
                         at("mrr", first))
     churned, expanded = _customer_moves(customer_changes(store, first - timedelta(days=1), last_day, segment))
