@@ -11,7 +11,7 @@ from datetime import date
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
-from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS
+from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
@@ -129,7 +129,7 @@ def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.set_defaults(run=_cmd_targets)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
-    p.add_argument("--grain", choices=GRAINS[GRAINS.index("week"):], default="week")
+    p.add_argument("--grain", choices=TREND_GRAINS, default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_anomalies)

@@ -18,7 +18,7 @@ import pandas as pd
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import MAX_FACTOR, day_label, finite, period_label, undefined
-from kpis.core.registry import COHORT_GRAINS, HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS
+from kpis.core.registry import HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS, REVIEW_GRAINS
 from kpis.metrics import engine, warmup
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.movements import customer_changes
@@ -35,8 +35,6 @@ from kpis.store.db import Store
 __all__ = ["Anomaly", "Bridge", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
            "render_html", "render_markdown"]
 
-#: The grains a review covers.
-REVIEW_GRAINS = COHORT_GRAINS
 #: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
 NOT_MOVERS = frozenset({"arr", "adoption"})
 #: Periods in each sparkline (the reviewed one and those before it).
