@@ -24,6 +24,7 @@ from app_pages.ui.text import message, plain
 from kpis.core.calendar import add_months
 from kpis.core.errors import InputError
 from kpis.core.registry import TREND_GRAINS
+from kpis.metrics import retention
 from kpis.metrics import segments as segments_module
 from kpis.ops import sharing
 from kpis.plan import scorecard
@@ -81,7 +82,7 @@ def _default_start(first: date, last: date) -> date:
 #: What each value in the URL falls back to, for the notes.
 _FALLBACK = {"grain": "showing week", "start": "using the default", "end": "using the default",
              "compare": "showing previous period", "segment": "showing all customers",
-             "retention_mode": "showing n-day"}
+             "retention_mode": f"showing {retention.DEFAULT_MODE}"}
 #: Longest URL value quoted back in a note.
 _SHOWN = 60
 
