@@ -24,15 +24,16 @@ from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.movements import customer_changes
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.revenue import ROUND_DIGITS, check_currencies
+from kpis.metrics.revenue import bridge as mrr_bridge
 from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
 from kpis.review.html import render_html
 from kpis.review.markdown import render_markdown, write_sentences
-from kpis.review.model import Anomaly, Bridge, Change, CustomerMove, Headline, Note, Review, TargetLine
+from kpis.review.model import Anomaly, Change, CustomerMove, Headline, Note, Review, TargetLine
 from kpis.store.db import Store
 
-__all__ = ["Anomaly", "Bridge", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
+__all__ = ["Anomaly", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
            "render_html", "render_markdown"]
 
 #: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
@@ -296,12 +297,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     improvers = tuple(c for c in ranked if c.improved)[:TOP_MOVERS]
     decliners = tuple(c for c in ranked if not c.improved)[:TOP_MOVERS]
 
-    bridge = None
-    if first in values.get("mrr", {}):
-        start_mrr = at("mrr", previous)
-        bridge = Bridge(start_mrr if finite(start_mrr) else 0.0, at("new_mrr", first), at("expansion_mrr", first),
-                        at("reactivation_mrr", first), at("contraction_mrr", first), at("churned_mrr", first),
-                        at("mrr", first))
+    bridge = mrr_bridge(revenue, first) if not revenue.empty else None
     churned, expanded = _customer_moves(customer_changes(store, first - timedelta(days=1), last_day, segment))
     period_notes = tuple(Note(int(r.annotation_id), r.day, str(r.text), _text(r.created_by))
                          for r in notes_store.between(store, first, last_day).itertuples(index=False))
