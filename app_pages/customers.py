@@ -8,6 +8,7 @@ import streamlit as st
 from app_pages import drilldown
 from app_pages.ui import cards, charts, plan, scaffold
 from kpis.core.registry import KPIS
+from kpis.metrics.revenue import CUSTOMER_MOVEMENTS
 from kpis.metrics.series import series_of
 
 page = scaffold.revenue_page("Customers")
@@ -29,7 +30,7 @@ charts.show(charts.lines(
 
 moves = shown.assign(churned_customers=-shown["churned_customers"].astype("float64"))
 charts.show(charts.stacked_bars(
-    moves, {"new_customers": "New", "reactivated_customers": "Reactivated", "churned_customers": "Churned"},
+    moves, CUSTOMER_MOVEMENTS,
     KPIS["new_customers"], f"Customers won and lost per {grain}", grain,
     net=("net_new_customers", "Net adds"),
     targets=plan.bar_targets(store, moves, ("new_customers", "reactivated_customers", "churned_customers",

@@ -14,7 +14,8 @@ import streamlit as st
 from app_pages.ui import cache
 from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
-from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
+from kpis.metrics.drilldown import movement_customers, period_movements, safe_csv
+from kpis.metrics.revenue import MOVEMENT_LABELS as MOVEMENTS
 from kpis.store.db import Store
 
 #: What each movement means, for the caption under the table.

@@ -63,7 +63,7 @@ if events_as_of is not None:
     tiles += [(KPIS[k], series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
     flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, ENGAGEMENT_CARDS)
     cohort_grain = "week" if grain == "week" else "month"
-    cells = cache.computed(store, retention.cohorts, cohort_grain, "n-day", end=events_end,
+    cells = cache.computed(store, retention.cohorts, cohort_grain, retention.DEFAULT_MODE, end=events_end,
                            segment=chosen.segment)
     tiles.append((RETENTION_1, scorecard.first_period_retention(cells), cohort_grain))
     cohort_period = scaffold.last_complete(store, chosen, cohort_grain)

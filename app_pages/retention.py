@@ -12,18 +12,16 @@ from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
 from kpis.metrics import retention, warmup
 
-MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
-
 store, chosen, as_of = scaffold.events_page("Retention")
 grain = "week" if chosen.grain == "week" else "month"
 if chosen.grain == "quarter":
     st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
 
 # the options are the short names, so that the link reads ?retention_mode=unbounded
-mode = st.radio("Count a user as retained in period k if they were active", list(MODES),
-                captions=list(MODES.values()), horizontal=True, key="retention_mode", bind="query-params")
-url_state.in_link("retention_mode", [mode] if mode and mode != next(iter(MODES)) else [])
-cells = cache.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
+mode = st.radio("Count a user as retained in period k if they were active", list(retention.MODES),
+                captions=list(retention.MODES.values()), horizontal=True, key="retention_mode", bind="query-params")
+url_state.in_link("retention_mode", [mode] if mode and mode != retention.DEFAULT_MODE else [])
+cells = cache.computed(store, retention.cohorts, grain, mode or retention.DEFAULT_MODE, end=chosen.end_for(as_of),
                        segment=chosen.segment)
 cells = shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(
     columns={"period_start": "cohort_start"})

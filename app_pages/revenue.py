@@ -9,11 +9,9 @@ import streamlit as st
 from app_pages.ui import cards, charts, plan, scaffold, url_state
 from app_pages.ui import format as fmt
 from kpis.core.registry import KPIS
-from kpis.metrics import warmup
+from kpis.metrics import revenue, warmup
+from kpis.metrics.revenue import BRIDGE_MOVEMENTS as MOVEMENTS
 from kpis.metrics.series import series_of
-
-MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
-             "contraction_mrr": "Contraction", "churned_mrr": "Churned"}
 
 page = scaffold.revenue_page("Revenue")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
@@ -51,12 +49,13 @@ default = page.headline if page.headline in complete else complete[-1] if comple
 picked = url_state.pick_period(
     f"The {grain} to explain", "bridge", newest_first, default, grain,
     lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""))
-row = shown.iloc[periods.index(picked)]
-opening = float(row["mrr"]) - float(row["net_new_mrr"])
-title = f"MRR bridge, {fmt.period(picked, grain)}" + (" (partial, up to the as-of date)" if row["partial"] else "")
-charts.show(charts.bridge(opening, [(label, float(row[col])) for col, label in MOVEMENTS.items()], float(row["mrr"]),
-                          title, start_label=f"MRR at the end of<br>the previous {grain}",
-                          end_label=f"MRR at the end<br>of this {grain}"))
+bridge = revenue.bridge(shown, picked)
+cut_short = " (partial, up to the as-of date)" if picked in partial_starts else ""
+title = f"MRR bridge, {fmt.period(picked, grain)}{cut_short}"
+if bridge is not None:
+    charts.show(charts.bridge(bridge.start, list(bridge.movements), bridge.end, title,
+                              start_label=f"MRR at the end of<br>the previous {grain}",
+                              end_label=f"MRR at the end<br>of this {grain}"))
 st.caption("The bridge's axis is zoomed on the movements: it does not start at zero.")
 
 st.subheader("Retention and value per account")

@@ -10,6 +10,7 @@ from app_pages import notes, review_view
 from app_pages.ui import cache, filters, scaffold
 from app_pages.ui.text import plain
 from kpis.core.errors import DataError, InputError
+from kpis.core.registry import REVIEW_GRAINS
 
 store = cache.open_store()
 chosen = filters.current()
@@ -18,7 +19,7 @@ if chosen is None:
     scaffold.nothing_loaded()
     st.stop()
 
-if chosen.grain == "quarter":
+if chosen.grain not in REVIEW_GRAINS:
     st.info("The review covers a week or a month only: switch the grain to week or month in the sidebar.",
             icon=":material/rate_review:")
 else:

@@ -23,14 +23,15 @@ from app_pages.ui.keys import FILTER_KEYS, PAGE_DATES, PAGE_KEYS
 from app_pages.ui.text import message, plain
 from kpis.core.calendar import add_months
 from kpis.core.errors import InputError
-from kpis.core.registry import GRAINS as KPI_GRAINS
+from kpis.core.registry import TREND_GRAINS
+from kpis.metrics import retention
 from kpis.metrics import segments as segments_module
 from kpis.ops import sharing
 from kpis.plan import scorecard
 from kpis.store.db import Store
 
 #: The grains the pages offer (a day is too fine to read a business by; the CLI has it).
-GRAINS = KPI_GRAINS[KPI_GRAINS.index("week"):]
+GRAINS = TREND_GRAINS
 #: The compare-to choices as shown (and as they appear in the URL) -> :data:`kpis.plan.scorecard.COMPARISONS`.
 COMPARE = {"previous period": "previous", "same period last year": "year_ago"}
 ALL_CUSTOMERS = "all customers"
@@ -81,7 +82,7 @@ def _default_start(first: date, last: date) -> date:
 #: What each value in the URL falls back to, for the notes.
 _FALLBACK = {"grain": "showing week", "start": "using the default", "end": "using the default",
              "compare": "showing previous period", "segment": "showing all customers",
-             "retention_mode": "showing n-day"}
+             "retention_mode": f"showing {retention.DEFAULT_MODE}"}
 #: Longest URL value quoted back in a note.
 _SHOWN = 60
 

@@ -5,6 +5,8 @@ The filters, the page choices, the return link after sign-in and the share link 
 
 from __future__ import annotations
 
+from kpis.metrics.retention import MODES
+
 DATA_PAGE = "app_pages/data.py"
 OVERVIEW_PAGE = "app_pages/overview.py"
 REVENUE_PAGE = "app_pages/revenue.py"
@@ -17,7 +19,7 @@ REVIEW_PAGE = "app_pages/review.py"
 #: The shared filters' query keys (bound to the sidebar's widgets).
 FILTER_KEYS = ("grain", "start", "end", "compare", "segment")
 #: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
-PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
+PAGE_KEYS = {"retention_mode": tuple(MODES)}
 #: Page choices in the URL that are periods (ISO dates), and how many values each may hold.
 PAGE_DATES = {"bridge": 1, "cohorts": 8}
 #: The URL value of a page choice left empty on purpose.

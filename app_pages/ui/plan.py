@@ -22,7 +22,6 @@ from pandas.io.formats.style import Styler
 from app_pages.ui import cache
 from app_pages.ui import format as fmt
 from app_pages.ui.cards import method_text, range_text
-from app_pages.ui.format import period_text
 from app_pages.ui.text import plain
 from kpis.core import csv_safety
 from kpis.core.calendar import last_day, spine
@@ -99,7 +98,7 @@ def evaluation_frame(table: pd.DataFrame, as_of: Mapping[str, date | None] | Non
         status = _text(t.status) or fmt.DASH
         if t.status and t.projected:
             status += " (projected)" if paced else " (so far)"
-        rows.append({"KPI": kpi.label if kpi else str(t.kpi), "Period": period_text(t.period_start, t.grain),
+        rows.append({"KPI": kpi.label if kpi else str(t.kpi), "Period": fmt.period(t.period_start, t.grain),
                      "Target": shown(t.target), "Actual": actual, "Projected": projected,
                      "Attainment": fmt.percent(t.attainment, 0), "Status": status, "Owner": _text(t.owner),
                      "Note": _text(t.note)})
@@ -241,7 +240,7 @@ def period_choices(around: date, extra: Iterable[tuple[str, date]] = ()) -> dict
     for grain, start in extra:
         if grain in found:
             found[grain].add(start)
-    return {period_text(start, grain): (grain, start) for grain in CHOICE_GRAINS for start in sorted(found[grain])}
+    return {fmt.period(start, grain): (grain, start) for grain in CHOICE_GRAINS for start in sorted(found[grain])}
 
 
 def editable(targets: pd.DataFrame) -> pd.DataFrame:
@@ -253,7 +252,7 @@ def editable(targets: pd.DataFrame) -> pd.DataFrame:
     for t in ordered.itertuples(index=False):
         kpi = KPIS.get(str(t.kpi))
         rows.append({"kpi": kpi.label if kpi else str(t.kpi), "grain": str(t.grain),
-                     "period": period_text(t.period_start, str(t.grain)),
+                     "period": fmt.period(t.period_start, str(t.grain)),
                      "target": target_text(kpi, t.target) if kpi else _number(t.target),
                      "owner": None if fmt.undefined(t.owner) else str(t.owner),
                      "note": None if fmt.undefined(t.note) else str(t.note)})
@@ -350,7 +349,7 @@ def far_targets(store: Store, rows: pd.DataFrame) -> list[str]:
         if recent is None or not targets_module.far_from(float(r.target), recent):
             continue
         kpi = KPIS[str(r.kpi)]
-        lines.append(f"Row {r.row} ({kpi.label}, {period_text(r.period_start, str(r.grain))}): "
+        lines.append(f"Row {r.row} ({kpi.label}, {fmt.period(r.period_start, str(r.grain))}): "
                      f"{fmt.value(kpi, r.target)} is far from its last complete {r.grain}s "
                      f"({fmt.value(kpi, recent[0])} to {fmt.value(kpi, recent[1])}).")
     return lines

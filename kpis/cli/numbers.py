@@ -11,11 +11,11 @@ from datetime import date
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
-from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS
+from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.retention import cohorts
+from kpis.metrics.retention import DEFAULT_MODE, MODES, cohorts
 from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import evaluate, load_targets
@@ -107,7 +107,7 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
-    p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
+    p.add_argument("--mode", choices=tuple(MODES), default=DEFAULT_MODE)
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts)
@@ -129,7 +129,7 @@ def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.set_defaults(run=_cmd_targets)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
-    p.add_argument("--grain", choices=GRAINS[GRAINS.index("week"):], default="week")
+    p.add_argument("--grain", choices=TREND_GRAINS, default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_anomalies)

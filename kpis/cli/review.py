@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.errors import InputError
+from kpis.core.registry import REVIEW_GRAINS
 from kpis.review import build
 from kpis.store.db import Store
 
@@ -33,7 +34,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = subparsers.add_parser("review", help="the review of the last complete week or month (Markdown or HTML)")
     p.add_argument("--as-of", type=date_arg, metavar="D",
                    help="review the last complete period ending on or before D (default: the data's as-of date)")
-    p.add_argument("--grain", choices=build.REVIEW_GRAINS, default="week")
+    p.add_argument("--grain", choices=REVIEW_GRAINS, default="week")
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")

@@ -10,6 +10,12 @@ GRAINS = ("day", "week", "month", "quarter")
 PLAN_GRAINS = (*GRAINS, "year")
 #: The grains of retention cohorts, the power-user curve and the review.
 COHORT_GRAINS = ("week", "month")
+#: The grains the pages and the anomalies read trends at: a week and coarser (a day is too short to judge).
+TREND_GRAINS = GRAINS[GRAINS.index("week"):]
+#: The grains a target is set at: a week and coarser, the year included.
+TARGET_GRAINS = PLAN_GRAINS[PLAN_GRAINS.index("week"):]
+#: The grains a review covers.
+REVIEW_GRAINS = COHORT_GRAINS
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from kpis.metrics import revenue
 from kpis.metrics.movements import customer_changes
 from kpis.store.db import Store
 
-#: The movements, in the order the pages list them, with their labels.
-MOVEMENTS = {m: m.capitalize() for m in revenue.MOVEMENTS}
 #: The revenue_table columns each movement adds up to (customers, MRR).
 KPI_COLUMNS = {"new": ("new_customers", "new_mrr"), "reactivated": ("reactivated_customers", "reactivation_mrr"),
                "expansion": (None, "expansion_mrr"), "contraction": (None, "contraction_mrr"),
@@ -33,7 +31,8 @@ def period_movements(store: Store, period_start: date, period_end: date,
     the as-of date for a running period): :data:`COLUMNS`, largest change first.
 
     ``mrr_before`` is the MRR at the end of the day before ``period_start``, ``mrr_after`` at ``period_end``,
-    ``change`` their difference; ``movement`` is one of :data:`MOVEMENTS` (see the module's docstring).
+    ``change`` their difference; ``movement`` is one of :data:`kpis.metrics.revenue.MOVEMENTS` (see the module's
+    docstring).
     """
     changes = customer_changes(store, period_start - timedelta(days=1), period_end, segment)
     changes = changes[changes["movement"].notna()]
@@ -55,8 +54,8 @@ def period_movements(store: Store, period_start: date, period_end: date,
 def movement_customers(store: Store, period_start: date, period_end: date, movement: str,
                        segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """The customers of one movement in the period (see :func:`period_movements`), largest change first."""
-    if movement not in MOVEMENTS:
-        raise ValueError(f"unknown movement {movement!r}; one of {', '.join(MOVEMENTS)}")
+    if movement not in revenue.MOVEMENTS:
+        raise ValueError(f"unknown movement {movement!r}; one of {', '.join(revenue.MOVEMENTS)}")
     moves = period_movements(store, period_start, period_end, segment)
     return moves[moves["movement"] == movement].drop(columns="movement").reset_index(drop=True)
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
-from kpis.metrics.revenue import revenue_table
+from kpis.metrics.drilldown import movement_customers, period_movements, safe_csv
+from kpis.metrics.revenue import MOVEMENTS, revenue_table
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 from tests.kpis.helpers import load, subs

@@ -13,6 +13,7 @@ from kpis.core import formatting as kformat
 from kpis.core.formatting import day_label, period_label
 from kpis.core.registry import KPIS
 from kpis.plan.scorecard import compare, first_period_retention, last_complete, reference_start
+from kpis.review.build import relative_change
 
 NAN = float("nan")
 
@@ -79,7 +80,7 @@ def test_compare_with_the_previous_period_skips_the_running_one() -> None:
     assert (c.period, c.value, c.reference_period, c.reference, c.change) == (date(2025, 3, 1), 15.0,
                                                                                 date(2025, 2, 1), 12.0, 3.0)
     assert (c.running_period, c.running_value) == (date(2025, 4, 1), 4.0)
-    assert c.relative_change == pytest.approx(0.25)
+    assert relative_change("mrr", c.value, c.reference) == pytest.approx(0.25)  # the review's rule: 3 / 12
 
 
 def test_compare_with_a_year_ago_needs_that_period() -> None:

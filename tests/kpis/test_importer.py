@@ -183,10 +183,10 @@ def test_the_log_row_is_running_until_the_data_commits_and_caches_keep_their_key
                          store.query("SELECT count(*) FROM events")[0][0], store.data_version()))
 
     result = import_file(store, write("b.csv", EVENTS_HEADER + "u2,a,2026-01-06T10:00:00Z\n"), progress=progress)
-    assert seen == [([(1, "ok"), (2, "running")], 1, (1, 0, 0, 0))]
+    assert seen == [([(1, "ok"), (2, "running")], 1, (1, 0, 0, 0, 0))]
     assert result.import_id == 2
     assert store.query("SELECT import_id, status, rows_added FROM imports ORDER BY 1") == [(1, "ok", 1), (2, "ok", 1)]
-    assert store.data_version() == (2, 0, 0, 0)
+    assert store.data_version() == (2, 0, 0, 0, 0)
 
 
 def test_an_import_stopped_by_ctrl_c_is_logged_interrupted_and_stores_nothing(store, write):

@@ -266,6 +266,15 @@ def small(store, tmp_path) -> Store:
     return store
 
 
+def test_a_yearly_target_is_named_by_its_year(store, tmp_path):
+    load(store, tmp_path, "customers.csv", SMALL_CUSTOMERS)
+    subs(store, tmp_path, SMALL_SUBS)
+    load(store, tmp_path, "targets.csv", "kpi,grain,period_start,target,owner,note\nmrr,year,2026-01-01,4000,CPO,\n")
+    text = render_markdown(build_review(store, FEB, "month"))
+    assert "MRR was flat month over month at \\$333, 8% of the 2026 target of \\$4.00k" in text  # 333.33 / 4000
+    assert "| 8% of 2026 (" in text and "1 Jan 2026" not in text
+
+
 def test_a_segment_review_shows_no_company_target(small):
     review = build_review(small, FEB, "month", ("plan", "basic"))
     assert review.headline("mrr").targets == ()
