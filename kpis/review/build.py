@@ -36,8 +36,8 @@ from kpis.store.db import Store
 __all__ = ["Anomaly", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
            "render_html", "render_markdown"]
 
-#: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
-NOT_MOVERS = frozenset({"arr", "adoption"})
+#: Not ranked among the movers: ARR moves exactly as MRR; a KPI of one event (adoption) needs the event's name.
+NOT_MOVERS = frozenset({"arr", *(k.id for k in KPIS.values() if k.needs_event)})
 #: Periods in each sparkline (the reviewed one and those before it).
 SPARK_PERIODS = 12
 #: Customers listed for churn and for expansion; movers listed each way.
