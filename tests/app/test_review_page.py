@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages import review_view
 from kpis.plan import annotations
-from kpis.review.build import build_review, render_html
+from kpis.review.build import build_review
+from kpis.review.html import render_html
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 

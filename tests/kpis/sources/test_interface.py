@@ -10,7 +10,7 @@ from pathlib import Path
 from kpis.ingest.sources import amplitude, canonical, detect, ga4, mixpanel, posthog, stripe
 from kpis.ingest.sources.base import Staged
 
-INGEST = Path(__file__).resolve().parents[2] / "kpis" / "ingest"
+INGEST = Path(__file__).resolve().parents[3] / "kpis" / "ingest"
 
 
 def _imported(path: Path) -> set[str]:
