@@ -17,10 +17,6 @@ from kpis.metrics import revenue
 from kpis.metrics.movements import customer_changes
 from kpis.store.db import Store
 
-#: The revenue_table columns each movement adds up to (customers, MRR).
-KPI_COLUMNS = {"new": ("new_customers", "new_mrr"), "reactivated": ("reactivated_customers", "reactivation_mrr"),
-               "expansion": (None, "expansion_mrr"), "contraction": (None, "contraction_mrr"),
-               "churned": ("churned_customers", "churned_mrr")}
 COLUMNS = ("customer_id", "name", "movement", "mrr_before", "mrr_after", "change")
 
 

@@ -84,14 +84,6 @@ def remove_demo_with_backup(store: Store) -> DemoRemoval:
         return DemoRemoval(tuple(undo(store, import_id, backup=False).message for import_id in live), saved)
 
 
-def remove_demo(store: Store) -> list[str]:
-    """Undo every live demo import, newest first; returns one message per undone import (empty: no demo).
-
-    The database is backed up first; :func:`remove_demo_with_backup` also says where.
-    """
-    return list(remove_demo_with_backup(store).messages)
-
-
 #: The sources a page can show, as ``(kind in the import log, words)``, in the order the banner names them.
 SOURCES: tuple[tuple[str, str], ...] = (("subscriptions", "revenue"), ("events", "product events"),
                                         ("targets", "targets"))
