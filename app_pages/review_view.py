@@ -8,15 +8,12 @@ cells). The downloads are :func:`kpis.review.html.render_html` (one self-contain
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from app_pages.ui import auth, plan
 from app_pages.ui.text import message, plain
 from kpis.core import formatting as kfmt
-from kpis.review import build as review_module
 from kpis.review.html import render_html
 from kpis.review.markdown import (
     anomaly_cells,
@@ -31,14 +28,6 @@ from kpis.review.markdown import (
     value_text,
 )
 from kpis.review.model import CustomerMove, Review
-from kpis.store.db import Store
-
-
-def review_for(store: Store, as_of: date | None, grain: str, segment: tuple[str, str] | None = None,
-               notes: tuple[int, ...] = ()) -> Review:
-    """:func:`kpis.review.build.build_review`; ``notes`` (the ids of the notes on dates) is only a cache key, so that a
-    note added or removed shows at once (the data version counts imports, not notes)."""
-    return review_module.build_review(store, as_of, grain, segment)
 
 
 def file_stem(review: Review) -> str:
