@@ -14,7 +14,8 @@ import streamlit as st
 from app_pages.ui import cache
 from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
-from kpis.metrics.drilldown import movement_customers, period_movements, safe_csv
+from kpis.core.csv_safety import frame_csv
+from kpis.metrics.drilldown import movement_customers, period_movements
 from kpis.metrics.revenue import MOVEMENT_LABELS as MOVEMENTS
 from kpis.store.db import Store
 
@@ -114,7 +115,7 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
         },
     )
     st.download_button(
-        "Download this list (CSV)", safe_csv(listed.assign(period_start=start, period_end=end)[
+        "Download this list (CSV)", frame_csv(listed.assign(period_start=start, period_end=end)[
             ["customer_id", "name", "period_start", "period_end", "mrr_before", "mrr_after", "change"]]),
         file_name=f"customers_{movement}_{grain}_{start}.csv", mime="text/csv", icon=":material/download:",
         on_click="ignore", key="drill_download")

@@ -292,13 +292,13 @@ def test_load_and_remove_the_demo_leave_real_imports_alone(store, write):
     assert [r.status for r in demo.load_demo(store)] == ["duplicate"] * 4
     real = import_file(store, write("mine.csv", "user_id,event,timestamp\nme,login,2026-11-20T09:00:00Z\n"))
     assert demo.has_real_data(store)
-    undone = demo.remove_demo(store)
+    undone = demo.remove_demo_with_backup(store).messages
     assert len(undone) == 4 and undone[0].startswith(f"import {results[-1].import_id} ")
     assert not demo.has_demo(store) and demo.has_real_data(store)
     assert store.query("SELECT count(*) FROM subscriptions")[0][0] == 0
     assert store.query("SELECT user_id FROM events") == [("me",)]
     assert store.query("SELECT import_id FROM imports WHERE status = 'ok'") == [(real.import_id,)]
-    assert demo.remove_demo(store) == []
+    assert demo.remove_demo_with_backup(store).messages == ()
 
 
 def test_a_failing_demo_file_leaves_no_demo_behind(store, tmp_path):

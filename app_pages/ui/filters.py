@@ -26,8 +26,8 @@ from kpis.core.errors import InputError
 from kpis.core.registry import TREND_GRAINS
 from kpis.metrics import retention
 from kpis.metrics import segments as segments_module
-from kpis.ops import sharing
 from kpis.plan import scorecard
+from kpis.store import settings
 from kpis.store.db import Store
 
 #: The grains the pages offer (a day is too fine to read a business by; the CLI has it).
@@ -232,7 +232,7 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
                  "segment": segment_label if segment is not None else None}
         filters = Filters(grain, start, end, compare, segment, first, last,
                           {k: v for k, v in query.items() if v is not None})
-        url_state.share_link(url_path, filters.query, sharing.public_url(store) or browser_base(url_path))
+        url_state.share_link(url_path, filters.query, settings.public_url(store) or browser_base(url_path))
         enter_applies_dates()  # last: its element takes no room between the filters
     st.session_state[_STATE] = filters
     return filters

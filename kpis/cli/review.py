@@ -11,12 +11,14 @@ from kpis.cli.args import date_arg, segment_arg
 from kpis.core.errors import InputError
 from kpis.core.registry import REVIEW_GRAINS
 from kpis.review import build
+from kpis.review.html import render_html
+from kpis.review.markdown import render_markdown
 from kpis.store.db import Store
 
 
 def _cmd_review(store: Store, args: argparse.Namespace) -> int:
     review = build.build_review(store, args.as_of, args.grain, args.segment)
-    text = build.render_html(review) if args.format == "html" else build.render_markdown(review)
+    text = render_html(review) if args.format == "html" else render_markdown(review)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")

@@ -72,6 +72,8 @@ class Kpi:
     warm_up: WarmUp | None = None
     #: what an undefined value means when it has one meaning only (the quick ratio of a period that lost nothing)
     undefined_means: str | None = None
+    #: measured for one event the caller names (adoption of a feature): without one it has no value
+    needs_event: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.table not in TABLES or self.ratio_of not in ("snapshot", "flow"):
@@ -151,7 +153,7 @@ _ALL = (
         "Events in the period / active users of the period.", kind="ratio", ratio_of="flow"),
     Kpi("adoption", "Feature adoption", "ratio", "adoption",
         "Users who did the event in the period / active users of the period (needs --event).",
-        kind="ratio", ratio_of="flow", limits=SHARE),
+        kind="ratio", ratio_of="flow", limits=SHARE, needs_event=True),
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}

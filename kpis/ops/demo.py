@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpis.ingest.importer import ImportResult, import_file, undo_import
+from kpis.ingest.importer import ImportResult, import_file, undo
 from kpis.store.backup import auto_backup
 from kpis.store.db import Store
 
@@ -41,7 +41,7 @@ def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
     except BaseException:
         for result in reversed(results):
             if result.status == "ok" and result.import_id is not None:
-                undo_import(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
+                undo(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
         raise
     return results
 
@@ -81,15 +81,7 @@ def remove_demo_with_backup(store: Store) -> DemoRemoval:
         if not live:
             return DemoRemoval((), None)
         saved = auto_backup(store, "remove-demo")
-        return DemoRemoval(tuple(undo_import(store, import_id, backup=False) for import_id in live), saved)
-
-
-def remove_demo(store: Store) -> list[str]:
-    """Undo every live demo import, newest first; returns one message per undone import (empty: no demo).
-
-    The database is backed up first; :func:`remove_demo_with_backup` also says where.
-    """
-    return list(remove_demo_with_backup(store).messages)
+        return DemoRemoval(tuple(undo(store, import_id, backup=False).message for import_id in live), saved)
 
 
 #: The sources a page can show, as ``(kind in the import log, words)``, in the order the banner names them.

@@ -2,7 +2,8 @@
 
 :func:`build_review` gathers the numbers (headline KPIs against the period before and their targets, the
 biggest movers, anomalies, the MRR bridge, the customers behind churn and expansion, the period's annotations)
-and writes sentences from them; :func:`render_markdown` and :func:`render_html` turn it into a document. Every
+and writes sentences from them; :func:`kpis.review.markdown.render_markdown` and
+:func:`kpis.review.html.render_html` turn it into a document. Every
 KPI value comes from the same tables as ``python -m kpis series`` with ``--end`` at the review's period end, so
 the review and the CLI never disagree. See ``docs/review.md``.
 """
@@ -28,16 +29,12 @@ from kpis.metrics.revenue import bridge as mrr_bridge
 from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
-from kpis.review.html import render_html
-from kpis.review.markdown import render_markdown, write_sentences
+from kpis.review.markdown import write_sentences
 from kpis.review.model import Anomaly, Change, CustomerMove, Headline, Note, Review, TargetLine
 from kpis.store.db import Store
 
-__all__ = ["Anomaly", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
-           "render_html", "render_markdown"]
-
-#: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
-NOT_MOVERS = frozenset({"arr", "adoption"})
+#: Not ranked among the movers: ARR moves exactly as MRR; a KPI of one event (adoption) needs the event's name.
+NOT_MOVERS = frozenset({"arr", *(k.id for k in KPIS.values() if k.needs_event)})
 #: Periods in each sparkline (the reviewed one and those before it).
 SPARK_PERIODS = 12
 #: Customers listed for churn and for expansion; movers listed each way.
@@ -247,7 +244,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     if engagement.empty:
         caveats.append(f"No product events up to {last_day.isoformat()}: engagement KPIs are undefined.")
 
-    firsts = warmup.first_days(store)
+    firsts = engine.first_days(store)
 
     def warming(kpi_id: str, start: date) -> bool:
         kpi = KPIS[kpi_id]

@@ -262,13 +262,14 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
 
     import streamlit as st
 
-    from app_pages import notes, upload
+    from app_pages import upload
     from app_pages.ui import actions, cache
     from kpis.ops import status
+    from kpis.plan import annotations
 
     store = cache.open_store()
     import_id = int(status.live_imports(store)[0][0])
-    note_id = int(notes.ids(store)[0])
+    note_id = int(annotations.all_annotations(store)["annotation_id"].iloc[0])
 
     class File(io.BytesIO):
         file_id, name, size = "f1", "more.csv", len(events)

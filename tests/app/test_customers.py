@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.metrics.drilldown import movement_customers, period_movements, safe_csv
+from kpis.core.csv_safety import frame_csv
+from kpis.metrics.drilldown import movement_customers, period_movements
 from kpis.metrics.revenue import MOVEMENTS, revenue_table
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
@@ -100,7 +101,7 @@ def test_a_period_without_movements_is_an_empty_list(store: Store) -> None:
 
 def test_csv_neutralises_formulas_and_keeps_numbers(store: Store) -> None:
     listed = pd.concat([movement_customers(store, FEB, FEB_END, m) for m in MOVEMENTS], ignore_index=True)
-    text = safe_csv(listed).decode("utf-8")
+    text = frame_csv(listed).decode("utf-8")
     records = list(csv.reader(io.StringIO(text, newline="")))
     assert records[0] == ["customer_id", "name", "mrr_before", "mrr_after", "change"]
     assert records[1:] == [
@@ -113,7 +114,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(store: Store) -> None:
         ["c_gone2", "Gone Two", "90.0", "0.0", "-90.0"],
     ]
     # the importer trims names; other text (and the header) goes through the same rule
-    other = safe_csv(pd.DataFrame({"name": ["\rx", "a\rb", "\tTab", None, "-"], "n": [1, -2, 3, 4, 5]}))
+    other = frame_csv(pd.DataFrame({"name": ["\rx", "a\rb", "\tTab", None, "-"], "n": [1, -2, 3, 4, 5]}))
     assert list(csv.reader(io.StringIO(other.decode("utf-8"), newline="")))[1:] == [
         ["'\rx", "1"], ["a\rb", "-2"], ["'\tTab", "3"], ["", "4"], ["'-", "5"]]
 

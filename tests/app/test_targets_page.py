@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.ui import plan
 from kpis.core.registry import KPIS
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.plan.targets import load_targets
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
@@ -266,7 +266,7 @@ def test_saving_an_edit_imports_it_and_undo_restores(app: Callable[..., AppTest]
 
     with Store(db_path) as store:
         (last,) = store.query("SELECT max(import_id) FROM imports")[0]
-        undo_import(store, int(last))
+        undo(store, int(last))
     targets = in_db(db_path)
     assert targets.loc[(targets["kpi"] == "mrr") & (targets["period_start"] == date(2026, 10, 1)),
                        "target"].iloc[0] == 170000.0

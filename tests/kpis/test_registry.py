@@ -35,3 +35,7 @@ def test_each_part_offers_its_named_grains() -> None:
     assert TREND_GRAINS == ("week", "month", "quarter")
     assert TARGET_GRAINS == ("week", "month", "quarter", "year")
     assert REVIEW_GRAINS == ("week", "month")
+
+
+def test_only_adoption_needs_an_event() -> None:
+    assert [k.id for k in KPIS.values() if k.needs_event] == ["adoption"]

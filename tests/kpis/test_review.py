@@ -18,7 +18,7 @@ import pytest
 from kpis.cli import review as review_cli
 from kpis.cli.main import main
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS
+from kpis.core.registry import HEADLINE, KPIS, MAGNITUDE
 from kpis.metrics.engagement import engagement_as_of
 from kpis.metrics.movements import customer_changes
 from kpis.metrics.reporting import complete_period
@@ -26,19 +26,10 @@ from kpis.metrics.revenue import revenue_as_of
 from kpis.metrics.series import series
 from kpis.ops.demo import load_demo
 from kpis.plan import annotations
-from kpis.review.build import (
-    HEADLINE,
-    MAGNITUDE,
-    Anomaly,
-    Change,
-    build_review,
-    improved,
-    rank_size,
-    relative_change,
-    render_html,
-    render_markdown,
-)
-from kpis.review.markdown import anomaly_cells, change_cell, mover_text
+from kpis.review.build import build_review, improved, rank_size, relative_change
+from kpis.review.html import render_html
+from kpis.review.markdown import anomaly_cells, change_cell, mover_text, render_markdown
+from kpis.review.model import Anomaly, Change
 from kpis.store.db import Store
 from tests.kpis.helpers import load, subs
 
