@@ -359,7 +359,7 @@ def render_markdown(review: Review) -> str:
     for h in review.headlines:
         target = "; ".join(target_summary(review, t, h.kpi) for t in h.targets) or ""
         lines.append(_row(h.label, value_text(review, h.kpi, h.value), value_text(review, h.kpi, h.previous),
-                          change_cell(review, h), md_escape(target)))
+                          change_cell(review, h), target))
 
     if review.bridge is not None:
         b = review.bridge

@@ -266,6 +266,17 @@ def test_a_yearly_target_is_named_by_its_year(store, tmp_path):
     assert "| 8% of 2026 (" in text and "1 Jan 2026" not in text
 
 
+def test_a_target_cell_escapes_its_amount_once(store, tmp_path):
+    """The table's target cell is escaped as every cell is, once: ``\\$4.00k`` reads as $4.00k, ``\\\\\\$`` would
+    show a backslash."""
+    load(store, tmp_path, "customers.csv", SMALL_CUSTOMERS)
+    subs(store, tmp_path, SMALL_SUBS)
+    load(store, tmp_path, "targets.csv", "kpi,grain,period_start,target,owner,note\nmrr,year,2026-01-01,4000,CPO,\n")
+    row = next(line for line in render_markdown(build_review(store, FEB, "month")).splitlines()
+               if line.startswith("| MRR |"))
+    assert row.endswith("| 8% of 2026 (\\$4.00k) · projected 12% · off track |")
+
+
 def test_a_segment_review_shows_no_company_target(small):
     review = build_review(small, FEB, "month", ("plan", "basic"))
     assert review.headline("mrr").targets == ()
