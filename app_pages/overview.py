@@ -14,7 +14,7 @@ from app_pages.ui.text import plain
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, Kpi
-from kpis.metrics import engagement, retention, revenue
+from kpis.metrics import engagement, engine, retention, revenue
 from kpis.metrics.series import series_of
 from kpis.ops import status
 from kpis.plan import scorecard, targets
@@ -48,7 +48,7 @@ flags: dict[str, dict[str, object]] = {}
 periods: dict[str, date] = {k: headline for k in (*REVENUE_CARDS, *ENGAGEMENT_CARDS) if headline is not None}
 if revenue_as_of is not None:
     try:
-        table = cache.computed(store, revenue.revenue_table, grain, end=chosen.end_for(revenue_as_of),
+        table = cache.computed(store, engine.revenue_table, grain, end=chosen.end_for(revenue_as_of),
                                segment=chosen.segment)
     except (DataError, InputError) as exc:
         scaffold.kpi_error(exc)
@@ -58,7 +58,7 @@ if revenue_as_of is not None:
                                     tuple(k for k in REVENUE_CARDS if k in HEADLINE))
 if events_as_of is not None:
     events_end = chosen.end_for(events_as_of)
-    table = cache.computed(store, engagement.engagement_table, grain, end=events_end, segment=chosen.segment,
+    table = cache.computed(store, engine.engagement_table, grain, end=events_end, segment=chosen.segment,
                            kpis=ENGAGEMENT_CARDS)
     tiles += [(KPIS[k], series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
     flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, ENGAGEMENT_CARDS)
