@@ -192,15 +192,16 @@ def back_up(store: Store) -> Said:
 
 # -- the demo company ----------------------------------------------------------------------------------------------
 
-def load_demo(store: Store) -> list[Said]:
-    """Load the demo company into the store (the caller checked that this session may, and that it was never
-    offered); an empty list once done."""
+def offer_demo(store: Store) -> list[Said]:
+    """Load the demo company into an empty database the first time one is opened (editors only; the rule is
+    :func:`kpis.ops.demo.offer_demo`); an empty list once done or when it was not offered."""
     def change() -> list[Said]:
-        results = demo.load_demo(store)
-        logger.info("demo company loaded: %d files", len(results))
+        results = demo.offer_demo(store)
+        if results:
+            logger.info("demo company loaded: %d files", len(results))
         return []
 
-    return attempt("loading the demo company", change, lambda exc: (
+    return perform("load_demo", change, lambda exc: (
         f"The demo company could not be loaded ({type(exc).__name__}). Import your own exports on the Data page."))
 
 
