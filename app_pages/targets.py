@@ -160,7 +160,7 @@ with left:
         importer()
 with right:
     st.subheader("Export")
-    st.download_button("Download the targets in force (CSV)", plan.export_csv(in_force), file_name="targets.csv",
+    st.download_button("Download the targets in force (CSV)", targets.export_csv(in_force), file_name="targets.csv",
                        mime="text/csv", icon=":material/download:", disabled=in_force.empty, key="export_targets")
     st.caption("The same columns as the import. A text cell that a spreadsheet would run as a formula (it starts "
                "with = + - @) gets a leading ' so that it stays text.")

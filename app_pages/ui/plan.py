@@ -136,11 +136,6 @@ def _lines(text: object) -> str:
     return _text(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _cell(text: object) -> str:
-    """A text cell of the export: neutralised, line breaks as line feeds."""
-    return _lines(neutralise(text))
-
-
 def _number(value: float) -> str:
     return f"{float(value):.15g}"
 
@@ -159,12 +154,6 @@ def _csv_rows(targets: pd.DataFrame, cell: Callable[[object], str]) -> Iterator[
     for t in targets.itertuples(index=False):
         yield (cell(t.kpi), cell(t.grain), pd.Timestamp(t.period_start).date().isoformat(), _number(t.target),
                cell(t.owner), cell(t.note))
-
-
-def export_csv(targets: pd.DataFrame) -> str:
-    """The targets in force as a targets CSV (``kpi,grain,period_start,target,owner,note``), re-importable: the
-    targets stay numbers; every text cell is neutralised (:func:`neutralise`)."""
-    return _write_csv(_csv_rows(targets, _cell))
 
 
 # -- the editor ------------------------------------------------------------------------------------------------------

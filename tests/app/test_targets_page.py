@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages.ui import plan
 from kpis.core.registry import KPIS
 from kpis.ingest.importer import import_file, undo_import
-from kpis.plan.targets import load_targets
+from kpis.plan.targets import export_csv, load_targets
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
 
@@ -168,19 +168,33 @@ def test_export_neutralises_formulas_and_keeps_numbers(tmp_path: Path) -> None:
                                                                                 date(2026, 11, 30)],
         "target": [1_200_000.0, -500.0], "owner": ["=HYPERLINK(\"http://x\")", "@ops"],
         "note": ["+1 for growth", "-5% \tplan\r"]})
-    text = plan.export_csv(targets)
-    rows = list(csv.reader(io.StringIO(text)))
+    text = export_csv(targets)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [
         ["kpi", "grain", "period_start", "target", "owner", "note"],
         ["mrr", "quarter", "2026-10-01", "1200000", "'=HYPERLINK(\"http://x\")", "'+1 for growth"],
-        ["churned_mrr", "month", "2026-11-01", "-500", "'@ops", "'-5% \tplan\n"],
+        ["churned_mrr", "month", "2026-11-01", "-500", "'@ops", "'-5% \tplan\r"],
     ]
+    assert text.count("\r\n") == 3, "a file's line ends are CRLF"
     assert [plan.neutralise(t) for t in ("\tx", "\rx", "x=1", "")] == ["'\tx", "'\rx", "x=1", ""]
     path = tmp_path / "export.csv"
     path.write_text(text, encoding="utf-8")
     with Store(tmp_path / "round.duckdb") as store:  # the export imports again
         import_file(store, path, expect=("targets_csv",))
         assert sorted(load_targets(store)["target"]) == [-500.0, 1_200_000.0]
+
+
+def test_the_export_keeps_every_digit_of_a_target(tmp_path: Path) -> None:
+    targets = pd.DataFrame({"kpi": ["mrr"], "grain": ["month"], "period_start": [date(2026, 11, 1)],
+                            "period_end": [date(2026, 11, 30)], "target": [1234567.891234567], "owner": [None],
+                            "note": [None]})
+    text = export_csv(targets)
+    assert text == "kpi,grain,period_start,target,owner,note\r\nmrr,month,2026-11-01,1234567.891234567,,\r\n"
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("utf-8"))
+    with Store(tmp_path / "round.duckdb") as store:
+        import_file(store, path, expect=("targets_csv",))
+        assert list(load_targets(store)["target"]) == [1234567.891234567]
 
 
 def test_evaluation_frame_formats_and_marks_the_projection() -> None:

@@ -15,6 +15,7 @@ from app_pages.ui import plan
 from kpis.core import csv_safety
 from kpis.core.csv_safety import FORMULA_START, csv_line, frame_csv, is_number_text, neutralise, text_cell
 from kpis.metrics.drilldown import safe_csv
+from kpis.plan.targets import export_csv
 
 
 def test_neutralise_exact() -> None:
@@ -120,7 +121,7 @@ def test_no_output_cell_starts_a_formula(names: list[str], numbers: list[float])
     targets = pd.DataFrame({"kpi": names, "grain": names, "period_start": [date(2026, 1, 1)] * len(names),
                             "period_end": [date(2026, 1, 31)] * len(names), "target": numbers[: len(names)],
                             "owner": names, "note": list(reversed(names))})
-    outputs.append(plan.export_csv(targets))
+    outputs.append(export_csv(targets))
     for text in outputs:
         assert all(_safe(c) for c in _dangerous_cells(text)), text
     for name in names:  # and the quoted text is the name itself with quotes only in front of formula starts
