@@ -243,9 +243,11 @@ def range_text(kpi: Kpi, low: object, high: object, currency: str = "$") -> str:
 
 
 def period_label(start: date | None, grain: str) -> str:
-    """A period as people name it: ``week of 16 Nov 2026``, ``Nov 2026``, ``Q4 2026``."""
+    """A period as people name it: ``week of 16 Nov 2026``, ``Nov 2026``, ``Q4 2026``, ``2027``."""
     if start is None:
         return DASH
+    if grain == "year":
+        return str(start.year)
     if grain == "week":
         return f"week of {start.day} {start:%b %Y}"
     if grain == "month":
