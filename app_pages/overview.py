@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages.ui import cache, cards, filters, keys, plan, scaffold, tables
 from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
-from kpis.core.calendar import previous_start
+from kpis.core.calendar import cohort_grain, previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, Kpi
 from kpis.metrics import engagement, engine, retention, revenue
@@ -62,13 +62,13 @@ if events_as_of is not None:
                            kpis=ENGAGEMENT_CARDS)
     tiles += [(KPIS[k], series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
     flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, ENGAGEMENT_CARDS)
-    cohort_grain = "week" if grain == "week" else "month"
-    cells = cache.computed(store, retention.cohorts, cohort_grain, "n-day", end=events_end,
+    cohorts_by = cohort_grain(grain)
+    cells = cache.computed(store, retention.cohorts, cohorts_by, "n-day", end=events_end,
                            segment=chosen.segment)
-    tiles.append((RETENTION_1, scorecard.first_period_retention(cells), cohort_grain))
-    cohort_period = scaffold.last_complete(store, chosen, cohort_grain)
+    tiles.append((RETENTION_1, scorecard.first_period_retention(cells), cohorts_by))
+    cohort_period = scaffold.last_complete(store, chosen, cohorts_by)
     if cohort_period is not None:  # the cohort whose period 1 is the last complete one
-        periods[RETENTION_1.id] = previous_start(cohort_period.start, cohort_grain)
+        periods[RETENTION_1.id] = previous_start(cohort_period.start, cohorts_by)
 
 starts = scaffold.data_starts(store)
 # targets are the company's: shown on the tiles only without a segment filter

@@ -10,12 +10,13 @@ from app_pages.ui import cache, charts, scaffold, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
+from kpis.core.calendar import cohort_grain
 from kpis.metrics import retention, warmup
 
 MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
 
 store, chosen, as_of = scaffold.events_page("Retention")
-grain = "week" if chosen.grain == "week" else "month"
+grain = cohort_grain(chosen.grain)
 if chosen.grain == "quarter":
     st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
 

@@ -23,7 +23,7 @@ import streamlit as st
 
 from app_pages.ui import cache
 from app_pages.ui import format as fmt
-from kpis.core.calendar import next_start
+from kpis.core.calendar import cohort_grain, next_start
 from kpis.core.registry import Kpi
 
 COLORS = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"]
@@ -423,7 +423,7 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
          for r, w in zip(rows, warm, strict=True)]
     notes = [[f"<br>{WARM_LABEL}:<br>{_hover_lines(why[pd.Timestamp(r).date()])}" if w else ""] * len(columns)
              for r, w in zip(rows, warm, strict=True)]
-    unit = "week" if grain == "week" else "month"
+    unit = cohort_grain(grain)
     height = max(260, 70 + 24 * len(rows))
     figure = _figure(title, height)
     figure.add_trace(go.Heatmap(
@@ -444,7 +444,7 @@ def curves(cohorts: pd.DataFrame, chosen: Sequence[object], grain: str, title: s
            height: int = HEIGHT) -> go.Figure:
     """Retention by period since the start, one line per chosen cohort; partial points hollow."""
     figure = _figure(title, height)
-    unit = "week" if grain == "week" else "month"
+    unit = cohort_grain(grain)
     for i, cohort in enumerate(chosen):
         cells = cohorts[cohorts["cohort_start"] == cohort].sort_values("period")
         color = COLORS[i % len(COLORS)]
