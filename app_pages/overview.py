@@ -19,8 +19,9 @@ from kpis.metrics.series import series_of
 from kpis.ops import status
 from kpis.plan import scorecard, targets
 
-REVENUE_CARDS = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr")
-ENGAGEMENT_CARDS = ("dau", "mau", "stickiness")
+#: The headline KPIs (:data:`kpis.core.registry.HEADLINE`) of each source, in its order: a tile each.
+REVENUE_CARDS = tuple(k for k in HEADLINE if KPIS[k].source == "revenue")
+ENGAGEMENT_CARDS = tuple(k for k in HEADLINE if KPIS[k].source == "engagement")
 
 store = cache.open_store()
 summary = cache.cached(store, status.loaded_summary)
@@ -54,8 +55,7 @@ if revenue_as_of is not None:
         scaffold.kpi_error(exc)
     else:
         tiles += [(KPIS[k], series_of(table, k), grain) for k in REVENUE_CARDS]
-        flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment,
-                                    tuple(k for k in REVENUE_CARDS if k in HEADLINE))
+        flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, REVENUE_CARDS)
 if events_as_of is not None:
     events_end = chosen.end_for(events_as_of)
     table = cache.computed(store, engine.engagement_table, grain, end=events_end, segment=chosen.segment,

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
+from kpis.core import registry
 from kpis.metrics import engine, revenue
 from tests.app.test_pages import needs_demo, unescape
 
@@ -316,3 +317,14 @@ def test_the_overview_computes_each_table_once(app: Callable[..., AppTest], monk
     st.cache_data.clear()
     ok(at.run())
     assert calls.count(("week", True)) == 1
+
+
+def test_the_overview_tiles_are_the_headline_kpis(app: Callable[..., AppTest],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tiles are the registry's headline KPIs, revenue first, then product (and period-1 retention): a KPI
+    leaves the overview by leaving the headline list, in one place."""
+    at = app()
+    assert list(metrics(at)) == ["MRR", "Net new MRR", "Active customers", "Logo churn rate", "NRR", "DAU", "MAU",
+                                 "Stickiness (DAU/MAU)", "Period-1 retention"]
+    monkeypatch.setattr(registry, "HEADLINE", ("mrr", "nrr", "mau"))
+    assert list(metrics(ok(at.run()))) == ["MRR", "NRR", "MAU", "Period-1 retention"]
