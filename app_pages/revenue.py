@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cards, charts, plan, scaffold, url_state
+from app_pages.ui import cards, charts, keys, plan, scaffold, url_state
 from app_pages.ui import format as fmt
 from kpis.core.registry import KPIS
 from kpis.metrics import warmup
@@ -49,7 +49,7 @@ partial_starts = {p for p, partial in zip(periods, shown["partial"], strict=True
 newest_first = list(reversed(periods))
 default = page.headline if page.headline in complete else complete[-1] if complete else newest_first[0]
 picked = url_state.pick_period(
-    f"The {grain} to explain", "bridge", newest_first, default, grain,
+    f"The {grain} to explain", keys.BRIDGE, newest_first, default, grain,
     lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""))
 row = shown.iloc[periods.index(picked)]
 opening = float(row["mrr"]) - float(row["net_new_mrr"])
