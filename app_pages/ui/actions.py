@@ -151,14 +151,21 @@ def _after_overlaps(store: Store, result: ImportResult, replace: set[int]) -> Sa
     return worst, said
 
 
+def disk_full(exc: BaseException, name: str, doing: str, outcome: str) -> str | None:
+    """The one answer to a full disk (or quota) while ``doing`` something with the upload ``name`` (the folder goes
+    to the server log, for whoever runs the dashboard), ending in ``outcome``; None for any other error."""
+    if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+        return None
+    logger.error("%s %r: %s", doing, name, exc if isinstance(exc, DiskFull) else DiskFull(tempfile.gettempdir()))
+    return (f"{name}: the server's disk is full, so the file could not be copied for reading; {outcome}. Tell "
+            "whoever runs the dashboard.")
+
+
 def _failed_import(name: str, exc: Exception) -> str:
-    """An import that failed for a reason other than the file: a full disk says so (the folder goes to the server
-    log, for whoever runs the dashboard); anything else was logged with its traceback."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        logger.error("importing %r: %s", name, exc if isinstance(exc, DiskFull) else DiskFull(tempfile.gettempdir()))
-        return (f"{name}: the server's disk is full, so the file could not be copied for reading; nothing was "
-                "stored. Tell whoever runs the dashboard.")
-    return f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored."
+    """An import that failed for a reason other than the file: a full disk says so (:func:`disk_full`); anything
+    else was logged with its traceback."""
+    return (disk_full(exc, name, "importing", "nothing was stored")
+            or f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored.")
 
 
 def import_targets(store: Store, name: str, data: IO[bytes] | bytes) -> Said:

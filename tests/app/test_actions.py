@@ -4,6 +4,7 @@ on dates read once per data version for all the charts of a page."""
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import date
 from pathlib import Path
@@ -66,3 +67,16 @@ def test_the_notes_are_read_once_for_all_the_charts_until_one_is_added(
     figure = _time_chart()
     charts.with_notes(figure, cache.annotations(cache.open_store()))
     assert len(reads) == 2 and [s.x0 for s in figure.layout.shapes] == [date(2026, 11, 5)]
+
+
+def test_a_full_disk_is_one_answer_for_the_preview_and_the_import(caplog: pytest.LogCaptureFixture) -> None:
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with caplog.at_level(logging.ERROR, logger="app_pages.ui.actions"):
+        assert actions.disk_full(full, "big.csv", "previewing", "it will not be imported") == (
+            "big.csv: the server's disk is full, so the file could not be copied for reading; it will not be "
+            "imported. Tell whoever runs the dashboard.")
+    assert "previewing 'big.csv': the disk holding" in caplog.text
+    assert actions.disk_full(OSError(errno.EACCES, "denied"), "big.csv", "importing", "nothing was stored") is None
+    assert actions._failed_import("big.csv", OSError(errno.EDQUOT, "quota")) == (
+        "big.csv: the server's disk is full, so the file could not be copied for reading; nothing was stored. "
+        "Tell whoever runs the dashboard.")
