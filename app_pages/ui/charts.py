@@ -21,7 +21,6 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from app_pages.ui import cache
 from app_pages.ui import format as fmt
 from kpis.core.calendar import cohort_grain, next_start
 from kpis.core.registry import Kpi
@@ -59,12 +58,13 @@ TARGET_COLOR = "#52525b"
 TIME_AXIS = "time_axis"
 
 
-def show(figure: go.Figure, key: str | None = None) -> None:
+def show(figure: go.Figure, notes: pd.DataFrame | None = None, key: str | None = None) -> None:
     """Draw a figure full width, with our template (not Streamlit's theme) and no Plotly logo; a time chart gets
-    the notes on dates of its span (see :func:`with_notes`)."""
+    the ``notes`` on dates of its span (:func:`with_notes`; the page reads them once,
+    :func:`app_pages.ui.cache.annotations`)."""
     meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
-    if TIME_AXIS in meta:
-        with_notes(figure, cache.annotations(cache.open_store()))
+    if TIME_AXIS in meta and notes is not None:
+        with_notes(figure, notes)
     st.plotly_chart(figure, theme=None, key=key,
                     config={"displaylogo": False, "displayModeBar": False, **fmt.plotly_locale()})
 
