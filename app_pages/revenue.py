@@ -46,13 +46,9 @@ charts.show(charts.stacked_bars(shown, MOVEMENTS, KPIS["new_mrr"], f"MRR movemen
 
 st.subheader("MRR bridge")
 periods = [pd.Timestamp(p).date() for p in shown["period_start"]]
-complete = [p for p, partial in zip(periods, shown["partial"], strict=True) if not partial]
 partial_starts = {p for p, partial in zip(periods, shown["partial"], strict=True) if partial}
-newest_first = list(reversed(periods))
-default = page.headline if page.headline in complete else complete[-1] if complete else newest_first[0]
-picked = url_state.pick_period(
-    f"The {grain} to explain", keys.BRIDGE, newest_first, default, grain,
-    lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""))
+picked = url_state.pick_shown_period(f"The {grain} to explain", keys.BRIDGE, periods, partial_starts, page.headline,
+                                     grain)
 row = shown.iloc[periods.index(picked)]
 opening = float(row["mrr"]) - float(row["net_new_mrr"])
 title = f"MRR bridge, {fmt.period(picked, grain)}" + (" (partial, up to the as-of date)" if row["partial"] else "")

@@ -21,10 +21,10 @@ FILTER_KEYS = (GRAIN, START, END, COMPARE, SEGMENT)
 RETENTION_MODE = "retention_mode"
 #: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
 PAGE_KEYS = {RETENTION_MODE: ("n-day", "unbounded")}
-#: The Revenue page's period to explain, and the Retention page's cohorts to draw.
-BRIDGE, COHORTS = "bridge", "cohorts"
+#: The Revenue page's period to explain, the Customers page's period of who moved, the Retention page's cohorts.
+BRIDGE, MOVED, COHORTS = "bridge", "moved", "cohorts"
 #: Page choices in the URL that are periods (ISO dates), and how many values each may hold.
-PAGE_DATES = {BRIDGE: 1, COHORTS: 8}
+PAGE_DATES = {BRIDGE: 1, MOVED: 1, COHORTS: 8}
 #: The URL value of a page choice left empty on purpose.
 NONE = "none"
 #: Every query key a link may carry.

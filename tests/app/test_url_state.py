@@ -64,6 +64,17 @@ def test_picking_a_bridge_period_puts_it_in_the_link(app: Callable[..., AppTest]
     assert share_link(at) == "/revenue?grain=month", "the default is not written into the link"
 
 
+def test_who_moved_takes_its_period_from_the_link_and_puts_it_there(app: Callable[..., AppTest]) -> None:
+    """The Customers page's "who moved" period is in the URL (``?moved=``) like the bridge's: a link opens it."""
+    at = on(app({"grain": "month", "moved": "2026-08-20"}), "app_pages/customers.py")
+    assert at.selectbox(key="_url_moved").value == date(2026, 8, 1)
+    assert share_link(at) == "/customers?grain=month&moved=2026-08-20"
+    ok(at.selectbox(key="_url_moved").set_value(date(2026, 6, 1)).run())
+    assert share_link(at) == "/customers?grain=month&moved=2026-06-01"
+    ok(at.selectbox(key="_url_moved").set_value(date(2026, 10, 1)).run())
+    assert share_link(at) == "/customers?grain=month", "the last complete month is the default, not in the link"
+
+
 def test_a_weekly_bridge_becomes_its_month_when_the_grain_changes(app: Callable[..., AppTest]) -> None:
     at = on(app({"bridge": "2026-08-10"}), REVENUE)  # the ISO week Mon 10 Aug - Sun 16 Aug 2026
     assert bridge_title(at) == "MRR bridge, week of 10 Aug 2026"
