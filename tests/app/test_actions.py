@@ -50,7 +50,7 @@ def test_a_write_forgets_the_cached_results(db_path: Path) -> None:
 
 def test_the_notes_are_read_once_for_all_the_charts_until_one_is_added(
         db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Revenue draws six time charts: the notes were read from the store for each."""
+    """Revenue draws six time charts: the page reads the notes once (through the cache) and passes them to each."""
     reads: list[int] = []
     every_note = annotations.all_annotations
 
@@ -60,7 +60,7 @@ def test_the_notes_are_read_once_for_all_the_charts_until_one_is_added(
 
     monkeypatch.setattr(annotations, "all_annotations", counted)
     for _ in range(6):
-        charts.show(_time_chart())
+        charts.show(_time_chart(), cache.annotations(cache.open_store()))
     assert len(reads) == 1
     level, text = actions.add_note(cache.open_store(), date(2026, 11, 5), "Price change")
     assert (level, text) == ("success", "Added the note on 5 Nov 2026.")
