@@ -26,6 +26,7 @@ from kpis.core.formatting import (
     count,
     day_label,
     finite,
+    is_rate,
     percent,
     period_label,
     ratio,
@@ -116,4 +117,4 @@ def plotly_format(kpi: Kpi) -> str:
         return "$.3~s"
     if kpi.unit == "count":
         return ",.0f"
-    return ".2~f" if kpi.id in PLAIN_RATIOS else ".1%"
+    return ".1%" if is_rate(kpi) else ".2~f"

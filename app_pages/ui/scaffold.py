@@ -18,7 +18,7 @@ from kpis.core.errors import DataError, InputError
 from kpis.metrics import engine
 from kpis.metrics.engagement import engagement_as_of
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.revenue import revenue_as_of, revenue_table
+from kpis.metrics.revenue import revenue_as_of
 from kpis.store.db import Store
 
 
@@ -60,7 +60,8 @@ def revenue_for(store: Store, chosen: Filters) -> tuple[pd.DataFrame | None, dat
                 icon=":material/inbox:")
         return None, None
     try:
-        table = cache.computed(store, revenue_table, chosen.grain, end=chosen.end_for(as_of), segment=chosen.segment)
+        table = cache.computed(store, engine.revenue_table, chosen.grain, end=chosen.end_for(as_of),
+                               segment=chosen.segment)
     except (DataError, InputError) as exc:
         kpi_error(exc)
         return None, as_of

@@ -18,7 +18,7 @@ from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import DEFAULT_MODE, MODES, cohorts
 from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
-from kpis.plan.targets import evaluate, load_targets
+from kpis.plan.targets import evaluate, export_csv, load_targets
 from kpis.store.db import Store
 
 
@@ -65,9 +65,7 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
         print(import_file(store, args.file, who=args.who, expect=("targets_csv",)).summary())
         return 0
     if args.action == "export":
-        print("kpi,grain,period_start,target,owner,note")
-        for t in load_targets(store).itertuples(index=False):
-            print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
+        sys.stdout.write(export_csv(load_targets(store), line_end="\n"))
         return 0
     table = evaluate(store, as_of=args.as_of)
     _note_period(store, "day", args.as_of, lambda period: period.as_of_statement("targets judged"))

@@ -251,6 +251,8 @@ def period_label(start: date | None, grain: str, *, in_sentence: bool = False) -
     """
     if start is None:
         return DASH
+    if grain == "year":
+        return str(start.year)
     if grain == "week":
         return f"{'the ' if in_sentence else ''}week of {start.day} {start:%b %Y}"
     if grain == "month":

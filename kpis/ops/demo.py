@@ -10,6 +10,7 @@ demo backs the database up first (:func:`kpis.store.backup.auto_backup`), like e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kpis.ingest.importer import ImportResult, import_file, undo
@@ -26,6 +27,8 @@ DEMO_FILES: tuple[str, ...] = (
 )
 #: the ``imported_by`` of every demo import
 DEMO_WHO = "demo"
+#: Setting that records that the demo company was offered once; it is never loaded again after that.
+DEMO_OFFERED = "demo_offered"
 
 
 def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
@@ -43,6 +46,20 @@ def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
             if result.status == "ok" and result.import_id is not None:
                 undo(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
         raise
+    return results
+
+
+def offer_demo(store: Store) -> list[ImportResult]:
+    """Load the demo company into an empty database the first time it is offered, and never again (not after
+    its removal, nor into a database that already held data, which is recorded as offered); the imports made,
+    or an empty list when it was not loaded. A load that fails is not recorded, so the next start tries again."""
+    if store.get_setting(DEMO_OFFERED) is not None:
+        return []
+    if not store.is_empty():
+        store.set_setting(DEMO_OFFERED, "no: the database already held data")
+        return []
+    results = load_demo(store)
+    store.set_setting(DEMO_OFFERED, datetime.now(UTC).isoformat(timespec="seconds"))
     return results
 
 

@@ -79,7 +79,7 @@ def minimum_effect(kpi: Kpi, history: Sequence[float]) -> float:
     >>> minimum_effect(KPIS["mrr"], [100_000.0, 120_000.0, 140_000.0]), minimum_effect(KPIS["nrr"], [0.9, 1.1])
     (6000.0, 0.01)
     """
-    if kpi.unit == "ratio" and kpi.id not in formatting.PLAIN_RATIOS:
+    if formatting.is_rate(kpi):
         return MIN_POINTS
     size = MIN_SHARE * float(np.median(np.abs(np.asarray(history, dtype="float64"))))
     return max(size, 1.0) if kpi.unit == "count" else size

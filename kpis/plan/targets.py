@@ -20,6 +20,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpis.core.calendar import last_day, next_start, period_start, previous_start, spine
+from kpis.core.csv_safety import csv_line
 from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import undefined
 from kpis.core.registry import KPIS, MAGNITUDE, Kpi
@@ -36,6 +37,8 @@ TREND_POINTS = 8
 #: largest x FAR] of them is far from them.
 RECENT_PERIODS = 4
 FAR = 3.0
+#: The columns of a targets CSV, in order (what the importer reads, the export writes and the editor edits).
+CSV_COLUMNS = ("kpi", "grain", "period_start", "target", "owner", "note")
 
 
 def attainment(actual: float | None, target: float | None, higher_is_better: bool, kpi_id: str = "") -> float:
@@ -83,6 +86,22 @@ def _read_targets(store: Store) -> pd.DataFrame:
     table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
     table["period_end"] = [last_day(s, g) for s, g in zip(table["period_start"], table["grain"], strict=True)]
     return table[["kpi", "grain", "period_start", "period_end", "target", "owner", "note"]]
+
+
+def export_csv(targets: pd.DataFrame, line_end: str = "\r\n") -> str:
+    """``targets`` (:func:`load_targets`) as a targets CSV (:data:`CSV_COLUMNS`) that imports again as the same
+    targets, for the Targets page's download and ``python -m kpis targets export``: numbers as plain decimals,
+    every text cell neutralised (:func:`kpis.core.csv_safety.text_cell`), a cell holding a line break quoted.
+
+    >>> targets = pd.DataFrame({"kpi": ["mrr"], "grain": ["month"], "period_start": [date(2026, 1, 1)],
+    ...                         "target": [1234567.891234567], "owner": ["=CPO"], "note": [None]})
+    >>> export_csv(targets, line_end="|")
+    "kpi,grain,period_start,target,owner,note|mrr,month,2026-01-01,1234567.891234567,'=CPO,|"
+    """
+    lines = [csv_line(CSV_COLUMNS)]
+    lines += [csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note])
+              for t in targets.itertuples(index=False)]
+    return "".join(line + line_end for line in lines)
 
 
 def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] | None = None) -> pd.DataFrame:

@@ -127,7 +127,7 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
     at.switch_page("app_pages/customers.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Who moved" in [s.value for s in at.subheader]
-    picker = at.selectbox(key="drill_period_week")
+    picker = at.selectbox(key="_url_moved")
     assert picker.value is not None and "(partial)" not in picker.format_func(picker.value), "last complete week"
     movement = at.segmented_control(key="drill_movement")
     assert movement.value == "churned"
@@ -145,13 +145,13 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
     assert not at.exception, [e.value for e in at.exception]
     (table,) = [d.value for d in at.dataframe]
     assert (table["change"] > 0).all() and (table["mrr_before"] > 0).all()
-    older = at.selectbox(key="drill_period_week").options[3]
-    at.selectbox(key="drill_period_week").select(older).run()
+    older = at.selectbox(key="_url_moved").options[3]
+    at.selectbox(key="_url_moved").select(older).run()
     assert at.segmented_control(key="drill_movement").value == "expansion", "the movement stays when the period changes"
 
     at.radio(key="grain").set_value("month").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="drill_period_month").value is not None
+    assert at.selectbox(key="_url_moved").value is not None
 
 
 def test_customers_page_draws_the_target_and_flags_no_steady_week(app: Callable[..., AppTest]) -> None:
