@@ -5,7 +5,7 @@ who may not see the dashboard; see :mod:`app_pages.ui.auth`), the one database p
 on first start and its banner, the navigation (and, after sign-in, the way back to the link the visitor
 opened: :mod:`app_pages.ui.return_link`), and the shared filters in the sidebar (grain, date range,
 compare-to, segment; bound to the URL, see :mod:`app_pages.ui.filters`). Pages live in ``app_pages/`` (not
-``pages/``, which Streamlit treats as its legacy auto-discovered navigation; see docs/ARCHITECTURE).
+``pages/``, which Streamlit treats as its legacy auto-discovered navigation; see docs/architecture.md).
 """
 
 from __future__ import annotations

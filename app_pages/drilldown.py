@@ -11,10 +11,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache
+from app_pages.ui import cache, keys, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
-from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
+from kpis.core.csv_safety import frame_csv
+from kpis.metrics.drilldown import movement_customers, period_movements
+from kpis.metrics.revenue import MOVEMENT_LABELS as MOVEMENTS
 from kpis.store.db import Store
 
 #: What each movement means, for the caption under the table.
@@ -46,17 +48,12 @@ def opening_movement(counts: dict[str, int]) -> str:
 
 
 def _pick_period(shown: pd.DataFrame, grain: str, default: date | None = None) -> pd.Series:
-    """The period to explain (``default``, the last complete one, when on screen); returns its row of the KPI
-    table."""
-    periods = list(reversed(list(shown["period_start"])))
-    partial = {p for p, is_partial in zip(shown["period_start"], shown["partial"], strict=True) if is_partial}
-    complete = [p for p in periods if p not in partial]
-    first = default if default in complete else complete[0] if complete else None
-    picked = st.selectbox(
-        f"The {grain}", periods, index=periods.index(first) if first is not None else 0,
-        format_func=lambda p: fmt.period(p, grain) + (" (partial)" if p in partial else ""),
-        key=f"drill_period_{grain}")
-    return shown[shown["period_start"] == picked].iloc[0]
+    """The period to explain, in the URL (``?moved=``; ``default``, the last complete one, when on screen);
+    returns its row of the KPI table."""
+    periods = [pd.Timestamp(p).date() for p in shown["period_start"]]
+    partial = {p for p, is_partial in zip(periods, shown["partial"], strict=True) if is_partial}
+    picked = url_state.pick_shown_period(f"The {grain}", keys.MOVED, periods, partial, default, grain)
+    return shown.iloc[periods.index(picked)]
 
 
 def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: tuple[str, str] | None,
@@ -113,7 +110,7 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
         },
     )
     st.download_button(
-        "Download this list (CSV)", safe_csv(listed.assign(period_start=start, period_end=end)[
+        "Download this list (CSV)", frame_csv(listed.assign(period_start=start, period_end=end)[
             ["customer_id", "name", "period_start", "period_end", "mrr_before", "mrr_after", "change"]]),
         file_name=f"customers_{movement}_{grain}_{start}.csv", mime="text/csv", icon=":material/download:",
         on_click="ignore", key="drill_download")

@@ -20,11 +20,6 @@ from kpis.store.db import Store
 FLASH = "notes_messages"
 
 
-def ids(store: Store) -> tuple[int, ...]:
-    """The ids of every note: a cache key for what shows notes (adding or removing one changes it)."""
-    return tuple(int(i) for i in annotations.all_annotations(store)["annotation_id"])
-
-
 def _after(outcome: tuple[Level, str]) -> None:
     """Show a refusal or an error here; after a change, rerun with the message."""
     if outcome[0] == "error":

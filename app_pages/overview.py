@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages.ui import cache, cards, filters, keys, plan, scaffold, tables
 from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
-from kpis.core.calendar import previous_start
+from kpis.core.calendar import cohort_grain, previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, Kpi
 from kpis.metrics import engagement, engine, retention, revenue
@@ -19,8 +19,9 @@ from kpis.metrics.series import series_of
 from kpis.ops import status
 from kpis.plan import scorecard, targets
 
-REVENUE_CARDS = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr")
-ENGAGEMENT_CARDS = ("dau", "mau", "stickiness")
+#: The headline KPIs (:data:`kpis.core.registry.HEADLINE`) of each source, in its order: a tile each.
+REVENUE_CARDS = tuple(k for k in HEADLINE if KPIS[k].source == "revenue")
+ENGAGEMENT_CARDS = tuple(k for k in HEADLINE if KPIS[k].source == "engagement")
 
 store = cache.open_store()
 summary = cache.cached(store, status.loaded_summary)
@@ -54,21 +55,20 @@ if revenue_as_of is not None:
         scaffold.kpi_error(exc)
     else:
         tiles += [(KPIS[k], series_of(table, k), grain) for k in REVENUE_CARDS]
-        flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment,
-                                    tuple(k for k in REVENUE_CARDS if k in HEADLINE))
+        flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, REVENUE_CARDS)
 if events_as_of is not None:
     events_end = chosen.end_for(events_as_of)
     table = cache.computed(store, engine.engagement_table, grain, end=events_end, segment=chosen.segment,
                            kpis=ENGAGEMENT_CARDS)
     tiles += [(KPIS[k], series_of(table, k), grain) for k in ENGAGEMENT_CARDS]
     flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, ENGAGEMENT_CARDS)
-    cohort_grain = "week" if grain == "week" else "month"
-    cells = cache.computed(store, retention.cohorts, cohort_grain, "n-day", end=events_end,
+    cohorts_by = cohort_grain(grain)
+    cells = cache.computed(store, retention.cohorts, cohorts_by, retention.DEFAULT_MODE, end=events_end,
                            segment=chosen.segment)
-    tiles.append((RETENTION_1, scorecard.first_period_retention(cells), cohort_grain))
-    cohort_period = scaffold.last_complete(store, chosen, cohort_grain)
+    tiles.append((RETENTION_1, scorecard.first_period_retention(cells), cohorts_by))
+    cohort_period = scaffold.last_complete(store, chosen, cohorts_by)
     if cohort_period is not None:  # the cohort whose period 1 is the last complete one
-        periods[RETENTION_1.id] = previous_start(cohort_period.start, cohort_grain)
+        periods[RETENTION_1.id] = previous_start(cohort_period.start, cohorts_by)
 
 starts = scaffold.data_starts(store)
 # targets are the company's: shown on the tiles only without a segment filter

@@ -6,24 +6,24 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, scaffold, url_state
+from app_pages.ui import cache, charts, keys, scaffold, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
+from kpis.core.calendar import cohort_grain
 from kpis.metrics import retention, warmup
 
-MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
-
 store, chosen, as_of = scaffold.events_page("Retention")
-grain = "week" if chosen.grain == "week" else "month"
+grain = cohort_grain(chosen.grain)
 if chosen.grain == "quarter":
     st.caption("Cohorts exist at week and month grain: monthly cohorts are shown at quarter grain.")
 
 # the options are the short names, so that the link reads ?retention_mode=unbounded
-mode = st.radio("Count a user as retained in period k if they were active", list(MODES),
-                captions=list(MODES.values()), horizontal=True, key="retention_mode", bind="query-params")
-url_state.in_link("retention_mode", [mode] if mode and mode != next(iter(MODES)) else [])
-cells = cache.computed(store, retention.cohorts, grain, mode or "n-day", end=chosen.end_for(as_of),
+mode = st.radio("Count a user as retained in period k if they were active", list(retention.MODES),
+                captions=list(retention.MODES.values()), horizontal=True, key=keys.RETENTION_MODE,
+                bind="query-params")
+url_state.in_link(keys.RETENTION_MODE, [mode] if mode and mode != retention.DEFAULT_MODE else [])
+cells = cache.computed(store, retention.cohorts, grain, mode or retention.DEFAULT_MODE, end=chosen.end_for(as_of),
                        segment=chosen.segment)
 cells = shown_from(cells.rename(columns={"cohort_start": "period_start"}), chosen.start, grain).rename(
     columns={"period_start": "cohort_start"})
@@ -49,7 +49,7 @@ cohorts = sorted({pd.Timestamp(c).date() for c in cells["cohort_start"]})
 depth = cells.groupby(cells["cohort_start"].map(lambda c: pd.Timestamp(c).date()))["period"].max()
 deep = [c for c in cohorts if depth[c] >= 3 and c not in young] or cohorts
 default = deep[-4:] if len(deep) <= 12 else [deep[0], deep[len(deep) // 3], deep[2 * len(deep) // 3], deep[-1]]
-picked = url_state.pick_periods("Cohorts", "cohorts", cohorts, default, grain,
+picked = url_state.pick_periods("Cohorts", keys.COHORTS, cohorts, default, grain,
                                 lambda c: fmt.period(c, grain) + (" (warming up)" if c in young else ""))
 if picked:
     charts.show(charts.curves(cells, picked, grain, "Retention curves (hollow points: period still running)"))

@@ -6,17 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cards, charts, plan, scaffold, url_state
+from app_pages.ui import cache, cards, charts, keys, plan, scaffold, url_state
 from app_pages.ui import format as fmt
 from kpis.core.registry import KPIS
-from kpis.metrics import warmup
+from kpis.metrics import revenue, warmup
+from kpis.metrics.revenue import BRIDGE_MOVEMENTS as MOVEMENTS
 from kpis.metrics.series import series_of
-
-MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
-             "contraction_mrr": "Contraction", "churned_mrr": "Churned"}
 
 page = scaffold.revenue_page("Revenue")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
+notes = cache.annotations(store)  # drawn on every time chart
 grain = chosen.grain
 ahead = cut == as_of  # the charts run to the data's as-of date: targets after it are drawn, with the projection
 flags = plan.anomaly_flags(store, grain, page.judged_on, chosen.segment, ("mrr", "nrr"))
@@ -30,33 +29,31 @@ with left:
     mrr = series_of(shown, "mrr")
     charts.show(charts.lines({"MRR": mrr}, KPIS["mrr"], "MRR", grain,
                              **plan.on_chart(store, {"MRR": ("mrr", mrr)}, grain, cut, chosen.segment, ahead=ahead,
-                                             project=True)))
+                                             project=True)), notes)
 with right:
     arr = series_of(shown, "arr")
     charts.show(charts.lines({"ARR": arr}, KPIS["arr"], "ARR (12 × MRR)", grain,
-                             **plan.on_chart(store, {"ARR": ("arr", arr)}, grain, cut, chosen.segment, ahead=ahead)))
+                             **plan.on_chart(store, {"ARR": ("arr", arr)}, grain, cut, chosen.segment,
+                                             ahead=ahead)), notes)
 
 st.subheader("MRR movements")
 charts.show(charts.stacked_bars(shown, MOVEMENTS, KPIS["new_mrr"], f"MRR movements per {grain}", grain,
                                 net=("net_new_mrr", "Net new MRR"),
                                 targets=plan.bar_targets(store, shown, (*MOVEMENTS, "net_new_mrr"), grain,
-                                                         chosen.segment, ahead=ahead)))
+                                                         chosen.segment, ahead=ahead)), notes)
 
 st.subheader("MRR bridge")
 periods = [pd.Timestamp(p).date() for p in shown["period_start"]]
-complete = [p for p, partial in zip(periods, shown["partial"], strict=True) if not partial]
 partial_starts = {p for p, partial in zip(periods, shown["partial"], strict=True) if partial}
-newest_first = list(reversed(periods))
-default = page.headline if page.headline in complete else complete[-1] if complete else newest_first[0]
-picked = url_state.pick_period(
-    f"The {grain} to explain", "bridge", newest_first, default, grain,
-    lambda p: fmt.period(p, grain) + (" (partial)" if p in partial_starts else ""))
-row = shown.iloc[periods.index(picked)]
-opening = float(row["mrr"]) - float(row["net_new_mrr"])
-title = f"MRR bridge, {fmt.period(picked, grain)}" + (" (partial, up to the as-of date)" if row["partial"] else "")
-charts.show(charts.bridge(opening, [(label, float(row[col])) for col, label in MOVEMENTS.items()], float(row["mrr"]),
-                          title, start_label=f"MRR at the end of<br>the previous {grain}",
-                          end_label=f"MRR at the end<br>of this {grain}"))
+picked = url_state.pick_shown_period(f"The {grain} to explain", keys.BRIDGE, periods, partial_starts, page.headline,
+                                     grain)
+bridge = revenue.bridge(shown, picked)
+cut_short = " (partial, up to the as-of date)" if picked in partial_starts else ""
+title = f"MRR bridge, {fmt.period(picked, grain)}{cut_short}"
+if bridge is not None:
+    charts.show(charts.bridge(bridge.start, list(bridge.movements), bridge.end, title,
+                              start_label=f"MRR at the end of<br>the previous {grain}",
+                              end_label=f"MRR at the end<br>of this {grain}"))
 st.caption("The bridge's axis is zoomed on the movements: it does not start at zero.")
 
 st.subheader("Retention and value per account")
@@ -67,18 +64,18 @@ with left:
         charts.lines({name: t for name, (_, t) in retained.items()}, KPIS["nrr"],
                      "Net and gross revenue retention (trailing 12 months)", grain,
                      **plan.on_chart(store, retained, grain, cut, chosen.segment, ahead=ahead)),
-        warmup.warming_periods([KPIS["nrr"]], shown["period_start"], grain, starts["revenue"], cut), grain))
+        warmup.warming_periods([KPIS["nrr"]], shown["period_start"], grain, starts["revenue"], cut), grain), notes)
 with right:
     arpa = series_of(shown, "arpa")
     charts.show(charts.lines({"ARPA": arpa}, KPIS["arpa"], "ARPA (MRR per active customer)", grain,
                              **plan.on_chart(store, {"ARPA": ("arpa", arpa)}, grain, cut, chosen.segment,
-                                             ahead=ahead)))
+                                             ahead=ahead)), notes)
 if grain == "month":
     ltv = series_of(shown, "ltv")
     if ltv["value"].notna().any():
         charts.show(charts.lines({"LTV": ltv}, KPIS["ltv"], "LTV (ARPA / mean monthly logo churn of six months)",
                                  grain, **plan.on_chart(store, {"LTV": ("ltv", ltv)}, grain, cut, chosen.segment,
-                                                        ahead=ahead)))
+                                                        ahead=ahead)), notes)
     else:
         st.caption("LTV needs six complete months of logo churn; there are not enough yet.")
 else:

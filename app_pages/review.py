@@ -10,6 +10,8 @@ from app_pages import notes, review_view
 from app_pages.ui import cache, filters, scaffold
 from app_pages.ui.text import plain
 from kpis.core.errors import DataError, InputError
+from kpis.core.registry import REVIEW_GRAINS
+from kpis.review.build import build_review
 
 store = cache.open_store()
 chosen = filters.current()
@@ -18,13 +20,12 @@ if chosen is None:
     scaffold.nothing_loaded()
     st.stop()
 
-if chosen.grain == "quarter":
+if chosen.grain not in REVIEW_GRAINS:
     st.info("The review covers a week or a month only: switch the grain to week or month in the sidebar.",
             icon=":material/rate_review:")
 else:
     try:
-        review = cache.computed(store, review_view.review_for, chosen.as_of_chosen, chosen.grain,
-                                chosen.segment, notes=notes.ids(store))
+        review = cache.computed(store, build_review, chosen.as_of_chosen, chosen.grain, chosen.segment)
     except (DataError, InputError) as exc:
         scaffold.kpi_error(exc)
     else:

@@ -2,13 +2,11 @@
 
 Nothing of the review goes through Markdown unescaped: the sentences are escaped with
 :func:`app_pages.ui.text.plain` (they quote customer names and notes), tables are ``st.dataframe`` (plain text
-cells). The downloads are :func:`kpis.review.build.render_html` (one self-contained file, data escaped there) and
-:func:`kpis.review.build.render_markdown`.
+cells). The downloads are :func:`kpis.review.html.render_html` (one self-contained file, data escaped there) and
+:func:`kpis.review.markdown.render_markdown`.
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -16,27 +14,20 @@ import streamlit as st
 from app_pages.ui import auth, plan
 from app_pages.ui.text import message, plain
 from kpis.core import formatting as kfmt
-from kpis.review import build as review_module
-from kpis.review.build import CustomerMove, Review
+from kpis.review.html import render_html
 from kpis.review.markdown import (
     anomaly_cells,
     cap,
     change_cell,
     delta_text,
     mover_change,
+    render_markdown,
     subtitle,
     target_summary,
     title,
     value_text,
 )
-from kpis.store.db import Store
-
-
-def review_for(store: Store, as_of: date | None, grain: str, segment: tuple[str, str] | None = None,
-               notes: tuple[int, ...] = ()) -> Review:
-    """:func:`kpis.review.build.build_review`; ``notes`` (the ids of the notes on dates) is only a cache key, so that a
-    note added or removed shows at once (the data version counts imports, not notes)."""
-    return review_module.build_review(store, as_of, grain, segment)
+from kpis.review.model import CustomerMove, Review
 
 
 def file_stem(review: Review) -> str:
@@ -105,12 +96,12 @@ def show(review: Review) -> None:
         st.caption(plain(review.period_note))
     left, right, _ = st.columns([1, 1, 2])
     with left:
-        st.download_button("Download as HTML", review_module.render_html(review), file_name=f"{file_stem(review)}.html",
+        st.download_button("Download as HTML", render_html(review), file_name=f"{file_stem(review)}.html",
                            mime="text/html", icon=":material/download:", key="review_html",
                            help="One self-contained file (no scripts, no network) to open in a browser or attach "
                                 "to an email.")
     with right:
-        st.download_button("Download as Markdown", review_module.render_markdown(review),
+        st.download_button("Download as Markdown", render_markdown(review),
                            file_name=f"{file_stem(review)}.md", mime="text/markdown", icon=":material/download:",
                            key="review_markdown", help="For a chat or a wiki.")
     for caveat in review.caveats:

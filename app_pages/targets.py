@@ -16,7 +16,7 @@ from app_pages.ui import actions, auth, cache, filters, plan, scaffold
 from app_pages.ui.text import message, messages, plain
 from kpis.core.target_rules import TARGET_GRAINS
 from kpis.metrics import engagement, revenue
-from kpis.plan import targets
+from kpis.plan import target_editor, targets
 
 FLASH = "targets_page_messages"
 EDITOR_GENERATION = "targets_editor_generation"
@@ -68,7 +68,7 @@ else:
 def save(rows: pd.DataFrame, generation: int) -> None:
     """Import the checked rows as a targets file; on success a fresh editor shows the targets in force."""
     st.session_state.pop(PENDING, None)
-    level, text = actions.import_targets(store, EDITS_NAME, plan.targets_csv(rows).encode("utf-8"))
+    level, text = actions.import_targets(store, EDITS_NAME, target_editor.edits_csv(rows).encode("utf-8"))
     if level == "error":
         message("error", text + " Nothing was saved.")
         return
@@ -90,9 +90,9 @@ def editor(original: pd.DataFrame, choices: dict[str, tuple[str, date]]) -> None
     edited = st.data_editor(
         original, key=f"targets_editor_{generation}", num_rows="add", hide_index=True, width="stretch",
         placeholder="", column_config=columns(choices))
-    rows, problem = plan.check_rows(original, edited, choices)
+    rows, problem = target_editor.check_rows(original, edited, choices)
     waiting = st.session_state.get(PENDING)
-    if waiting is not None and (problem or rows.empty or plan.targets_csv(rows) != waiting):
+    if waiting is not None and (problem or rows.empty or target_editor.edits_csv(rows) != waiting):
         st.session_state.pop(PENDING, None)  # the table changed since: Save checks it again
     if st.button("Save changes", icon=":material/save:", key="save_targets"):
         if problem:
@@ -100,7 +100,7 @@ def editor(original: pd.DataFrame, choices: dict[str, tuple[str, date]]) -> None
         elif rows.empty:
             message("info", "Nothing changed: there is nothing to save.")
         elif plan.far_targets(store, rows):
-            st.session_state[PENDING] = plan.targets_csv(rows)
+            st.session_state[PENDING] = target_editor.edits_csv(rows)
         else:
             save(rows, generation)
     if st.session_state.get(PENDING) is not None:
@@ -131,7 +131,7 @@ def columns(choices: dict[str, tuple[str, date]]) -> dict[str, object]:
     """The editor's columns: a KPI by its label, a period from the list, the target as text (2%, 170,000).
     None is required, so that an incomplete row reaches the check and is named."""
     return {
-        "kpi": st.column_config.SelectboxColumn("KPI", options=list(plan.BY_LABEL), width=170),
+        "kpi": st.column_config.SelectboxColumn("KPI", options=list(target_editor.BY_LABEL), width=170),
         "grain": st.column_config.SelectboxColumn("Grain", options=list(TARGET_GRAINS), width=90),
         "period": st.column_config.SelectboxColumn("Period", options=list(choices), width=150,
                                                    help="A quarter, a month, a year or a week, of the grain chosen."),
@@ -144,9 +144,9 @@ def columns(choices: dict[str, tuple[str, date]]) -> dict[str, object]:
 
 
 st.subheader("Edit targets" if visitor.can_edit else "Targets in force")
-original = plan.editable(in_force)
+original = target_editor.editable(in_force)
 around = chosen.last_day if chosen else max(in_force["period_end"], default=None) or date.today()
-choices = plan.period_choices(around, zip(in_force["grain"], in_force["period_start"], strict=True))
+choices = target_editor.period_choices(around, zip(in_force["grain"], in_force["period_start"], strict=True))
 if auth.read_only_note("Changing targets", visitor):
     st.dataframe(original, hide_index=True, width="stretch", column_config=columns(choices))
 else:
@@ -160,7 +160,7 @@ with left:
         importer()
 with right:
     st.subheader("Export")
-    st.download_button("Download the targets in force (CSV)", plan.export_csv(in_force), file_name="targets.csv",
+    st.download_button("Download the targets in force (CSV)", targets.export_csv(in_force), file_name="targets.csv",
                        mime="text/csv", icon=":material/download:", disabled=in_force.empty, key="export_targets")
     st.caption("The same columns as the import. A text cell that a spreadsheet would run as a formula (it starts "
                "with = + - @) gets a leading ' so that it stays text.")

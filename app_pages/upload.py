@@ -7,9 +7,7 @@ and a previewed upload is imported from what its preview read (:func:`kpis.inges
 
 from __future__ import annotations
 
-import errno
 import logging
-import tempfile
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -60,11 +58,9 @@ def _preview(store: Store, upload: Upload) -> FilePreview:
         with actions.spooled(upload, "kpi-preview-") as path:  # type: ignore[arg-type]
             return preview_file(path, upload.name, store=store, keep=True)
     except Exception as exc:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            logger.error("previewing %r: the disk holding %s is full", upload.name, tempfile.gettempdir())
-            return FilePreview(upload.name, upload.size,
-                               error=f"{upload.name}: the server's disk is full, so the file could not be copied "
-                                     "for reading; it will not be imported. Tell whoever runs the dashboard.")
+        full = actions.disk_full(exc, upload.name, "previewing", "it will not be imported")
+        if full is not None:
+            return FilePreview(upload.name, upload.size, error=full)
         logger.exception("previewing %r failed", upload.name)
         return FilePreview(upload.name, upload.size,
                            error=f"{upload.name}: the file could not be read ({type(exc).__name__}); "

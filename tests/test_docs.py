@@ -66,3 +66,15 @@ def test_the_docs_name_only_files_that_exist():
     for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
         missing = sorted(p for p in _paths(doc.read_text(encoding="utf-8")) if not (ROOT / p).exists())
         assert not missing, f"{doc.name} names paths that do not exist: {', '.join(missing)}"
+
+
+def test_the_code_points_only_to_docs_that_exist():
+    """A docstring or message that sends the reader to docs/ names a file that is there."""
+    named = re.compile(r"\bdocs/[A-Za-z_.-]*[A-Za-z_]")
+    missing = []
+    for source in (ROOT / "dashboard.py", *sorted((ROOT / "app_pages").rglob("*.py")),
+                   *sorted((ROOT / "kpis").rglob("*.py"))):
+        text = source.read_text(encoding="utf-8")
+        missing += [f"{source.relative_to(ROOT)}: {m.group(0)}" for m in named.finditer(text)
+                    if not (ROOT / m.group(0)).exists()]
+    assert missing == []

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from kpis.ingest.importer import import_file
+from kpis.ingest.importer import import_file, undo
 from kpis.ops import demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,13 +292,29 @@ def test_load_and_remove_the_demo_leave_real_imports_alone(store, write):
     assert [r.status for r in demo.load_demo(store)] == ["duplicate"] * 4
     real = import_file(store, write("mine.csv", "user_id,event,timestamp\nme,login,2026-11-20T09:00:00Z\n"))
     assert demo.has_real_data(store)
-    undone = demo.remove_demo(store)
+    undone = demo.remove_demo_with_backup(store).messages
     assert len(undone) == 4 and undone[0].startswith(f"import {results[-1].import_id} ")
     assert not demo.has_demo(store) and demo.has_real_data(store)
     assert store.query("SELECT count(*) FROM subscriptions")[0][0] == 0
     assert store.query("SELECT user_id FROM events") == [("me",)]
     assert store.query("SELECT import_id FROM imports WHERE status = 'ok'") == [(real.import_id,)]
-    assert demo.remove_demo(store) == []
+    assert demo.remove_demo_with_backup(store).messages == ()
+
+
+def test_the_demo_is_offered_once_and_only_to_an_empty_database(store, write):
+    loaded = demo.offer_demo(store)
+    assert [r.status for r in loaded] == ["ok"] * 4 and demo.has_demo(store)
+    assert store.get_setting(demo.DEMO_OFFERED) is not None
+    demo.remove_demo_with_backup(store)
+    assert demo.offer_demo(store) == [] and not demo.has_demo(store)  # never again once removed
+
+
+def test_a_database_holding_data_is_never_offered_the_demo(store, write):
+    import_file(store, write("mine.csv", "user_id,event,timestamp\nme,login,2026-11-20T09:00:00Z\n"))
+    assert demo.offer_demo(store) == [] and not demo.has_demo(store)
+    assert store.get_setting(demo.DEMO_OFFERED) == "no: the database already held data"
+    undo(store, 1, backup=False)
+    assert demo.offer_demo(store) == [] and not demo.has_demo(store)
 
 
 def test_a_failing_demo_file_leaves_no_demo_behind(store, tmp_path):

@@ -151,14 +151,21 @@ def _after_overlaps(store: Store, result: ImportResult, replace: set[int]) -> Sa
     return worst, said
 
 
+def disk_full(exc: BaseException, name: str, doing: str, outcome: str) -> str | None:
+    """The one answer to a full disk (or quota) while ``doing`` something with the upload ``name`` (the folder goes
+    to the server log, for whoever runs the dashboard), ending in ``outcome``; None for any other error."""
+    if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+        return None
+    logger.error("%s %r: %s", doing, name, exc if isinstance(exc, DiskFull) else DiskFull(tempfile.gettempdir()))
+    return (f"{name}: the server's disk is full, so the file could not be copied for reading; {outcome}. Tell "
+            "whoever runs the dashboard.")
+
+
 def _failed_import(name: str, exc: Exception) -> str:
-    """An import that failed for a reason other than the file: a full disk says so (the folder goes to the server
-    log, for whoever runs the dashboard); anything else was logged with its traceback."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        logger.error("importing %r: %s", name, exc if isinstance(exc, DiskFull) else DiskFull(tempfile.gettempdir()))
-        return (f"{name}: the server's disk is full, so the file could not be copied for reading; nothing was "
-                "stored. Tell whoever runs the dashboard.")
-    return f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored."
+    """An import that failed for a reason other than the file: a full disk says so (:func:`disk_full`); anything
+    else was logged with its traceback."""
+    return (disk_full(exc, name, "importing", "nothing was stored")
+            or f"{name}: the import failed unexpectedly ({type(exc).__name__}); nothing was stored.")
 
 
 def import_targets(store: Store, name: str, data: IO[bytes] | bytes) -> Said:
@@ -192,15 +199,16 @@ def back_up(store: Store) -> Said:
 
 # -- the demo company ----------------------------------------------------------------------------------------------
 
-def load_demo(store: Store) -> list[Said]:
-    """Load the demo company into the store (the caller checked that this session may, and that it was never
-    offered); an empty list once done."""
+def offer_demo(store: Store) -> list[Said]:
+    """Load the demo company into an empty database the first time one is opened (editors only; the rule is
+    :func:`kpis.ops.demo.offer_demo`); an empty list once done or when it was not offered."""
     def change() -> list[Said]:
-        results = demo.load_demo(store)
-        logger.info("demo company loaded: %d files", len(results))
+        results = demo.offer_demo(store)
+        if results:
+            logger.info("demo company loaded: %d files", len(results))
         return []
 
-    return attempt("loading the demo company", change, lambda exc: (
+    return perform("load_demo", change, lambda exc: (
         f"The demo company could not be loaded ({type(exc).__name__}). Import your own exports on the Data page."))
 
 

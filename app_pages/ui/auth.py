@@ -34,7 +34,6 @@ LOCAL_MODE_NOTE = "Local single-user mode: no sign-in configured"
 #: All that visitors are told about a configuration mistake; the details go to the server log only.
 MISCONFIGURED_MESSAGE = ("Sign-in is not configured correctly; the person who runs the dashboard has the details in "
                          "the server log.")
-_NO_CONTACT = "the person who runs this dashboard"
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class Visitor:
     @property
     def ask(self) -> str:
         """Who to ask for access."""
-        return self.contact or _NO_CONTACT
+        return access.ask_whom(self.contact)
 
 
 def _secrets() -> dict[str, Any] | None:
@@ -185,10 +184,9 @@ def gate(return_paths: Collection[str] = ()) -> Visitor:
     else:
         who = current.email or current.name or "this account"
         if current.problem:
-            _say("warning", f"{current.problem} Ask {current.ask} for help.")
+            _say("warning", access.kept_out(current.problem, current.contact))
         else:
-            _say("info", f"You are signed in as {who}, which does not have access to this dashboard. "
-                         f"Ask {current.ask} to add you.")
+            _say("info", access.no_access(who, current.contact))
     if current.signed_in:
         _sign_out_button()
     st.stop()
@@ -215,6 +213,5 @@ def read_only_note(what: str, current: Visitor | None = None) -> bool:
     current = current or visitor()
     if current.can_edit:
         return False
-    st.caption(f":material/visibility: {plain(what)} is for editors: you are signed in as a viewer. "
-               f"Ask {plain(current.ask)} for editor access.")
+    st.caption(f":material/visibility: {plain(access.read_only(what, current.contact))}")
     return True

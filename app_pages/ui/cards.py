@@ -118,7 +118,7 @@ def target_caption(kpi: Kpi, row: Mapping[str, object]) -> None:
     paced = bool(row.get("projected")) and kpi.unit != "ratio"
     share = fmt.percent(row.get("attainment"), 0)
     label = f"{status} ({'projected' if paced else 'so far'})" if status and row.get("partial") else status
-    st.caption(plain(f"Target {fmt.period_text(row['period_start'], str(row['grain']))}: "  # type: ignore[arg-type]
+    st.caption(plain(f"Target {fmt.period(row['period_start'], str(row['grain']))}: "  # type: ignore[arg-type]
                                 f"{fmt.value(kpi, row['target'])} · {share}")
                + (f" · :{colour}[{plain(label)}]" if label else ""))
 

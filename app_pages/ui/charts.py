@@ -21,9 +21,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from app_pages.ui import cache
 from app_pages.ui import format as fmt
-from kpis.core.calendar import next_start
+from kpis.core.calendar import cohort_grain, next_start
 from kpis.core.registry import Kpi
 
 COLORS = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"]
@@ -59,12 +58,13 @@ TARGET_COLOR = "#52525b"
 TIME_AXIS = "time_axis"
 
 
-def show(figure: go.Figure, key: str | None = None) -> None:
+def show(figure: go.Figure, notes: pd.DataFrame | None = None, key: str | None = None) -> None:
     """Draw a figure full width, with our template (not Streamlit's theme) and no Plotly logo; a time chart gets
-    the notes on dates of its span (see :func:`with_notes`)."""
+    the ``notes`` on dates of its span (:func:`with_notes`; the page reads them once,
+    :func:`app_pages.ui.cache.annotations`)."""
     meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
-    if TIME_AXIS in meta:
-        with_notes(figure, cache.annotations(cache.open_store()))
+    if TIME_AXIS in meta and notes is not None:
+        with_notes(figure, notes)
     st.plotly_chart(figure, theme=None, key=key,
                     config={"displaylogo": False, "displayModeBar": False, **fmt.plotly_locale()})
 
@@ -423,7 +423,7 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
          for r, w in zip(rows, warm, strict=True)]
     notes = [[f"<br>{WARM_LABEL}:<br>{_hover_lines(why[pd.Timestamp(r).date()])}" if w else ""] * len(columns)
              for r, w in zip(rows, warm, strict=True)]
-    unit = "week" if grain == "week" else "month"
+    unit = cohort_grain(grain)
     height = max(260, 70 + 24 * len(rows))
     figure = _figure(title, height)
     figure.add_trace(go.Heatmap(
@@ -444,7 +444,7 @@ def curves(cohorts: pd.DataFrame, chosen: Sequence[object], grain: str, title: s
            height: int = HEIGHT) -> go.Figure:
     """Retention by period since the start, one line per chosen cohort; partial points hollow."""
     figure = _figure(title, height)
-    unit = "week" if grain == "week" else "month"
+    unit = cohort_grain(grain)
     for i, cohort in enumerate(chosen):
         cells = cohorts[cohorts["cohort_start"] == cohort].sort_values("period")
         color = COLORS[i % len(COLORS)]

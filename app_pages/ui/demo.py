@@ -4,7 +4,6 @@ removed), and the banner while it is loaded. Its removal is a write (:func:`app_
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -13,25 +12,16 @@ from app_pages.ui.text import Said, plain
 from kpis.ops import demo
 from kpis.store.db import Store
 
-#: Setting that records that the demo company was offered once; it is never loaded again after that.
-DEMO_OFFERED = "demo_offered"
 #: What someone who may not edit sees on an empty database (loading the demo company is a write).
 NO_DATA_YET = "No data is loaded yet: an editor has to import the company's exports on the Data page."
 
 
 @st.cache_resource(show_spinner="Loading the demo company…")
 def _offer_demo(path: str, _store: Store) -> str | None:
-    """Load the demo company into an empty database, once per database; returns a problem to show, or None."""
-    if _store.get_setting(DEMO_OFFERED) is not None:
-        return None
-    if not _store.is_empty():
-        _store.set_setting(DEMO_OFFERED, "no: the database already held data")
-        return None
-    problems = actions.load_demo(_store)
-    if problems:
-        return problems[0][1]
-    _store.set_setting(DEMO_OFFERED, datetime.now(UTC).isoformat(timespec="seconds"))
-    return None
+    """Offer the demo company once per database and process (:func:`app_pages.ui.actions.offer_demo`); returns a
+    problem to show, or None."""
+    problems = actions.offer_demo(_store)
+    return problems[0][1] if problems else None
 
 
 def offer_demo(store: Store, can_edit: bool = True) -> Said | None:

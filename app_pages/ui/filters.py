@@ -17,20 +17,21 @@ from datetime import date, timedelta
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app_pages.ui import cache, url_state
+from app_pages.ui import cache, keys, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.keys import FILTER_KEYS, PAGE_DATES, PAGE_KEYS
 from app_pages.ui.text import message, plain
 from kpis.core.calendar import add_months
 from kpis.core.errors import InputError
-from kpis.core.registry import GRAINS as KPI_GRAINS
+from kpis.core.registry import TREND_GRAINS
+from kpis.metrics import retention
 from kpis.metrics import segments as segments_module
-from kpis.ops import sharing
 from kpis.plan import scorecard
+from kpis.store import settings
 from kpis.store.db import Store
 
 #: The grains the pages offer (a day is too fine to read a business by; the CLI has it).
-GRAINS = KPI_GRAINS[KPI_GRAINS.index("week"):]
+GRAINS = TREND_GRAINS
 #: The compare-to choices as shown (and as they appear in the URL) -> :data:`kpis.plan.scorecard.COMPARISONS`.
 COMPARE = {"previous period": "previous", "same period last year": "year_ago"}
 ALL_CUSTOMERS = "all customers"
@@ -79,9 +80,9 @@ def _default_start(first: date, last: date) -> date:
 
 
 #: What each value in the URL falls back to, for the notes.
-_FALLBACK = {"grain": "showing week", "start": "using the default", "end": "using the default",
-             "compare": "showing previous period", "segment": "showing all customers",
-             "retention_mode": "showing n-day"}
+_FALLBACK = {keys.GRAIN: "showing week", keys.START: "using the default", keys.END: "using the default",
+             keys.COMPARE: "showing previous period", keys.SEGMENT: "showing all customers",
+             keys.RETENTION_MODE: f"showing {retention.DEFAULT_MODE}"}
 #: Longest URL value quoted back in a note.
 _SHOWN = 60
 
@@ -100,21 +101,21 @@ def _check(raw: dict[str, list[str]], segments: dict[str, tuple[str, str]], firs
             notes[key] = f"{key} is given {len(values)} times; {_FALLBACK[key]}."
     single = {k: v[0] for k, v in raw.items() if len(v) == 1 and k not in notes}
     shown = {k: plain(v[:_SHOWN]) + ("…" if len(v) > _SHOWN else "") for k, v in single.items()}
-    allowed: dict[str, tuple[str, ...]] = {"grain": GRAINS, "compare": tuple(COMPARE),
-                                           "segment": (ALL_CUSTOMERS, *segments), **PAGE_KEYS}
+    allowed: dict[str, tuple[str, ...]] = {keys.GRAIN: GRAINS, keys.COMPARE: tuple(COMPARE),
+                                           keys.SEGMENT: (ALL_CUSTOMERS, *segments), **PAGE_KEYS}
     for key, choices in allowed.items():
         if key not in single or single[key] in choices:
             continue
-        if key == "segment":
+        if key == keys.SEGMENT:
             attribute = _attribute_of(single[key], left_out)
             notes[key] = (f"segment “{shown[key]}” is not offered: {plain(attribute)} has "
                           f"{left_out[attribute]:,} values, more than the {most} a segment may have; "
                           f"{_FALLBACK[key]}." if attribute in left_out else
                           f"segment “{shown[key]}” does not exist in the data; {_FALLBACK[key]}.")
         else:
-            sep = ": " if key == "compare" else " "
+            sep = ": " if key == keys.COMPARE else " "
             notes[key] = f"{key} “{shown[key]}” is not one of{sep}{', '.join(choices)}; {_FALLBACK[key]}."
-    for key, label in (("start", "from"), ("end", "to")):
+    for key, label in ((keys.START, "from"), (keys.END, "to")):
         if key not in single:
             continue
         day = url_state.parse_day(single[key])
@@ -189,16 +190,16 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
 
     with st.sidebar:
         st.subheader("Filters", divider="gray")
-        grain = st.radio("Grain", GRAINS, horizontal=True, key="grain", bind="query-params",
+        grain = st.radio("Grain", GRAINS, horizontal=True, key=keys.GRAIN, bind="query-params",
                          help="Weeks are ISO weeks (Monday to Sunday); months and quarters are calendar ones.")
-        start = st.date_input("From", value=default_start, min_value=first, max_value=last, key="start",
+        start = st.date_input("From", value=default_start, min_value=first, max_value=last, key=keys.START,
                                 bind="query-params", format="YYYY-MM-DD")
-        end = st.date_input("To (as of)", value=last, min_value=first, max_value=last, key="end",
+        end = st.date_input("To (as of)", value=last, min_value=first, max_value=last, key=keys.END,
                                bind="query-params", format="YYYY-MM-DD",
                                help="The as-of date: periods after it are not shown, the period holding it is "
                                     "partial.")
-        compare_label = st.radio("Compare with", list(COMPARE), key="compare", bind="query-params")
-        segment_label = st.selectbox("Segment", [ALL_CUSTOMERS, *segments], key="segment", bind="query-params",
+        compare_label = st.radio("Compare with", list(COMPARE), key=keys.COMPARE, bind="query-params")
+        segment_label = st.selectbox("Segment", [ALL_CUSTOMERS, *segments], key=keys.SEGMENT, bind="query-params",
                                      help="A customer attribute (from Stripe metadata or a customers CSV) or a plan; "
                                           f"an attribute with more than {offered.most} values is not offered.")
         if offered.left_out:
@@ -214,9 +215,10 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
             st.warning(f"The from date is after the to date; showing from {start.isoformat()}.",
                        icon=":material/warning:")
 
-        defaults = {"grain": GRAINS[0], "start": default_start, "end": last, "compare": next(iter(COMPARE)),
-                    "segment": ALL_CUSTOMERS}
-        taken = {"grain": grain, "start": start, "end": end, "compare": compare_label, "segment": segment_label}
+        defaults = {keys.GRAIN: GRAINS[0], keys.START: default_start, keys.END: last,
+                    keys.COMPARE: next(iter(COMPARE)), keys.SEGMENT: ALL_CUSTOMERS}
+        taken = {keys.GRAIN: grain, keys.START: start, keys.END: end, keys.COMPARE: compare_label,
+                 keys.SEGMENT: segment_label}
         reset = {k: defaults[k] for k in refused if k in taken and taken[k] != defaults[k]}
         if reset:
             st.session_state[_RESET] = reset
@@ -224,14 +226,14 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         grain = grain if grain in GRAINS else GRAINS[0]
         compare = COMPARE.get(compare_label or "", "previous")
         segment = segments.get(segment_label or "")
-        query = {"grain": grain if grain != GRAINS[0] else None,
-                 "start": start.isoformat() if start != default_start else None,
-                 "end": end.isoformat() if end != last else None,
-                 "compare": compare_label if compare != "previous" else None,
-                 "segment": segment_label if segment is not None else None}
+        query = {keys.GRAIN: grain if grain != GRAINS[0] else None,
+                 keys.START: start.isoformat() if start != default_start else None,
+                 keys.END: end.isoformat() if end != last else None,
+                 keys.COMPARE: compare_label if compare != "previous" else None,
+                 keys.SEGMENT: segment_label if segment is not None else None}
         filters = Filters(grain, start, end, compare, segment, first, last,
                           {k: v for k, v in query.items() if v is not None})
-        url_state.share_link(url_path, filters.query, sharing.public_url(store) or browser_base(url_path))
+        url_state.share_link(url_path, filters.query, settings.public_url(store) or browser_base(url_path))
         enter_applies_dates()  # last: its element takes no room between the filters
     st.session_state[_STATE] = filters
     return filters
@@ -242,13 +244,13 @@ def fall_back_dates() -> None:
     came from the old data back to the new data's: the date range's ends that were left at their defaults or
     now lie outside the data, and the page choices that hold dates (the bridge's period, the cohorts)."""
     shown = current()
-    st.session_state[_FALL_BACK] = tuple(k for k in ("start", "end") if shown is not None and k in shown.query)
+    st.session_state[_FALL_BACK] = tuple(k for k in (keys.START, keys.END) if shown is not None and k in shown.query)
 
 
 def _fall_back(first: date, default_start: date, last: date, chosen: tuple[str, ...]) -> None:
     """:func:`fall_back_dates`, run before the widgets are drawn: a date that was chosen (off its default, so in
     the link) and still lies within the data stays; the others take the new data's defaults."""
-    for key, default in (("start", default_start), ("end", last)):
+    for key, default in ((keys.START, default_start), (keys.END, last)):
         value = st.session_state.get(key)
         if key not in chosen or not isinstance(value, date) or not first <= value <= last:
             st.session_state[key] = default

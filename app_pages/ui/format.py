@@ -26,6 +26,7 @@ from kpis.core.formatting import (
     count,
     day_label,
     finite,
+    is_rate,
     percent,
     period_label,
     ratio,
@@ -36,7 +37,7 @@ from kpis.core.formatting import (
 from kpis.core.registry import Kpi
 
 __all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "is_zero", "kpi_delta",
-           "money", "percent", "period", "period_text", "plotly_format", "plotly_locale", "ratio", "undefined",
+           "money", "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined",
            "use_currency", "value"]
 
 #: The symbol amounts carry in this script run (each session runs in its own thread, with its own context).
@@ -91,12 +92,12 @@ def day(value: object) -> str:
     return DASH if undefined(value) else day_label(pd.Timestamp(value).date())  # type: ignore[arg-type]
 
 
-def period(start: object, grain: str) -> str:
+def period(start: object, grain: str, *, in_sentence: bool = False) -> str:
     """A period as the review names it (:func:`kpis.core.formatting.period_label`): ``week of 2 Nov 2026``,
-    ``Nov 2026``, ``Q4 2026``, for a date, a timestamp or a datetime64; a dash when missing."""
+    ``Nov 2026``, ``Q4 2026``, ``2027``, for a date, a timestamp or a datetime64; a dash when missing."""
     if start is None or undefined(start):
         return DASH
-    return period_label(pd.Timestamp(start).date(), grain)  # type: ignore[arg-type]
+    return period_label(pd.Timestamp(start).date(), grain, in_sentence=in_sentence)  # type: ignore[arg-type]
 
 
 def plotly_locale() -> dict[str, object]:
@@ -116,11 +117,4 @@ def plotly_format(kpi: Kpi) -> str:
         return "$.3~s"
     if kpi.unit == "count":
         return ",.0f"
-    return ".2~f" if kpi.id in PLAIN_RATIOS else ".1%"
-
-
-def period_text(start: object, grain: str) -> str:
-    """``Q4 2026``, ``Nov 2026``, ``week of 16 Nov 2026``, or ``2026`` for a yearly target."""
-    if grain == "year" and not undefined(start):
-        return str(pd.Timestamp(start).year)  # type: ignore[arg-type]
-    return period(start, grain)  # type: ignore[arg-type]
+    return ".1%" if is_rate(kpi) else ".2~f"

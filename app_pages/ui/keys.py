@@ -5,6 +5,8 @@ The filters, the page choices, the return link after sign-in and the share link 
 
 from __future__ import annotations
 
+from kpis.metrics.retention import MODES
+
 DATA_PAGE = "app_pages/data.py"
 OVERVIEW_PAGE = "app_pages/overview.py"
 REVENUE_PAGE = "app_pages/revenue.py"
@@ -14,12 +16,17 @@ RETENTION_PAGE = "app_pages/retention.py"
 TARGETS_PAGE = "app_pages/targets.py"
 REVIEW_PAGE = "app_pages/review.py"
 
-#: The shared filters' query keys (bound to the sidebar's widgets).
-FILTER_KEYS = ("grain", "start", "end", "compare", "segment")
+#: The shared filters' query keys (bound to the sidebar's widgets, which take the same names as their keys).
+GRAIN, START, END, COMPARE, SEGMENT = "grain", "start", "end", "compare", "segment"
+FILTER_KEYS = (GRAIN, START, END, COMPARE, SEGMENT)
+#: The Retention page's mode (bound to its widget).
+RETENTION_MODE = "retention_mode"
 #: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
-PAGE_KEYS = {"retention_mode": ("n-day", "unbounded")}
+PAGE_KEYS = {RETENTION_MODE: tuple(MODES)}
+#: The Revenue page's period to explain, the Customers page's period of who moved, the Retention page's cohorts.
+BRIDGE, MOVED, COHORTS = "bridge", "moved", "cohorts"
 #: Page choices in the URL that are periods (ISO dates), and how many values each may hold.
-PAGE_DATES = {"bridge": 1, "cohorts": 8}
+PAGE_DATES = {BRIDGE: 1, MOVED: 1, COHORTS: 8}
 #: The URL value of a page choice left empty on purpose.
 NONE = "none"
 #: Every query key a link may carry.

@@ -15,7 +15,7 @@ from app_pages.ui.keys import DATA_PAGE
 from app_pages.ui.series import shown_from
 from app_pages.ui.text import message, plain
 from kpis.core.errors import DataError, InputError
-from kpis.metrics import warmup
+from kpis.metrics import engine
 from kpis.metrics.engagement import engagement_as_of
 from kpis.metrics.engine import revenue_table
 from kpis.metrics.reporting import LastComplete, last_complete_period
@@ -61,7 +61,8 @@ def revenue_for(store: Store, chosen: Filters) -> tuple[pd.DataFrame | None, dat
                 icon=":material/inbox:")
         return None, None
     try:
-        table = cache.computed(store, revenue_table, chosen.grain, end=chosen.end_for(as_of), segment=chosen.segment)
+        table = cache.computed(store, engine.revenue_table, chosen.grain, end=chosen.end_for(as_of),
+                               segment=chosen.segment)
     except (DataError, InputError) as exc:
         kpi_error(exc)
         return None, as_of
@@ -144,4 +145,4 @@ def data_starts(store: Store) -> dict[str, date | None]:
     """The first day with data per source (``revenue``: the first paid day, ``engagement``: the first event
     day), so that a period cut short at the start is not compared with and a KPI warming up
     (:mod:`kpis.metrics.warmup`) is marked."""
-    return cache.cached(store, warmup.first_days)
+    return cache.cached(store, engine.first_days)

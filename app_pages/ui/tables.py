@@ -30,22 +30,6 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, *, key: str, d
                        icon=":material/download:", on_click="ignore", key=key, help=help)
 
 
-def loaded_metrics(summary: pd.DataFrame) -> None:
-    """Headline counts: subscriptions, customers and events, with the date each source runs to."""
-    by_table = summary.set_index("table")
-    cards = [
-        ("Subscriptions", "subscriptions", "subscriptions"),
-        ("Customers", "customers", None),
-        ("Product events", "events", "events"),
-    ]
-    columns = st.columns(len(cards), border=True)
-    for column, (label, table, as_of) in zip(columns, cards, strict=True):
-        rows = int(by_table.loc[table, "rows"])
-        note = f"data as of {_as_of_text(by_table.loc[as_of, 'data_as_of'])}" if as_of else "current records"
-        column.metric(label, f"{rows:,}", help=None)
-        column.caption(note)
-
-
 def loaded_table(summary: pd.DataFrame) -> None:
     """Rows per canonical table and data as of per source."""
     shown = summary[["label", "rows", "data_as_of"]].assign(data_as_of=lambda f: _dates(f["data_as_of"]))

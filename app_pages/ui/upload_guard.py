@@ -31,6 +31,7 @@ from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileMan
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
+from kpis.core import access
 from kpis.core.errors import InputError
 from kpis.store.settings import env_number
 
@@ -91,7 +92,7 @@ class UploadGuard:
         self.sweep()
         with self._lock:
             if session_id not in self._admitted:
-                raise HTTPException(status_code=403, detail="Only editors can upload files to this dashboard.")
+                raise HTTPException(status_code=403, detail=access.UPLOAD_REFUSED)
             files = self._held.setdefault(session_id, {})
             total = sum(size for file_id, size in files.items() if file_id != file.file_id) + len(file.data)
             if total > self.limit_bytes:

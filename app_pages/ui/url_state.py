@@ -16,7 +16,7 @@ stopped before) is never in it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlencode
@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app_pages.ui import format as fmt
 from app_pages.ui.keys import NONE, PAGE_DATES
 from app_pages.ui.text import plain
 from kpis.core.calendar import period_start
@@ -157,6 +158,18 @@ def pick_period(label: str, key: str, options: Sequence[date], default: date, gr
         _write(key, None if value == default else [value.isoformat()])
 
     return st.selectbox(label, list(options), key=widget, on_change=sync, format_func=format_func)
+
+
+def pick_shown_period(label: str, key: str, periods: Sequence[date], partial: Collection[date],
+                      headline: date | None, grain: str) -> date:
+    """One of a page's ``periods`` (oldest first) to look at, newest first, a running one marked "(partial)", in
+    the URL as :func:`pick_period`: by default the ``headline`` period (the last complete one) when on screen,
+    else the newest complete one, else the newest."""
+    newest_first = list(reversed(periods))
+    complete = [p for p in newest_first if p not in partial]
+    default = headline if headline in complete else complete[0] if complete else newest_first[0]
+    return pick_period(label, key, newest_first, default, grain,
+                       lambda p: fmt.period(p, grain) + (" (partial)" if p in partial else ""))
 
 
 def pick_periods(label: str, key: str, options: Sequence[date], default: Sequence[date], grain: str,

@@ -1,6 +1,6 @@
-"""The data commands: ``import``, ``imports``, ``undo``, ``demo``, ``backup``, ``restore``, ``backups`` and
-``settings``. Each sets ``run(store, args) -> exit code`` (``restore``: ``run_path(db, args)``, since the database
-may be the damaged thing being replaced)."""
+"""The data commands: ``import``, ``imports``, ``undo``, ``demo``, ``backup``, ``restore``, ``backups``,
+``export`` and ``settings``. Each sets ``run(store, args) -> exit code`` (``restore``: ``run_path(db, args)``,
+since the database may be the damaged thing being replaced)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from kpis.ops.status import import_log
 from kpis.store import settings
 from kpis.store.backup import automatic_backups, backup, backup_dir, backups_kept, restore
 from kpis.store.db import Store
+from kpis.store.lake import export_lake
 
 
 def _progress_line(message: str) -> None:
@@ -101,6 +102,11 @@ def _cmd_backups(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(store: Store, args: argparse.Namespace) -> int:
+    print(export_lake(store, args.dir, replace=args.replace).summary())
+    return 0
+
+
 def _run_restore(db: Path, args: argparse.Namespace) -> int:
     """``restore`` opens no store first: the database may be the damaged thing being replaced."""
     print(restore(db, args.path).summary())
@@ -149,6 +155,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     p = commands.add_parser("backups", help="the automatic backups (made before each undo, demo removal, restore)")
     p.set_defaults(run=_cmd_backups)
+
+    p = commands.add_parser("export", help="write the lake: the canonical tables as Parquet, events partitioned by "
+                            "day (docs/scale.md)")
+    p.add_argument("dir", metavar="DIR", help="a new or empty folder")
+    p.add_argument("--replace", action="store_true", help="replace the lake DIR holds, once the new one is complete")
+    p.set_defaults(run=_cmd_export)
 
 
 def add_settings_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
     parser.add_argument("--db", help=f"database file (default: $KPI_DB or {default_path()})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    data.add_commands(commands)  # import, imports, undo, demo, backup, restore, backups
+    data.add_commands(commands)  # import, imports, undo, demo, backup, restore, backups, export
     numbers.add_series_commands(commands)  # series, cohorts, curve
     data.add_settings_command(commands)  # settings [KEY [VALUE]]
     numbers.add_plan_commands(commands)  # targets, anomalies, kpis

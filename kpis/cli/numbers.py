@@ -11,14 +11,14 @@ from datetime import date
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
-from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS
+from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.retention import cohorts
+from kpis.metrics.retention import DEFAULT_MODE, MODES, cohorts
 from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
-from kpis.plan.targets import evaluate, load_targets
+from kpis.plan.targets import evaluate, export_csv, load_targets
 from kpis.store.db import Store
 
 
@@ -65,9 +65,7 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
         print(import_file(store, args.file, who=args.who, expect=("targets_csv",)).summary())
         return 0
     if args.action == "export":
-        print("kpi,grain,period_start,target,owner,note")
-        for t in load_targets(store).itertuples(index=False):
-            print(csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note]))
+        sys.stdout.write(export_csv(load_targets(store), line_end="\n"))
         return 0
     table = evaluate(store, as_of=args.as_of)
     _note_period(store, "day", args.as_of, lambda period: period.as_of_statement("targets judged"))
@@ -107,7 +105,7 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
-    p.add_argument("--mode", choices=("n-day", "unbounded"), default="n-day")
+    p.add_argument("--mode", choices=tuple(MODES), default=DEFAULT_MODE)
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts)
@@ -129,7 +127,7 @@ def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.set_defaults(run=_cmd_targets)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
-    p.add_argument("--grain", choices=GRAINS[GRAINS.index("week"):], default="week")
+    p.add_argument("--grain", choices=TREND_GRAINS, default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_anomalies)

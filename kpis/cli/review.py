@@ -9,13 +9,16 @@ from pathlib import Path
 
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.errors import InputError
+from kpis.core.registry import REVIEW_GRAINS
 from kpis.review import build
+from kpis.review.html import render_html
+from kpis.review.markdown import render_markdown
 from kpis.store.db import Store
 
 
 def _cmd_review(store: Store, args: argparse.Namespace) -> int:
     review = build.build_review(store, args.as_of, args.grain, args.segment)
-    text = build.render_html(review) if args.format == "html" else build.render_markdown(review)
+    text = render_html(review) if args.format == "html" else render_markdown(review)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -33,7 +36,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = subparsers.add_parser("review", help="the review of the last complete week or month (Markdown or HTML)")
     p.add_argument("--as-of", type=date_arg, metavar="D",
                    help="review the last complete period ending on or before D (default: the data's as-of date)")
-    p.add_argument("--grain", choices=build.REVIEW_GRAINS, default="week")
+    p.add_argument("--grain", choices=REVIEW_GRAINS, default="week")
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")

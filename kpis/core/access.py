@@ -232,5 +232,46 @@ def refusal(actor: Actor | None, action: str) -> str:
     words = WRITES.get(action, action)
     if actor is not None and actor.role == "viewer" and actor.email:
         return (f"Only editors can {words}: you are signed in as {actor.email}, a viewer. Nothing was changed. "
-                f"Ask {actor.contact or _NO_CONTACT} for editor access.")
+                f"Ask {ask_whom(actor.contact)} for editor access.")
     return f"Only editors can {words}, and you are not signed in as one. Nothing was changed."
+
+
+#: What the upload route answers a session that may not import (the file is not stored).
+UPLOAD_REFUSED = "Only editors can upload files to this dashboard."
+
+
+def ask_whom(contact: str | None) -> str:
+    """Who to ask for access: the ``[access]`` table's contact, else the person running the dashboard.
+
+    >>> ask_whom("ana@example.com"), ask_whom(None)
+    ('ana@example.com', 'the person who runs this dashboard')
+    """
+    return contact or _NO_CONTACT
+
+
+def read_only(what: str, contact: str | None) -> str:
+    """What a viewer is told where an editor could change something (``what``: ``"Importing files"``).
+
+    >>> read_only("Undoing", "ana@x.org")
+    'Undoing is for editors: you are signed in as a viewer. Ask ana@x.org for editor access.'
+    """
+    return f"{what} is for editors: you are signed in as a viewer. Ask {ask_whom(contact)} for editor access."
+
+
+def no_access(who: str, contact: str | None) -> str:
+    """What someone signed in without a role is told.
+
+    >>> no_access("cy@x.org", "ana@x.org")
+    'You are signed in as cy@x.org, which does not have access to this dashboard. Ask ana@x.org to add you.'
+    """
+    return (f"You are signed in as {who}, which does not have access to this dashboard. "
+            f"Ask {ask_whom(contact)} to add you.")
+
+
+def kept_out(problem: str, contact: str | None) -> str:
+    """What someone kept out for ``problem`` (an unverified address, ...) is told.
+
+    >>> kept_out("Your e-mail address is not verified.", None)
+    'Your e-mail address is not verified. Ask the person who runs this dashboard for help.'
+    """
+    return f"{problem} Ask {ask_whom(contact)} for help."

@@ -6,7 +6,7 @@ import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kpis.core.registry import GRAINS
+from kpis.core.registry import COHORT_GRAINS, GRAINS
 
 
 def period_start(day: date, grain: str) -> date:
@@ -28,6 +28,17 @@ def period_start(day: date, grain: str) -> date:
     if grain == "year":
         return date(day.year, 1, 1)
     raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+
+
+def cohort_grain(grain: str) -> str:
+    """The cohorts shown at ``grain``: weekly ones at week grain, monthly ones at any coarser (or finer) grain, so
+    that a cohort always holds enough sign-ups to read.
+
+    >>> [cohort_grain(g) for g in ("day", "week", "month", "quarter", "year")]
+    ['month', 'week', 'month', 'month', 'month']
+    """
+    weekly, monthly = COHORT_GRAINS
+    return weekly if grain == weekly else monthly
 
 
 def add_months(day: date, months: int) -> date:

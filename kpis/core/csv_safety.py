@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
+
+from kpis.core.formatting import undefined
 
 #: A cell starting with one of these is read as a formula by spreadsheets (or hides a formula's start).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -56,16 +57,6 @@ def neutralise(text: str) -> str:
     return quoted
 
 
-def undefined(value: object) -> bool:
-    """None, NaN or NaT: written as an empty cell."""
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return False
-
-
 def cell(value: object) -> object:
     """One value made safe for a CSV writer: text neutralised, numbers, dates and empties left alone.
 
@@ -94,7 +85,7 @@ def plain_decimal(value: float | int | None) -> str:
     >>> [plain_decimal(v) for v in (2.0, 0.1 + 0.2, 1e-7, float("nan"), None, 1234567.8912)]
     ['2', '0.3', '0.0000001', '', '', '1234567.8912']
     """
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+    if undefined(value):
         return ""
     text = format(Decimal(repr(round(float(value), 10))), "f")
     if "." in text:

@@ -242,16 +242,25 @@ def range_text(kpi: Kpi, low: object, high: object, currency: str = "$") -> str:
     return f"{value(kpi, low, currency)} to {value(kpi, high, currency)}"
 
 
-def period_label(start: date | None, grain: str) -> str:
-    """A period as people name it: ``week of 16 Nov 2026``, ``Nov 2026``, ``Q4 2026``."""
+def period_label(start: date | None, grain: str, *, in_sentence: bool = False) -> str:
+    """A period as people name it: ``week of 16 Nov 2026``, ``Nov 2026``, ``Q4 2026``, ``2027`` (a plan's year);
+    ``in_sentence`` for where it follows a preposition (``in the week of 16 Nov 2026``, ``in Nov 2026``).
+
+    >>> period_label(date(2027, 1, 1), "year"), period_label(date(2026, 11, 16), "week", in_sentence=True)
+    ('2027', 'the week of 16 Nov 2026')
+    """
     if start is None:
         return DASH
+    if grain == "year":
+        return str(start.year)
     if grain == "week":
-        return f"week of {start.day} {start:%b %Y}"
+        return f"{'the ' if in_sentence else ''}week of {start.day} {start:%b %Y}"
     if grain == "month":
         return f"{start:%b %Y}"
     if grain == "quarter":
         return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if grain == "year":
+        return str(start.year)
     return day_label(start)
 
 

@@ -10,6 +10,12 @@ GRAINS = ("day", "week", "month", "quarter")
 PLAN_GRAINS = (*GRAINS, "year")
 #: The grains of retention cohorts, the power-user curve and the review.
 COHORT_GRAINS = ("week", "month")
+#: The grains the pages and the anomalies read trends at: a week and coarser (a day is too short to judge).
+TREND_GRAINS = GRAINS[GRAINS.index("week"):]
+#: The grains a target is set at: a week and coarser, the year included.
+TARGET_GRAINS = PLAN_GRAINS[PLAN_GRAINS.index("week"):]
+#: The grains a review covers.
+REVIEW_GRAINS = COHORT_GRAINS
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Kpi:
     warm_up: WarmUp | None = None
     #: what an undefined value means when it has one meaning only (the quick ratio of a period that lost nothing)
     undefined_means: str | None = None
+    #: measured for one event the caller names (adoption of a feature): without one it has no value
+    needs_event: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.table not in TABLES or self.ratio_of not in ("snapshot", "flow"):
@@ -145,7 +153,7 @@ _ALL = (
         "Events in the period / active users of the period.", kind="ratio", ratio_of="flow"),
     Kpi("adoption", "Feature adoption", "ratio", "adoption",
         "Users who did the event in the period / active users of the period (needs --event).",
-        kind="ratio", ratio_of="flow", limits=SHARE),
+        kind="ratio", ratio_of="flow", limits=SHARE, needs_event=True),
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}

@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import date
 
 from kpis.core.calendar import period_start
-from kpis.core.registry import KPIS, PLAN_GRAINS, Kpi
+from kpis.core.registry import KPIS, TARGET_GRAINS, Kpi
 
 #: The grains a target can be set at (a day is too short to plan).
-TARGET_GRAINS = PLAN_GRAINS[PLAN_GRAINS.index("week"):]
 
 
 def target_grains(kpi: Kpi) -> list[str]:

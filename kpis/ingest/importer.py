@@ -210,11 +210,6 @@ def undo(store: Store, import_id: int, *, backup: bool = True) -> UndoResult:
         return UndoResult(import_id, _undo(store, import_id), saved)
 
 
-def undo_import(store: Store, import_id: int, *, backup: bool = True) -> str:
-    """:func:`undo`, returning only its message (the backup, if any, is made all the same)."""
-    return undo(store, import_id, backup=backup).message
-
-
 def _check_undoable(import_id: int, row: tuple[object, ...] | None) -> None:
     if row is None:
         raise InputError(f"there is no import {import_id}; `imports` lists them")

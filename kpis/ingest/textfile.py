@@ -126,11 +126,6 @@ class _Bytes:
     broken_at: int | None = None
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """The file's SHA-256 (of its bytes as uploaded): the same file twice is recognised by it."""
-    return _scan(Path(path)).sha256
-
-
 def unpack_limits() -> tuple[int, float]:
     """The largest size a gzip file may unpack to (``KPI_MAX_UNPACKED_BYTES``, default 16 GB) and the largest
     ratio of unpacked to packed bytes (``KPI_MAX_GZIP_RATIO``, default 100), read when a file is unpacked.

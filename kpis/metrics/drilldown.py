@@ -13,17 +13,10 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from kpis.core.csv_safety import frame_csv
 from kpis.metrics import revenue
 from kpis.metrics.movements import customer_changes
 from kpis.store.db import Store
 
-#: The movements, in the order the pages list them, with their labels.
-MOVEMENTS = {m: m.capitalize() for m in revenue.MOVEMENTS}
-#: The revenue_table columns each movement adds up to (customers, MRR).
-KPI_COLUMNS = {"new": ("new_customers", "new_mrr"), "reactivated": ("reactivated_customers", "reactivation_mrr"),
-               "expansion": (None, "expansion_mrr"), "contraction": (None, "contraction_mrr"),
-               "churned": ("churned_customers", "churned_mrr")}
 COLUMNS = ("customer_id", "name", "movement", "mrr_before", "mrr_after", "change")
 
 
@@ -33,7 +26,8 @@ def period_movements(store: Store, period_start: date, period_end: date,
     the as-of date for a running period): :data:`COLUMNS`, largest change first.
 
     ``mrr_before`` is the MRR at the end of the day before ``period_start``, ``mrr_after`` at ``period_end``,
-    ``change`` their difference; ``movement`` is one of :data:`MOVEMENTS` (see the module's docstring).
+    ``change`` their difference; ``movement`` is one of :data:`kpis.metrics.revenue.MOVEMENTS` (see the module's
+    docstring).
     """
     changes = customer_changes(store, period_start - timedelta(days=1), period_end, segment)
     changes = changes[changes["movement"].notna()]
@@ -55,20 +49,7 @@ def period_movements(store: Store, period_start: date, period_end: date,
 def movement_customers(store: Store, period_start: date, period_end: date, movement: str,
                        segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """The customers of one movement in the period (see :func:`period_movements`), largest change first."""
-    if movement not in MOVEMENTS:
-        raise ValueError(f"unknown movement {movement!r}; one of {', '.join(MOVEMENTS)}")
+    if movement not in revenue.MOVEMENTS:
+        raise ValueError(f"unknown movement {movement!r}; one of {', '.join(revenue.MOVEMENTS)}")
     moves = period_movements(store, period_start, period_end, segment)
     return moves[moves["movement"] == movement].drop(columns="movement").reset_index(drop=True)
-
-
-def safe_csv(frame: pd.DataFrame, *, digits: int = 2) -> bytes:
-    """``frame`` as UTF-8 CSV that a spreadsheet opens without running anything
-    (:func:`kpis.core.csv_safety.frame_csv`):
-    text cells starting with ``= + - @``, a tab or a carriage return get a leading single quote; numbers stay
-    numbers (rounded to ``digits``). Lines end with CRLF, so that a field holding a carriage return is quoted.
-
-    >>> frame = pd.DataFrame({"name": ["=1+1", "-x", "Ann", None], "change": [-12.5, 3.0, 0.5, 1.0]})
-    >>> safe_csv(frame).decode().split("\\r\\n")
-    ['name,change', "'=1+1,-12.5", "'-x,3.0", 'Ann,0.5', ',1.0', '']
-    """
-    return frame_csv(frame, digits=digits)

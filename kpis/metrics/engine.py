@@ -37,8 +37,6 @@ MEMO_SIZE = 48
 ROLLING = ("dau", "wau", "mau", "stickiness")
 #: Why an adoption table cannot be computed without an event name.
 NEEDS_EVENT = "adoption needs --event NAME (the event whose adoption to measure)"
-#: Settings that change KPI values without an import.
-KPI_SETTINGS = ("timezone", "inactive_events", "event_sources", "currency")
 
 
 def _revenue(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,
@@ -148,9 +146,9 @@ def _token(store: Store) -> int:
 
 
 def data_version(store: Store) -> tuple[object, ...]:
-    """What the KPI values depend on besides the request: the stored data's version (imports and undos) and the
-    settings that change how it is counted. The memo's key; the one place to read it."""
-    return (store.data_version(), tuple(store.get_setting(key) for key in KPI_SETTINGS))
+    """What the KPI values depend on besides the request: the stored data's version, which changes with every
+    import, undo and settings write (a timezone changes how the data is counted). The memo's key."""
+    return store.data_version()
 
 
 def computations() -> dict[str, int]:

@@ -74,7 +74,7 @@ class LastComplete:
     @property
     def label(self) -> str:
         """``the week of 23 Mar 2026``, ``Oct 2026``, ``Q3 2026``."""
-        return ("the " if self.grain == "week" else "") + period_label(self.start, self.grain)
+        return period_label(self.start, self.grain, in_sentence=True)
 
     @property
     def chosen(self) -> bool:

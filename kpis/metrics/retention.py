@@ -16,11 +16,14 @@ from kpis.core.registry import COHORT_GRAINS
 from kpis.metrics.engagement import engagement_as_of, last_active_in_period_sql, segment_sql
 from kpis.store.db import Store
 
-MODES = ("n-day", "unbounded")
+#: How a user counts as retained in period k of the cohort, by the mode's name (in the CLI and the page's URL).
+MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
+#: The mode shown when none is asked for.
+DEFAULT_MODE = "n-day"
 COLUMNS = ["cohort_start", "period", "cohort_size", "retained", "retention", "partial"]
 
 
-def cohorts(store: Store, grain: str, mode: str = "n-day", *, end: date | None = None,
+def cohorts(store: Store, grain: str, mode: str = DEFAULT_MODE, *, end: date | None = None,
             segment: tuple[str, str] | None = None) -> pd.DataFrame:
     """``cohort_start, period, cohort_size, retained, retention, partial`` for every existing cell."""
     if grain not in COHORT_GRAINS:

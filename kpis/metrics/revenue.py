@@ -8,6 +8,7 @@ money sums that may be zero up to float noise), so it translates to a warehouse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -29,6 +30,51 @@ ROUND_DIGITS = 6
 
 #: The movements of a customer's MRR between two period ends, in the order the pages list them.
 MOVEMENTS = ("new", "reactivated", "expansion", "contraction", "churned")
+#: Each movement as the pages and the review name it.
+MOVEMENT_LABELS = {m: m.capitalize() for m in MOVEMENTS}
+#: The MRR bridge's movements, gains first: each one's column in the revenue table and its name.
+BRIDGE_MOVEMENTS = {"new_mrr": "New", "expansion_mrr": "Expansion", "reactivation_mrr": "Reactivation",
+                    "contraction_mrr": "Contraction", "churned_mrr": "Churned"}
+#: The customers won and lost: each count's column in the revenue table and its movement's name.
+CUSTOMER_MOVEMENTS = {f"{m}_customers": MOVEMENT_LABELS[m] for m in ("new", "reactivated", "churned")}
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The MRR bridge of a period: start + the five movements = end (the MRR at the two period ends)."""
+
+    start: float
+    new: float
+    expansion: float
+    reactivation: float
+    contraction: float
+    churned: float
+    end: float
+
+    @property
+    def movements(self) -> tuple[tuple[str, float], ...]:
+        """The five movements, gains first, as ``(label, amount)`` (:data:`BRIDGE_MOVEMENTS`)."""
+        amounts = (self.new, self.expansion, self.reactivation, self.contraction, self.churned)
+        return tuple(zip(BRIDGE_MOVEMENTS.values(), amounts, strict=True))
+
+    @property
+    def net(self) -> float:
+        """The sum of the movements (net new MRR)."""
+        return self.new + self.expansion + self.reactivation + self.contraction + self.churned
+
+
+def bridge(table: pd.DataFrame, period: date) -> Bridge | None:
+    """The MRR bridge of the period starting ``period`` in a revenue table (:func:`revenue_table`); None when the
+    table does not hold that period. The start is the period's MRR less its net new MRR: the MRR at the end of
+    the period before (the table's MRR is the running sum of net new MRR), known for the table's first period
+    too."""
+    starts = [pd.Timestamp(p).date() for p in table["period_start"]]
+    if period not in starts:
+        return None
+    row = table.iloc[starts.index(period)]
+    end = float(row["mrr"])
+    new, expansion, reactivation, contraction, churned = (float(row[c]) for c in BRIDGE_MOVEMENTS)
+    return Bridge(end - float(row["net_new_mrr"]), new, expansion, reactivation, contraction, churned, end)
 
 
 def movement_sql(before: str, after: str, first_paid: str, period_start: str) -> str:

@@ -23,11 +23,11 @@ def series(store: Store, kpi_id: str, grain: str, *, start: date | None = None, 
     The KPI's table (the registry's ``Kpi.table``) comes from :mod:`kpis.metrics.engine`, computed once per data
     version for every KPI it holds."""
     kpi = _checked(kpi_id, grain)
-    if kpi.table == "adoption" and not event:
+    if kpi.needs_event and not event:
         raise InputError(engine.NEEDS_EVENT)
     first_period = period_start(start, grain) if start else None
     table = engine.table(store, kpi.table, grain, start=first_period, end=end, segment=segment,
-                         event=event if kpi.table == "adoption" else None)
+                         event=event if kpi.needs_event else None)
     return series_of(table, kpi_id)
 
 

@@ -29,17 +29,9 @@ import pandas as pd
 from kpis.core.calendar import add_months, last_day, next_start, period_start
 from kpis.core.formatting import day_label
 from kpis.core.registry import Kpi
-from kpis.metrics import engine
-from kpis.store.db import Store
 
 #: What each source's first day is the first day of, for the reasons.
 NOUNS = {"revenue": "subscriptions", "engagement": "events"}
-
-
-def first_days(store: Store) -> dict[str, date | None]:
-    """The first day with data of each source (``revenue``: the first paid day, ``engagement``: the first event
-    day), from which the warm-up of its KPIs is counted (once per data version, :mod:`kpis.metrics.engine`)."""
-    return engine.first_days(store)
 
 
 def ready_day(kpi: Kpi, first: date) -> date:

@@ -10,9 +10,10 @@ demo backs the database up first (:func:`kpis.store.backup.auto_backup`), like e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kpis.ingest.importer import ImportResult, import_file, undo_import
+from kpis.ingest.importer import ImportResult, import_file, undo
 from kpis.store.backup import auto_backup
 from kpis.store.db import Store
 
@@ -26,6 +27,8 @@ DEMO_FILES: tuple[str, ...] = (
 )
 #: the ``imported_by`` of every demo import
 DEMO_WHO = "demo"
+#: Setting that records that the demo company was offered once; it is never loaded again after that.
+DEMO_OFFERED = "demo_offered"
 
 
 def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
@@ -41,8 +44,22 @@ def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
     except BaseException:
         for result in reversed(results):
             if result.status == "ok" and result.import_id is not None:
-                undo_import(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
+                undo(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
         raise
+    return results
+
+
+def offer_demo(store: Store) -> list[ImportResult]:
+    """Load the demo company into an empty database the first time it is offered, and never again (not after
+    its removal, nor into a database that already held data, which is recorded as offered); the imports made,
+    or an empty list when it was not loaded. A load that fails is not recorded, so the next start tries again."""
+    if store.get_setting(DEMO_OFFERED) is not None:
+        return []
+    if not store.is_empty():
+        store.set_setting(DEMO_OFFERED, "no: the database already held data")
+        return []
+    results = load_demo(store)
+    store.set_setting(DEMO_OFFERED, datetime.now(UTC).isoformat(timespec="seconds"))
     return results
 
 
@@ -81,15 +98,7 @@ def remove_demo_with_backup(store: Store) -> DemoRemoval:
         if not live:
             return DemoRemoval((), None)
         saved = auto_backup(store, "remove-demo")
-        return DemoRemoval(tuple(undo_import(store, import_id, backup=False) for import_id in live), saved)
-
-
-def remove_demo(store: Store) -> list[str]:
-    """Undo every live demo import, newest first; returns one message per undone import (empty: no demo).
-
-    The database is backed up first; :func:`remove_demo_with_backup` also says where.
-    """
-    return list(remove_demo_with_backup(store).messages)
+        return DemoRemoval(tuple(undo(store, import_id, backup=False).message for import_id in live), saved)
 
 
 #: The sources a page can show, as ``(kind in the import log, words)``, in the order the banner names them.

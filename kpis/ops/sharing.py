@@ -1,6 +1,6 @@
 """The address a shared link starts with. The dashboard shows the full link of the view on screen: the address
-the browser used, or, behind a proxy or under another public name, the setting ``public_url``. Never imports
-streamlit.
+the browser used, or, behind a proxy or under another public name, the setting ``public_url`` (read and checked
+in :mod:`kpis.store.settings`). Never imports streamlit.
 
 The setting is checked before it is stored and again before it is used: only ``http``/``https`` addresses with a
 host and nothing after the path (no query, no fragment, no user name or password), so a link built on it can
@@ -8,11 +8,6 @@ only ever point at the dashboard.
 """
 
 from __future__ import annotations
-
-from kpis.store.settings import PUBLIC_URL, public_url, set_public_url
-from kpis.store.settings import check_public_url as check_base_url
-
-__all__ = ["PUBLIC_URL", "check_base_url", "full_link", "public_url", "set_public_url"]
 
 
 def full_link(base: str | None, relative: str) -> str:

@@ -38,6 +38,7 @@ import pandas as pd
 from kpis.core import formatting
 from kpis.core.errors import DataError, InputError
 from kpis.core.registry import HEADLINE, KPIS, Kpi
+from kpis.metrics import engine
 from kpis.metrics import warmup as warm
 from kpis.metrics.reporting import last_complete_period
 from kpis.metrics.series import series
@@ -78,7 +79,7 @@ def minimum_effect(kpi: Kpi, history: Sequence[float]) -> float:
     >>> minimum_effect(KPIS["mrr"], [100_000.0, 120_000.0, 140_000.0]), minimum_effect(KPIS["nrr"], [0.9, 1.1])
     (6000.0, 0.01)
     """
-    if kpi.unit == "ratio" and kpi.id not in formatting.PLAIN_RATIOS:
+    if formatting.is_rate(kpi):
         return MIN_POINTS
     size = MIN_SHARE * float(np.median(np.abs(np.asarray(history, dtype="float64"))))
     return max(size, 1.0) if kpi.unit == "count" else size
@@ -298,7 +299,7 @@ def anomalies(store: Store, grain: str, *, as_of: date | None = None, segment: t
     rows = []
     period = last_complete_period(store, grain, end=as_of)
     judged_on = period.last_day if period else as_of
-    firsts = warm.first_days(store)
+    firsts = engine.first_days(store)
     for kpi_id in kpis:
         try:
             table = series(store, kpi_id, grain, end=judged_on, segment=segment)

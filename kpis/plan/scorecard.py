@@ -13,7 +13,6 @@ with (the one before, or the same period a year earlier), and the choices the sh
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -47,17 +46,6 @@ class Comparison:
     def change(self) -> float:
         """value - reference (NaN when either is undefined)."""
         return self.value - self.reference
-
-    @property
-    def relative_change(self) -> float:
-        """(value - reference) / |reference|; NaN when the reference is 0 or undefined."""
-        if not _defined(self.reference) or self.reference == 0:
-            return float("nan")
-        return (self.value - self.reference) / abs(self.reference)
-
-
-def _defined(value: object) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def reference_start(start: date, grain: str, against: str) -> date:

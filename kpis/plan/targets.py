@@ -20,7 +20,9 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpis.core.calendar import last_day, next_start, period_start, previous_start, spine
+from kpis.core.csv_safety import csv_line
 from kpis.core.errors import DataError, InputError
+from kpis.core.formatting import undefined
 from kpis.core.registry import KPIS, MAGNITUDE, Kpi
 from kpis.metrics import engine
 from kpis.metrics.reporting import LastComplete, last_complete_period
@@ -35,6 +37,8 @@ TREND_POINTS = 8
 #: largest x FAR] of them is far from them.
 RECENT_PERIODS = 4
 FAR = 3.0
+#: The columns of a targets CSV, in order (what the importer reads, the export writes and the editor edits).
+CSV_COLUMNS = ("kpi", "grain", "period_start", "target", "owner", "note")
 
 
 def attainment(actual: float | None, target: float | None, higher_is_better: bool, kpi_id: str = "") -> float:
@@ -43,7 +47,7 @@ def attainment(actual: float | None, target: float | None, higher_is_better: boo
     >>> attainment(120, 100, True), attainment(0.04, 0.02, False)
     (1.2, 0.5)
     """
-    if actual is None or target is None or _nan(actual) or _nan(target):
+    if undefined(actual) or undefined(target):
         return math.nan
     if kpi_id in NEGATIVE:
         actual, target = abs(actual), abs(target)
@@ -60,12 +64,12 @@ def status(value: float | None, target: float | None, higher_is_better: bool, kp
     >>> status(0.0, 0.02, False), status(95, 100, True), status(80, 100, True)
     ('on track', 'at risk', 'off track')
     """
-    if value is None or target is None or _nan(value) or _nan(target):
+    if undefined(value) or undefined(target):
         return None
     if not higher_is_better and value == 0 and target >= 0:
         return ON_TRACK
     share = attainment(value, target, higher_is_better, kpi_id)
-    if _nan(share):
+    if undefined(share):
         return None
     return ON_TRACK if share >= 1 else AT_RISK if share >= 0.9 else OFF_TRACK
 
@@ -82,6 +86,22 @@ def _read_targets(store: Store) -> pd.DataFrame:
     table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
     table["period_end"] = [last_day(s, g) for s, g in zip(table["period_start"], table["grain"], strict=True)]
     return table[["kpi", "grain", "period_start", "period_end", "target", "owner", "note"]]
+
+
+def export_csv(targets: pd.DataFrame, line_end: str = "\r\n") -> str:
+    """``targets`` (:func:`load_targets`) as a targets CSV (:data:`CSV_COLUMNS`) that imports again as the same
+    targets, for the Targets page's download and ``python -m kpis targets export``: numbers as plain decimals,
+    every text cell neutralised (:func:`kpis.core.csv_safety.text_cell`), a cell holding a line break quoted.
+
+    >>> targets = pd.DataFrame({"kpi": ["mrr"], "grain": ["month"], "period_start": [date(2026, 1, 1)],
+    ...                         "target": [1234567.891234567], "owner": ["=CPO"], "note": [None]})
+    >>> export_csv(targets, line_end="|")
+    "kpi,grain,period_start,target,owner,note|mrr,month,2026-01-01,1234567.891234567,'=CPO,|"
+    """
+    lines = [csv_line(CSV_COLUMNS)]
+    lines += [csv_line([t.kpi, t.grain, t.period_start, t.target, t.owner, t.note])
+              for t in targets.itertuples(index=False)]
+    return "".join(line + line_end for line in lines)
 
 
 def evaluate(store: Store, as_of: date | None = None, segment: tuple[str, str] | None = None) -> pd.DataFrame:
@@ -142,7 +162,7 @@ def period_value(store: Store, kpi: Kpi, grain: str, start: date, cut: date,
 def project(store: Store, kpi: Kpi, start: date, end: date, cut: date, actual: float,
             segment: tuple[str, str] | None = None) -> float:
     """Where the running period starting ``start`` will land on ``end``, from what is known on ``cut``."""
-    if _nan(actual) or kpi.kind == "ratio":
+    if undefined(actual) or kpi.kind == "ratio":
         return actual
     if kpi.kind == "flow":
         elapsed, total = (cut - start).days + 1, (end - start).days + 1
@@ -160,7 +180,7 @@ def projection_path(store: Store, kpi: Kpi, grain: str, starts: tuple[date, ...]
     holding ``cut`` (its value so far is ``so_far``), the others the periods after it, so that a chart can run
     its projection up to a target ahead. Snapshots follow the weekly trend read on each period's last day,
     flows the daily run rate of the period holding ``cut``, ratios stay at their value so far."""
-    if not starts or _nan(so_far) or kpi.kind == "ratio":
+    if not starts or undefined(so_far) or kpi.kind == "ratio":
         return [so_far] * len(starts)
     ends = [last_day(s, grain) for s in starts]
     if kpi.kind == "flow":
@@ -218,7 +238,7 @@ def target_path(store: Store, kpi_id: str, grain: str, periods: list[tuple[date,
                 known = as_of is not None and day_before <= as_of
                 baselines[day_before] = _value_on(store, kpi, day_before, as_of, segment) if known else math.nan
             base = baselines[day_before]
-            if _nan(base):
+            if undefined(base):
                 out.append(value if last_day(next_start(p_start, grain), grain) > t_end else math.nan)
             else:
                 share = (p_end - day_before).days / (t_end - day_before).days
@@ -261,7 +281,7 @@ def recent_range(store: Store, kpi_id: str, grain: str) -> tuple[float, float] |
     sizes = []
     for _ in range(RECENT_PERIODS):
         value = period_value(store, kpi, grain, start, last_day(start, grain), read_to=as_of)
-        if not _nan(value):
+        if not undefined(value):
             sizes.append(abs(value))
         start = previous_start(start, grain)
     return (min(sizes), max(sizes)) if sizes else None
@@ -312,7 +332,3 @@ def _least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:
         return 0.0, mean_y
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / var
     return slope, mean_y - slope * mean_x
-
-
-def _nan(value: float) -> bool:
-    return isinstance(value, float) and math.isnan(value)

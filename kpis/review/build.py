@@ -2,7 +2,8 @@
 
 :func:`build_review` gathers the numbers (headline KPIs against the period before and their targets, the
 biggest movers, anomalies, the MRR bridge, the customers behind churn and expansion, the period's annotations)
-and writes sentences from them; :func:`render_markdown` and :func:`render_html` turn it into a document. Every
+and writes sentences from them; :func:`kpis.review.markdown.render_markdown` and
+:func:`kpis.review.html.render_html` turn it into a document. Every
 KPI value comes from the same tables as ``python -m kpis series`` with ``--end`` at the review's period end, so
 the review and the CLI never disagree. See ``docs/review.md``.
 """
@@ -17,28 +18,23 @@ import pandas as pd
 
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
-from kpis.core.formatting import MAX_FACTOR, day_label, period_label
-from kpis.core.registry import COHORT_GRAINS, HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS
+from kpis.core.formatting import MAX_FACTOR, day_label, finite, period_label, undefined
+from kpis.core.registry import HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS, REVIEW_GRAINS
 from kpis.metrics import engine, warmup
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.movements import customer_changes
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.revenue import ROUND_DIGITS, check_currencies
+from kpis.metrics.revenue import bridge as mrr_bridge
 from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
-from kpis.review.html import render_html
-from kpis.review.markdown import render_markdown, write_sentences
-from kpis.review.model import Anomaly, Bridge, Change, CustomerMove, Headline, Note, Review, TargetLine
+from kpis.review.markdown import write_sentences
+from kpis.review.model import Anomaly, Change, CustomerMove, Headline, Note, Review, TargetLine
 from kpis.store.db import Store
 
-__all__ = ["Anomaly", "Bridge", "Change", "CustomerMove", "Headline", "Note", "Review", "TargetLine", "build_review",
-           "render_html", "render_markdown"]
-
-#: The grains a review covers.
-REVIEW_GRAINS = COHORT_GRAINS
-#: Not ranked among the movers: ARR moves exactly as MRR; adoption needs an event name.
-NOT_MOVERS = frozenset({"arr", "adoption"})
+#: Not ranked among the movers: ARR moves exactly as MRR; a KPI of one event (adoption) needs the event's name.
+NOT_MOVERS = frozenset({"arr", *(k.id for k in KPIS.values() if k.needs_event)})
 #: Periods in each sparkline (the reviewed one and those before it).
 SPARK_PERIODS = 12
 #: Customers listed for churn and for expansion; movers listed each way.
@@ -50,10 +46,6 @@ RANK_CAP = MAX_FACTOR - 1
 
 
 # -- numbers --------------------------------------------------------------------------------------------------------
-
-def _defined(value: object) -> bool:
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
-
 
 def _float(value: object) -> float:
     try:
@@ -72,7 +64,7 @@ def relative_change(kpi_id: str, value: float, previous: float) -> float:
     >>> relative_change("logo_churn_rate", 0.01, 0.0)
     nan
     """
-    if not (_defined(value) and _defined(previous)) or round(previous, ROUND_DIGITS) == 0:
+    if not (finite(value) and finite(previous)) or round(previous, ROUND_DIGITS) == 0:
         return float("nan")
     if kpi_id in MAGNITUDE:
         return (abs(value) - abs(previous)) / abs(previous)
@@ -85,7 +77,7 @@ def improved(kpi_id: str, value: float, previous: float) -> bool | None:
     >>> improved("mrr", 2.0, 1.0), improved("logo_churn_rate", 0.02, 0.01), improved("churned_mrr", -50.0, -80.0)
     (True, False, True)
     """
-    if not (_defined(value) and _defined(previous)) or round(value - previous, ROUND_DIGITS) == 0:
+    if not (finite(value) and finite(previous)) or round(value - previous, ROUND_DIGITS) == 0:
         return None
     if kpi_id in MAGNITUDE:
         return abs(value) < abs(previous)
@@ -99,7 +91,7 @@ def _change(kpi_id: str, value: float, previous: float, comparable: bool = True)
     if not comparable:
         nan = float("nan")
         return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, nan, nan, None)
-    change = value - previous if _defined(value) and _defined(previous) else float("nan")
+    change = value - previous if finite(value) and finite(previous) else float("nan")
     return Change(kpi_id, kpi.label, kpi.unit, kpi.higher_is_better, value, previous, change,
                   relative_change(kpi_id, value, previous), improved(kpi_id, value, previous))
 
@@ -185,14 +177,14 @@ def later_targets(store: Store, period: LastComplete, kpi_ids: tuple[str, ...] =
     sentences = []
     for (start, grain), group in later.groupby(["period_start", "grain"], sort=True):
         names = ", ".join(KPIS[k].label for k in kpi_ids if k in set(group["kpi"]))
-        where = ("the " if grain == "week" else "") + period_label(start, str(grain))
+        where = period_label(start, str(grain), in_sentence=True)
         sentences.append(f"Targets of {where} ({names}) start on {day_label(start)}, after the {period.grain} "
                          "reviewed: this review does not judge them.")
     return sentences
 
 
 def _text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if undefined(value):
         return None
     text = str(value).strip()
     return text or None
@@ -252,7 +244,7 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     if engagement.empty:
         caveats.append(f"No product events up to {last_day.isoformat()}: engagement KPIs are undefined.")
 
-    firsts = warmup.first_days(store)
+    firsts = engine.first_days(store)
 
     def warming(kpi_id: str, start: date) -> bool:
         kpi = KPIS[kpi_id]
@@ -295,19 +287,14 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
     changes = [compared(k) for k, kpi in KPIS.items() if k not in NOT_MOVERS and grain in kpi.grains]
     listed = list(dict.fromkeys([*HEADLINE, *(c.kpi for c in changes)]))
     # a KPI warming up is worth a caveat when it shows a number (an undefined one misleads nobody)
-    caveats += _warming_caveats(listed, {k: any(warming(k, p) and _defined(at(k, p)) for p in (first, previous))
+    caveats += _warming_caveats(listed, {k: any(warming(k, p) and finite(at(k, p)) for p in (first, previous))
                                          for k in listed}, firsts)
-    ranked = sorted((c for c in changes if c.improved is not None and _defined(c.relative_change)),
+    ranked = sorted((c for c in changes if c.improved is not None and finite(c.relative_change)),
                     key=lambda c: (-rank_size(c), c.kpi))
     improvers = tuple(c for c in ranked if c.improved)[:TOP_MOVERS]
     decliners = tuple(c for c in ranked if not c.improved)[:TOP_MOVERS]
 
-    bridge = None
-    if first in values.get("mrr", {}):
-        start_mrr = at("mrr", previous)
-        bridge = Bridge(start_mrr if _defined(start_mrr) else 0.0, at("new_mrr", first), at("expansion_mrr", first),
-                        at("reactivation_mrr", first), at("contraction_mrr", first), at("churned_mrr", first),
-                        at("mrr", first))
+    bridge = mrr_bridge(revenue, first) if not revenue.empty else None
     churned, expanded = _customer_moves(customer_changes(store, first - timedelta(days=1), last_day, segment))
     period_notes = tuple(Note(int(r.annotation_id), r.day, str(r.text), _text(r.created_by))
                          for r in notes_store.between(store, first, last_day).itertuples(index=False))

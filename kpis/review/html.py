@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 
 from kpis.core import formatting as fmt
+from kpis.metrics.revenue import Bridge
 from kpis.review.markdown import (
     WORDS,
     anomaly_cells,
@@ -23,7 +24,7 @@ from kpis.review.markdown import (
     title,
     value_text,
 )
-from kpis.review.model import Bridge, Change, Review
+from kpis.review.model import Change, Review
 
 FONT = "-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 INK, MUTED, RULE, PAPER = "#1f2933", "#616e7c", "#e4e7eb", "#f5f7fa"

@@ -20,10 +20,6 @@ WORDS = {
 NAMED = 3
 
 
-def _ok(value: object) -> bool:
-    return not fmt.undefined(value)
-
-
 def _same(a: float, b: float) -> bool:
     return round(a - b, 6) == 0
 
@@ -58,8 +54,8 @@ def subtitle(review: Review) -> str:
 def _projects(line: TargetLine) -> bool:
     """True when the target's status rests on a projection that differs from the value so far (ratios are not
     projected: their value so far is the best estimate)."""
-    return (line.projected and _ok(line.projected_value)
-            and not (_ok(line.actual) and _same(line.projected_value, line.actual)))
+    return (line.projected and fmt.finite(line.projected_value)
+            and not (fmt.finite(line.actual) and _same(line.projected_value, line.actual)))
 
 
 def cap(text: str) -> str:
@@ -79,7 +75,7 @@ def target_summary(review: Review, line: TargetLine, kpi_id: str, status: bool =
             parts.append(f"projected {value_text(review, kpi_id, line.projected_value)}")
     else:
         parts = [f"{fmt.percent(line.attainment, 0)} of {where} ({value_text(review, kpi_id, line.target)})"]
-        if line.projected and _ok(line.projected_attainment):
+        if line.projected and fmt.finite(line.projected_attainment):
             parts.append(f"projected {fmt.percent(line.projected_attainment, 0)}")
     if line.status and status:
         parts.append(line.status)
@@ -91,12 +87,12 @@ def _target_clause(review: Review, headline: Headline) -> str:
     if not headline.targets:
         return ""
     line = headline.targets[0]
-    if not _ok(line.attainment):
+    if not fmt.finite(line.attainment):
         return ""
     where = fmt.period_label(line.period_start, line.grain)
     target = value_text(review, headline.kpi, line.target)
     text = f", {fmt.percent(line.attainment, 0)} of the {where} target of {target}"
-    if line.running and line.projected and _ok(line.projected_attainment):
+    if line.running and line.projected and fmt.finite(line.projected_attainment):
         text += f"; at this pace the {line.grain} ends at {fmt.percent(line.projected_attainment, 0)}"
     if line.status:
         text += f" ({line.status}{', projected' if line.projected else ''})"
@@ -115,7 +111,7 @@ def _ratio_target_sentence(review: Review, headline: Headline) -> str | None:
     if not headline.targets:
         return None
     line = headline.targets[0]
-    if not _ok(line.actual):
+    if not fmt.finite(line.actual):
         return None
     where = fmt.period_label(line.period_start, line.grain)
     bound = " or less" if not headline.higher_is_better else ""
@@ -131,18 +127,18 @@ def _ratio_target_sentence(review: Review, headline: Headline) -> str | None:
 
 def _mrr_sentence(review: Review) -> str | None:
     h = review.headline("mrr")
-    if not _ok(h.value):
+    if not fmt.finite(h.value):
         return None
     words = WORDS[review.grain]
     now = value_text(review, "mrr", h.value)
-    if not _ok(h.previous):
+    if not fmt.finite(h.previous):
         text = f"MRR was {now} at the end of the {review.grain}"
     elif _same(h.value, h.previous):
         text = f"MRR was flat {words['over']} at {now}"
     else:
         verb = "grew" if h.value > h.previous else "fell"
         size = (fmt.relative(abs(h.relative_change)).lstrip("+")
-                if _ok(h.relative_change) and fmt.meaningful(h.value, h.previous) else None)
+                if fmt.finite(h.relative_change) and fmt.meaningful(h.value, h.previous) else None)
         text = (f"MRR {verb} {size} {words['over']} to {now}" if size
                 else f"MRR {verb} from {value_text(review, 'mrr', h.previous)} to {now}")
     return text + _target_clause(review, h) + "."
@@ -153,28 +149,29 @@ def _bridge_sentence(review: Review) -> str | None:
     if bridge is None:
         return None
     words = WORDS[review.grain]
-    moved = [(label.lower(), amount) for label, amount in bridge.movements if _ok(amount) and round(amount, 6) != 0]
+    moved = [(label.lower(), amount) for label, amount in bridge.movements
+             if fmt.finite(amount) and round(amount, 6) != 0]
     if not moved:
         return f"No MRR moved {words['this']}: no customer started, changed or stopped paying."
     h = review.headline("net_new_mrr")
-    before = f" ({delta_text(review, 'mrr', h.previous)} {words['before']})" if _ok(h.previous) else ""
+    before = f" ({delta_text(review, 'mrr', h.previous)} {words['before']})" if fmt.finite(h.previous) else ""
     parts = ", ".join(f"{label} {delta_text(review, 'mrr', amount)}" for label, amount in moved)
     return f"Net new MRR was {delta_text(review, 'mrr', bridge.net)}{before}: {parts}."
 
 
 def _count(review: Review, kpi_id: str) -> int | None:
     change = review.change(kpi_id)
-    if change is None or not _ok(change.value):
+    if change is None or not fmt.finite(change.value):
         return None
     return round(change.value)
 
 
 def _customers_sentence(review: Review) -> str | None:
     h = review.headline("active_customers")
-    if not _ok(h.value):
+    if not fmt.finite(h.value):
         return None
     now = value_text(review, "active_customers", h.value)
-    if not _ok(h.previous):
+    if not fmt.finite(h.previous):
         text = f"{now} customers were paying at the end of the {review.grain}"
     elif _same(h.value, h.previous):
         text = f"Active customers held at {now}"
@@ -191,20 +188,20 @@ def _customers_sentence(review: Review) -> str | None:
 
 def _churn_sentence(review: Review) -> str | None:
     h = review.headline("logo_churn_rate")
-    if not _ok(h.value):
+    if not fmt.finite(h.value):
         return None
     text = f"Logo churn rate was {value_text(review, h.kpi, h.value)}"
-    if _ok(h.previous):
+    if fmt.finite(h.previous):
         text += f" ({value_text(review, h.kpi, h.previous)} {WORDS[review.grain]['before']})"
     return text + "."
 
 
 def _nrr_sentence(review: Review) -> str | None:
     h = review.headline("nrr")
-    if not _ok(h.value):
+    if not fmt.finite(h.value):
         return None
     text = f"NRR over the trailing twelve months was {value_text(review, 'nrr', h.value)}"
-    if _ok(h.change):
+    if fmt.finite(h.change):
         text += f" ({delta_text(review, 'nrr', h.change)} {WORDS[review.grain]['over']})"
     return text + "."
 
@@ -213,10 +210,10 @@ def _engagement_sentence(review: Review) -> str | None:
     parts, changed = [], False
     for kpi_id, verb in (("dau", "DAU averaged"), ("mau", "MAU was"), ("stickiness", "stickiness (DAU/MAU) was")):
         h = review.headline(kpi_id)
-        if not _ok(h.value):
+        if not fmt.finite(h.value):
             continue
         change = fmt.change_text(KPIS[kpi_id], h.value, h.previous, _sym(review))
-        suffix = f" ({change})" if _ok(h.change) and change != fmt.DASH else ""
+        suffix = f" ({change})" if fmt.finite(h.change) and change != fmt.DASH else ""
         changed = changed or bool(suffix)
         parts.append(f"{verb} {value_text(review, kpi_id, h.value)}{suffix}")
     if not parts:
@@ -338,10 +335,10 @@ def _row(*cells: str) -> str:
 def change_cell(review: Review, change: Change) -> str:
     """``+$4.64k (+3.3%)``: the change in the KPI's unit, with the percentage when it means something (never for
     a rate, which changes in points); "—" when there is no change to show."""
-    if not _ok(change.change):
+    if not fmt.finite(change.change):
         return fmt.DASH
     text = delta_text(review, change.kpi, change.change)
-    if change.unit != "ratio" and _ok(change.relative_change) and fmt.meaningful(change.value, change.previous):
+    if change.unit != "ratio" and fmt.finite(change.relative_change) and fmt.meaningful(change.value, change.previous):
         text += f" ({fmt.relative(change.relative_change)})"
     return text
 
@@ -362,7 +359,7 @@ def render_markdown(review: Review) -> str:
     for h in review.headlines:
         target = "; ".join(target_summary(review, t, h.kpi) for t in h.targets) or ""
         lines.append(_row(h.label, value_text(review, h.kpi, h.value), value_text(review, h.kpi, h.previous),
-                          change_cell(review, h), md_escape(target)))
+                          change_cell(review, h), target))
 
     if review.bridge is not None:
         b = review.bridge

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from kpis.metrics.revenue import Bridge
+
 
 @dataclass(frozen=True)
 class TargetLine:
@@ -68,30 +70,6 @@ class Headline(Change):
     targets: tuple[TargetLine, ...] = ()
     sparkline: tuple[float, ...] = ()
     anomaly: Anomaly | None = None
-
-
-@dataclass(frozen=True)
-class Bridge:
-    """The MRR bridge of the period: start + the five movements = end (the MRR at the two period ends)."""
-
-    start: float
-    new: float
-    expansion: float
-    reactivation: float
-    contraction: float
-    churned: float
-    end: float
-
-    @property
-    def movements(self) -> tuple[tuple[str, float], ...]:
-        """The five movements, gains first, as ``(label, amount)``."""
-        return (("New", self.new), ("Expansion", self.expansion), ("Reactivation", self.reactivation),
-                ("Contraction", self.contraction), ("Churned", self.churned))
-
-    @property
-    def net(self) -> float:
-        """The sum of the movements (net new MRR)."""
-        return self.new + self.expansion + self.reactivation + self.contraction + self.churned
 
 
 @dataclass(frozen=True)

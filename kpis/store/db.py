@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from kpis.store import derived
+from kpis.store import derived, settings
 
 DEFAULT_DB = Path("data/kpis.duckdb")
 #: DuckDB's memory limit unless ``KPI_MEMORY_LIMIT`` (or ``Store(memory_limit=...)``) says otherwise: half of
@@ -490,26 +490,31 @@ class Store:
         return rows[0][0] if rows else default
 
     def set_setting(self, key: str, value: str) -> None:
-        """Store a setting, replacing any earlier value; one the derived tables depend on rebuilds them in the
-        same transaction, so that the next read shows its effect."""
+        """Store a setting, replacing any earlier value, and count the write (:meth:`data_version`); one the
+        derived tables depend on rebuilds them in the same transaction, so that the next read shows its effect."""
         with self.transaction() as cur:
             cur.execute('INSERT OR REPLACE INTO settings VALUES (?, ?)', [key, value])
+            cur.execute("""INSERT OR REPLACE INTO settings
+                           SELECT $key, CAST(coalesce(max(TRY_CAST("value" AS BIGINT)), 0) + 1 AS VARCHAR)
+                           FROM settings WHERE "key" = $key""", {"key": settings.WRITES})
             if key in derived.DERIVED_SETTINGS:
                 derived.refresh(cur)
 
-    def data_version(self) -> tuple[int, int, int, int]:
-        """Changes whenever stored data changes (an import, an undo, a note on a date added or removed): the key for
-        caches of KPI results and of the notes drawn on charts.
+    def data_version(self) -> tuple[int, int, int, int, int]:
+        """Changes whenever stored data changes (an import, an undo, a note on a date added or removed, a setting
+        written): the key for caches of KPI results and of the notes drawn on charts.
 
-        ``(latest import, imports undone, latest note, notes)``. Note ids are never reused, so a note added raises
-        the latest id and a note removed lowers the count without raising it: the pair changes with every change
-        and comes back only with the same notes."""
+        ``(latest import, imports undone, latest note, notes, settings writes)``. Note ids are never reused, so a
+        note added raises the latest id and a note removed lowers the count without raising it: the pair changes
+        with every change and comes back only with the same notes."""
         row = self.query("""SELECT coalesce(max(import_id) FILTER (WHERE status IN ('ok', 'undone')), 0),
                                    count(undone_at),
                                    (SELECT coalesce(max(annotation_id), 0) FROM annotations),
-                                   (SELECT count(*) FROM annotations)
-                            FROM imports""")[0]
-        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+                                   (SELECT count(*) FROM annotations),
+                                   (SELECT coalesce(max(TRY_CAST("value" AS BIGINT)), 0) FROM settings
+                                    WHERE "key" = ?)
+                            FROM imports""", [settings.WRITES])[0]
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])
 
     def is_empty(self) -> bool:
         """True when nothing was ever imported (or everything was undone)."""

@@ -27,6 +27,9 @@ CURRENCY = "currency"
 PUBLIC_URL = "public_url"
 #: The settings a user sets (``python -m kpis settings``), in the order they are listed.
 STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL)
+#: How many settings writes the database has seen: part of the store's data version, so that every cache of KPI
+#: values (which a timezone or an inactive event changes) is keyed on the settings too. Not a user setting.
+WRITES = "settings_writes"
 
 
 class SettingsStore(Protocol):

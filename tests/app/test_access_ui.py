@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.ui import auth
+from kpis.ops.demo import DEMO_OFFERED
 from kpis.plan import annotations
 from kpis.store.db import Store
 from tests.app.conftest import DASHBOARD, TIMEOUT
@@ -208,7 +209,7 @@ def test_a_viewer_on_an_empty_database_does_not_load_the_demo(db_path: Path) -> 
     assert demo.NO_DATA_YET in texts(at.info)
     assert not any("Showing the demo company" in t for t in texts(at.info))
     with Store(db_path) as store:
-        assert store.is_empty() and store.get_setting(demo.DEMO_OFFERED) is None
+        assert store.is_empty() and store.get_setting(DEMO_OFFERED) is None
     editor = start(EDITOR)  # the first editor's visit then loads it
     assert any("Showing the demo company" in t for t in texts(editor.info))
     assert demo.NO_DATA_YET not in texts(editor.info)
@@ -262,13 +263,14 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
 
     import streamlit as st
 
-    from app_pages import notes, upload
+    from app_pages import upload
     from app_pages.ui import actions, cache
     from kpis.ops import status
+    from kpis.plan import annotations
 
     store = cache.open_store()
     import_id = int(status.live_imports(store)[0][0])
-    note_id = int(notes.ids(store)[0])
+    note_id = int(annotations.all_annotations(store)["annotation_id"].iloc[0])
 
     class File(io.BytesIO):
         file_id, name, size = "f1", "more.csv", len(events)
@@ -281,6 +283,7 @@ def _every_write(events: bytes, targets_csv: bytes) -> None:
         "remove note": actions.remove_note(store, note_id)[1],
         "undo": actions.undo(store, import_id)[1],
         "remove demo": actions.remove_demo(store)[0][1],
+        "load demo": (actions.offer_demo(store) or [("", "not offered: the database holds data")])[0][1],
         "back up": actions.back_up(store)[1],
     }
     for action, answer in answers.items():
@@ -313,6 +316,7 @@ def test_every_write_refuses_a_viewer_and_changes_nothing(seeded: Path) -> None:
         f"remove note: {refused.format('remove notes')}",
         f"undo: {refused.format('undo an import')}",
         f"remove demo: {refused.format('remove the demo company')}",
+        f"load demo: {refused.format('load the demo company')}",
         f"back up: {refused.format('back up the database')}",
     ]
     assert stored(seeded) == before
@@ -329,7 +333,9 @@ def test_the_same_writes_go_through_for_an_editor(seeded: Path) -> None:
         (seed_import,) = store.query("SELECT import_id FROM imports")
     answers = _run_every_write(EDITOR)
     assert not [a for a in answers if "Only editors" in a], answers
+    assert "load demo: not offered: the database holds data" in answers
     with Store(seeded) as store:
+        assert store.get_setting(DEMO_OFFERED) == "no: the database already held data"
         notes = annotations.all_annotations(store)
         assert list(notes["text"]) == ["new note"] and list(notes["created_by"]) == ["ana@example.com"]
         assert store.query("SELECT undone_at IS NOT NULL FROM imports WHERE import_id = ?", seed_import) == [(True,)]
@@ -343,7 +349,7 @@ def test_a_signed_out_session_cannot_write_either(seeded: Path) -> None:
         annotations.add(store, date(2026, 1, 2), "kept", who="ana@example.com")
     before = stored(seeded)
     answers = _run_every_write({"is_logged_in": False})
-    assert len(answers) == 8 and all("you are not signed in as one" in a for a in answers), answers
+    assert len(answers) == 9 and all("you are not signed in as one" in a for a in answers), answers
     assert stored(seeded) == before
     assert not (seeded.parent / "backups").exists(), "no backup written either"
 

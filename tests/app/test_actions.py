@@ -4,6 +4,7 @@ on dates read once per data version for all the charts of a page."""
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import date
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_a_write_forgets_the_cached_results(db_path: Path) -> None:
 
 def test_the_notes_are_read_once_for_all_the_charts_until_one_is_added(
         db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Revenue draws six time charts: the notes were read from the store for each."""
+    """Revenue draws six time charts: the page reads the notes once (through the cache) and passes them to each."""
     reads: list[int] = []
     every_note = annotations.all_annotations
 
@@ -59,10 +60,23 @@ def test_the_notes_are_read_once_for_all_the_charts_until_one_is_added(
 
     monkeypatch.setattr(annotations, "all_annotations", counted)
     for _ in range(6):
-        charts.show(_time_chart())
+        charts.show(_time_chart(), cache.annotations(cache.open_store()))
     assert len(reads) == 1
     level, text = actions.add_note(cache.open_store(), date(2026, 11, 5), "Price change")
     assert (level, text) == ("success", "Added the note on 5 Nov 2026.")
     figure = _time_chart()
     charts.with_notes(figure, cache.annotations(cache.open_store()))
     assert len(reads) == 2 and [s.x0 for s in figure.layout.shapes] == [date(2026, 11, 5)]
+
+
+def test_a_full_disk_is_one_answer_for_the_preview_and_the_import(caplog: pytest.LogCaptureFixture) -> None:
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with caplog.at_level(logging.ERROR, logger="app_pages.ui.actions"):
+        assert actions.disk_full(full, "big.csv", "previewing", "it will not be imported") == (
+            "big.csv: the server's disk is full, so the file could not be copied for reading; it will not be "
+            "imported. Tell whoever runs the dashboard.")
+    assert "previewing 'big.csv': the disk holding" in caplog.text
+    assert actions.disk_full(OSError(errno.EACCES, "denied"), "big.csv", "importing", "nothing was stored") is None
+    assert actions._failed_import("big.csv", OSError(errno.EDQUOT, "quota")) == (
+        "big.csv: the server's disk is full, so the file could not be copied for reading; nothing was stored. "
+        "Tell whoever runs the dashboard.")

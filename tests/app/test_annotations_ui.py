@@ -50,6 +50,27 @@ def test_a_chart_without_time_axis_gets_no_notes() -> None:
     assert charts.lines({"MRR": series()}, KPIS["mrr"], "MRR", "week").layout.meta == {charts.TIME_AXIS: "week"}
 
 
+def test_show_draws_the_notes_it_is_given_without_reading_the_store() -> None:
+    """The page reads the notes once and passes them to every chart; drawing a chart opens no database."""
+    def draw() -> None:
+        import pandas as pd
+
+        from app_pages.ui import charts
+        from kpis.core.registry import KPIS
+
+        mrr = pd.DataFrame({"period_start": pd.to_datetime(["2026-11-02", "2026-11-09"]), "value": [1.0, 2.0],
+                            "partial": [False, True]})
+        notes = pd.DataFrame({"day": [pd.Timestamp("2026-11-10").date()], "text": ["launch"]})
+        charts.show(charts.lines({"MRR": mrr}, KPIS["mrr"], "MRR", "week"), notes)
+
+    at = AppTest.from_function(draw).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (spec,) = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+    (marker,) = [t for t in spec["data"] if t.get("name") == "note"]
+    assert marker["hovertext"] == ["10 Nov 2026: launch"]
+    assert not hasattr(charts, "cache"), "charts never reach the store"
+
+
 def test_targets_and_projection_on_a_line_chart() -> None:
     figure = charts.lines({"MRR": series()}, KPIS["mrr"], "MRR", "week", targets={"MRR": [1.5, float("nan"), 2.5]},
                           projected={"MRR": 4.0})

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.metrics.drilldown import MOVEMENTS, movement_customers, period_movements, safe_csv
-from kpis.metrics.revenue import revenue_table
+from kpis.core.csv_safety import frame_csv
+from kpis.metrics.drilldown import movement_customers, period_movements
+from kpis.metrics.revenue import MOVEMENTS, revenue_table
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 from tests.kpis.helpers import load, subs
@@ -100,7 +101,7 @@ def test_a_period_without_movements_is_an_empty_list(store: Store) -> None:
 
 def test_csv_neutralises_formulas_and_keeps_numbers(store: Store) -> None:
     listed = pd.concat([movement_customers(store, FEB, FEB_END, m) for m in MOVEMENTS], ignore_index=True)
-    text = safe_csv(listed).decode("utf-8")
+    text = frame_csv(listed).decode("utf-8")
     records = list(csv.reader(io.StringIO(text, newline="")))
     assert records[0] == ["customer_id", "name", "mrr_before", "mrr_after", "change"]
     assert records[1:] == [
@@ -113,7 +114,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(store: Store) -> None:
         ["c_gone2", "Gone Two", "90.0", "0.0", "-90.0"],
     ]
     # the importer trims names; other text (and the header) goes through the same rule
-    other = safe_csv(pd.DataFrame({"name": ["\rx", "a\rb", "\tTab", None, "-"], "n": [1, -2, 3, 4, 5]}))
+    other = frame_csv(pd.DataFrame({"name": ["\rx", "a\rb", "\tTab", None, "-"], "n": [1, -2, 3, 4, 5]}))
     assert list(csv.reader(io.StringIO(other.decode("utf-8"), newline="")))[1:] == [
         ["'\rx", "1"], ["a\rb", "-2"], ["'\tTab", "3"], ["", "4"], ["'-", "5"]]
 
@@ -126,7 +127,7 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
     at.switch_page("app_pages/customers.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Who moved" in [s.value for s in at.subheader]
-    picker = at.selectbox(key="drill_period_week")
+    picker = at.selectbox(key="_url_moved")
     assert picker.value is not None and "(partial)" not in picker.format_func(picker.value), "last complete week"
     movement = at.segmented_control(key="drill_movement")
     assert movement.value == "churned"
@@ -144,13 +145,13 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
     assert not at.exception, [e.value for e in at.exception]
     (table,) = [d.value for d in at.dataframe]
     assert (table["change"] > 0).all() and (table["mrr_before"] > 0).all()
-    older = at.selectbox(key="drill_period_week").options[3]
-    at.selectbox(key="drill_period_week").select(older).run()
+    older = at.selectbox(key="_url_moved").options[3]
+    at.selectbox(key="_url_moved").select(older).run()
     assert at.segmented_control(key="drill_movement").value == "expansion", "the movement stays when the period changes"
 
     at.radio(key="grain").set_value("month").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="drill_period_month").value is not None
+    assert at.selectbox(key="_url_moved").value is not None
 
 
 def test_customers_page_draws_the_target_and_flags_no_steady_week(app: Callable[..., AppTest]) -> None:

@@ -12,7 +12,9 @@ from app_pages.ui import format as fmt
 from kpis.core import formatting as kformat
 from kpis.core.formatting import day_label, period_label
 from kpis.core.registry import KPIS
+from kpis.plan import anomalies, target_editor
 from kpis.plan.scorecard import compare, first_period_retention, last_complete, reference_start
+from kpis.review.build import relative_change
 
 NAN = float("nan")
 
@@ -79,7 +81,7 @@ def test_compare_with_the_previous_period_skips_the_running_one() -> None:
     assert (c.period, c.value, c.reference_period, c.reference, c.change) == (date(2025, 3, 1), 15.0,
                                                                                 date(2025, 2, 1), 12.0, 3.0)
     assert (c.running_period, c.running_value) == (date(2025, 4, 1), 4.0)
-    assert c.relative_change == pytest.approx(0.25)
+    assert relative_change("mrr", c.value, c.reference) == pytest.approx(0.25)  # the review's rule: 3 / 12
 
 
 def test_compare_with_a_year_ago_needs_that_period() -> None:
@@ -174,3 +176,11 @@ def test_ranges_and_undefined_values_in_words() -> None:
     assert kformat.range_text(KPIS["logo_churn_rate"], 0.0, 0.021) == "0.0% to 2.1%"
     assert kformat.range_text(KPIS["mrr"], 127_199.0, 136_887.3) == "$127.2k to $136.9k"
     assert fmt.value(KPIS["quick_ratio"], NAN) == "no MRR lost" and fmt.value(KPIS["nrr"], NAN) == "—"
+
+
+def test_percentages_are_one_rule_on_charts_in_the_editor_and_in_anomalies() -> None:
+    """Stickiness and churn are percentages everywhere; quick ratio and events per active user are plain numbers."""
+    assert [fmt.plotly_format(KPIS[k]) for k in ("stickiness", "logo_churn_rate", "quick_ratio",
+                                                  "events_per_active_user")] == [".1%", ".1%", ".2~f", ".2~f"]
+    assert [target_editor.target_text(KPIS[k], 0.25) for k in ("stickiness", "quick_ratio")] == ["25%", "0.25"]
+    assert [anomalies.minimum_effect(KPIS[k], [2.0, 2.0]) for k in ("nrr", "quick_ratio")] == [0.01, 0.1]

@@ -19,7 +19,9 @@ from streamlit.testing.v1 import AppTest
 
 from kpis.ingest.importer import import_file
 from kpis.plan import annotations
-from kpis.review.build import build_review, render_html, render_markdown
+from kpis.review.build import build_review
+from kpis.review.html import render_html
+from kpis.review.markdown import render_markdown
 from kpis.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]

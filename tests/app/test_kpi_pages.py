@@ -9,9 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
+from kpis.core import registry
+from kpis.metrics import engine, revenue
 from tests.app.test_pages import needs_demo, unescape
 
 pytestmark = needs_demo
@@ -296,3 +299,32 @@ def test_pages_hold_no_sql_and_no_raw_html() -> None:
         assert not re.search(r"\b(SELECT|FROM\s+\w+\s+WHERE|duckdb)\b", text), source.name
     assert '_ENTER_APPLIES_DATES = """<script>' in (root / "app_pages" / "ui" / "filters.py").read_text(), \
         "the script is a plain constant (no f-string: nothing from data can reach it)"
+
+
+def test_the_overview_computes_each_table_once(app: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overview's tiles, its anomaly flags and its targets share the engine's memo: a cold render computes the
+    weekly revenue table once, not once for the tiles and once more for the anomalies."""
+    at = app({"grain": "week"})
+    real = revenue.revenue_table
+    calls: list[tuple[str, bool]] = []
+
+    def counted(store: object, grain: str, **kwargs: object) -> object:
+        calls.append((grain, bool(kwargs.get("retention", True))))
+        return real(store, grain, **kwargs)
+
+    monkeypatch.setattr(revenue, "revenue_table", counted)
+    engine.forget()
+    st.cache_data.clear()
+    ok(at.run())
+    assert calls.count(("week", True)) == 1
+
+
+def test_the_overview_tiles_are_the_headline_kpis(app: Callable[..., AppTest],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tiles are the registry's headline KPIs, revenue first, then product (and period-1 retention): a KPI
+    leaves the overview by leaving the headline list, in one place."""
+    at = app()
+    assert list(metrics(at)) == ["MRR", "Net new MRR", "Active customers", "Logo churn rate", "NRR", "DAU", "MAU",
+                                 "Stickiness (DAU/MAU)", "Period-1 retention"]
+    monkeypatch.setattr(registry, "HEADLINE", ("mrr", "nrr", "mau"))
+    assert list(metrics(ok(at.run()))) == ["MRR", "NRR", "MAU", "Period-1 retention"]

@@ -75,7 +75,7 @@ def test_every_kpi_page_states_the_week_and_starts_from_it(app: Callable[..., Ap
     assert at.selectbox(key="_url_bridge").value == date(2026, 3, 23), "the bridge opens on that week"
     at = on(at, "app_pages/customers.py")
     assert SHOWING in captions(at)
-    assert at.selectbox(key="drill_period_week").value == date(2026, 3, 23), "who moved, that week"
+    assert at.selectbox(key="_url_moved").value == date(2026, 3, 23), "who moved, that week"
     for page in ("app_pages/engagement.py", "app_pages/retention.py"):
         assert SHOWING in captions(on(at, page)), page
 

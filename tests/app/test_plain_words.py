@@ -143,7 +143,7 @@ def test_the_share_box_shows_the_full_link(app: Callable[..., AppTest], company:
 
 
 def test_a_public_address_wins_behind_a_proxy(app: Callable[..., AppTest], company: Path) -> None:
-    from kpis.ops.sharing import set_public_url
+    from kpis.store.settings import set_public_url
 
     with Store(company) as store:
         set_public_url(store, "https://kpis.example.com/board/")

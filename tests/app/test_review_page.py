@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import review_view
 from kpis.plan import annotations
-from kpis.review.build import build_review, render_html
+from kpis.review.build import build_review
+from kpis.review.html import render_html
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 
@@ -90,13 +90,3 @@ def test_the_review_frames_match_the_review(db_path: Path) -> None:
     assert list(review_view.movers(review)[""]) == ["better"] * 3 + ["worse"] * 3
     churned = review_view.customers(review, review.top_churned)
     assert list(churned.columns) == ["Customer", "Month before", "This month", "Change"]
-
-
-@pytest.mark.parametrize("grain", ["week", "month"])
-def test_review_for_is_build_review(db_path: Path, grain: str) -> None:
-    from kpis.ops.demo import load_demo
-
-    with Store(db_path) as store:
-        load_demo(store)
-        got, expected = review_view.review_for(store, None, grain, notes=(1, 2)), build_review(store, None, grain)
-    assert (got.grain, got.period_start, got.sentences) == (expected.grain, expected.period_start, expected.sentences)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo
 
@@ -37,7 +37,7 @@ def own_targets(app: Callable[..., AppTest], db_path: Path, tmp_path: Path) -> C
     path.write_text(OWN_TARGETS, encoding="utf-8")
     with Store(db_path) as store:
         ((demo_targets,),) = store.query("SELECT import_id FROM imports WHERE source = 'targets_csv'")
-        undo_import(store, int(demo_targets), backup=False)
+        undo(store, int(demo_targets), backup=False)
         import_file(store, path, who="test")
     return app
 

@@ -13,9 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.ui import plan
+from kpis.core.csv_safety import neutralise
 from kpis.core.registry import KPIS
-from kpis.ingest.importer import import_file, undo_import
-from kpis.plan.targets import load_targets
+from kpis.ingest.importer import import_file, undo
+from kpis.plan import target_editor
+from kpis.plan.targets import export_csv, load_targets
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, texts, unescape
 
@@ -48,14 +50,14 @@ def in_db(db_path: Path) -> pd.DataFrame:
 
 def frame(*rows: tuple[object, ...]) -> pd.DataFrame:
     """Rows in the editor's shape: KPI label, grain, period name, target as written, owner, note."""
-    return pd.DataFrame(rows, columns=list(plan.EDITOR_COLUMNS), dtype="object")
+    return pd.DataFrame(rows, columns=list(target_editor.EDITOR_COLUMNS), dtype="object")
 
 
 # -- pure helpers ------------------------------------------------------------------------------------------------------
 
 ORIGINAL = frame(("MRR", "quarter", "Q4 2026", "170,000", "CPO", "Board plan"),
                  ("Logo churn rate", "month", "Nov 2026", "2%", None, None))
-CHOICES = plan.period_choices(date(2026, 11, 22))
+CHOICES = target_editor.period_choices(date(2026, 11, 22))
 
 
 def test_the_editor_shows_labels_periods_and_percentages() -> None:
@@ -64,7 +66,7 @@ def test_the_editor_shows_labels_periods_and_percentages() -> None:
         "period_start": [date(2026, 11, 1), date(2026, 10, 1), date(2026, 11, 16)],
         "period_end": [date(2026, 11, 30), date(2026, 12, 31), date(2026, 11, 22)],
         "target": [0.02, 170000.0, 2.5], "owner": [None, "CPO", None], "note": [None, "Board plan", None]})
-    assert plan.editable(in_force).to_dict("records") == [
+    assert target_editor.editable(in_force).to_dict("records") == [
         {"kpi": "MRR", "grain": "quarter", "period": "Q4 2026", "target": "170,000", "owner": "CPO",
          "note": "Board plan"},
         {"kpi": "Logo churn rate", "grain": "month", "period": "Nov 2026", "target": "2%", "owner": None,
@@ -75,7 +77,7 @@ def test_the_editor_shows_labels_periods_and_percentages() -> None:
 
 
 def test_unchanged_rows_are_not_saved() -> None:
-    rows, problem = plan.check_rows(ORIGINAL, ORIGINAL.copy(), CHOICES)
+    rows, problem = target_editor.check_rows(ORIGINAL, ORIGINAL.copy(), CHOICES)
     assert problem is None and rows.empty
 
 
@@ -86,7 +88,7 @@ def test_changed_and_added_rows_are_saved_as_the_csv_has_them() -> None:
     edited.loc[3] = ["Logo churn rate", "month", "Jan 2027", "1.5%", None, None]
     edited.loc[4] = ["Stickiness (DAU/MAU)", "month", "Jan 2027", "25", None, None]  # a percentage without its %
     edited.loc[5] = [None, None, None, None, None, None]  # a row added and left empty
-    rows, problem = plan.check_rows(ORIGINAL, edited, CHOICES)
+    rows, problem = target_editor.check_rows(ORIGINAL, edited, CHOICES)
     assert problem is None
     assert rows.to_dict("records") == [
         {"row": 1, "kpi": "mrr", "grain": "quarter", "period_start": date(2026, 10, 1), "target": 180000.0,
@@ -98,7 +100,7 @@ def test_changed_and_added_rows_are_saved_as_the_csv_has_them() -> None:
         {"row": 5, "kpi": "stickiness", "grain": "month", "period_start": date(2027, 1, 1), "target": 0.25,
          "owner": None, "note": None},
     ]
-    assert plan.targets_csv(rows).splitlines() == [  # the targets CSV is unchanged: ids, fractions, first days
+    assert target_editor.edits_csv(rows).splitlines() == [  # the targets CSV is unchanged: ids, fractions, first days
         "kpi,grain,period_start,target,owner,note",
         "mrr,quarter,2026-10-01,180000,CPO,Board plan",
         "new_customers,quarter,2027-01-01,90,VP Sales,",
@@ -134,7 +136,7 @@ def test_changed_and_added_rows_are_saved_as_the_csv_has_them() -> None:
 )
 def test_a_bad_row_is_named_and_nothing_is_saved(row: tuple[object, ...], message: str) -> None:
     edited = pd.concat([ORIGINAL, frame(row)], ignore_index=True)
-    rows, problem = plan.check_rows(ORIGINAL, edited, CHOICES)
+    rows, problem = target_editor.check_rows(ORIGINAL, edited, CHOICES)
     assert rows.empty
     assert problem is not None and problem.startswith(message), problem
 
@@ -142,23 +144,23 @@ def test_a_bad_row_is_named_and_nothing_is_saved(row: tuple[object, ...], messag
 def test_a_target_in_force_keeps_its_key_and_cannot_be_deleted() -> None:
     edited = ORIGINAL.copy()
     edited.loc[1, "period"] = "Oct 2026"
-    rows, problem = plan.check_rows(ORIGINAL, edited, CHOICES)
+    rows, problem = target_editor.check_rows(ORIGINAL, edited, CHOICES)
     assert rows.empty and problem is not None and problem.startswith(
         "Row 2 (Logo churn rate, month, Oct 2026): the KPI, grain and period of a target in force")
-    _, problem = plan.check_rows(ORIGINAL, ORIGINAL.iloc[:1], CHOICES)
+    _, problem = target_editor.check_rows(ORIGINAL, ORIGINAL.iloc[:1], CHOICES)
     assert problem is not None and "cannot be deleted here" in problem
 
 
 def test_targets_are_read_as_written() -> None:
     churn, mrr, quick = KPIS["logo_churn_rate"], KPIS["mrr"], KPIS["quick_ratio"]
-    assert [plan.parse_target(churn, t) for t in ("2%", "2", " 0.5 % ", "12.5%")] == [0.02, 0.02, 0.005, 0.125]
-    assert [plan.parse_target(mrr, t) for t in ("170000", "170,000", "$170,000", "-$1,500")] == [
+    assert [target_editor.parse_target(churn, t) for t in ("2%", "2", " 0.5 % ", "12.5%")] == [0.02, 0.02, 0.005, 0.125]
+    assert [target_editor.parse_target(mrr, t) for t in ("170000", "170,000", "$170,000", "-$1,500")] == [
         170000.0, 170000.0, 170000.0, -1500.0]
-    assert plan.parse_target(quick, "2.5") == 2.5
+    assert target_editor.parse_target(quick, "2.5") == 2.5
     for bad in ("", "nan", "inf", "2%%", "1.2.3"):
         with pytest.raises(ValueError, match="the target must be a number such as 2%"):
-            plan.parse_target(churn, bad)
-    assert [plan.target_text(churn, v) for v in (0.02, 0.125, 0.07)] == ["2%", "12.5%", "7%"]
+            target_editor.parse_target(churn, bad)
+    assert [target_editor.target_text(churn, v) for v in (0.02, 0.125, 0.07)] == ["2%", "12.5%", "7%"]
 
 
 def test_export_neutralises_formulas_and_keeps_numbers(tmp_path: Path) -> None:
@@ -168,19 +170,33 @@ def test_export_neutralises_formulas_and_keeps_numbers(tmp_path: Path) -> None:
                                                                                 date(2026, 11, 30)],
         "target": [1_200_000.0, -500.0], "owner": ["=HYPERLINK(\"http://x\")", "@ops"],
         "note": ["+1 for growth", "-5% \tplan\r"]})
-    text = plan.export_csv(targets)
-    rows = list(csv.reader(io.StringIO(text)))
+    text = export_csv(targets)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [
         ["kpi", "grain", "period_start", "target", "owner", "note"],
         ["mrr", "quarter", "2026-10-01", "1200000", "'=HYPERLINK(\"http://x\")", "'+1 for growth"],
-        ["churned_mrr", "month", "2026-11-01", "-500", "'@ops", "'-5% \tplan\n"],
+        ["churned_mrr", "month", "2026-11-01", "-500", "'@ops", "'-5% \tplan\r"],
     ]
-    assert [plan.neutralise(t) for t in ("\tx", "\rx", "x=1", "")] == ["'\tx", "'\rx", "x=1", ""]
+    assert text.count("\r\n") == 3, "a file's line ends are CRLF"
+    assert [neutralise(t) for t in ("\tx", "\rx", "x=1", "")] == ["'\tx", "'\rx", "x=1", ""]
     path = tmp_path / "export.csv"
     path.write_text(text, encoding="utf-8")
     with Store(tmp_path / "round.duckdb") as store:  # the export imports again
         import_file(store, path, expect=("targets_csv",))
         assert sorted(load_targets(store)["target"]) == [-500.0, 1_200_000.0]
+
+
+def test_the_export_keeps_every_digit_of_a_target(tmp_path: Path) -> None:
+    targets = pd.DataFrame({"kpi": ["mrr"], "grain": ["month"], "period_start": [date(2026, 11, 1)],
+                            "period_end": [date(2026, 11, 30)], "target": [1234567.891234567], "owner": [None],
+                            "note": [None]})
+    text = export_csv(targets)
+    assert text == "kpi,grain,period_start,target,owner,note\r\nmrr,month,2026-11-01,1234567.891234567,,\r\n"
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("utf-8"))
+    with Store(tmp_path / "round.duckdb") as store:
+        import_file(store, path, expect=("targets_csv",))
+        assert list(load_targets(store)["target"]) == [1234567.891234567]
 
 
 def test_evaluation_frame_formats_and_marks_the_projection() -> None:
@@ -266,7 +282,7 @@ def test_saving_an_edit_imports_it_and_undo_restores(app: Callable[..., AppTest]
 
     with Store(db_path) as store:
         (last,) = store.query("SELECT max(import_id) FROM imports")[0]
-        undo_import(store, int(last))
+        undo(store, int(last))
     targets = in_db(db_path)
     assert targets.loc[(targets["kpi"] == "mrr") & (targets["period_start"] == date(2026, 10, 1)),
                        "target"].iloc[0] == 170000.0

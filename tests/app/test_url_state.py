@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from app_pages.ui.keys import QUERY_KEYS
 from tests.app.test_pages import needs_demo, unescape
 
 pytestmark = needs_demo
@@ -59,6 +62,17 @@ def test_picking_a_bridge_period_puts_it_in_the_link(app: Callable[..., AppTest]
     assert share_link(at) == "/revenue?grain=month&bridge=2026-07-01"
     ok(at.selectbox(key="_url_bridge").set_value(default).run())
     assert share_link(at) == "/revenue?grain=month", "the default is not written into the link"
+
+
+def test_who_moved_takes_its_period_from_the_link_and_puts_it_there(app: Callable[..., AppTest]) -> None:
+    """The Customers page's "who moved" period is in the URL (``?moved=``) like the bridge's: a link opens it."""
+    at = on(app({"grain": "month", "moved": "2026-08-20"}), "app_pages/customers.py")
+    assert at.selectbox(key="_url_moved").value == date(2026, 8, 1)
+    assert share_link(at) == "/customers?grain=month&moved=2026-08-20"
+    ok(at.selectbox(key="_url_moved").set_value(date(2026, 6, 1)).run())
+    assert share_link(at) == "/customers?grain=month&moved=2026-06-01"
+    ok(at.selectbox(key="_url_moved").set_value(date(2026, 10, 1)).run())
+    assert share_link(at) == "/customers?grain=month", "the last complete month is the default, not in the link"
 
 
 def test_a_weekly_bridge_becomes_its_month_when_the_grain_changes(app: Callable[..., AppTest]) -> None:
@@ -134,3 +148,21 @@ def test_a_page_that_stops_early_links_its_filters_only(seeded: object, app: Cal
     at = on(app({"bridge": "2026-01-05", "retention_mode": "unbounded"}), REVENUE)
     assert any("No subscriptions" in i.value for i in at.info)
     assert share_link(at) == "/revenue"
+
+
+def test_query_keys_are_named_in_keys_py_only() -> None:
+    """A widget bound to the URL and every url_state call name their query key by its constant in
+    app_pages/ui/keys.py, so that renaming a key is one change."""
+    root = Path(__file__).resolve().parents[2]
+    spelled = []
+    for source in sorted((root / "app_pages").rglob("*.py")):
+        if source.name == "keys.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            url_call = isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", None) == "url_state"
+            values = [k.value for k in node.keywords if k.arg == "key"] + (node.args if url_call else [])
+            spelled += [f"{source.name}:{node.lineno} {v.value}" for v in values
+                        if isinstance(v, ast.Constant) and v.value in QUERY_KEYS]
+    assert spelled == []

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kpis.core import access
 from kpis.core.access import (
     AccessConfigError,
     AccessRules,
@@ -246,3 +250,22 @@ def test_the_refusal_names_the_action_the_viewer_and_whom_to_ask(action: str, wo
 def test_a_viewer_without_a_contact_is_told_to_ask_whoever_runs_the_dashboard() -> None:
     assert refusal(Actor("viewer", "bo@example.com"), "undo").endswith(
         "Ask the person who runs this dashboard for editor access.")
+
+
+def test_every_refusal_sentence_is_built_in_kpis_core_access() -> None:
+    """The UI shows access's sentences; no string in it refuses or keeps someone out in words of its own."""
+    root = Path(__file__).resolve().parents[2]
+    words = ("Only editors", "is for editors:", "does not have access", "runs this dashboard")
+    found = []
+    for source in sorted((root / "app_pages").rglob("*.py")) + [root / "dashboard.py"]:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
+                      and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                found += [f"{source.name}:{node.lineno}" for w in words if w in node.value]
+    assert found == []
+    assert access.read_only("Importing files", None) == ("Importing files is for editors: you are signed in as a "
+                                                         "viewer. Ask the person who runs this dashboard for editor "
+                                                         "access.")

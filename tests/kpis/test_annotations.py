@@ -133,12 +133,12 @@ def test_the_data_version_changes_with_every_note_added_or_removed(store):
     three = store.data_version()
     annotations.remove(store, second)
     assert len({before, one, two, three}) == 4, "a cache keyed on the version sees every note at once"
-    assert store.data_version() == before == (0, 0, 0, 0), "no import, no note: as at the start"
+    assert store.data_version() == before == (0, 0, 0, 0, 0), "no import, no note: as at the start"
     annotations.add(store, date(2026, 11, 10), "Outage")
-    assert store.data_version() == (0, 0, 3, 1), "the third note ever, alone"
+    assert store.data_version() == (0, 0, 3, 1, 0), "the third note ever, alone"
     with pytest.raises(InputError):
         annotations.add(store, date(2026, 11, 10), "")  # refused: nothing stored, the version stays
-    assert store.data_version() == (0, 0, 3, 1)
+    assert store.data_version() == (0, 0, 3, 1, 0)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -14,7 +14,7 @@ import pytest
 from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file, undo
 from kpis.metrics.series import series
-from kpis.ops.demo import remove_demo, remove_demo_with_backup
+from kpis.ops.demo import remove_demo_with_backup
 from kpis.plan.annotations import add as add_annotation
 from kpis.store import backup
 from kpis.store.db import SCHEMA_VERSION, Store, migrate
@@ -254,7 +254,7 @@ def test_removing_the_demo_backs_up_once_and_the_backup_brings_it_back(tmp_path:
         assert removal.summary() == ("the demo company was removed (2 imports undone); the database before the "
                                      f"removal is saved as {removal.backup}")
         assert store.query("SELECT user_id FROM events") == [("me",)]
-        assert remove_demo(store) == []  # nothing left to remove: no second backup
+        assert remove_demo_with_backup(store).backup is None  # nothing left to remove: no second backup
     assert backup.automatic_backups(db) == [removal.backup]
     assert removal.backup is not None and removal.backup.name.endswith(".before-remove-demo.duckdb")
     backup.restore(db, removal.backup)

@@ -40,6 +40,26 @@ def test_import_imports_undo_round_trip(tmp_path, write):
     assert kpis("imports", db=db).stdout.splitlines()[1].split()[:2] == ["1", "undone"]
 
 
+def test_targets_export_writes_the_targets_csv_that_imports_again(tmp_path, write):
+    db = tmp_path / "cli.duckdb"
+    targets = write("t.csv", b"kpi,grain,period_start,target,owner,note\r\n"
+                             b"stickiness,quarter,2026-04-01,0.0000001,,\"line one\rline two\"\r\n"
+                             b"mrr,month,2026-01-01,1234567.891234567,=CPO,\"growth, a lot\"\r\n")
+    assert kpis("targets", "import", str(targets), db=db).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "kpis", "--db", str(db), "targets", "export"], capture_output=True,
+                          env=env, cwd=ROOT, timeout=300)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout == (b"kpi,grain,period_start,target,owner,note\n"
+                           b"mrr,month,2026-01-01,1234567.891234567,'=CPO,\"growth, a lot\"\n"
+                           b"stickiness,quarter,2026-04-01,0.0000001,,\"line one\rline two\"\n")
+    again = tmp_path / "again.duckdb"
+    assert kpis("targets", "import", str(write("export.csv", done.stdout)), db=again).returncode == 0
+    with Store(db) as first, Store(again) as second:
+        sql = "SELECT kpi, grain, period_start, \"value\", note FROM targets ORDER BY kpi"
+        assert first.query(sql) == second.query(sql)
+
+
 def test_bad_file_exits_non_zero_with_one_message_and_no_traceback(tmp_path, write):
     db = tmp_path / "cli.duckdb"
     good = write("good.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n")

@@ -11,10 +11,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app_pages.ui import plan
 from kpis.core import csv_safety
 from kpis.core.csv_safety import FORMULA_START, csv_line, frame_csv, is_number_text, neutralise, text_cell
-from kpis.metrics.drilldown import safe_csv
+from kpis.metrics import drilldown
+from kpis.plan.targets import export_csv
 
 
 def test_neutralise_exact() -> None:
@@ -67,9 +67,11 @@ def test_frame_csv_neutralises_text_and_header_keeps_numbers() -> None:
 
 def test_every_writer_uses_the_one_rule() -> None:
     """The drill-down download and the targets export are the shared module's rule, not copies of it."""
-    assert safe_csv(pd.DataFrame({"n": ["-x"]})) == frame_csv(pd.DataFrame({"n": ["-x"]}))
-    assert plan.neutralise("=1") == "'=1" and plan.neutralise(None) == "" and plan.neutralise("-12.5") == "-12.5"
-    assert not hasattr(plan, "FORMULA_START") and csv_safety.FORMULA_START == ("=", "+", "-", "@", "\t", "\r")
+    assert not hasattr(drilldown, "safe_csv")  # the drill-down page writes with frame_csv itself
+    targets = pd.DataFrame({"kpi": ["mrr"], "grain": ["month"], "period_start": [date(2026, 1, 1)],
+                            "target": [1.0], "owner": ["=1"], "note": ["-12.5"]})
+    assert export_csv(targets).split("\r\n")[1] == "mrr,month,2026-01-01,1,'=1,-12.5"
+    assert csv_safety.FORMULA_START == ("=", "+", "-", "@", "\t", "\r")
 
 
 def _dangerous_cells(text: str) -> list[str]:
@@ -120,7 +122,7 @@ def test_no_output_cell_starts_a_formula(names: list[str], numbers: list[float])
     targets = pd.DataFrame({"kpi": names, "grain": names, "period_start": [date(2026, 1, 1)] * len(names),
                             "period_end": [date(2026, 1, 31)] * len(names), "target": numbers[: len(names)],
                             "owner": names, "note": list(reversed(names))})
-    outputs.append(plan.export_csv(targets))
+    outputs.append(export_csv(targets))
     for text in outputs:
         assert all(_safe(c) for c in _dangerous_cells(text)), text
     for name in names:  # and the quoted text is the name itself with quotes only in front of formula starts

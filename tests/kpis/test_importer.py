@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.errors import InputError
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.store.db import Store
 
 EVENTS_HEADER = "user_id,event,timestamp\n"
@@ -39,31 +39,31 @@ def test_overlapping_exports_never_double_count_and_undo_hands_over(store, write
     r2 = import_file(store, weeks12)
     assert (r2.rows_added, r2.duplicates) == (1, 2)
     assert len(_events(store)) == 3
-    undo_import(store, r1.import_id)
+    undo(store, r1.import_id)
     # week 1's rows were also in the second export: they stay, now owned by it
     assert _events(store) == [
         ("u1", "a", datetime(2026, 1, 5, 10), r2.import_id),
         ("u2", "a", datetime(2026, 1, 6, 10), r2.import_id),
         ("u3", "b", datetime(2026, 1, 12, 9), r2.import_id),
     ]
-    undo_import(store, r2.import_id)
+    undo(store, r2.import_id)
     assert _events(store) == []
     assert store.query("SELECT count(*) FROM event_claims")[0][0] == 0
 
 
 def test_undo_twice_and_unknown_import_are_clear_errors(store, write):
     r = import_file(store, write("e.csv", EVENTS_HEADER + "u1,a,2026-01-05T10:00:00Z\n"))
-    undo_import(store, r.import_id)
+    undo(store, r.import_id)
     with pytest.raises(InputError, match="already undone"):
-        undo_import(store, r.import_id)
+        undo(store, r.import_id)
     with pytest.raises(InputError, match="no import 99"):
-        undo_import(store, 99)
+        undo(store, 99)
 
 
 def test_after_undo_the_same_file_imports_again(store, write):
     path = write("e.csv", EVENTS_HEADER + "u1,a,2026-01-05T10:00:00Z\n")
     r = import_file(store, path)
-    undo_import(store, r.import_id)
+    undo(store, r.import_id)
     again = import_file(store, path)
     assert again.status == "ok" and again.rows_added == 1
 
@@ -81,7 +81,7 @@ def test_newer_export_replaces_a_subscription_and_undo_restores_it(store, write)
     assert (r_new.rows_added, r_new.rows_updated, r_new.duplicates) == (0, 1, 1)
     current = store.query("SELECT subscription_id, status, ended_at FROM subscriptions ORDER BY 1")
     assert current == [("s1", "canceled", datetime(2026, 3, 1)), ("s2", "active", None)]
-    undo_import(store, r_new.import_id)
+    undo(store, r_new.import_id)
     current = store.query("SELECT subscription_id, status, ended_at FROM subscriptions ORDER BY 1")
     assert current == [("s1", "active", None), ("s2", "active", None)]
     assert store.query("SELECT import_id FROM subscriptions WHERE subscription_id = 's1'") == [(r_old.import_id,)]
@@ -122,10 +122,10 @@ UNIVERSE = [(f"u{u}", e, f"2026-01-0{d}T10:00:00Z") for u, e, d in itertools.pro
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=st.lists(st.sets(st.sampled_from(UNIVERSE), min_size=1), min_size=1, max_size=4),
-       undo=st.lists(st.integers(0, 3), max_size=3, unique=True))
-def test_stored_events_are_the_union_of_live_imports(tmp_path: Path, files, undo):
+       undone=st.lists(st.integers(0, 3), max_size=3, unique=True))
+def test_stored_events_are_the_union_of_live_imports(tmp_path: Path, files, undone):
     """Oracle: after any imports and undos, events = the set union of the files of imports still live."""
-    db = tmp_path / f"p{abs(hash((tuple(map(frozenset, files)), tuple(undo))))}.duckdb"
+    db = tmp_path / f"p{abs(hash((tuple(map(frozenset, files)), tuple(undone))))}.duckdb"
     with Store(db) as store:
         ids, contents = [], {}
         for index, rows in enumerate(files):
@@ -135,9 +135,9 @@ def test_stored_events_are_the_union_of_live_imports(tmp_path: Path, files, undo
             if result.status == "ok":
                 ids.append(result.import_id)
                 contents[result.import_id] = rows
-        for position in undo:
+        for position in undone:
             if position < len(ids) and ids[position] in contents:
-                undo_import(store, ids[position])
+                undo(store, ids[position])
                 del contents[ids[position]]
         expected = set().union(*contents.values()) if contents else set()
         stored = store.query("SELECT user_id, event, strftime(ts, '%Y-%m-%dT%H:%M:%SZ'), import_id FROM events")
@@ -157,7 +157,7 @@ def test_undoing_a_middle_import_keeps_what_a_later_one_still_states(store, writ
     r2 = import_file(store, v2)
     r3 = import_file(store, v3)
     assert (r3.rows_added, r3.rows_updated, r3.duplicates) == (1, 0, 2)
-    undo_import(store, r2.import_id)
+    undo(store, r2.import_id)
     # the third export still says s1 = 20 and s2 exists: undoing the second changes nothing it states
     assert store.query("SELECT subscription_id, amount FROM subscriptions ORDER BY 1") == [
         ("s1", 20.0), ("s2", 5.0), ("s3", 1.0)]
@@ -183,10 +183,10 @@ def test_the_log_row_is_running_until_the_data_commits_and_caches_keep_their_key
                          store.query("SELECT count(*) FROM events")[0][0], store.data_version()))
 
     result = import_file(store, write("b.csv", EVENTS_HEADER + "u2,a,2026-01-06T10:00:00Z\n"), progress=progress)
-    assert seen == [([(1, "ok"), (2, "running")], 1, (1, 0, 0, 0))]
+    assert seen == [([(1, "ok"), (2, "running")], 1, (1, 0, 0, 0, 0))]
     assert result.import_id == 2
     assert store.query("SELECT import_id, status, rows_added FROM imports ORDER BY 1") == [(1, "ok", 1), (2, "ok", 1)]
-    assert store.data_version() == (2, 0, 0, 0)
+    assert store.data_version() == (2, 0, 0, 0, 0)
 
 
 def test_an_import_stopped_by_ctrl_c_is_logged_interrupted_and_stores_nothing(store, write):
@@ -201,7 +201,7 @@ def test_an_import_stopped_by_ctrl_c_is_logged_interrupted_and_stores_nothing(st
     assert store.query("SELECT count(*) FROM events") == [(0,)]
     with pytest.raises(InputError, match=r"^import 1 \(e.csv\) was interrupted and stored nothing; there is "
                                          r"nothing to undo$"):
-        undo_import(store, 1)
+        undo(store, 1)
     assert (import_file(store, path).status, store.query("SELECT count(*) FROM events")) == ("ok", [(1,)])
 
 

@@ -23,7 +23,9 @@ from kpis.ingest.importer import import_file
 from kpis.plan.anomalies import anomalies
 from kpis.plan.scorecard import compare
 from kpis.plan.targets import evaluate
-from kpis.review.build import build_review, render_html, render_markdown
+from kpis.review.build import build_review
+from kpis.review.html import render_html
+from kpis.review.markdown import render_markdown
 from kpis.store.db import Store
 from tests.kpis import two_sources
 from tests.kpis.helpers import EVENTS_HEADER, SUBS_HEADER

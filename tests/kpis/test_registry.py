@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, TABLES
+from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, REVIEW_GRAINS, TABLES, TARGET_GRAINS, TREND_GRAINS
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.revenue import REVENUE_COLUMNS
 
@@ -29,3 +29,13 @@ def test_ratios_of_flows_count_over_the_period() -> None:
     # churn rates divide what happened over the period; NRR compares the period's end with a year before
     assert KPIS["logo_churn_rate"].aggregation == "flow" and KPIS["nrr"].aggregation == "snapshot"
     assert [k for k in HEADLINE if KPIS[k].over_period] == ["net_new_mrr", "logo_churn_rate"]
+
+
+def test_each_part_offers_its_named_grains() -> None:
+    assert TREND_GRAINS == ("week", "month", "quarter")
+    assert TARGET_GRAINS == ("week", "month", "quarter", "year")
+    assert REVIEW_GRAINS == ("week", "month")
+
+
+def test_only_adoption_needs_an_event() -> None:
+    assert [k.id for k in KPIS.values() if k.needs_event] == ["adoption"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from kpis.core.errors import DataError, InputError
-from kpis.metrics.revenue import revenue_as_of, revenue_table
+from kpis.metrics.revenue import Bridge, bridge, revenue_as_of, revenue_table
 from kpis.metrics.series import series
 from kpis.store.db import Store
 from tests.kpis.helpers import SUBS_HEADER, assert_values, column, load, subs
@@ -523,3 +524,15 @@ def test_a_churn_rate_is_exact_when_its_denominator_is_not_a_round_number(store,
                                       "ended_at\ns0,c1,10,month,3,2026-01-01,2026-01-02\n"))
     table = revenue_table(store, "day", end=date(2026, 1, 2)).set_index("period_start")
     assert table.loc[date(2026, 1, 2), "revenue_churn_rate"] == 1.0
+
+
+def test_the_bridge_of_a_period_starts_where_the_period_before_ended():
+    jan, feb = date(2026, 1, 1), date(2026, 2, 1)
+    table = pd.DataFrame({"period_start": [jan, feb], "mrr": [100.0, 130.0], "net_new_mrr": [100.0, 30.0],
+                          "new_mrr": [100.0, 40.0], "expansion_mrr": [0.0, 10.0], "reactivation_mrr": [0.0, 5.0],
+                          "contraction_mrr": [0.0, -5.0], "churned_mrr": [0.0, -20.0]})
+    assert bridge(table, feb) == Bridge(100.0, 40.0, 10.0, 5.0, -5.0, -20.0, 130.0)
+    assert bridge(table, jan) == Bridge(0.0, 100.0, 0.0, 0.0, 0.0, 0.0, 100.0)
+    assert bridge(table, date(2026, 3, 1)) is None
+    assert bridge(table, feb).movements == (("New", 40.0), ("Expansion", 10.0), ("Reactivation", 5.0),
+                                            ("Contraction", -5.0), ("Churned", -20.0))

@@ -18,7 +18,7 @@ import pytest
 from kpis.cli import review as review_cli
 from kpis.cli.main import main
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import KPIS
+from kpis.core.registry import HEADLINE, KPIS, MAGNITUDE
 from kpis.metrics.engagement import engagement_as_of
 from kpis.metrics.movements import customer_changes
 from kpis.metrics.reporting import complete_period
@@ -26,19 +26,10 @@ from kpis.metrics.revenue import revenue_as_of
 from kpis.metrics.series import series
 from kpis.ops.demo import load_demo
 from kpis.plan import annotations
-from kpis.review.build import (
-    HEADLINE,
-    MAGNITUDE,
-    Anomaly,
-    Change,
-    build_review,
-    improved,
-    rank_size,
-    relative_change,
-    render_html,
-    render_markdown,
-)
-from kpis.review.markdown import anomaly_cells, change_cell, mover_text
+from kpis.review.build import build_review, improved, rank_size, relative_change
+from kpis.review.html import render_html
+from kpis.review.markdown import anomaly_cells, change_cell, mover_text, render_markdown
+from kpis.review.model import Anomaly, Change
 from kpis.store.db import Store
 from tests.kpis.helpers import load, subs
 
@@ -264,6 +255,26 @@ def small(store, tmp_path) -> Store:
                                          "net_new_mrr,month,2026-02-01,50,CPO,\n")
     annotations.add(store, date(2026, 2, 12), "<img src=x onerror=alert(1)>")
     return store
+
+
+def test_a_yearly_target_is_named_by_its_year(store, tmp_path):
+    load(store, tmp_path, "customers.csv", SMALL_CUSTOMERS)
+    subs(store, tmp_path, SMALL_SUBS)
+    load(store, tmp_path, "targets.csv", "kpi,grain,period_start,target,owner,note\nmrr,year,2026-01-01,4000,CPO,\n")
+    text = render_markdown(build_review(store, FEB, "month"))
+    assert "MRR was flat month over month at \\$333, 8% of the 2026 target of \\$4.00k" in text  # 333.33 / 4000
+    assert "| 8% of 2026 (" in text and "1 Jan 2026" not in text
+
+
+def test_a_target_cell_escapes_its_amount_once(store, tmp_path):
+    """The table's target cell is escaped as every cell is, once: ``\\$4.00k`` reads as $4.00k, ``\\\\\\$`` would
+    show a backslash."""
+    load(store, tmp_path, "customers.csv", SMALL_CUSTOMERS)
+    subs(store, tmp_path, SMALL_SUBS)
+    load(store, tmp_path, "targets.csv", "kpi,grain,period_start,target,owner,note\nmrr,year,2026-01-01,4000,CPO,\n")
+    row = next(line for line in render_markdown(build_review(store, FEB, "month")).splitlines()
+               if line.startswith("| MRR |"))
+    assert row.endswith("| 8% of 2026 (\\$4.00k) · projected 12% · off track |")
 
 
 def test_a_segment_review_shows_no_company_target(small):

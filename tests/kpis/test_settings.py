@@ -66,6 +66,18 @@ def test_a_stored_value_that_is_not_valid_reads_as_the_default(store: Store, tmp
     assert list(series(store, "dau", "day")["value"]) == [2.0], "read in UTC, every event active"
 
 
+def test_every_settings_write_is_a_new_data_version(store: Store) -> None:
+    assert store.data_version() == (0, 0, 0, 0, 0)
+    settings.set_timezone(store, "Europe/Berlin")
+    assert store.data_version() == (0, 0, 0, 0, 1), "a cache of KPI values keyed on the version sees the timezone"
+    settings.set_currency(store, "eur")
+    assert store.data_version() == (0, 0, 0, 0, 2)
+    with pytest.raises(InputError):
+        settings.set_currency(store, "EURO")  # refused: nothing stored, the version stays
+    assert store.data_version() == (0, 0, 0, 0, 2)
+    assert settings.timezone(store) == "Europe/Berlin" and settings.currency(store) == "EUR"
+
+
 @given(text=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12))
 def test_a_number_from_the_environment_is_a_number_or_one_line(text: str) -> None:
     with pytest.MonkeyPatch.context() as env:

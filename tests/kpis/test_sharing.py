@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.ops.sharing import check_base_url, full_link, public_url, set_public_url
+from kpis.ops.sharing import full_link
 from kpis.store.db import Store
+from kpis.store.settings import check_public_url, public_url, set_public_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("  http://10.0.0.5:8501/board/ ", "http://10.0.0.5:8501/board"),
 ])
 def test_plain_addresses_are_kept_without_a_trailing_slash(text, stored):
-    assert check_base_url(text) == stored
+    assert check_public_url(text) == stored
 
 
 @pytest.mark.parametrize("text", [
@@ -33,7 +34,7 @@ def test_plain_addresses_are_kept_without_a_trailing_slash(text, stored):
 ])
 def test_anything_else_is_refused(text):
     with pytest.raises(InputError, match=r"^public_url: expected an address such as https://kpis\.example\.com"):
-        check_base_url(text)
+        check_public_url(text)
 
 
 def test_a_stored_value_is_checked_again_before_use(tmp_path):

@@ -64,6 +64,12 @@ def test_attainment_and_status_of_both_directions():
     assert math.isnan(attainment(5, 0, True)) and status(5, 0, True) is None
 
 
+def test_an_infinite_or_missing_value_has_no_attainment_and_no_status():
+    for value in (math.inf, -math.inf, pd.NA, None):
+        assert math.isnan(attainment(value, 100.0, True)) and status(value, 100.0, True) is None
+        assert math.isnan(attainment(50.0, value, False)) and status(50.0, value, False) is None
+
+
 def test_evaluate_complete_partial_and_missing(store, write):
     # c1 pays 100/month from Jan 1, c2 50 from Mar 1, c4 25 from Jan 1 to Jun 10; c3 30 from May 10
     import_file(store, write("s.csv", SUBS + "a,c1,100,month,2026-01-01,\nb,c2,50,month,2026-03-01,\n"

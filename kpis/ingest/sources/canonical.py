@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from kpis.core.errors import InputError
-from kpis.core.target_rules import TARGET_GRAINS, check_target
+from kpis.core.registry import TARGET_GRAINS
+from kpis.core.target_rules import check_target
 from kpis.ingest.sources.base import (
     NULLS,
     Row,

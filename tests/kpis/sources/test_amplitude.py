@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources import amplitude, mixpanel, posthog
 from kpis.ingest.sources.base import sniff
 from kpis.ingest.sources.detect import detect
@@ -116,7 +116,7 @@ def test_overlapping_reupload_counts_each_event_once_and_undo_keeps_the_overlap(
     assert (second.rows_read, second.rows_added, second.duplicates) == (5, 2, 3)  # overlap: the 3 week-1 events
     assert _events(store) == sorted(ROWS_1 + ROWS_2, key=lambda r: r[3])
 
-    undo_import(store, first.import_id)  # type: ignore[arg-type]
+    undo(store, first.import_id)  # type: ignore[arg-type]
     assert _events(store) == sorted(ROWS_1 + ROWS_2, key=lambda r: r[3])
     assert store.query("SELECT DISTINCT import_id FROM events") == [(second.import_id,)]
 

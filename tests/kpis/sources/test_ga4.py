@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources import ga4, stripe
 from kpis.ingest.sources.base import sniff
 from kpis.ingest.sources.detect import detect
@@ -168,6 +168,6 @@ def test_reimport_is_duplicate_and_newer_overlapping_export_wins_until_undone(st
     assert (newer.rows_added, newer.rows_updated) == (1, 1)
     assert [(p[3], p[4]) for p in _points(store)] == [(date(2026, 9, 1), 5.0), (date(2026, 9, 2), 8.0),
                                                       (date(2026, 9, 3), 9.0)]
-    undo_import(store, newer.import_id)
+    undo(store, newer.import_id)
     assert [(p[3], p[4]) for p in _points(store)] == [(date(2026, 9, 1), 5.0), (date(2026, 9, 2), 6.0)]
     assert first.status == "ok"

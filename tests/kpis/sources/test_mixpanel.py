@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources.base import sniff
 from kpis.ingest.sources.detect import detect
 from kpis.ingest.textfile import open_text
@@ -78,7 +78,7 @@ def test_overlapping_reupload_and_undo(store: Store, write: Write) -> None:
     assert (second.rows_read, second.rows_added, second.duplicates) == (5, 1, 4)
     assert _events(store) == ROWS_1 + ROWS_2
 
-    undo_import(store, first.import_id)  # type: ignore[arg-type]
+    undo(store, first.import_id)  # type: ignore[arg-type]
     assert _events(store) == ROWS_1 + ROWS_2
 
 

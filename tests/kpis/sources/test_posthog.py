@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources.base import sniff
 from kpis.ingest.sources.detect import detect
 from kpis.ingest.textfile import open_text
@@ -96,7 +96,7 @@ def test_overlapping_reupload_and_undo(store: Store, write: Write) -> None:
     second = import_file(store, write("weeks1-2.csv", WEEK_1 + WEEK_2.split("\n", 1)[1]))
     assert (second.rows_read, second.rows_added, second.duplicates) == (4, 1, 3)
     assert _events(store) == ROWS_1 + ROWS_2
-    undo_import(store, first.import_id)  # type: ignore[arg-type]
+    undo(store, first.import_id)  # type: ignore[arg-type]
     assert _events(store) == ROWS_1 + ROWS_2
 
 

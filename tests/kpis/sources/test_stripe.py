@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kpis.core.errors import InputError
-from kpis.ingest.importer import import_file, undo_import
+from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources import ga4, stripe
 from kpis.ingest.sources.base import sniff
 from kpis.ingest.sources.detect import detect
@@ -274,7 +274,7 @@ def test_newer_export_replaces_status_and_undo_restores_it(store, write):
     assert _subscriptions(store) == [
         ("sub_1", "cus_1", "pro", 99.0, 1.0, "USD", "month", 1, "canceled", datetime(2026, 1, 5, 10), None,
          datetime(2026, 10, 1, 9), datetime(2026, 10, 5, 10))]
-    undo_import(store, newer.import_id)
+    undo(store, newer.import_id)
     assert _subscriptions(store) == [
         ("sub_1", "cus_1", "pro", 99.0, 1.0, "USD", "month", 1, "active", datetime(2026, 1, 5, 10), None, None,
          None)]
