@@ -17,7 +17,6 @@ from app_pages.ui.text import message, plain
 from kpis.core.errors import DataError, InputError
 from kpis.metrics import engine
 from kpis.metrics.engagement import engagement_as_of
-from kpis.metrics.engine import revenue_table
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.revenue import revenue_as_of
 from kpis.store.db import Store
