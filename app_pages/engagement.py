@@ -10,6 +10,7 @@ from app_pages.ui import cache, cards, charts, plan, scaffold, tables
 from app_pages.ui import format as fmt
 from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
+from kpis.core.calendar import cohort_grain
 from kpis.core.registry import KPIS
 from kpis.ingest import event_names
 from kpis.metrics import engagement, engine, warmup
@@ -38,11 +39,13 @@ plan.anomaly_notes(flags, ("dau", "mau", "stickiness"), grain)
 users = {"DAU (mean)": ("dau", series_of(shown, "dau")), "WAU": ("wau", series_of(shown, "wau")),
          "MAU": ("mau", series_of(shown, "mau"))}
 first_event = scaffold.data_starts(store)["engagement"]
+notes = cache.annotations(store)  # drawn on every time chart
 charts.show(charts.with_warm_up(charts.lines(
     {name: series for name, (_, series) in users.items()}, KPIS["mau"],
     f"Active users per {grain}: DAU is the mean over the days, WAU and MAU the 7- and 30-day counts at the "
     "period's end", grain, **plan.on_chart(store, users, grain, end, chosen.segment, ahead=ahead, project=True)),
-    warmup.warming_periods([KPIS["wau"], KPIS["mau"]], shown["period_start"], grain, first_event, end), grain))
+    warmup.warming_periods([KPIS["wau"], KPIS["mau"]], shown["period_start"], grain, first_event, end), grain),
+    notes)
 
 left, right = st.columns(2)
 with left:
@@ -51,9 +54,10 @@ with left:
         charts.lines({"Stickiness": sticky}, KPIS["stickiness"], "Stickiness (mean DAU / mean MAU)", grain,
                      **plan.on_chart(store, {"Stickiness": ("stickiness", sticky)}, grain, end, chosen.segment,
                                      ahead=ahead)),
-        warmup.warming_periods([KPIS["stickiness"]], sticky["period_start"], grain, first_event, end), grain))
+        warmup.warming_periods([KPIS["stickiness"]], sticky["period_start"], grain, first_event, end), grain),
+        notes)
 with right:
-    curve_grain = "week" if grain == "week" else "month"
+    curve_grain = cohort_grain(grain)
     periods = table if curve_grain == grain else cache.computed(
         store, engine.engagement_table, curve_grain, end=end, segment=chosen.segment, kpis=("active_users",))
     curve_period = scaffold.last_complete(store, chosen, curve_grain)
@@ -63,7 +67,7 @@ with right:
     else:
         period = periods["period_start"].iloc[at]
         curve = cache.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
-        when = f"{'the ' if curve_grain == 'week' else ''}{fmt.period(period, curve_grain)}"
+        when = fmt.period(period, curve_grain, in_sentence=True)
         charts.show(charts.power_curve(curve, f"Power-user curve: users by days active in {when}"))
 
 st.subheader("Feature adoption")
@@ -90,7 +94,7 @@ else:
             "users": users.iloc[0] if len(users) else None, "adoption": shown_value.value,
             "change": shown_value.change, "_sort": shown_value.value if fmt.finite(shown_value.value) else -1.0})
     st.caption(plain(
-        f"Users who did each event in {'the ' if grain == 'week' else ''}{fmt.period(period, grain)} / users active "
+        f"Users who did each event in {fmt.period(period, grain, in_sentence=True)} / users active "
         f"in it; change against the {chosen.compare_label} in percentage points. Events an analytics tool sends "
         "about itself or about who a user is (a feature flag checked, a user identified) are left out."))
     columns = {"Event": st.column_config.TextColumn(width=260), "Users": st.column_config.TextColumn(width=90),
