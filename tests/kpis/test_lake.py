@@ -182,7 +182,7 @@ def test_the_manifest_says_what_the_lake_holds(small, tmp_path):
     assert read_manifest(lake) == {
         "lake_format": 1,
         "schema_version": SCHEMA_VERSION,
-        "data_version": [7, 0, 0, 0],  # seven imports, none undone, no notes
+        "data_version": [7, 0, 0, 0, 0],  # seven imports, none undone, no notes, no settings written
         "tables": {
             "events": {"path": "events", "rows": 3, "partitioned_by": "day", "partition_time_zone": "UTC"},
             "subscriptions": {"path": "subscriptions.parquet", "rows": 3},
