@@ -44,14 +44,16 @@ def first_active_day(store: Store) -> date | None:
 
 
 def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | None = None,
-          windows: tuple[str, ...] = ("dau", "wau", "mau")) -> pd.DataFrame:
+          windows: tuple[str, ...] = ("dau", "wau", "mau"), gaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """``day`` and the requested rolling counts (dau, wau, mau) for every day from the first active day to
-    the as-of date; days without events count as 0."""
+    the as-of date; days without events count as 0. ``gaps``: :func:`day_gaps` up to the same date, when at
+    hand already."""
     as_of = end or engagement_as_of(store)
     first = first_active_day(store)
     if as_of is None or first is None or first > as_of:
         return pd.DataFrame(columns=["day", *windows])
-    gaps = _day_gaps(store, as_of, segment)
+    if gaps is None:
+        gaps = day_gaps(store, as_of, segment)
     day = pd.to_datetime(gaps["day"])
     days = pd.date_range(first, as_of, freq="D")
     out = pd.DataFrame({"day": days.date})
@@ -68,7 +70,7 @@ def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | N
 GAP_CAP = 93
 
 
-def _day_gaps(store: Store, as_of: date, segment: tuple[str, str] | None,
+def day_gaps(store: Store, as_of: date, segment: tuple[str, str] | None,
               days: tuple[date, date] | None = None) -> pd.DataFrame:
     """``day``, ``gap`` (days to the user's next active day, at most :data:`GAP_CAP`), ``n`` (active users) and
     ``events``: the user-days up to ``as_of`` (on ``days`` only, when given) added up per day and gap, in one pass
@@ -91,10 +93,12 @@ def _on_days(rows: pd.DataFrame, days: pd.DatetimeIndex) -> pd.Series:
 
 def engagement_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
                      segment: tuple[str, str] | None = None,
-                     kpis: tuple[str, ...] = ENGAGEMENT_COLUMNS, per_day: pd.DataFrame | None = None) -> pd.DataFrame:
+                     kpis: tuple[str, ...] = ENGAGEMENT_COLUMNS, per_day: pd.DataFrame | None = None,
+                     gaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per period with the requested engagement KPIs; ``partial`` marks a period cut short by the
     as-of date. Only what ``kpis`` needs is computed; ``per_day``: the rolling counts of every day (:func:`daily`
-    with every window, up to the same ``end``), when they are at hand already (they do not depend on the grain).
+    with every window, up to the same ``end``) and ``gaps`` (:func:`day_gaps` up to it), when they are at hand
+    already (neither depends on the grain).
 
     The periods run from the first event day, or from ``start`` when it is earlier: periods before any event
     count 0 users and have undefined means and rolling counts.
@@ -112,7 +116,8 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
         needed |= {"dau", "mau"}
     if needed:
         if per_day is None:
-            per_day = daily(store, end=as_of, segment=segment, windows=tuple(w for w in WINDOWS if w in needed))
+            per_day = daily(store, end=as_of, segment=segment, windows=tuple(w for w in WINDOWS if w in needed),
+                            gaps=gaps)
         per_day = per_day.copy(deep=False)
         per_day["period_start"] = [period_start(d, grain) for d in per_day["day"]]
         means = per_day.groupby("period_start").mean(numeric_only=True)
@@ -125,7 +130,7 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
         if "stickiness" in kpis:
             out["stickiness"] = [_ratio(means["dau"].get(p.start), means["mau"].get(p.start)) for p in periods]
     if {"active_users", "events_per_active_user"} & set(kpis):
-        counts = _period_counts(store, grain, as_of, segment)
+        counts = _period_counts(store, grain, as_of, segment, gaps=gaps)
         active = [int(counts["active_users"].get(p.start, 0)) for p in periods]
         if "active_users" in kpis:
             out["active_users"] = active
@@ -155,11 +160,12 @@ def last_active_in_period_sql(grain: str) -> str:
 
 
 def _period_counts(store: Store, grain: str, as_of: date, segment: tuple[str, str] | None,
-                   days: tuple[date, date] | None = None) -> pd.DataFrame:
+                   days: tuple[date, date] | None = None, gaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Active users (distinct, over the period) and events per period (on ``days`` only, when given), indexed by
     period start. A user counts once per period: on their last active day of it up to ``as_of``, the one whose
     next active day is later than ``as_of`` or in another period (:func:`last_active_in_period_sql`'s rule)."""
-    gaps = _day_gaps(store, as_of, segment, days)
+    if gaps is None:
+        gaps = day_gaps(store, as_of, segment, days)
     if gaps.empty:
         return pd.DataFrame({"active_users": [], "events": []}, index=pd.Index([], name="period_start"))
     day = list(pd.to_datetime(gaps["day"]).dt.date)

@@ -47,11 +47,19 @@ def _revenue(store: Store, grain: str, start: date | None, end: date | None, seg
 def _engagement(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,
                 event: str | None) -> pd.DataFrame:
     per_day = memoized(store, "daily", _daily, end, segment)  # the same at every grain
-    return engagement.engagement_table(store, grain, start=start, end=end, segment=segment, per_day=per_day)
+    gaps = memoized(store, "day_gaps", _gaps, end, segment)  # one pass over user_days for the period counts too
+    return engagement.engagement_table(store, grain, start=start, end=end, segment=segment, per_day=per_day,
+                                       gaps=gaps)
+
+
+def _gaps(store: Store, end: date | None, segment: Segment | None) -> pd.DataFrame:
+    as_of = end or engagement.engagement_as_of(store)
+    return engagement.day_gaps(store, as_of, segment) if as_of is not None else pd.DataFrame()
 
 
 def _daily(store: Store, end: date | None, segment: Segment | None) -> pd.DataFrame:
-    return engagement.daily(store, end=end, segment=segment)
+    gaps = memoized(store, "day_gaps", _gaps, end, segment)
+    return engagement.daily(store, end=end, segment=segment, gaps=gaps)
 
 
 def _engagement_rolling(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kpis.ingest.importer import import_file, undo
-from kpis.metrics import engine
+from kpis.metrics import engagement, engine
 from kpis.metrics.series import series, trend_series
 from kpis.plan.targets import evaluate
 from kpis.store.settings import set_timezone
@@ -147,3 +147,24 @@ def test_a_trend_reads_a_lighter_table_with_the_same_values(store, write):
     runs = engine.computations()
     trend_series(store, "mrr", "week")  # the full table is at hand now: read from it
     assert engine.computations() == runs
+
+
+def test_the_user_days_are_summed_once_for_every_grain(store, write, monkeypatch):
+    """Every engagement count follows from one pass over ``user_days`` (its rows summed per day and gap): the
+    rolling counts and each grain's active users read the same pass."""
+    import_file(store, write("e.csv", "user_id,event,timestamp\nu1,a,2026-01-05T10:00:00Z\n"
+                                      "u2,a,2026-01-06T10:00:00Z\nu1,a,2026-01-20T10:00:00Z\n"))
+    passes = []
+    real = engagement.day_gaps
+
+    def counted(*args, **kwargs):
+        passes.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engagement, "day_gaps", counted)
+    engine.forget()
+    week = engine.engagement_table(store, "week", kpis=("dau", "active_users"))
+    month = engine.engagement_table(store, "month", kpis=("active_users",))
+    assert len(passes) == 1
+    # u1 on Jan 5 and Jan 20, u2 on Jan 6: weeks of Jan 5 (both) and Jan 19 (u1); January: both
+    assert list(week["active_users"]) == [2, 0, 1] and list(month["active_users"]) == [2]
