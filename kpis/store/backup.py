@@ -26,6 +26,7 @@ from kpis.core.errors import InputError
 from kpis.store import catalog, derived
 from kpis.store.db import SCHEMA_VERSION, DatabaseInUse, NewerDatabase, Store, connection_config
 from kpis.store.db import first_line as _first_line
+from kpis.store.durable import fsync_file, sync_dir
 from kpis.store.settings import env_number
 
 #: The folder, next to the database file, that holds the automatic backups.
@@ -86,9 +87,9 @@ def backup(store: Store, dest: str | os.PathLike[str]) -> Path:
         except InputError as exc:  # the database itself is not as this program made it
             raise InputError(f"no backup was written: the copy of {store.path} failed the check a restore makes "
                              f"({exc})") from None
-        _fsync(partial)
+        fsync_file(partial)
         os.replace(partial, target)
-        _sync_dir(target.parent)
+        sync_dir(target.parent)
     finally:
         partial.unlink(missing_ok=True)
         _wal(partial).unlink(missing_ok=True)
@@ -167,7 +168,7 @@ def restore(database: str | os.PathLike[str], source: str | os.PathLike[str]) ->
                 else:
                     current.checkpoint()  # the replaced file leaves no WAL behind it
                 os.replace(staged, db)
-                _sync_dir(db.parent)
+                sync_dir(db.parent)
             finally:
                 if current is not None:
                     current.close()
@@ -294,7 +295,7 @@ def _move_aside(db: Path) -> Path:
     except OSError as exc:
         raise InputError(f"the database {db} cannot be read and could not be moved aside before the restore "
                          f"({_first_line(exc)}); nothing was restored") from None
-    _sync_dir(folder)
+    sync_dir(folder)
     return kept
 
 
@@ -310,27 +311,7 @@ def _check_header(path: Path, label: str | None = None) -> None:
 def _copy(src: Path, dst: Path) -> None:
     """Copy a file (never the open database: see the module's docstring) and flush it to disk."""
     shutil.copyfile(src, dst)
-    _fsync(dst)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a written file to disk, so that a rename after it never exposes a half-written file."""
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (where the platform allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_file(dst)
 
 
 def _wal(path: Path) -> Path:

@@ -29,6 +29,7 @@ import duckdb
 
 from kpis.core.errors import InputError
 from kpis.store.db import COLUMNS, SCHEMA_VERSION, VERSIONED, Store, first_line
+from kpis.store.durable import fsync_file, sync_dir
 
 #: The version of this layout, in the manifest: a reader refuses a lake of a format it does not know.
 LAKE_FORMAT = 1
@@ -181,9 +182,8 @@ def _sync_tree(folder: Path) -> None:
     """Flush every file and folder written to disk, so that the rename never exposes a half-written lake."""
     for root, _dirs, files in os.walk(folder):
         for name in files:
-            with open(os.path.join(root, name), "rb+") as handle:
-                os.fsync(handle.fileno())
-        _sync_dir(Path(root))
+            fsync_file(Path(root) / name)
+        sync_dir(Path(root))
 
 
 def _move_into_place(partial: Path, target: Path) -> None:
@@ -199,23 +199,9 @@ def _move_into_place(partial: Path, target: Path) -> None:
         if aside is not None:
             os.rename(aside, target)
         raise
-    _sync_dir(target.parent)
+    sync_dir(target.parent)
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make the entries of ``folder`` durable (where the platform allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _quoted(name: str) -> str:
