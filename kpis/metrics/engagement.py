@@ -80,7 +80,7 @@ def day_gaps(store: Store, as_of: date, segment: tuple[str, str] | None,
         where += " AND day BETWEEN $first AND $last"
         params |= {"first": days[0], "last": days[1]}
     return store.df(f"""
-        SELECT day, least(coalesce(next_active_day - day, {GAP_CAP}), {GAP_CAP}) AS gap,
+        SELECT day, least(coalesce(date_diff('day', day, next_active_day), {GAP_CAP}), {GAP_CAP}) AS gap,
                count(*) FILTER (WHERE active_events > 0) AS n, sum(events) AS events
         FROM user_days WHERE day <= $as_of {where} GROUP BY ALL""", {"as_of": as_of, **params})
 

@@ -350,12 +350,7 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
     FROM with_prev p LEFT JOIN retention r ON r.period_start = p.period_start
     ORDER BY p.period_start
     """
-    with store.cursor() as cur:
-        cur.register("spine_frame", frame)
-        try:
-            result = cur.execute(sql, params).df()
-        finally:
-            cur.unregister("spine_frame")
+    result = store.df(sql, params, frames={"spine_frame": frame})
     result["ltv"] = _ltv(result, grain)
     result["period_start"] = pd.to_datetime(result["period_start"]).dt.date
     result["period_end"] = pd.to_datetime(result["period_end"]).dt.date

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -359,15 +359,22 @@ class Store:
         pinned.cursor.execute("BEGIN TRANSACTION")
         pinned.cursor.execute("SELECT 1 FROM schema_version LIMIT 1").fetchall()
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run one read query with parameters and return all its rows."""
-        with self.cursor() as cur:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
+              frames: Mapping[str, pd.DataFrame] | None = None) -> list[tuple[Any, ...]]:
+        """Run one read query with parameters and return all its rows; ``frames``: small frames the query reads
+        as tables, by name, for this query only (:class:`kpis.store.engines.Engine`)."""
+        with self.cursor() as cur, _registered(cur, frames):
             return cur.execute(sql, params or []).fetchall()
 
-    def df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
-        """Run one read query with parameters and return it as a DataFrame."""
-        with self.cursor() as cur:
+    def df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
+           frames: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Run one read query with parameters and return it as a DataFrame (``frames``: as in :meth:`query`)."""
+        with self.cursor() as cur, _registered(cur, frames):
             return cur.execute(sql, params or []).df()
+
+    def describe(self) -> str:
+        """Which engine computes the KPIs and from what, for the pages' captions and the CLI."""
+        return f"DuckDB, {self.path.name}"
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -519,6 +526,18 @@ class Store:
     def is_empty(self) -> bool:
         """True when nothing was ever imported (or everything was undone)."""
         return not self.query("SELECT 1 FROM imports WHERE status = 'ok' LIMIT 1")
+
+
+@contextmanager
+def _registered(cur: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame] | None) -> Iterator[None]:
+    """``frames`` readable as tables on ``cur`` while inside (a snapshot's cursor outlives the query)."""
+    for name, frame in (frames or {}).items():
+        cur.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames or {}:
+            cur.unregister(name)
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -92,12 +92,12 @@ def refresh(cur: duckdb.DuckDBPyConnection, import_id: int | None = None) -> Non
         _touched_users(cur, import_id, tz, bool(sources))
         cur.execute("DELETE FROM user_days WHERE user_id IN (SELECT user_id FROM touched_users)")
         cur.execute("DELETE FROM users WHERE user_id IN (SELECT user_id FROM touched_users)")
-        cur.execute(f"INSERT INTO user_days {_user_days_sql(tz, inactive, sources, only_touched=True)}", params)
-        cur.execute(f"INSERT INTO users {_USERS} WHERE user_id IN (SELECT user_id FROM touched_users) GROUP BY ALL")
+        cur.execute(f"INSERT INTO user_days {user_days_sql(tz, inactive, sources, only_touched=True)}", params)
+        cur.execute(f"INSERT INTO users {USERS_SQL} WHERE user_id IN (SELECT user_id FROM touched_users) GROUP BY ALL")
         cur.execute("DROP TABLE touched_users")
         return
-    cur.execute(f"CREATE OR REPLACE TABLE user_days AS {_user_days_sql(tz, inactive, sources)}", params)
-    cur.execute(f"CREATE OR REPLACE TABLE users AS {_USERS} GROUP BY ALL")
+    cur.execute(f"CREATE OR REPLACE TABLE user_days AS {user_days_sql(tz, inactive, sources)}", params)
+    cur.execute(f"CREATE OR REPLACE TABLE users AS {USERS_SQL} GROUP BY ALL")
     cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [STATE_KEY, _state(tz, inactive, sources)])
 
 
@@ -105,12 +105,13 @@ def _has_rows(cur: duckdb.DuckDBPyConnection) -> bool:
     return bool(cur.execute("SELECT EXISTS (SELECT 1 FROM user_days)").fetchall()[0][0])
 
 
-_USERS = """SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
+#: The rows of ``users`` from ``user_days`` (with ``GROUP BY ALL`` appended, after an optional ``WHERE``).
+USERS_SQL = """SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
                arg_max(account_id, day) AS account_id
         FROM user_days"""
 
 
-def _user_days_sql(tz: str, inactive: list[str], sources: list[str], *, only_touched: bool = False) -> str:
+def user_days_sql(tz: str, inactive: list[str], sources: list[str], *, only_touched: bool = False) -> str:
     """The rows of ``user_days`` (of the users in the temp table ``touched_users`` with ``only_touched``)."""
     active = "count(*) FILTER (WHERE NOT list_contains($inactive, event))" if inactive else "count(*)"
     where = "WHERE user_id IN (SELECT user_id FROM touched_users)" if only_touched else ""
