@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Needs only Python 3.11+ (and, for the tests,
-# Debian's chromium and faketime, which `make test` installs when run as root).
+# Debian's chromium, faketime and a Java runtime, which `make test` installs when run as root).
 
 PYTHON ?= python3
 VENV := .venv
@@ -70,22 +70,28 @@ $(VENV)/.requirements-dev.stamp: requirements.txt requirements-dev.txt | $(BIN)/
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.requirements.stamp $@
 
-# Debian packages the tests run: chromium (the browser tests drive it, not a Playwright download) and faketime
-# (runs the KPIs under another clock). Installed when missing and run as root; otherwise named with the command.
+# Debian packages the tests run: chromium (the browser tests drive it, not a Playwright download), faketime
+# (runs the KPIs under another clock) and a Java runtime (the Spark engine's tests start a Spark Connect server;
+# any `java` 17 or newer on the PATH will do). Installed when missing and run as root; otherwise named with the
+# command.
 SYSTEM_TOOLS := $(CHROMIUM):chromium /usr/bin/faketime:faketime
+JAVA_PACKAGE := openjdk-17-jre-headless
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 		[ -x "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; \
 	done; \
+	command -v java >/dev/null || missing="$$missing $(JAVA_PACKAGE)"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing$$missing for the tests"; \
+		mkdir -p /usr/share/man/man1 && \
 		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else \
 		echo "The tests need these Debian packages:$$missing. Install them with:" >&2; \
 		echo "    sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
-		echo "(CHROMIUM=/path/to/chromium points at another browser build)" >&2; \
+		echo "(CHROMIUM=/path/to/chromium points at another browser build; any java 17 or newer on the PATH" \
+		     "runs the Spark tests)" >&2; \
 		exit 1; \
 	fi
