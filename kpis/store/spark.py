@@ -57,6 +57,10 @@ SPARK_DERIVED = (*derived.DERIVED_TABLES, "imports")
 #: of the reporting time zone.
 _EVENT_COLUMNS = ("uuid", "user_id", "event", "ts", "account_id", "source", "source AS import_id",
                   f"{lake.PARTITION} AS utc_day")
+#: The events' columns in the lake (``docs/scale.md``), given to Spark rather than inferred from the files: a lake
+#: without events has an empty ``events/`` folder, from which no schema can be inferred.
+EVENTS_SCHEMA = ("uuid STRING, user_id STRING, event STRING, ts TIMESTAMP, account_id STRING, source STRING, "
+                 f"{lake.PARTITION} DATE")
 #: How often a lake at a URI (``s3a://``...) is checked for a new export; a local folder is checked at every read.
 REMOTE_CHECK_SECONDS = 60.0
 #: The Spark settings of a session this program starts or connects to: timestamps are UTC instants, as in the
@@ -249,9 +253,10 @@ class SparkStore:
             view = f"kpi_{table}_{generation}"
             path = f"{self.lake}/{lake.table_path(table)}"
             try:
-                found = self.spark.read.parquet(path)
                 if table == lake.EVENTS:  # each source stands for its imports (the lake keeps no import ids)
-                    found = found.selectExpr(*_EVENT_COLUMNS)
+                    found = self.spark.read.schema(EVENTS_SCHEMA).parquet(path).selectExpr(*_EVENT_COLUMNS)
+                else:
+                    found = self.spark.read.parquet(path)
                 found.createOrReplaceTempView(view)
             except PySparkException as exc:
                 raise DataError(f"Spark cannot read the lake's {table} at {path}: {_first_line(exc)}") from None
