@@ -101,20 +101,20 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--event", metavar="NAME", help="the event, for adoption")
-    p.set_defaults(run=_cmd_series)
+    p.set_defaults(run=_cmd_series, reads_kpis=True)
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--mode", choices=tuple(MODES), default=DEFAULT_MODE)
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.set_defaults(run=_cmd_cohorts)
+    p.set_defaults(run=_cmd_cohorts, reads_kpis=True)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--period", type=date_arg, metavar="D", required=True)
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.set_defaults(run=_cmd_curve)
+    p.set_defaults(run=_cmd_curve, reads_kpis=True)
 
 
 def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,13 +124,13 @@ def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("file", nargs="?", metavar="FILE")
     p.add_argument("--as-of", type=date_arg, metavar="D", dest="as_of")
     p.add_argument("--who", default="cli")
-    p.set_defaults(run=_cmd_targets)
+    p.set_defaults(run=_cmd_targets, reads_kpis=True)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
     p.add_argument("--grain", choices=TREND_GRAINS, default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.set_defaults(run=_cmd_anomalies)
+    p.set_defaults(run=_cmd_anomalies, reads_kpis=True)
 
     p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
     p.set_defaults(run=_cmd_kpis)
