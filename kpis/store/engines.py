@@ -69,6 +69,11 @@ class Choice:
     remote: str | None = None
     master: str | None = None
 
+    @property
+    def is_local(self) -> bool:
+        """Whether the local store computes the KPIs itself (DuckDB)."""
+        return self.engine == "duckdb"
+
     def check(self) -> Choice:
         """This choice, or an :class:`InputError` saying what is missing or malformed."""
         if self.engine not in ENGINES:
@@ -114,6 +119,11 @@ def choose(engine: str | None = None, lake: str | None = None, remote: str | Non
         return Choice(name, lake or env.get("KPI_LAKE") or None, remote, master).check()
     return Choice(name, lake or env.get("KPI_LAKE") or None, env.get("KPI_SPARK_REMOTE") or None,
                   env.get("KPI_SPARK_MASTER") or None).check()
+
+
+def on_spark(store: object) -> bool:
+    """Whether Spark computes the KPIs read through ``store`` (for the pages' captions and progress messages)."""
+    return getattr(store, "name", None) == spark.SparkStore.name
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Choice:
