@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -137,7 +138,7 @@ class SparkStore:
         """One read query as a DataFrame, run where its tables live."""
         if not self._on_spark(sql, frames):
             return self.local.df(sql, params, frames)
-        return self._run(sql, params, frames, lambda found: found.toPandas())
+        return self._run(sql, params, frames, _to_pandas)
 
     def consistent(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``func(self, *args, **kwargs)``: a lake version never changes in place (an export replaces it whole)."""
@@ -148,6 +149,16 @@ class SparkStore:
         self._refresh_manifest()
         local = self.local.data_version()
         return ("spark", self.lake, tuple(self._manifest.get("data_version", ())), self._manifest_key, local[4])
+
+    @property
+    def results(self) -> Path | None:
+        """Where computed KPI tables are kept between processes (:mod:`kpis.metrics.kept`): ``KPI_RESULTS``, else
+        ``spark-results`` beside the local database."""
+        if os.environ.get("KPI_RESULTS"):
+            return Path(os.environ["KPI_RESULTS"])
+        if str(self.local.path) == ":memory:":
+            return None
+        return self.local.path.parent / "spark-results"
 
     def is_empty(self) -> bool:
         """True when the lake holds no event and no subscription."""
@@ -316,6 +327,14 @@ class SparkStore:
             action()
         except (PySparkException, OSError, ValueError):
             pass
+
+
+def _to_pandas(found: Any) -> pd.DataFrame:
+    """A Spark result as a plain DataFrame (without the query plan's metrics pyspark leaves in ``attrs``, which
+    nothing here reads and Parquet cannot hold)."""
+    frame = found.toPandas()
+    frame.attrs = {}
+    return frame
 
 
 def _check_reachable(remote: str) -> None:
