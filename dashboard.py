@@ -15,6 +15,7 @@ import streamlit as st
 from app_pages.ui import auth, cache, demo, filters, keys, return_link, upload_guard
 from app_pages.ui import format as fmt
 from app_pages.ui.text import message
+from kpis.core.errors import DataError, InputError
 from kpis.metrics.revenue import reporting_currency
 
 st.set_page_config(page_title="CPO KPI dashboard", page_icon=":material/monitoring:", layout="wide")
@@ -41,11 +42,17 @@ upload_guard.admit(auth.visitor().can_edit)  # Streamlit keeps files uploaded by
 visitor = auth.gate(return_paths=PAGES)  # before anything opens the database
 
 try:
-    store = cache.open_store()
+    cache.open_local()
 except OSError as exc:  # e.g. another program holds the database file
     message("error", f"{exc}. Close the other program that uses it, then reload this page.")
     st.stop()
-problem = demo.offer_demo(store, can_edit=visitor.can_edit)  # loading the demo is a write: editors only
+try:
+    store = cache.open_store()  # the local store, or Spark over the lake (KPI_ENGINE)
+except (OSError, InputError, DataError) as exc:  # a wrong KPI_* setting, Spark unreachable, no lake there
+    message("error", f"The KPIs cannot be computed: {exc}. Fix the setting or start Spark, then reload this page.")
+    st.stop()
+# loading the demo is a write: editors only; with Spark, the KPIs come from the lake, never from a demo
+problem = None if cache.on_spark(store) else demo.offer_demo(store, can_edit=visitor.can_edit)
 if problem:
     message(*problem)
 elif demo.has_demo(store):

@@ -22,7 +22,7 @@ def _flash_and_rerun(items: list[tuple[Level, str]]) -> None:
     st.rerun()
 
 
-store = cache.open_store()
+store = cache.open_local()  # imports, the history and undo are the local database's, whatever computes the KPIs
 visitor = auth.visitor()
 
 st.title("Data")
@@ -31,6 +31,9 @@ st.caption("Import the exports your tools produce (Stripe, PostHog, Amplitude, M
            "nothing, and every import can be undone.")
 
 messages(st.session_state.pop(FLASH, []))
+if cache.on_spark(cache.open_store()):
+    st.info("The KPIs are computed by Spark from the lake. Files imported here are stored in the local database and "
+            "count once exported to the lake (`python -m kpis export DIR --replace`).", icon=":material/info:")
 
 # -- the demo company ------------------------------------------------------------------------------------------------
 removed = demo_company.section(store, visitor)  # asks before it removes

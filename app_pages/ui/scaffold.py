@@ -42,7 +42,11 @@ def last_complete(store: Store, chosen: Filters, grain: str | None = None) -> La
 
 
 def as_of_line(period: LastComplete | None) -> None:
-    """Where each source ends and which period the page's headlines show, in one caption."""
+    """Where each source ends and which period the page's headlines show, in one caption; with Spark, also which
+    engine computed the numbers and from which lake version."""
+    store = cache.open_store()
+    if cache.on_spark(store):
+        st.caption(plain(f"Computed by {store.describe()}."))
     if period is None:
         return
     st.caption(plain(period.statement()),

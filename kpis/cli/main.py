@@ -18,6 +18,7 @@ import duckdb
 from kpis.cli import annotations, data, numbers, review
 from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
 from kpis.core.errors import DataError, InputError
+from kpis.store import engines
 from kpis.store.db import Store, default_path
 
 
@@ -25,6 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs to list the commands), commands in the order of ``--help``."""
     parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
     parser.add_argument("--db", help=f"database file (default: $KPI_DB or {default_path()})")
+    parser.add_argument("--engine", choices=engines.ENGINES,
+                        help="what computes the KPIs of series, cohorts, curve, targets, anomalies and review "
+                             "(default: $KPI_ENGINE or duckdb); spark reads the lake of --lake")
+    parser.add_argument("--lake", help="the lake Spark reads: a folder or URI written by export ($KPI_LAKE)")
+    parser.add_argument("--spark-remote", metavar="sc://HOST:PORT",
+                        help="a Spark Connect server: a cluster or Databricks ($KPI_SPARK_REMOTE)")
+    parser.add_argument("--spark-master", metavar="MASTER",
+                        help="a Spark started by this command, such as local[2] ($KPI_SPARK_MASTER)")
+    parser.set_defaults(reads_kpis=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.add_commands(commands)  # import, imports, undo, demo, backup, restore, backups, export
     numbers.add_series_commands(commands)  # series, cohorts, curve
@@ -72,7 +82,15 @@ def _run(args: argparse.Namespace) -> int:
             run_path: Callable[[Path, argparse.Namespace], int] = args.run_path
             return run_path(Path(args.db) if args.db else default_path(), args)
         with Store(args.db) as store:
-            return run(store, args)
+            if not args.reads_kpis:
+                return run(store, args)
+            choice = engines.choose(args.engine, args.lake, args.spark_remote, args.spark_master)
+            engine = engines.open_engine(store, choice)
+            try:
+                return run(engine, args)
+            finally:
+                if engine is not store:
+                    engine.close()
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

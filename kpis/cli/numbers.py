@@ -13,9 +13,11 @@ from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
+from kpis.metrics import engine, kept
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import DEFAULT_MODE, MODES, cohorts
+from kpis.metrics.segments import max_segment_values, offered_segments
 from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import evaluate, export_csv, load_targets
@@ -46,6 +48,17 @@ def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
     print("days_active,users")
     for row in table.itertuples(index=False):
         print(f"{row.days_active},{row.users}")
+    return 0
+
+
+def _cmd_warm(store: Store, args: argparse.Namespace) -> int:
+    segments: tuple[tuple[str, str] | None, ...] = (None,)
+    if args.segments:
+        segments += tuple(offered_segments(store, max_segment_values()).segments)
+    count = engine.fill(store, tuple(args.grain or GRAINS), segments)
+    folder = kept.folder_of(store)
+    where = f"kept in {folder} for every process" if folder else "kept in this process only (DuckDB needs no warm-up)"
+    print(f"computed {count} KPI tables, {where}", file=sys.stderr)
     return 0
 
 
@@ -101,20 +114,20 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--event", metavar="NAME", help="the event, for adoption")
-    p.set_defaults(run=_cmd_series)
+    p.set_defaults(run=_cmd_series, reads_kpis=True)
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--mode", choices=tuple(MODES), default=DEFAULT_MODE)
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.set_defaults(run=_cmd_cohorts)
+    p.set_defaults(run=_cmd_cohorts, reads_kpis=True)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
     p.add_argument("--period", type=date_arg, metavar="D", required=True)
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.set_defaults(run=_cmd_curve)
+    p.set_defaults(run=_cmd_curve, reads_kpis=True)
 
 
 def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,13 +137,19 @@ def add_plan_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("file", nargs="?", metavar="FILE")
     p.add_argument("--as-of", type=date_arg, metavar="D", dest="as_of")
     p.add_argument("--who", default="cli")
-    p.set_defaults(run=_cmd_targets)
+    p.set_defaults(run=_cmd_targets, reads_kpis=True)
 
     p = commands.add_parser("anomalies", help="KPIs whose last complete period breaks their trend, as CSV")
     p.add_argument("--grain", choices=TREND_GRAINS, default="week")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.set_defaults(run=_cmd_anomalies)
+    p.set_defaults(run=_cmd_anomalies, reads_kpis=True)
+
+    p = commands.add_parser("warm", help="compute the KPI tables the pages show ahead of time (with --engine spark: "
+                                         "kept on disk until the lake changes)")
+    p.add_argument("--grain", choices=GRAINS, action="append", help="a grain to compute (repeatable; default: all)")
+    p.add_argument("--segments", action="store_true", help="also every segment the filter offers")
+    p.set_defaults(run=_cmd_warm, reads_kpis=True)
 
     p = commands.add_parser("kpis", help="every KPI we compute, as CSV")
     p.set_defaults(run=_cmd_kpis)

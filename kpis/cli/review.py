@@ -40,4 +40,4 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
-    p.set_defaults(run=_cmd_review)
+    p.set_defaults(run=_cmd_review, reads_kpis=True)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from kpis.core.errors import InputError
-from kpis.metrics import engagement, revenue
+from kpis.metrics import engagement, kept, revenue
 from kpis.store.db import Store
 
 T = TypeVar("T")
@@ -209,7 +209,11 @@ def table_holding(store: Store, name: str, column: str, grain: str, *, end: date
 def _memoized(store: Store, name: str, grain: str, end: date | None, segment: Segment | None,
               event: str | None) -> bool:
     def has(pinned: Store) -> bool:
-        return (_token(pinned), data_version(pinned), name, grain, None, end, segment, event) in _MEMO
+        if (_token(pinned), data_version(pinned), name, grain, None, end, segment, event) in _MEMO:
+            return True
+        folder = kept.folder_of(pinned)  # kept on disk by another process: as good as memoized
+        return folder is not None and kept.path_of(folder, data_version(pinned),
+                                                   (name, grain, None, end, segment, event)).is_file()
 
     return store.consistent(has)
 
@@ -222,9 +226,18 @@ def _lookup(store: Store, name: str, grain: str, start: date | None, end: date |
 
 def _compute(store: Store, name: str, grain: str, start: date | None, end: date | None, segment: Segment | None,
              event: str | None) -> pd.DataFrame:
+    folder = kept.folder_of(store)
+    path = kept.path_of(folder, data_version(store), (name, grain, start, end, segment, event)) if folder else None
+    if path is not None:
+        found = kept.read(path)
+        if found is not None:
+            return found
     with _COUNTS_LOCK:
         _COUNTS[name] += 1
-    return TABLES[name](store, grain, start, end, segment, event)
+    table = TABLES[name](store, grain, start, end, segment, event)
+    if path is not None:
+        kept.write(path, table)
+    return table
 
 
 def revenue_table(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
@@ -259,3 +272,20 @@ def as_of_dates(store: Store) -> tuple[date | None, date | None]:
 
 def _as_of_dates(store: Store) -> tuple[date | None, date | None]:
     return revenue.revenue_as_of(store), engagement.engagement_as_of(store)
+
+
+#: The tables :func:`fill` computes (adoption needs an event; the lighter tables are parts of these).
+FILLED = ("revenue", "engagement")
+
+
+def fill(store: Store, grains: tuple[str, ...], segments: tuple[Segment | None, ...] = (None,)) -> int:
+    """Compute every table of :data:`FILLED` at each of ``grains`` for each of ``segments`` (None: everyone), so
+    that the pages find them computed (kept on disk by an engine that keeps tables: ``python -m kpis warm``).
+    Returns how many tables were asked for."""
+    count = 0
+    for segment in segments:
+        for grain in grains:
+            for name in FILLED:
+                table(store, name, grain, segment=segment)
+                count += 1
+    return count

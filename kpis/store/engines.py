@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import pandas as pd
 
 from kpis.core.errors import InputError
-from kpis.store import spark
+from kpis.store import lake, spark
 from kpis.store.db import Store
 
 T = TypeVar("T")
@@ -69,6 +69,11 @@ class Choice:
     remote: str | None = None
     master: str | None = None
 
+    @property
+    def is_local(self) -> bool:
+        """Whether the local store computes the KPIs itself (DuckDB)."""
+        return self.engine == "duckdb"
+
     def check(self) -> Choice:
         """This choice, or an :class:`InputError` saying what is missing or malformed."""
         if self.engine not in ENGINES:
@@ -94,6 +99,33 @@ class Choice:
         return self
 
 
+def choose(engine: str | None = None, lake: str | None = None, remote: str | None = None,
+           master: str | None = None, environ: Mapping[str, str] | None = None) -> Choice:
+    """The engine chosen on the command line, each option given overriding its environment variable, checked.
+
+    >>> choose("duckdb", environ={"KPI_ENGINE": "spark"}).engine
+    'duckdb'
+    >>> choose(lake="/lake", remote="sc://spark:15002", environ={"KPI_ENGINE": "spark",
+    ...                                                          "KPI_SPARK_MASTER": "local[2]"}).remote
+    'sc://spark:15002'
+    """
+    env = os.environ if environ is None else environ
+    name = (engine or env.get("KPI_ENGINE") or "duckdb").strip().lower()
+    if engine is not None and name == "duckdb":
+        return Choice()
+    if name == "duckdb" and not (lake or remote or master):
+        return from_environment(env)
+    if remote or master:  # an address given on the command line replaces both of the environment's
+        return Choice(name, lake or env.get("KPI_LAKE") or None, remote, master).check()
+    return Choice(name, lake or env.get("KPI_LAKE") or None, env.get("KPI_SPARK_REMOTE") or None,
+                  env.get("KPI_SPARK_MASTER") or None).check()
+
+
+def on_spark(store: object) -> bool:
+    """Whether Spark computes the KPIs read through ``store`` (for the pages' captions and progress messages)."""
+    return getattr(store, "name", None) == spark.SparkStore.name
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> Choice:
     """The engine the environment chooses (``KPI_ENGINE``, ``KPI_LAKE``, ``KPI_SPARK_REMOTE``,
     ``KPI_SPARK_MASTER``), checked.
@@ -116,5 +148,7 @@ def open_engine(local: Store, choice: Choice) -> Engine:
     if choice.engine == "duckdb":
         return local
     assert choice.lake is not None
+    if not spark.is_uri(choice.lake):
+        lake.read_manifest(choice.lake)  # a wrong folder is named before Spark starts
     session = spark.session(remote=choice.remote, master=choice.master)
     return spark.SparkStore(local, choice.lake, session, where=choice.remote or choice.master or "")

@@ -20,6 +20,8 @@ import hashlib
 import itertools
 import json
 import logging
+import os
+import socket
 import threading
 import time
 import warnings
@@ -63,6 +65,9 @@ EVENTS_SCHEMA = ("uuid STRING, user_id STRING, event STRING, ts TIMESTAMP, accou
                  f"{lake.PARTITION} DATE")
 #: How often a lake at a URI (``s3a://``...) is checked for a new export; a local folder is checked at every read.
 REMOTE_CHECK_SECONDS = 60.0
+#: Spark Connect's port when the address names none, and how long to wait for it to answer a connection.
+DEFAULT_CONNECT_PORT = 15002
+CONNECT_TIMEOUT_SECONDS = 10.0
 #: The Spark settings of a session this program starts or connects to: timestamps are UTC instants, as in the
 #: local store.
 SESSION_CONF = {"spark.sql.session.timeZone": "UTC"}
@@ -84,18 +89,22 @@ def session(remote: str | None = None, master: str | None = None) -> Any:
         raise InputError("the Spark engine needs either a Spark Connect address (KPI_SPARK_REMOTE, "
                          "sc://host:15002) or a master (KPI_SPARK_MASTER, local[2]), not both")
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # errors are reported as messages
+    if remote:
+        _check_reachable(remote)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_PANDAS_WARNING)
         try:
             if remote:
                 found = SparkSession.builder.remote(remote).getOrCreate()
             else:
-                builder = SparkSession.builder.master(master).appName("kpis")
+                builder = SparkSession.builder.master(master).appName("kpis").config("spark.ui.enabled", "false")
                 for key, value in SESSION_CONF.items():
                     builder = builder.config(key, value)
                 found = builder.getOrCreate()
             for key, value in SESSION_CONF.items():
                 found.conf.set(key, value)
+            if master:
+                found.sparkContext.setLogLevel("ERROR")
         except PySparkException as exc:
             raise OSError(f"cannot reach Spark at {remote or master}: {_first_line(exc)}") from None
     return found
@@ -133,7 +142,7 @@ class SparkStore:
         """One read query as a DataFrame, run where its tables live."""
         if not self._on_spark(sql, frames):
             return self.local.df(sql, params, frames)
-        return self._run(sql, params, frames, lambda found: found.toPandas())
+        return self._run(sql, params, frames, _to_pandas)
 
     def consistent(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``func(self, *args, **kwargs)``: a lake version never changes in place (an export replaces it whole)."""
@@ -144,6 +153,16 @@ class SparkStore:
         self._refresh_manifest()
         local = self.local.data_version()
         return ("spark", self.lake, tuple(self._manifest.get("data_version", ())), self._manifest_key, local[4])
+
+    @property
+    def results(self) -> Path | None:
+        """Where computed KPI tables are kept between processes (:mod:`kpis.metrics.kept`): ``KPI_RESULTS``, else
+        ``spark-results`` beside the local database."""
+        if os.environ.get("KPI_RESULTS"):
+            return Path(os.environ["KPI_RESULTS"])
+        if str(self.local.path) == ":memory:":
+            return None
+        return self.local.path.parent / "spark-results"
 
     def is_empty(self) -> bool:
         """True when the lake holds no event and no subscription."""
@@ -218,7 +237,7 @@ class SparkStore:
     # -- the lake and its derived tables -------------------------------------------------------------------------
     def _refresh_manifest(self) -> None:
         """Read the manifest again when the lake may have been replaced; a new export drops every view."""
-        if _is_uri(self.lake) and time.monotonic() - self._checked_at < REMOTE_CHECK_SECONDS:
+        if is_uri(self.lake) and time.monotonic() - self._checked_at < REMOTE_CHECK_SECONDS:
             return
         key = self._manifest_fingerprint()
         if key != self._manifest_key:
@@ -227,7 +246,7 @@ class SparkStore:
                     self._reload()
 
     def _manifest_fingerprint(self) -> object:
-        if _is_uri(self.lake):
+        if is_uri(self.lake):
             self._checked_at = time.monotonic()
             text = self._read_text(f"{self.lake}/{lake.MANIFEST}")
             return hashlib.sha256(text.encode()).hexdigest()
@@ -240,7 +259,7 @@ class SparkStore:
     def _reload(self) -> None:
         """Read the manifest and register the lake's tables as views of this version."""
         key = self._manifest_fingerprint()
-        if _is_uri(self.lake):
+        if is_uri(self.lake):
             content = json.loads(self._read_text(f"{self.lake}/{lake.MANIFEST}"))
             if content.get("lake_format") != lake.LAKE_FORMAT:
                 raise InputError(f"{self.lake}: lake format {content.get('lake_format')!r}, this program reads "
@@ -315,10 +334,29 @@ class SparkStore:
             pass
 
 
-def _is_uri(path: str) -> bool:
+def _to_pandas(found: Any) -> pd.DataFrame:
+    """A Spark result as a plain DataFrame (without the query plan's metrics pyspark leaves in ``attrs``, which
+    nothing here reads and Parquet cannot hold)."""
+    frame = found.toPandas()
+    frame.attrs = {}
+    return frame
+
+
+def _check_reachable(remote: str) -> None:
+    """Fail at once, with the address, when nothing listens there (the Spark Connect client retries for minutes)."""
+    address = urlsplit(remote.split("/;", 1)[0])
+    host, port = address.hostname or "localhost", address.port or DEFAULT_CONNECT_PORT
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except OSError as exc:
+        raise OSError(f"cannot reach Spark Connect at {host}:{port} ({exc.strerror or exc}): is the server "
+                      "running, and is KPI_SPARK_REMOTE right?") from None
+
+
+def is_uri(path: str) -> bool:
     """Whether the lake is at a URI (``s3a://``, ``abfss://``, ``gs://``, ``hdfs://``) rather than a local folder.
 
-    >>> _is_uri("s3a://bucket/lake"), _is_uri("/data/lake"), _is_uri("file:///data/lake")
+    >>> is_uri("s3a://bucket/lake"), is_uri("/data/lake"), is_uri("file:///data/lake")
     (True, False, False)
     """
     scheme = urlsplit(path).scheme
