@@ -61,9 +61,10 @@ def free_port() -> int:
 class ConnectServer:
     """A Spark Connect server run by ``sbin/start-connect-server.sh`` with its own log and pid folder."""
 
-    def __init__(self, folder: Path, port: int) -> None:
+    def __init__(self, folder: Path, port: int, conf: dict[str, str] | None = None) -> None:
         self.folder = folder
         self.port = port
+        self.conf = SERVER_CONF if conf is None else conf
         self.home = spark_home()
         self.env = {**os.environ, "SPARK_HOME": str(self.home), "SPARK_LOG_DIR": str(folder),
                     "SPARK_PID_DIR": str(folder), "SPARK_IDENT_STRING": f"kpis-test-{port}"}
@@ -78,7 +79,7 @@ class ConnectServer:
         process dies or :data:`START_SECONDS` pass first."""
         if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
             pytest.fail("the Spark tests need Java 17: make test installs Debian's openjdk-17-jre-headless")
-        conf = [arg for key, value in {**SERVER_CONF, "spark.connect.grpc.binding.port": str(self.port)}.items()
+        conf = [arg for key, value in {**self.conf, "spark.connect.grpc.binding.port": str(self.port)}.items()
                 for arg in ("--conf", f"{key}={value}")]
         self._script("start-connect-server.sh", "--master", "local[2]", *conf)
         deadline = time.monotonic() + START_SECONDS
