@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from kpis.ingest.importer import import_file
+from kpis.ingest.sources.detect import event_source_names
 from kpis.metrics.series import series
+from kpis.store.settings import set_event_sources
 from tests.kpis.helpers import subs
+from tests.kpis.test_derived import EVENTS, POSTHOG
 from tests.spark.compare import differences
 from tests.spark.conftest import pair
 
@@ -21,5 +25,25 @@ def test_a_lake_without_events_gives_the_revenue_kpis(tmp_path, store, spark_rem
         assert list(mrr["value"]) == [100.0]
         assert differences(series(store, "mrr", "month"), mrr, "mrr") == []
         assert series(both.spark, "dau", "day").empty and series(store, "dau", "day").empty
+    finally:
+        both.spark.close()
+
+
+def test_the_event_sources_setting_chooses_the_events_spark_counts(tmp_path, store, spark_remote, write):
+    """Events of two tools; choosing PostHog's for the days it has events: the lake keeps each event's source, and
+    Spark applies the setting stored locally as DuckDB does."""
+    import_file(store, write("events.csv", EVENTS))
+    import_file(store, write("ph.csv", POSTHOG))
+    both = pair(tmp_path, store, spark_remote)
+    try:
+        # 5 Jan: u1, u2 (a page leave counts by default), u9; 6 Jan: u1; nobody until u3 on 12 Jan
+        assert list(series(both.spark, "dau", "day")["value"]) == [3, 1, 0, 0, 0, 0, 0, 1]
+        store.set_setting("inactive_events", "[]")
+        set_event_sources(store, known=event_source_names(), names=["posthog_events"])
+        # 5 January has PostHog events: only u9's count that day
+        assert list(series(both.spark, "dau", "day")["value"]) == [1, 1, 0, 0, 0, 0, 0, 1]
+        for kpi in ("dau", "active_users", "new_users", "events_per_active_user"):
+            for grain in ("day", "week"):
+                assert differences(series(store, kpi, grain), series(both.spark, kpi, grain), kpi) == []
     finally:
         both.spark.close()
