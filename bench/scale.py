@@ -6,14 +6,17 @@ database is the cold-start part's (``N`` demo events, the subscriptions, a targe
 once to a lake (the export is timed). Then, alternated as the harness does, in fresh processes:
 
 - DuckDB: the store opened, the KPI memo forgotten, the KPI set computed (its derived tables are in the file);
-- DuckDB rebuilt: the same after dropping the derived tables' state, so the first query rebuilds ``user_days``;
+- DuckDB rebuilt: the same after dropping the derived tables' state, so that opening the store rebuilds
+  ``user_days`` (as after a change of the time zone or of the counted events);
 - Spark: a ``local[2]`` session started (timed apart), a fresh :class:`kpis.store.spark.SparkStore` on the lake,
   the KPI set computed (which builds ``user_days`` in Spark: "first"), the memo forgotten and the KPI set computed
   again on the derived tables built ("warm"), then read back from the tables kept on disk ("kept",
   :mod:`kpis.metrics.kept`); each process keeps its tables in a temporary folder of its own (``KPI_RESULTS``).
 
 Every time is measured inside its process (imports and Python start left out), and the table prints the medians
-and the Spark/DuckDB ratios.
+and the Spark/DuckDB ratios. Then one scheduled ``python -m kpis warm`` on Spark is timed as a whole process, and,
+with ``--large N``, DuckDB alone at ``N`` events: the import, the first KPI queries and the overview's first render,
+each with its peak memory.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+import tempfile
 from pathlib import Path
 
-from bench.harness import run_python
+from bench.harness import Run, run_python
 
 #: The Spark master of the local runs: two cores, the bench machine's.
 MASTER = "local[2]"
@@ -100,6 +104,17 @@ def measure(db: Path, lake: Path, rounds: int) -> dict[str, dict[str, float]]:
             for name, found in runs.items()}
 
 
+def warm_run(db: Path, lake: Path) -> Run:
+    """One scheduled ``python -m kpis --engine spark ... warm --grain week --grain month`` in a fresh process (Spark
+    started by it), keeping its tables in a temporary folder: what the job before the weekly review costs."""
+    from bench.__main__ import _cli
+
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as kept:
+        code = _cli(db, "--engine", "spark", "--lake", str(lake), "--spark-master", MASTER, "warm", "--grain", "week",
+                    "--grain", "month")
+        return run_python(code, env={"KPI_RESULTS": kept})
+
+
 def report(n: int, subscriptions: int, export_s: float, m: dict[str, dict[str, float]]) -> None:
     """One block per size: seconds of each step, the Spark/DuckDB ratios, and each table's share."""
     duck, rebuilt, spark = m["duckdb"], m["duckdb_rebuild"], m["spark"]
@@ -128,6 +143,9 @@ def main(sizes: list[int], subscriptions: int, rounds: int, large: int) -> None:
         db = _cold_database(n, subscriptions)
         lake, export_s = lake_of(db)
         report(n, subscriptions, export_s, measure(db, lake, rounds))
+        warm = warm_run(db, lake)
+        print(f"  python -m kpis --engine spark warm --grain week --grain month (one run, process) "
+              f"{warm.seconds:7.2f}s", flush=True)
     if large:
         bench_large(large)
 
@@ -158,12 +176,17 @@ def large_database(n: int) -> tuple[Path, list[tuple[str, float, float]]]:
 
 
 def first_queries(db: Path) -> list[tuple[str, float, float]]:
-    """The first KPI queries after the import, each in a fresh process (the first builds the derived tables):
-    ``series mau`` and ``series mrr`` at month grain; seconds and peak memory."""
+    """The first KPI queries after the import (which built the derived tables), each in a fresh process:
+    ``series mau`` and ``series mrr`` at month grain, then ``series mau`` again with the derived tables' state
+    dropped (they are rebuilt, as after a change of the time zone); seconds and peak memory."""
     from bench.__main__ import _cli
 
-    return [(f"series {kpi} --grain month", run.seconds, run.peak_mb)
-            for kpi in ("mau", "mrr") for run in [run_python(_cli(db, "series", kpi, "--grain", "month"))]]
+    found = [(f"series {kpi} --grain month", run.seconds, run.peak_mb)
+             for kpi in ("mau", "mrr") for run in [run_python(_cli(db, "series", kpi, "--grain", "month"))]]
+    run_python(f"import duckdb; c = duckdb.connect({str(db)!r}); "
+               "c.execute(\"DELETE FROM settings WHERE key = 'user_days_state'\"); c.close()")
+    rebuilt = run_python(_cli(db, "series", "mau", "--grain", "month"))
+    return [*found, ("series mau, user_days rebuilt", rebuilt.seconds, rebuilt.peak_mb)]
 
 
 def overview_first_render(db: Path) -> tuple[float, float, str | None]:
