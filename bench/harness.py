@@ -33,9 +33,10 @@ def run_python(code: str, *, env: dict[str, str] | None = None, capture: bool = 
                                 env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=out, stderr=err)
         _, status, rusage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its resource usage
         stdout, stderr = _read(out), _read(err)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"benchmark step failed (exit {os.waitstatus_to_exitcode(status)}):\n{stdout}\n{stderr}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step failed (exit {proc.returncode}):\n{stdout}\n{stderr}")
     if stderr.strip() and "Traceback" in stderr:
         raise RuntimeError(f"benchmark step failed:\n{stdout}\n{stderr}")
     return Run(seconds, rusage.ru_maxrss / 1024, stdout if capture else "")
