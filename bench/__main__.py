@@ -1,5 +1,5 @@
 """``make bench``: ``python -m bench [--events N] [--subscriptions N] [--rounds R] [--only PART] [--sessions N]
-[--load-rounds R]``;
+[--load-rounds R] [--scale SIZES] [--large N]``;
 prints ratios side by side."""
 
 from __future__ import annotations
@@ -211,11 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=("import", "limit", "engagement", "revenue", "cold", "scaling", "ui",
-                                           "load", "pages"))
+                                           "load", "pages", "scale"))
     parser.add_argument("--subscriptions", type=int, default=100_000,
                         help="subscriptions in the cold-start part (with --events events)")
     parser.add_argument("--scaling", default="1000000,10000000,50000000",
                         help="event counts for the linear-growth check (comma separated)")
+    parser.add_argument("--scale", default="1000000,10000000",
+                        help="event counts of the DuckDB-vs-Spark part (comma separated)")
+    parser.add_argument("--large", type=int, default=100_000_000,
+                        help="events of the scale part's DuckDB-alone database (0: skip it)")
     parser.add_argument("--sessions", type=int, help="concurrent browser sessions for the load part (default 8)")
     parser.add_argument("--load-rounds", type=int, help="rounds through every page, per load session (default 1)")
     args = parser.parse_args(argv)
@@ -232,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_cold(args.events, args.subscriptions, args.rounds)
     if args.only in (None, "scaling"):
         bench_scaling([int(x) for x in args.scaling.split(",")])
+    if args.only in (None, "scale"):
+        from bench import scale  # starts Spark: only when asked
+
+        scale.main([int(x) for x in args.scale.split(",")], args.subscriptions, args.rounds, args.large)
     if args.only in (None, "ui"):
         from bench import ui  # imports streamlit: only when asked
 

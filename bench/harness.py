@@ -6,9 +6,11 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,18 +27,26 @@ class Run:
 def run_python(code: str, *, env: dict[str, str] | None = None, capture: bool = False) -> Run:
     """Run ``python -c code`` in a fresh process from the repository root; fail loudly if it fails. ``capture``:
     keep what it printed (``Run.stdout``)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, _, rusage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    stdout, stderr = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    if proc.returncode not in (0, None) and rusage is None:
-        raise RuntimeError(stderr)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=out, stderr=err)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its resource usage
+        stdout, stderr = _read(out), _read(err)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step failed (exit {proc.returncode}):\n{stdout}\n{stderr}")
     if stderr.strip() and "Traceback" in stderr:
         raise RuntimeError(f"benchmark step failed:\n{stdout}\n{stderr}")
     return Run(seconds, rusage.ru_maxrss / 1024, stdout if capture else "")
+
+
+def _read(file: IO[str]) -> str:
+    """What a child wrote to ``file`` (a file, not a pipe: a child that writes more than a pipe holds, such as
+    Spark's log, would otherwise wait forever on a parent that waits for it to end)."""
+    file.seek(0)
+    return file.read()
 
 
 def compare(label: str, ours: str, reference: str, *, rounds: int = 3, setup: str | None = None,
