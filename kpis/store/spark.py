@@ -57,7 +57,7 @@ SPARK_DERIVED = (*derived.DERIVED_TABLES, "imports")
 #: The events as the KPI queries read them: the local store's columns, the source standing for the import (the
 #: one thing ``event_sources`` reads of it), and the UTC day of the partitions under another name than the days
 #: of the reporting time zone.
-_EVENT_COLUMNS = ("uuid", "user_id", "event", "ts", "account_id", "source", "source AS import_id",
+_EVENT_COLUMNS = ("uuid", "user_id", "event", "ts", "account_id", "source", "coalesce(source, '') AS import_id",
                   f"{lake.PARTITION} AS utc_day")
 #: The events' columns in the lake (``docs/scale.md``), given to Spark rather than inferred from the files: a lake
 #: without events has an empty ``events/`` folder, from which no schema can be inferred.

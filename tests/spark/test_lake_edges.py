@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+
+import duckdb
 
 from kpis.ingest.importer import import_file
 from kpis.ingest.sources.detect import event_source_names
 from kpis.metrics.series import series
+from kpis.store.engines import Choice, open_engine
+from kpis.store.lake import export_lake
 from kpis.store.settings import set_event_sources
 from tests.kpis.helpers import subs
 from tests.kpis.test_derived import EVENTS, POSTHOG
@@ -47,3 +52,25 @@ def test_the_event_sources_setting_chooses_the_events_spark_counts(tmp_path, sto
                 assert differences(series(store, kpi, grain), series(both.spark, kpi, grain), kpi) == []
     finally:
         both.spark.close()
+
+
+def test_a_landed_event_without_a_source_counts_as_an_unlisted_source(tmp_path, store, spark_remote):
+    """A lake landed by another tool may leave an event's source empty: with ``event_sources`` set, it counts on a
+    day without events of a listed source (6 Jan, u2) and not on a day with them (5 Jan, u3), as any unlisted
+    source's event does."""
+    export_lake(store, tmp_path / "lake")
+    lake = tmp_path / "lake"
+    with duckdb.connect() as con:
+        con.execute("""COPY (SELECT * FROM (VALUES
+            ('e1', 'u1', 'x', TIMESTAMPTZ '2026-01-05 10:00:00+00', NULL::VARCHAR, 'posthog_events', DATE '2026-01-05'),
+            ('e2', 'u2', 'x', TIMESTAMPTZ '2026-01-06 10:00:00+00', NULL::VARCHAR, NULL::VARCHAR, DATE '2026-01-06'),
+            ('e3', 'u3', 'x', TIMESTAMPTZ '2026-01-05 11:00:00+00', NULL::VARCHAR, NULL::VARCHAR, DATE '2026-01-05'))
+            t(uuid, user_id, event, ts, account_id, source, day))
+            TO ? (FORMAT parquet, PARTITION_BY (day), OVERWRITE_OR_IGNORE)""", [str(lake / "events")])
+    store.set_setting("event_sources", json.dumps(["posthog_events"]))
+    engine = open_engine(store, Choice(engine="spark", lake=str(lake), remote=spark_remote))
+    try:
+        assert engine.query("SELECT user_id, day FROM user_days ORDER BY 1") == [
+            ("u1", date(2026, 1, 5)), ("u2", date(2026, 1, 6))]
+    finally:
+        engine.close()
