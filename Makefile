@@ -72,8 +72,8 @@ $(VENV)/.requirements-dev.stamp: requirements.txt requirements-dev.txt | $(BIN)/
 
 # Debian packages the tests run: chromium (the browser tests drive it, not a Playwright download), faketime
 # (runs the KPIs under another clock) and a Java runtime (the Spark engine's tests start a Spark Connect server;
-# any `java` 17 or newer on the PATH will do). Installed when missing and run as root; otherwise named with the
-# command.
+# any `java` 17 or newer on the PATH will do). Installed when missing and run as root (creating the manual folder
+# slim Debian images lack, where the Java package's installer links its manual); otherwise named with the command.
 SYSTEM_TOOLS := $(CHROMIUM):chromium /usr/bin/faketime:faketime
 JAVA_PACKAGE := openjdk-17-jre-headless
 

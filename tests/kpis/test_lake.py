@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file
+from kpis.ingest.sources.base import NULLS
 from kpis.ops.demo import load_demo
 from kpis.store.db import COLUMNS, SCHEMA_VERSION, Store
 from kpis.store.lake import MANIFEST, TABLES, export_lake, read_manifest
@@ -352,7 +353,7 @@ def test_export_command_into_a_folder_that_cannot_be_written_is_one_line(tmp_pat
 
 # -- any events round-trip --------------------------------------------------------------------------------------------
 
-NULL_WORDS = {"n/a", "null", "none", "-", ""}  # read as empty by the importer (docs/formats.md)
+NULL_WORDS = NULLS  # read as empty by the importer (docs/formats.md): "(none)", "nan", "--" too
 names = st.text(alphabet=st.characters(categories=("L", "N", "P", "S"), max_codepoint=0x2FFF),
                 min_size=1, max_size=6).filter(lambda s: s.strip().lower() not in NULL_WORDS)
 instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31, 23, 59, 59))

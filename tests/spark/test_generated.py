@@ -22,7 +22,7 @@ from tests.spark.compare import differences
 from tests.spark.conftest import Pair, pair
 
 #: A handful of examples: each one exports a lake and computes every table on a Spark server.
-SPARK_EXAMPLES = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SPARK_EXAMPLES = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 _counter = itertools.count()
 
 
