@@ -81,13 +81,7 @@ def refresh(cur: duckdb.DuckDBPyConnection, import_id: int | None = None) -> Non
     users that import can have changed are rebuilt: those with events in it and, where ``event_sources`` decides
     what counts per day, every user with events on the days it touched. Else everything is rebuilt."""
     tz, inactive, sources = built_from(cur)
-    params: dict[str, object] = {}
-    if tz != "UTC":
-        params["tz"] = tz
-    if sources:
-        params["event_sources"] = sources
-    if inactive:
-        params["inactive"] = inactive
+    params = user_days_params(tz, inactive, sources)
     if import_id is not None and is_current(cur) and _has_rows(cur):
         _touched_users(cur, import_id, tz, bool(sources))
         cur.execute("DELETE FROM user_days WHERE user_id IN (SELECT user_id FROM touched_users)")
@@ -109,6 +103,22 @@ def _has_rows(cur: duckdb.DuckDBPyConnection) -> bool:
 USERS_SQL = """SELECT user_id, min(day) AS first_day, max(CASE WHEN active_events > 0 THEN day END) AS last_active_day,
                arg_max(account_id, day) AS account_id
         FROM user_days"""
+
+
+def user_days_params(tz: str, inactive: list[str], sources: list[str]) -> dict[str, object]:
+    """The parameters :func:`user_days_sql` binds for these settings (only those its text names).
+
+    >>> user_days_params("UTC", [], ["posthog_events"])
+    {'event_sources': ['posthog_events']}
+    """
+    params: dict[str, object] = {}
+    if tz != "UTC":
+        params["tz"] = tz
+    if sources:
+        params["event_sources"] = sources
+    if inactive:
+        params["inactive"] = inactive
+    return params
 
 
 def user_days_sql(tz: str, inactive: list[str], sources: list[str], *, only_touched: bool = False) -> str:

@@ -298,16 +298,10 @@ class SparkStore:
         wanted = (self._manifest_key, tz, tuple(inactive), tuple(sources))
         if self._built == wanted:
             return
-        params: dict[str, object] = {}
-        if tz != "UTC":
-            params["tz"] = tz
-        if sources:
-            params["event_sources"] = sources
-        if inactive:
-            params["inactive"] = inactive
         if sources:
             self._materialize("imports", "SELECT DISTINCT import_id, source FROM events", {})
-        self._materialize("user_days", derived.user_days_sql(tz, inactive, sources), params)
+        self._materialize("user_days", derived.user_days_sql(tz, inactive, sources),
+                          derived.user_days_params(tz, inactive, sources))
         self._materialize("users", f"{derived.USERS_SQL} GROUP BY ALL", {})
         self._built = wanted
 
