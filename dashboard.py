@@ -51,12 +51,12 @@ try:
 except (OSError, InputError, DataError) as exc:  # a wrong KPI_* setting, Spark unreachable, no lake there
     message("error", f"The KPIs cannot be computed: {exc}. Fix the setting or start Spark, then reload this page.")
     st.stop()
-# loading the demo is a write: editors only; with Spark, the KPIs come from the lake, never from a demo
-problem = None if cache.on_spark(store) else demo.offer_demo(store, can_edit=visitor.can_edit)
-if problem:
-    message(*problem)
-elif demo.has_demo(store):
-    demo.banner(store)  # the demo alone, or your data and the demo's added together
+if not cache.on_spark(store):  # with Spark, the KPIs come from the lake: no demo is offered or announced there
+    problem = demo.offer_demo(store, can_edit=visitor.can_edit)  # loading the demo is a write: editors only
+    if problem:
+        message(*problem)
+    elif demo.has_demo(store):
+        demo.banner(store)  # the demo alone, or your data and the demo's added together
 
 fmt.use_currency(cache.cached(store, reporting_currency))  # every page writes amounts in it
 page = st.navigation(SECTIONS)
