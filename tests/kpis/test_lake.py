@@ -385,8 +385,9 @@ def test_any_small_set_of_events_round_trips_through_the_lake(rows):
 # -- the documentation ------------------------------------------------------------------------------------------------
 
 def _documented_columns() -> dict[str, list[tuple[str, str]]]:
-    """``{table: [(column, type), ...]}`` from the column tables of docs/scale.md (``### table`` headings)."""
-    text = SCALE_DOC.read_text(encoding="utf-8")
+    """``{table: [(column, type), ...]}`` from the column tables of docs/scale.md (``### table`` headings of its
+    "The layout" section)."""
+    text = SCALE_DOC.read_text(encoding="utf-8").split("\n## The layout\n", 1)[1].split("\n## ", 1)[0]
     found: dict[str, list[tuple[str, str]]] = {}
     for section in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
         table = section.split()[0].strip("`")
