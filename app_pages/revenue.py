@@ -8,8 +8,9 @@ import streamlit as st
 
 from app_pages.ui import cache, cards, charts, keys, plan, scaffold, url_state
 from app_pages.ui import format as fmt
+from app_pages.ui.series import shown_from
 from kpis.core.registry import KPIS
-from kpis.metrics import revenue, warmup
+from kpis.metrics import engine, revenue, warmup
 from kpis.metrics.revenue import BRIDGE_MOVEMENTS as MOVEMENTS
 from kpis.metrics.series import series_of
 
@@ -35,6 +36,16 @@ with right:
     charts.show(charts.lines({"ARR": arr}, KPIS["arr"], "ARR (12 × MRR)", grain,
                              **plan.on_chart(store, {"ARR": ("arr", arr)}, grain, cut, chosen.segment,
                                              ahead=ahead)), notes)
+
+st.subheader("Growth")
+growth = series_of(shown, "mrr_growth_rate")
+charts.show(charts.lines({"MRR growth rate": growth}, KPIS["mrr_growth_rate"], f"MRR growth rate, {grain} over {grain}",
+                         grain, **plan.on_chart(store, {"MRR growth rate": ("mrr_growth_rate", growth)}, grain, cut,
+                                                chosen.segment, ahead=ahead)), notes)
+months = cache.computed(store, engine.revenue_table, "month", end=cut, segment=chosen.segment)
+compound = revenue.compound_monthly_growth(shown_from(months, chosen.start, "month"))
+st.caption(compound.sentence() if compound else "Compound monthly growth needs two complete months in the range "
+                                                "shown.")
 
 st.subheader("MRR movements")
 charts.show(charts.stacked_bars(shown, MOVEMENTS, KPIS["new_mrr"], f"MRR movements per {grain}", grain,

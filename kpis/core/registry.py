@@ -117,6 +117,8 @@ _ALL = (
         "MRR of customers who had paid before, stopped, and pay again.", kind="flow"),
     Kpi("net_new_mrr", "Net new MRR", "currency", _R, "Sum of the five movements = MRR now - MRR a period ago.",
         kind="flow", limits=ANY),
+    Kpi("mrr_growth_rate", "MRR growth rate", "ratio", _R,
+        "(MRR - MRR a period ago) / MRR a period ago: month over month at month grain.", kind="ratio", limits=ANY),
     Kpi("active_customers", "Active customers", "count", _R, "Customers paying at the end of the period."),
     Kpi("new_customers", "New customers", "count", _R, "Customers paying for the first time.", kind="flow"),
     Kpi("reactivated_customers", "Reactivated customers", "count", _R, "Customers paying again after a stop.",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from kpis.core.calendar import add_months, spine
 from kpis.core.errors import DataError
+from kpis.core.formatting import percent, period_label
 from kpis.core.registry import GRAINS
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
@@ -77,6 +78,50 @@ def bridge(table: pd.DataFrame, period: date) -> Bridge | None:
     return Bridge(end - float(row["net_new_mrr"]), new, expansion, reactivation, contraction, churned, end)
 
 
+@dataclass(frozen=True)
+class CompoundGrowth:
+    """The steady monthly rate that turns the MRR at the end of month ``first`` into the MRR at the end of month
+    ``last``, ``months`` later (None: undefined)."""
+
+    first: date
+    last: date
+    months: int
+    rate: float | None
+
+    def sentence(self) -> str:
+        """The rate as the Revenue page says it.
+
+        >>> CompoundGrowth(date(2026, 1, 1), date(2026, 11, 1), 10, 0.0612).sentence()
+        'Compound monthly growth from the end of Jan 2026 to the end of Nov 2026 (10 months): 6.1% a month.'
+        """
+        span = (f"from the end of {period_label(self.first, 'month')} to the end of "
+                f"{period_label(self.last, 'month')} ({self.months} month{'s' if self.months != 1 else ''})")
+        if self.rate is None:
+            return f"Compound monthly growth {span}: undefined, nobody paid at the start."
+        return f"Compound monthly growth {span}: {percent(self.rate)} a month."
+
+
+def compound_monthly_growth(months: pd.DataFrame) -> CompoundGrowth | None:
+    """The compound monthly growth rate over the complete months of a month-grain revenue table (the range a page
+    shows): ``(m1 / m0)^(1/n) - 1``; None with fewer than two complete months.
+
+    >>> table = pd.DataFrame({"period_start": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)],
+    ...                       "mrr": [100.0, 110.0, 121.0], "partial": [False, False, False]})
+    >>> found = compound_monthly_growth(table)
+    >>> found.months, round(found.rate, 12)
+    (2, 0.1)
+    """
+    complete = months[~months["partial"].astype(bool)]
+    if len(complete) < 2:
+        return None
+    first, last = complete.iloc[0], complete.iloc[-1]
+    m0, m1 = float(first["mrr"]), float(last["mrr"])
+    n = len(complete) - 1
+    rate = (m1 / m0) ** (1 / n) - 1 if round(m0, ROUND_DIGITS) > 0 and m1 >= 0 else None
+    return CompoundGrowth(pd.Timestamp(first["period_start"]).date(), pd.Timestamp(last["period_start"]).date(), n,
+                          rate)
+
+
 def movement_sql(before: str, after: str, first_paid: str, period_start: str) -> str:
     """The one rule classifying a customer's MRR movement, as SQL: ``before`` and ``after`` are the customer's
     MRR (rounded to :data:`ROUND_DIGITS`) at the end of the previous period and of this one, ``first_paid`` the
@@ -96,7 +141,7 @@ def movement_sql(before: str, after: str, first_paid: str, period_start: str) ->
 
 REVENUE_COLUMNS = (
     "mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr",
-    "net_new_mrr", "active_customers", "new_customers", "reactivated_customers", "churned_customers",
+    "net_new_mrr", "mrr_growth_rate", "active_customers", "new_customers", "reactivated_customers", "churned_customers",
     "net_new_customers", "logo_churn_rate", "revenue_churn_rate", "quick_ratio", "arpa", "nrr", "grr", "ltv",
 )
 
@@ -337,7 +382,8 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
 {_RETENTION if retention else _NO_RETENTION}
     SELECT p.period_start, p.period_end, p.partial,
         p.mrr, 12 * p.mrr AS arr, p.new_mrr, p.expansion_mrr, p.contraction_mrr, p.churned_mrr, p.reactivation_mrr,
-        p.net_new_mrr, p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
+        p.net_new_mrr, (p.mrr - p.prev_mrr) / {_denominator('p.prev_mrr')} AS mrr_growth_rate,
+        p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
         p.new_customers + p.reactivated_customers - p.churned_customers AS net_new_customers,
         p.churned_customers / NULLIF(p.prev_active, 0) AS logo_churn_rate,
         (0 - (p.churned_mrr + p.contraction_mrr)) / {_denominator('p.prev_mrr')} AS revenue_churn_rate,

@@ -30,7 +30,7 @@ PAGES = {
     "app_pages/data.py": "Data",
 }
 #: Pages that draw KPI charts, with the number of Plotly charts each draws at week grain.
-CHARTS = {"app_pages/revenue.py": 6, "app_pages/customers.py": 4, "app_pages/engagement.py": 3,
+CHARTS = {"app_pages/revenue.py": 7, "app_pages/customers.py": 4, "app_pages/engagement.py": 3,
           "app_pages/retention.py": 2}
 
 
@@ -123,7 +123,11 @@ def test_changing_the_grain_changes_what_is_shown(app: Callable[..., AppTest]) -
 
     on(at, "app_pages/revenue.py")
     assert share_link(at) == "/revenue?grain=month", "the filters stay when the page changes"
-    assert len(figures(at)) == 7, "at month grain the revenue page adds LTV"
+    assert len(figures(at)) == 8, "at month grain the revenue page adds LTV"
+    growth = [f for f in figures(at) if f["layout"]["title"]["text"] == "MRR growth rate, month over month"]
+    assert len(growth) == 1
+    compound = [c for c in captions(at) if c.startswith("Compound monthly growth from the end of ")]
+    assert len(compound) == 1 and compound[0].endswith(" a month."), compound
     mrr = figures(at)[0]
     assert len(mrr["data"][0]["x"]) <= 13, "one point per month of the trailing year"
 

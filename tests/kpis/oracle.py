@@ -226,6 +226,7 @@ class RevenueOracle:
                 "new_mrr": float(new_mrr), "expansion_mrr": float(exp), "contraction_mrr": float(con),
                 "churned_mrr": float(churn), "reactivation_mrr": float(react),
                 "net_new_mrr": float(new_mrr + exp + con + churn + react),
+                "mrr_growth_rate": ratio(float(mrr - prev_mrr), float(prev_mrr)),
                 "active_customers": float(active), "new_customers": float(new),
                 "reactivated_customers": float(reactivated), "churned_customers": float(churned),
                 "net_new_customers": float(new + reactivated - churned),

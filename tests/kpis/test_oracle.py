@@ -156,7 +156,11 @@ def _revenue_invariants(t: pd.DataFrame) -> None:
     for name in ("logo_churn_rate", "revenue_churn_rate", "grr"):
         values = t[name].astype("float64").dropna()
         assert ((values >= 0) & (values <= 1 + 1e-9)).all(), name
-    for name in ("logo_churn_rate", "revenue_churn_rate", "quick_ratio", "arpa", "nrr", "grr", "ltv"):
+    growth = t["mrr_growth_rate"].astype("float64")
+    assert all(math.isnan(g) if p == 0 else _close(g, n / p)
+               for g, n, p in zip(growth, t["net_new_mrr"], prev_mrr, strict=True)), "growth = net new / MRR before"
+    for name in ("logo_churn_rate", "revenue_churn_rate", "quick_ratio", "arpa", "nrr", "grr", "ltv",
+                 "mrr_growth_rate"):
         assert not t[name].astype("float64").isin([math.inf, -math.inf]).any(), name
 
 

@@ -78,6 +78,8 @@ A_MONTHLY = {
     "reactivated_customers": [0, 0, 0, 0, 1],
     # the bridge: 200 - 0; (200+W) - 200; 30 + 50 - W = 280 - (200+W); -40 = 240 - 280; 50 = 290 - 240
     "net_new_mrr": [200, W, 80 - W, -40, 50],
+    # net new MRR / MRR a period ago: nobody paid in December (undefined); W/200; (80-W)/(200+W); -40/280; 50/240
+    "mrr_growth_rate": [nan, W / 200, (80 - W) / (200 + W), -40 / 280, 50 / 240],
     "active_customers": [2, 3, 3, 3, 4],
     "net_new_customers": [2, 1, 0, 0, 1],
     # churned / active a period ago: Jan has nobody a period ago (undefined); 0/2; 1/3; 0/3; 0/3
