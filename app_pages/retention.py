@@ -39,7 +39,13 @@ first_event, cohorts_end = scaffold.data_starts(store)["engagement"], chosen.end
 young = {c: warmup.cohort_reason(grain, first_event, cohorts_end)
          for c in sorted({pd.Timestamp(c).date() for c in cells["cohort_start"]})
          if first_event is not None and warmup.cohort_warming_up(c, grain, first_event, cohorts_end)}
-charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon, warming=young))
+# the average of the cohorts shown; a cohort warming up holds everyone already using the product, not a cohort
+average = retention.average_row(cells[~cells["cohort_start"].map(lambda c: pd.Timestamp(c).date() in young)])
+charts.show(charts.heatmap(cells, grain, f"Retention by {grain}ly cohort", max_period=horizon, warming=young,
+                           average=average))
+st.caption(plain(f"The last row is the cohorts' average: for each {grain} k, the users retained over the users of "
+                 f"every cohort whose cell k is complete (weighted by cohort size; running {grain}s"
+                 f"{' and cohorts warming up' if young else ''} left out)."))
 if young:
     st.caption(plain(f"Shaded rows (warming up) are cohorts younger than their {grain}: the data starts "
                                 f"or ends inside it, so it holds only part of its first {grain}."))
@@ -52,6 +58,7 @@ default = deep[-4:] if len(deep) <= 12 else [deep[0], deep[len(deep) // 3], deep
 picked = url_state.pick_periods("Cohorts", keys.COHORTS, cohorts, default, grain,
                                 lambda c: fmt.period(c, grain) + (" (warming up)" if c in young else ""))
 if picked:
-    charts.show(charts.curves(cells, picked, grain, "Retention curves (hollow points: period still running)"))
+    charts.show(charts.curves(cells, picked, grain, "Retention curves (hollow points: period still running)",
+                              average=average))
 else:
     st.caption("Pick one or more cohorts to draw their curves.")

@@ -108,6 +108,9 @@ def with_notes(figure: go.Figure, notes: pd.DataFrame) -> go.Figure:
 #: The shading of the periods in which a KPI warms up (:mod:`kpis.metrics.warmup`), and its label.
 WARM_FILL = "rgba(161, 161, 170, 0.18)"
 WARM_LABEL = "warming up"
+#: The cohorts' average row, as the heatmap and the curves name it and explain it in the hover.
+AVERAGE_LABEL = "Average"
+AVERAGE_HOVER = "weighted by cohort size, complete cells only"
 
 
 def _hover_lines(text: str, width: int = 72) -> str:
@@ -402,10 +405,11 @@ def bridge(start_value: float, steps: Sequence[tuple[str, float]], end_value: fl
 
 
 def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 12,
-            warming: Mapping[date, str] | None = None) -> go.Figure:
+            warming: Mapping[date, str] | None = None, average: pd.DataFrame | None = None) -> go.Figure:
     """Cohorts (rows, oldest on top) by period (columns): retention in percent; partial cells marked with *;
     the cohorts in ``warming`` (``{cohort_start: why}``, younger than their period) shaded, labelled "warming up"
-    and explained in the hover."""
+    and explained in the hover; ``average`` (:func:`kpis.metrics.retention.average_row`) as a last row below a
+    line."""
     shown = cohorts[cohorts["period"] <= max_period]
     rows = sorted(shown["cohort_start"].unique())
     columns = list(range(int(shown["period"].max()) + 1)) if not shown.empty else []
@@ -423,17 +427,27 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
          for r, w in zip(rows, warm, strict=True)]
     notes = [[f"<br>{WARM_LABEL}:<br>{_hover_lines(why[pd.Timestamp(r).date()])}" if w else ""] * len(columns)
              for r, w in zip(rows, warm, strict=True)]
+    z_rows, text_rows = z.to_numpy().tolist(), text.to_numpy().tolist()
+    if average is not None and not average.empty:
+        mean = average.set_index("period")["retention"].astype("float64").reindex(columns)
+        z_rows.append(mean.tolist())
+        text_rows.append(["" if v != v else fmt.percent(v, 0) for v in mean])
+        y.append(AVERAGE_LABEL)
+        notes.append([f"<br>{AVERAGE_HOVER}"] * len(columns))
     unit = cohort_grain(grain)
-    height = max(260, 70 + 24 * len(rows))
+    height = max(260, 70 + 24 * len(y))
     figure = _figure(title, height)
     figure.add_trace(go.Heatmap(
-        z=z.to_numpy(), x=[f"{unit} {k}" for k in columns], y=y, text=text.to_numpy(), texttemplate="%{text}",
+        z=z_rows, x=[f"{unit} {k}" for k in columns], y=y, text=text_rows, texttemplate="%{text}",
         textfont={"size": 11}, colorscale="Blues", zmin=0, zmax=1, xgap=1, ygap=1, showscale=False,
         customdata=notes, hovertemplate="cohort %{y}<br>%{x}: %{z:.1%}%{customdata}<extra></extra>"))
     for i, w in enumerate(warm):
         if w:
             figure.add_shape(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=i - 0.5, y1=i + 0.5,
                              fillcolor=WARM_FILL, line_width=0, layer="above")
+    if len(y) > len(rows):  # a line between the cohorts and their average
+        figure.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=len(rows) - 0.5, y1=len(rows) - 0.5,
+                         line={"color": "#3f3f46", "width": 2}, layer="above")
     figure.update_yaxes(autorange="reversed", type="category", showgrid=False, tickfont={"size": 11})
     figure.update_xaxes(side="top", type="category", showgrid=False, ticks="")
     figure.update_layout(hovermode="closest", margin={"t": 70})
@@ -441,10 +455,15 @@ def heatmap(cohorts: pd.DataFrame, grain: str, title: str, *, max_period: int = 
 
 
 def curves(cohorts: pd.DataFrame, chosen: Sequence[object], grain: str, title: str, *,
-           height: int = HEIGHT) -> go.Figure:
-    """Retention by period since the start, one line per chosen cohort; partial points hollow."""
+           height: int = HEIGHT, average: pd.DataFrame | None = None) -> go.Figure:
+    """Retention by period since the start, one line per chosen cohort; partial points hollow; ``average`` (the
+    cohorts' average row) drawn over them, dark and dashed."""
     figure = _figure(title, height)
     unit = cohort_grain(grain)
+    if average is not None and not average.empty:
+        figure.add_scatter(x=average["period"].tolist(), y=average["retention"].astype("float64").tolist(),
+                           name=AVERAGE_LABEL, mode="lines", line={"color": "#18181b", "width": 3, "dash": "dash"},
+                           hovertemplate="%{y:.1%} " + AVERAGE_HOVER)
     for i, cohort in enumerate(chosen):
         cells = cohorts[cohorts["cohort_start"] == cohort].sort_values("period")
         color = COLORS[i % len(COLORS)]

@@ -16,7 +16,7 @@ from kpis.ingest.importer import import_file
 from kpis.metrics import engine, kept
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.retention import DEFAULT_MODE, MODES, cohorts
+from kpis.metrics.retention import DEFAULT_MODE, MODES, average_row, cohorts
 from kpis.metrics.segments import max_segment_values, offered_segments
 from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
@@ -40,6 +40,8 @@ def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
     for row in table.itertuples(index=False):
         print(f"{row.cohort_start.isoformat()},{row.period},{row.cohort_size},{row.retained},"
               f"{plain_decimal(row.retention)}")
+    for row in average_row(table).itertuples(index=False):  # weighted over the complete cells of each period
+        print(f"average,{row.period},{row.cohort_size},{row.retained},{plain_decimal(row.retention)}")
     return 0
 
 

@@ -69,3 +69,27 @@ def cohorts(store: Store, grain: str, mode: str = DEFAULT_MODE, *, end: date | N
             rows.append({"cohort_start": c_start, "period": k, "cohort_size": size, "retained": retained,
                          "retention": retained / size, "partial": c + k == index[last] and partial_last})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+AVERAGE_COLUMNS = ["period", "cohort_size", "retained", "retention"]
+
+
+def average_row(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cohorts' average row: for each period k, Σ retained / Σ cohort size over the cohorts whose cell k is
+    complete (partial cells left out); a k with no complete cell has no average. Weighted by cohort size, so a
+    cohort of 3 users does not count as much as one of 3,000.
+
+    >>> cells = pd.DataFrame({"cohort_start": [1, 1, 2, 2], "period": [0, 1, 0, 1], "cohort_size": [3, 3, 2, 2],
+    ...                       "retained": [3, 1, 2, 1], "retention": [1, 1 / 3, 1, 0.5],
+    ...                       "partial": [False, False, False, True]})
+    >>> [tuple(row) for row in average_row(cells).itertuples(index=False)]  # k=1: the partial cell left out
+    [(0, 5, 5, 1.0), (1, 3, 1, 0.3333333333333333)]
+    """
+    complete = cells[~cells["partial"].astype(bool)]
+    if complete.empty:
+        return pd.DataFrame(columns=AVERAGE_COLUMNS)
+    sums = complete.groupby("period", sort=True)[["cohort_size", "retained"]].sum()
+    return pd.DataFrame({"period": sums.index.astype(int), "cohort_size": sums["cohort_size"].astype(int).to_numpy(),
+                         "retained": sums["retained"].astype(int).to_numpy(),
+                         "retention": (sums["retained"] / sums["cohort_size"]).astype("float64").to_numpy()},
+                        columns=AVERAGE_COLUMNS)

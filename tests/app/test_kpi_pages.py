@@ -248,7 +248,8 @@ def test_retention_modes(app: Callable[..., AppTest]) -> None:
     ok(at.radio(key="retention_mode").set_value("unbounded").run())
     assert figures(at)[0]["data"][0]["text"] != heat["data"][0]["text"]
     ok(at.radio(key="grain").set_value("month").run())
-    assert len(figures(at)[0]["data"][0]["y"]) <= 13, "monthly cohorts of the trailing year"
+    rows = figures(at)[0]["data"][0]["y"]
+    assert rows[-1] == "Average" and len(rows) - 1 <= 13, "monthly cohorts of the trailing year, and their average"
 
 
 def test_plan_pages_show_their_content(app: Callable[..., AppTest]) -> None:

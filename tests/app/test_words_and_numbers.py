@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 from app_pages.ui.charts import WARM_FILL
 from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
-from tests.kpis.helpers import subs
+from tests.kpis.helpers import events, subs
+from tests.kpis.test_retention_exact import ROWS as RETENTION_ROWS
 
 MAU_WHY = ("MAU counts the users active in the 30 days ending each day, and the events start on 23 Nov 2025: "
            "its value is complete from 22 Dec 2025 on.")
@@ -125,3 +126,26 @@ def test_who_moved_opens_on_a_movement_with_customers(app: Callable[..., AppTest
         "New (0)", "Reactivated (1)", "Expansion (0)", "Contraction (0)", "Churned (0)"]
     (table,) = [d.value for d in at.dataframe]
     assert list(table["customer_id"]) == ["c2"] and list(table["change"]) == [50.0]
+
+
+# -- the cohorts' average row (the cohorts of tests/kpis/test_retention_exact.py) --------------------------------
+
+@pytest.fixture
+def cohort_company(db_path: Path, tmp_path: Path) -> Path:
+    with Store(db_path) as store:
+        events(store, tmp_path, RETENTION_ROWS)
+    return db_path
+
+
+def test_the_heatmap_ends_with_the_cohorts_average(app: Callable[..., AppTest], cohort_company: Path) -> None:
+    at = ok(app({"grain": "month"}).switch_page("app_pages/retention.py").run())
+    heatmap = figures(at)[0]["data"][0]
+    # Jan 3/3, 1/3, 2/3 (partial); Feb 2/2, 1/2 (partial); Mar 1/1 (partial). The average of complete cells:
+    # k=0 (3 + 2) / (3 + 2) = 100%; k=1 Jan's 1/3 = 33%; k=2 only a partial cell: none
+    assert heatmap["y"][-1] == "Average"
+    assert heatmap["text"][-1] == ["100%", "33%", ""]
+    assert heatmap["z"][-1][:2] == [1.0, pytest.approx(1 / 3)]
+    curves = figures(at)[1]["data"]
+    average = [trace for trace in curves if trace["name"] == "Average"]
+    assert len(average) == 1 and list(average[0]["x"]) == [0, 1]
+    assert any("the cohorts' average" in unescape(c.value) for c in at.caption)

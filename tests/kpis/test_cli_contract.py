@@ -1,7 +1,8 @@
 """The CLI output contract, checked on the exact stdout of ``python -m kpis`` run as a real process.
 
 ``series`` prints ``period_start,value``: one row per period, plain decimals, ratios as fractions, undefined
-values empty. ``cohorts`` prints ``cohort_start,period,cohort_size,retained,retention``; ``curve`` prints
+values empty. ``cohorts`` prints ``cohort_start,period,cohort_size,retained,retention`` and the average row
+(``cohort_start`` = ``average``); ``curve`` prints
 ``days_active,users``. Every run gets its own copy of a fixture database, so the processes run side by side.
 """
 
@@ -158,12 +159,19 @@ def test_cohorts(out):
         "2026-01-01,2,3,2,0.6666666667\n"
         "2026-02-01,0,2,2,1\n"
         "2026-02-01,1,2,1,0.5\n"
-        "2026-03-01,0,1,1,1\n")
+        "2026-03-01,0,1,1,1\n"
+        # the average row, complete cells only: k=0 Jan 3/3 + Feb 2/2 (March's is partial) = 5/5; k=1 Jan's 1/3
+        # alone (Feb's is partial); k=2 only Jan's, partial: no average
+        "average,0,5,5,1\n"
+        "average,1,3,1,0.3333333333\n")
     assert _ok(out["cohorts_unbounded"]) == (
         "cohort_start,period,cohort_size,retained,retention\n"
         "2026-01-01,0,3,3,1\n"
         "2026-01-01,1,3,1,0.3333333333\n"
-        "2026-02-01,0,2,2,1\n")
+        "2026-02-01,0,2,2,1\n"
+        # February ends on the as-of date: every cell is complete
+        "average,0,5,5,1\n"
+        "average,1,3,1,0.3333333333\n")
 
 
 def test_kpis_lists_every_registered_kpi(out):
