@@ -133,19 +133,31 @@ def test_who_moved_opens_on_a_movement_with_customers(app: Callable[..., AppTest
 @pytest.fixture
 def cohort_company(db_path: Path, tmp_path: Path) -> Path:
     with Store(db_path) as store:
-        events(store, tmp_path, RETENTION_ROWS)
+        # and z, active on 1 Jan only: the events start with January, so its cohort is not warming up
+        events(store, tmp_path, RETENTION_ROWS + "z,view,2026-01-01T10:00:00Z,\n")
     return db_path
 
 
 def test_the_heatmap_ends_with_the_cohorts_average(app: Callable[..., AppTest], cohort_company: Path) -> None:
     at = ok(app({"grain": "month"}).switch_page("app_pages/retention.py").run())
     heatmap = figures(at)[0]["data"][0]
-    # Jan 3/3, 1/3, 2/3 (partial); Feb 2/2, 1/2 (partial); Mar 1/1 (partial). The average of complete cells:
-    # k=0 (3 + 2) / (3 + 2) = 100%; k=1 Jan's 1/3 = 33%; k=2 only a partial cell: none
+    # Jan (a, b, c, z) 4/4, 1/4 (a), 2/4 (a, b; partial); Feb 2/2, 1/2 (partial); Mar 1/1 (partial). The average
+    # of complete cells: k=0 (4 + 2) / (4 + 2) = 100%; k=1 Jan's 1/4 = 25%; k=2 only a partial cell: none
     assert heatmap["y"][-1] == "Average"
-    assert heatmap["text"][-1] == ["100%", "33%", ""]
-    assert heatmap["z"][-1][:2] == [1.0, pytest.approx(1 / 3)]
+    assert heatmap["text"][-1] == ["100%", "25%", ""]
+    assert heatmap["z"][-1][:2] == [1.0, 0.25]
     curves = figures(at)[1]["data"]
     average = [trace for trace in curves if trace["name"] == "Average"]
     assert len(average) == 1 and list(average[0]["x"]) == [0, 1]
     assert any("the cohorts' average" in unescape(c.value) for c in at.caption)
+
+
+def test_the_page_average_leaves_out_cohorts_warming_up(app: Callable[..., AppTest], db_path: Path,
+                                                        tmp_path: Path) -> None:
+    with Store(db_path) as store:
+        events(store, tmp_path, RETENTION_ROWS)  # the events start on 5 Jan: January's cohort is warming up
+    at = ok(app({"grain": "month"}).switch_page("app_pages/retention.py").run())
+    heatmap = figures(at)[0]["data"][0]
+    # only February's complete cell (k=0, 2/2) is averaged; its k=1 is partial
+    assert heatmap["y"][0].endswith("warming up") and heatmap["text"][-1] == ["100%", "", ""]
+    assert any("and cohorts warming up left out" in unescape(c.value) for c in at.caption)
