@@ -13,7 +13,7 @@ from app_pages.ui.text import plain
 from kpis.core.calendar import cohort_grain
 from kpis.core.registry import KPIS
 from kpis.ingest import event_names
-from kpis.metrics import engagement, engine, warmup
+from kpis.metrics import engagement, engine, lifecycle, warmup
 from kpis.metrics.series import series_of
 from kpis.plan import scorecard
 
@@ -69,6 +69,24 @@ with right:
         curve = cache.computed(store, engagement.power_curve, curve_grain, period, segment=chosen.segment)
         when = fmt.period(period, curve_grain, in_sentence=True)
         charts.show(charts.power_curve(curve, f"Power-user curve: users by days active in {when}"))
+
+st.subheader("Lifecycle")
+life_grain = cohort_grain(grain)
+life = shown_from(cache.computed(store, engine.table, "lifecycle", life_grain, end=end, segment=chosen.segment),
+                  chosen.start, life_grain)
+charts.show(charts.stacked_bars(life, lifecycle.PARTS, KPIS["active_users"],
+                                f"Active users by where they come from, per {life_grain}; below zero: gone dormant",
+                                life_grain), notes)
+life_period = scaffold.last_complete(store, chosen, life_grain)
+at = scorecard.headline_row(life, life_period.start if life_period else None)
+if at is not None:
+    row = life.iloc[at]
+    st.caption(plain(
+        f"User quick ratio in {fmt.period(row['period_start'], life_grain, in_sentence=True)}: "
+        f"{fmt.value(KPIS['user_quick_ratio'], row['user_quick_ratio'])} (new {fmt.count(row['new'])} + resurrected "
+        f"{fmt.count(row['resurrected'])}, against {fmt.count(-row['dormant'])} gone dormant). New: first active in "
+        f"the {life_grain}; returning: active the {life_grain} before too; resurrected: back after at least a "
+        f"{life_grain} away."))
 
 st.subheader("Feature adoption")
 at = scorecard.headline_row(table, headline)

@@ -28,7 +28,8 @@ from kpis.core.registry import Kpi
 COLORS = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899"]
 MOVEMENT_COLORS = {"new_mrr": "#15803d", "expansion_mrr": "#4ade80", "reactivation_mrr": "#0ea5e9",
                    "contraction_mrr": "#fb923c", "churned_mrr": "#dc2626",
-                   "new_customers": "#15803d", "reactivated_customers": "#0ea5e9", "churned_customers": "#dc2626"}
+                   "new_customers": "#15803d", "reactivated_customers": "#0ea5e9", "churned_customers": "#dc2626",
+                   "new": "#15803d", "returning": "#2563eb", "resurrected": "#0ea5e9", "dormant": "#dc2626"}
 TEMPLATE_NAME = "kpi_dashboard"
 pio.templates[TEMPLATE_NAME] = go.layout.Template(layout={
     "font": {"family": "Source Sans Pro, Inter, Helvetica, Arial, sans-serif", "size": 13, "color": "#31333f"},

@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kpis", description="CPO KPI dashboard: data and KPIs.")
     parser.add_argument("--db", help=f"database file (default: $KPI_DB or {default_path()})")
     parser.add_argument("--engine", choices=engines.ENGINES,
-                        help="what computes the KPIs of series, cohorts, curve, targets, anomalies and review "
-                             "(default: $KPI_ENGINE or duckdb); spark reads the lake of --lake")
+                        help="what computes the KPIs of series, cohorts, lifecycle, curve, targets, anomalies, "
+                             "review and warm (default: $KPI_ENGINE or duckdb); spark reads the lake of --lake")
     parser.add_argument("--lake", help="the lake Spark reads: a folder or URI written by export ($KPI_LAKE)")
     parser.add_argument("--spark-remote", metavar="sc://HOST:PORT",
                         help="a Spark Connect server: a cluster or Databricks ($KPI_SPARK_REMOTE)")
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(reads_kpis=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.add_commands(commands)  # import, imports, undo, demo, backup, restore, backups, export
-    numbers.add_series_commands(commands)  # series, cohorts, curve
+    numbers.add_series_commands(commands)  # series, cohorts, lifecycle, curve
     data.add_settings_command(commands)  # settings [KEY [VALUE]]
     numbers.add_plan_commands(commands)  # targets, anomalies, kpis
     annotations.add_commands(commands)  # annotate add DATE TEXT | list | remove ID

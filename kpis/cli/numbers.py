@@ -45,6 +45,14 @@ def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lifecycle(store: Store, args: argparse.Namespace) -> int:
+    table = engine.table(store, "lifecycle", args.grain, end=args.end, segment=args.segment)
+    print("period_start,new,returning,resurrected,dormant")
+    for row in table.itertuples(index=False):
+        print(f"{row.period_start.isoformat()},{row.new},{row.returning},{row.resurrected},{row.dormant}")
+    return 0
+
+
 def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
     table = power_curve(store, args.grain, args.period, segment=args.segment)
     print("days_active,users")
@@ -108,7 +116,7 @@ def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
 
 
 def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``series``, ``cohorts`` and ``curve``."""
+    """Register ``series``, ``cohorts``, ``lifecycle`` and ``curve``."""
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
     p.add_argument("--grain", choices=GRAINS, default="week")
@@ -124,6 +132,12 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts, reads_kpis=True)
+
+    p = commands.add_parser("lifecycle", help="new, returning, resurrected and dormant users per period, as CSV")
+    p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_lifecycle, reads_kpis=True)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")

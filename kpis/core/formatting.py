@@ -29,7 +29,7 @@ from kpis.core.registry import Kpi
 
 DASH = "—"
 #: KPIs whose unit is "ratio" but that read as a plain number, not a percentage.
-PLAIN_RATIOS = frozenset({"quick_ratio", "events_per_active_user"})
+PLAIN_RATIOS = frozenset({"quick_ratio", "events_per_active_user", "user_quick_ratio"})
 #: Currency symbols; any other currency is written as its code (``CHF 12.3k``).
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 

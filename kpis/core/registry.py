@@ -47,7 +47,8 @@ ANY: tuple[float | None, float | None] = (None, None)
 #: projected: the value so far is the best estimate), ``cohort`` a share of a cohort of users (retention).
 KINDS = ("snapshot", "flow", "ratio", "cohort")
 #: Each computed table and the source of the data it is computed from.
-TABLES = {"revenue": "revenue", "engagement": "engagement", "adoption": "engagement", "cohorts": "engagement"}
+TABLES = {"revenue": "revenue", "engagement": "engagement", "adoption": "engagement", "cohorts": "engagement",
+          "lifecycle": "engagement"}
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ _ALL = (
     Kpi("adoption", "Feature adoption", "ratio", "adoption",
         "Users who did the event in the period / active users of the period (needs --event).",
         kind="ratio", ratio_of="flow", limits=SHARE, needs_event=True),
+    Kpi("user_quick_ratio", "User quick ratio", "ratio", "lifecycle",
+        "(New + resurrected users) / users gone dormant since the period before (the lifecycle's growth).",
+        kind="ratio", ratio_of="flow", grains=COHORT_GRAINS, undefined_means="nobody went dormant"),
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}

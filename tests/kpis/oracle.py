@@ -316,6 +316,26 @@ class EngagementOracle:
             })
         return rows
 
+    def lifecycle(self, grain: str, end: date | None = None) -> list[dict[str, object]]:
+        """new, returning, resurrected, dormant and the user quick ratio per period, from each period's set of
+        active users."""
+        as_of = end or self.as_of()
+        spans = periods(self.first_day(), as_of, grain)
+        first = {u: min(d for d in days if d <= as_of) for u, days in self.active.items()
+                 if any(d <= as_of for d in days)}
+        rows: list[dict[str, object]] = []
+        before: set[str] = set()
+        for p in spans:
+            now = self.active_between(p.start, p.end)
+            new = sum(1 for u in now if first[u] >= p.start)
+            returning = len(now & before)
+            resurrected = sum(1 for u in now - before if first[u] < p.start)
+            dormant = -len(before - now)
+            rows.append({"period_start": p.start, "new": new, "returning": returning, "resurrected": resurrected,
+                         "dormant": dormant, "user_quick_ratio": ratio(new + resurrected, -dormant)})
+            before = now
+        return rows
+
     def adoption(self, event: str, grain: str, end: date | None = None) -> list[dict[str, object]]:
         rows = []
         for row in self.table(grain, end):

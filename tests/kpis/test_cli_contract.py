@@ -52,6 +52,7 @@ RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "adoption": ("events", ("series", "adoption", "--grain", "week", "--event", "export")),
     "curve": ("events", ("curve", "--grain", "week", "--period", "2026-01-07")),
     "cohorts": ("retention", ("cohorts", "--grain", "month", "--mode", "n-day")),
+    "lifecycle": ("retention", ("lifecycle", "--grain", "month")),
     "cohorts_unbounded": ("retention", ("cohorts", "--grain", "month", "--mode", "unbounded", "--end", "2026-02-28")),
     "kpis": ("events", ("kpis",)),
 }
@@ -188,3 +189,12 @@ def test_kpis_lists_every_registered_kpi(out):
 def test_arr_of_a_weekly_plan_is_52_times_its_amount(out):
     # 10/week: mrr = 10 x 52/12, arr = 12 x mrr = 520
     assert _ok(out["weekly_arr"]) == "period_start,value\n2026-01-01,520\n"
+
+
+def test_lifecycle(out):
+    # see test_lifecycle_exact: Jan a, b, c new; Feb d, e new, a returning, b, c dormant; Mar f new, a, e
+    # returning, b resurrected, d dormant
+    assert _ok(out["lifecycle"]) == ("period_start,new,returning,resurrected,dormant\n"
+                                     "2026-01-01,3,0,0,0\n"
+                                     "2026-02-01,2,1,0,-2\n"
+                                     "2026-03-01,1,2,1,-1\n")

@@ -25,6 +25,7 @@ from kpis.metrics.engagement import (
     engagement_table,
     power_curve,
 )
+from kpis.metrics.lifecycle import lifecycle_table
 from kpis.metrics.retention import cohorts
 from kpis.metrics.revenue import REVENUE_COLUMNS, revenue_table
 from kpis.store.db import Store
@@ -294,9 +295,24 @@ def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_p
             curve = power_curve(store, g, day, segment=case.seg)
             assert list(zip(curve["days_active"], curve["users"], strict=True)) == oracle.power_curve(g, day)
         _cohort_checks(store, case, oracle)
+        for g in ("week", "month"):
+            _lifecycle_checks(store, case, oracle, g)
+
+
+def _lifecycle_checks(store: Store, case: EngagementCase, oracle: EngagementOracle, grain: str) -> None:
+    """The lifecycle equals the oracle's; new + returning + resurrected = active users; dormant <= 0."""
+    got = lifecycle_table(store, grain, end=case.end, segment=case.seg)
+    want = oracle.lifecycle(grain, case.end)
+    assert list(got["period_start"]) == [r["period_start"] for r in want]
+    for part in ("new", "returning", "resurrected", "dormant"):
+        assert list(got[part]) == [r[part] for r in want], (grain, part)
+    assert all(_close(a, r["user_quick_ratio"]) for a, r in zip(got["user_quick_ratio"], want, strict=True))
+    active = engagement_table(store, grain, end=case.end, segment=case.seg)["active_users"]
+    assert list(got["new"] + got["returning"] + got["resurrected"]) == list(active.astype(int))
+    assert (got["dormant"] <= 0).all()
 
 
 def test_every_registered_kpi_is_covered_by_the_oracle():
     """A KPI added to the registry must be added to the oracle (and to these tests) too."""
-    covered = set(REVENUE_COLUMNS) | set(ENGAGEMENT_KPIS) | {"adoption"}
+    covered = set(REVENUE_COLUMNS) | set(ENGAGEMENT_KPIS) | {"adoption", "user_quick_ratio"}
     assert set(KPIS) == covered
