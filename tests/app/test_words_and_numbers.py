@@ -161,3 +161,15 @@ def test_the_page_average_leaves_out_cohorts_warming_up(app: Callable[..., AppTe
     # only February's complete cell (k=0, 2/2) is averaged; its k=1 is partial
     assert heatmap["y"][0].endswith("warming up") and heatmap["text"][-1] == ["100%", "", ""]
     assert any("and cohorts warming up left out" in unescape(c.value) for c in at.caption)
+
+
+def test_the_engagement_page_draws_the_lifecycle(app: Callable[..., AppTest], cohort_company: Path) -> None:
+    at = ok(app({"grain": "month"}).switch_page("app_pages/engagement.py").run())
+    chart = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Active users by where they come")]
+    assert len(chart) == 1
+    bars = {trace["name"]: trace for trace in chart[0]["data"]}
+    assert list(bars) == ["New", "Returning", "Resurrected", "Dormant"]
+    # February, the last month complete (events to 18 Mar): d, e new; a returning; b, c gone dormant (z joined and
+    # left in January: it is dormant too)
+    assert any(unescape(c.value).startswith("User quick ratio in Feb 2026: 0.67 (new 2 + resurrected 0, against 3 "
+                                            "gone dormant).") for c in at.caption), [c.value for c in at.caption]
