@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from kpis.store.db import Store
+from tests.server import CHROMIUM, CHROMIUM_ARGS
 
 # CI replays the same examples every run (a red build always means a change broke something); a developer's
 # runs keep exploring new random examples.
@@ -40,6 +42,22 @@ def _no_real_secrets(no_secrets_file: Path) -> Iterator[None]:
     finally:
         config.set_option("secrets.files", saved)
         secrets_singleton._reset()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The session's one Playwright (its sync API allows one at a time): the browser tests and the Spark
+    dashboard test share it."""
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium (no Playwright browser download), launched once for the session."""
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture

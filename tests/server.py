@@ -16,6 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Debian's Chromium, which Playwright drives (``npx playwright install`` cannot download a browser here).
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
 #: A server's start, the first page load on an empty database included (it loads the whole demo company), on a
 #: 2-core machine busy with other work.
 STARTUP_SECONDS = 240.0

@@ -15,16 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.server import STARTUP_SECONDS, free_port, stop_process, streamlit
+from tests.server import CHROMIUM, STARTUP_SECONDS, free_port, stop_process, streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 #: Every wait of a browser test is for something the app signals (a heading, the script state, a URL), bounded by
 #: this (ms): far above what a page needs on a quiet machine, enough for a 2-core machine busy with other work.
 WAIT_MS = 180_000
@@ -79,19 +74,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: sudo apt-get install -y chromium")
     with streamlit_server(tmp_path_factory.mktemp("server")) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield launched
-    launched.close()
 
 
 @pytest.fixture

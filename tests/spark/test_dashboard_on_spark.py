@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from kpis.store.db import Store
 from kpis.store.lake import export_lake
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, screenshot, settle
+from tests.browser.conftest import WAIT_MS, screenshot, settle
 from tests.kpis.helpers import events, subs
 from tests.server import streamlit
 
@@ -39,13 +39,12 @@ def _company(folder: Path) -> tuple[Path, Path]:
     return db, lake
 
 
-def test_the_dashboard_computes_its_pages_on_spark(tmp_path, spark_remote):
+def test_the_dashboard_computes_its_pages_on_spark(tmp_path, spark_remote, browser):
     db, lake = _company(tmp_path)
     env = {"KPI_ENGINE": "spark", "KPI_LAKE": str(lake), "KPI_SPARK_REMOTE": spark_remote}
-    with streamlit(db, tmp_path / "streamlit.log", env=env) as server, sync_playwright() as running:
-        browser = running.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with streamlit(db, tmp_path / "streamlit.log", env=env) as server:
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB", timezone_id="UTC")
         try:
-            context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB", timezone_id="UTC")
             page = context.new_page()
             page.set_default_timeout(WAIT_MS)
             page.goto(f"{server.url}/")
@@ -63,5 +62,5 @@ def test_the_dashboard_computes_its_pages_on_spark(tmp_path, spark_remote):
             settle(page)
             expect(page.get_by_text("The KPIs are computed by Spark from the lake.", exact=False)).to_be_visible()
         finally:
-            browser.close()
+            context.close()
         assert server.errors() == []
