@@ -98,7 +98,7 @@ def test_add_a_note_see_it_on_charts_and_remove_it(app: Callable[..., AppTest], 
     ok(at.switch_page("app_pages/revenue.py").run())
     shown = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
     timed = [f for f in shown if f["layout"].get("meta", {}).get(charts.TIME_AXIS)]
-    assert len(timed) == 5, "MRR, ARR, movements, NRR/GRR and ARPA; the bridge has no time axis"
+    assert len(timed) == 6, "MRR, ARR, growth, movements, NRR/GRR and ARPA; the bridge has no time axis"
     for figure in timed:
         (marker,) = [t for t in figure["data"] if t.get("name") == "note"]
         assert marker["hovertext"] == ["18 Nov 2026: Launched &lt;i&gt;AI Insights&lt;/i&gt; **now**"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from app_pages.ui.charts import AVERAGE_LABEL
 from app_pages.ui.keys import QUERY_KEYS
 from tests.app.test_pages import needs_demo, unescape
 
@@ -36,7 +37,10 @@ def bridge_title(at: AppTest) -> str:
 
 
 def curve_names(at: AppTest) -> list[str]:
-    return [trace["name"] for trace in figures(at)[-1]["data"]]
+    """The cohorts whose retention curves are drawn (the cohorts' average is drawn with them, always)."""
+    names = [trace["name"] for trace in figures(at)[-1]["data"]]
+    assert names[0] == AVERAGE_LABEL
+    return names[1:]
 
 
 def share_link(at: AppTest) -> str:
