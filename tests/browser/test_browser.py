@@ -18,9 +18,9 @@ EVENTS = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\nu2,signup,20
 #: url path -> (screenshot name, page heading, Plotly charts the page draws at week grain)
 PAGES = {
     "": ("overview", "Overview", 0),
-    "revenue": ("revenue", "Revenue", 6),
+    "revenue": ("revenue", "Revenue", 7),
     "customers": ("customers", "Customers", 4),
-    "engagement": ("engagement", "Engagement", 3),
+    "engagement": ("engagement", "Engagement", 4),
     "retention": ("retention", "Retention", 2),
     "targets": ("targets", "Targets", 0),
     "review": ("review", "Review", 0),
