@@ -382,7 +382,8 @@ def revenue_table(store: Store, grain: str, *, start: date | None = None, end: d
 {_RETENTION if retention else _NO_RETENTION}
     SELECT p.period_start, p.period_end, p.partial,
         p.mrr, 12 * p.mrr AS arr, p.new_mrr, p.expansion_mrr, p.contraction_mrr, p.churned_mrr, p.reactivation_mrr,
-        p.net_new_mrr, (p.mrr - p.prev_mrr) / {_denominator('p.prev_mrr')} AS mrr_growth_rate,
+        -- growth: net new MRR is MRR less MRR a period ago (the bridge), without the running sum's float noise
+        p.net_new_mrr, p.net_new_mrr / {_denominator('p.prev_mrr')} AS mrr_growth_rate,
         p.active_customers, p.new_customers, p.reactivated_customers, p.churned_customers,
         p.new_customers + p.reactivated_customers - p.churned_customers AS net_new_customers,
         p.churned_customers / NULLIF(p.prev_active, 0) AS logo_churn_rate,

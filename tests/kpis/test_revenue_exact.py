@@ -538,3 +538,11 @@ def test_the_bridge_of_a_period_starts_where_the_period_before_ended():
     assert bridge(table, date(2026, 3, 1)) is None
     assert bridge(table, feb).movements == (("New", 40.0), ("Expansion", 10.0), ("Reactivation", 5.0),
                                             ("Contraction", -5.0), ("Churned", -20.0))
+
+
+def test_mrr_growth_is_exactly_zero_on_days_nothing_moved(store_a):
+    """A day without a movement grows by 0, not by float noise of the running MRR (which would read as a change
+    and differ between engines)."""
+    table = revenue_table(store_a, "day", end=A_END)
+    still = table[(table["net_new_mrr"] == 0) & (table["mrr"] > 0)]
+    assert len(still) > 100 and (still["mrr_growth_rate"] == 0.0).all()
