@@ -116,14 +116,30 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
     one of another format is refused with a message naming it."""
     path = Path(folder) / MANIFEST
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{folder} is not a finished lake: it holds no {MANIFEST}") from None
     except (OSError, ValueError) as exc:
         raise InputError(f"{path} cannot be read as a lake manifest: {first_line(exc)}") from None
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str, where: str) -> dict[str, Any]:
+    """The manifest in ``text`` (read from ``where``: a file, or a URI a Spark engine read), refused with a message
+    naming ``where`` when it is not JSON or of another format.
+
+    >>> parse_manifest('{"lake_format": 2}', "s3a://b/lake/_lake.json")
+    Traceback (most recent call last):
+    ...
+    kpis.core.errors.InputError: s3a://b/lake/_lake.json: lake format 2, this program reads format 1
+    """
+    try:
+        content = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{where} cannot be read as a lake manifest: {first_line(exc)}") from None
     if not isinstance(content, dict) or content.get("lake_format") != LAKE_FORMAT:
         found = content.get("lake_format") if isinstance(content, dict) else None
-        raise InputError(f"{path}: lake format {found!r}, this program reads format {LAKE_FORMAT}")
+        raise InputError(f"{where}: lake format {found!r}, this program reads format {LAKE_FORMAT}")
     return content
 
 

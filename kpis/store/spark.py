@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import os
 import socket
@@ -246,26 +245,27 @@ class SparkStore:
                     self._reload()
 
     def _manifest_fingerprint(self) -> object:
+        """What changes with every export: the digest of the manifest at a URI, its file's identity here."""
         if is_uri(self.lake):
             self._checked_at = time.monotonic()
-            text = self._read_text(f"{self.lake}/{lake.MANIFEST}")
-            return hashlib.sha256(text.encode()).hexdigest()
+            return _digest(self._read_text(self._manifest_at()))
         try:
             stat = (Path(self.lake) / lake.MANIFEST).stat()
         except OSError:
             return None
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
+    def _manifest_at(self) -> str:
+        return f"{self.lake}/{lake.MANIFEST}"
+
     def _reload(self) -> None:
         """Read the manifest and register the lake's tables as views of this version."""
-        key = self._manifest_fingerprint()
-        if is_uri(self.lake):
-            content = json.loads(self._read_text(f"{self.lake}/{lake.MANIFEST}"))
-            if content.get("lake_format") != lake.LAKE_FORMAT:
-                raise InputError(f"{self.lake}: lake format {content.get('lake_format')!r}, this program reads "
-                                 f"format {lake.LAKE_FORMAT}")
+        if is_uri(self.lake):  # one read of the manifest gives both
+            self._checked_at = time.monotonic()
+            text = self._read_text(self._manifest_at())
+            key, content = _digest(text), lake.parse_manifest(text, self._manifest_at())
         else:
-            content = lake.read_manifest(self.lake)
+            key, content = self._manifest_fingerprint(), lake.read_manifest(self.lake)
         self.close()
         generation = next(self._names)
         for table in LAKE_TABLES:
@@ -326,6 +326,10 @@ class SparkStore:
             action()
         except (PySparkException, OSError, ValueError):
             pass
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _to_pandas(found: Any) -> pd.DataFrame:
