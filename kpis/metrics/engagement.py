@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from kpis.core.calendar import period_start, spine
+from kpis.core.calendar import Period, period_start, spine
 from kpis.core.registry import COHORT_GRAINS
 from kpis.metrics.segments import customers_sql
 from kpis.store.db import Store
@@ -103,12 +103,11 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
     The periods run from the first event day, or from ``start`` when it is earlier: periods before any event
     count 0 users and have undefined means and rolling counts.
     """
-    as_of = end or engagement_as_of(store)
-    first = first_active_day(store)
     columns = ["period_start", "period_end", "partial", *kpis]
-    if as_of is None or first is None or first > as_of:
+    found = event_periods(store, grain, start, end)
+    if found is None:
         return pd.DataFrame(columns=columns)
-    periods = spine(min(first, start) if start else first, as_of, grain)
+    as_of, periods = found
     out = pd.DataFrame({"period_start": [p.start for p in periods], "period_end": [p.end for p in periods],
                         "partial": [p.partial for p in periods]})
     needed = {w for w in ("dau", "wau", "mau") if w in kpis}
@@ -144,6 +143,16 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
                                   {"as_of": as_of, **params}), grain)
         out["new_users"] = [int(new.get(p.start, 0)) for p in periods]
     return out[columns]
+
+
+def event_periods(store: Store, grain: str, start: date | None, end: date | None) -> tuple[date, list[Period]] | None:
+    """The as-of date (``end``, else the last event day) and the periods of an engagement table: from the first
+    event day, or from ``start`` when it is earlier, to the as-of date; None without events up to it."""
+    as_of = end or engagement_as_of(store)
+    first = first_active_day(store)
+    if as_of is None or first is None or first > as_of:
+        return None
+    return as_of, spine(min(first, start) if start else first, as_of, grain)
 
 
 def last_active_in_period_sql(grain: str) -> str:

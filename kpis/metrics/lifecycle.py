@@ -19,9 +19,8 @@ from datetime import date
 
 import pandas as pd
 
-from kpis.core.calendar import spine
 from kpis.core.registry import COHORT_GRAINS
-from kpis.metrics.engagement import engagement_as_of, first_active_day, segment_sql
+from kpis.metrics.engagement import event_periods, segment_sql
 from kpis.store.db import Store
 
 #: The lifecycle table's columns after the period's.
@@ -36,12 +35,11 @@ def lifecycle_table(store: Store, grain: str, *, start: date | None = None, end:
     day (or ``start``, when earlier) to the as-of date (``end``)."""
     if grain not in COHORT_GRAINS:
         raise ValueError("the lifecycle exists at week and month grain")
-    as_of = end or engagement_as_of(store)
-    first = first_active_day(store)
     columns = ["period_start", "period_end", "partial", *LIFECYCLE_COLUMNS]
-    if as_of is None or first is None or first > as_of:
+    found = event_periods(store, grain, start, end)
+    if found is None:
         return pd.DataFrame(columns=columns)
-    periods = spine(min(first, start) if start else first, as_of, grain)
+    as_of, periods = found
     frame = pd.DataFrame({"i": range(len(periods)), "period_start": [p.start for p in periods],
                           "last_day": [p.last_day for p in periods]})
     where, params = segment_sql(segment)
