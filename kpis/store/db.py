@@ -52,6 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "subscriptions": (
         "subscription_id", "customer_id", "plan", "amount", "quantity", "currency", "interval",
         "interval_count", "status", "started_at", "trial_end", "canceled_at", "ended_at", "created_at",
+        "cancellation_reason", "cancellation_feedback", "cancellation_comment",
     ),
     "customers": ("customer_id", "name", "email", "created_at"),
     "customer_attributes": ("customer_id", "key", "value"),
@@ -131,6 +132,12 @@ _MIGRATIONS: list[str] = [
     # 5: how a file was read when it matters (cp1252, bytes that were not UTF-8, skipped totals rows)
     """
     ALTER TABLE imports ADD COLUMN notes VARCHAR;
+    """,
+    # 6: why a subscription was canceled, as the billing export states it (Stripe's cancellation_details)
+    """
+    ALTER TABLE subscription_versions ADD COLUMN cancellation_reason VARCHAR;
+    ALTER TABLE subscription_versions ADD COLUMN cancellation_feedback VARCHAR;
+    ALTER TABLE subscription_versions ADD COLUMN cancellation_comment VARCHAR;
     """,
 ]
 

@@ -419,7 +419,8 @@ def stage_records(cur: duckdb.DuckDBPyConnection, kind: str, records: Iterable[d
     columns = COLUMNS[kind]
     keys = VERSIONED.get(kind)
     rows = list({tuple(r[k] for k in keys): r for r in records}.values()) if keys else list(records)
-    frame = pd.DataFrame.from_records(rows, columns=list(columns))
+    # a column the source does not know (an older source, a shape without it) is empty, not NaN
+    frame = pd.DataFrame.from_records([[r.get(c) for c in columns] for r in rows], columns=list(columns))
     types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                              [version_table(kind)]).fetchall())
     select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in columns)

@@ -148,6 +148,9 @@ def _stage_dashboard(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
             "canceled_at": row.parse(parse_timestamp, *_DASH_CANCELED),
             "ended_at": row.parse(parse_timestamp, *_DASH_ENDED),
             "created_at": row.parse(parse_timestamp, *_DASH_CREATED),
+            "cancellation_reason": row.get("cancellation reason"),
+            "cancellation_feedback": row.get("cancellation feedback"),
+            "cancellation_comment": row.get("cancellation comment", "cancellation comments"),
         }
         subscriptions.append(record)
         _merge_customer(customers, {"customer_id": customer_id, "name": row.get("customer name"),
@@ -241,6 +244,9 @@ def _stage_api(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
             "canceled_at": row.parse(parse_timestamp, "canceled_at"),
             "ended_at": row.parse(parse_timestamp, "ended_at"),
             "created_at": row.parse(parse_timestamp, "created"),
+            "cancellation_reason": row.get("cancellation_details_reason", "cancellation_reason"),
+            "cancellation_feedback": row.get("cancellation_details_feedback", "cancellation_feedback"),
+            "cancellation_comment": row.get("cancellation_details_comment", "cancellation_comment"),
         }
         subscriptions.append(record)
         as_of = latest(as_of, record["started_at"], record["trial_end"], record["canceled_at"], record["ended_at"],
