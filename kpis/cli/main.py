@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from kpis.cli import annotations, data, numbers, review
+from kpis.cli import annotations, data, impact, numbers, review
 from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
 from kpis.core.errors import DataError, InputError
 from kpis.store import engines
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     numbers.add_plan_commands(commands)  # targets, anomalies, kpis
     annotations.add_commands(commands)  # annotate add DATE TEXT | list | remove ID
     review.add_commands(commands)  # review [--as-of D] [--grain week|month] [--format md|html] ...
+    impact.add_commands(commands)  # impact [--start D] [--end D] [--segment KEY=VALUE] [--min-users N]
     return parser
 
 
