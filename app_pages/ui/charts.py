@@ -497,3 +497,28 @@ def power_curve(curve: pd.DataFrame, title: str, *, height: int = HEIGHT) -> go.
     figure.update_xaxes(title={"text": "days active in the period"}, dtick=1 if len(curve) <= 10 else 2)
     figure.update_layout(showlegend=False, hovermode="closest")
     return figure
+
+
+def impact(table: pd.DataFrame, names: Mapping[str, str], title: str) -> go.Figure:
+    """Feature impact (:func:`kpis.metrics.impact.impact`): one horizontal bar per event, the difference in week-4
+    retention in percentage points (largest on top), each group's users and retention in the hover. Event names
+    are the data's: escaped, so that Plotly never reads them as tags."""
+    shown = table[table["difference"].map(fmt.finite)]
+    labels = [html.escape(names.get(e, e)) for e in shown["event"]]
+    hover = [f"did it in their first week: {fmt.count(nd)} users, {fmt.percent(rd)} retained in week 4<br>"
+             f"did not: {fmt.count(nn)} users, {fmt.percent(rn)} retained"
+             for nd, rd, nn, rn in zip(shown["users_did"], shown["retention_did"], shown["users_did_not"],
+                                       shown["retention_did_not"], strict=True)]
+    points = [100 * float(d) for d in shown["difference"]]
+    figure = _figure(title, max(HEIGHT, 90 + 30 * len(shown)))
+    figure.add_bar(x=points, y=labels, orientation="h", customdata=hover,
+                   marker={"color": [COLORS[0] if p >= 0 else NOTE_COLOR for p in points]},
+                   text=[f"{p:+.1f} pp" for p in points], textposition="outside", cliponaxis=False,
+                   hovertemplate="%{y}: %{x:+.1f} pp<br>%{customdata}<extra></extra>")
+    reach = max([abs(p) for p in points] + [1.0]) * 1.25
+    figure.update_xaxes(title={"text": "week-4 retention: did it minus did not (percentage points)"},
+                        range=[-reach if min(points, default=0.0) < 0 else 0, reach], zeroline=True,
+                        ticksuffix=" pp", showgrid=True, gridcolor="#f0f0f3")
+    figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    figure.update_layout(showlegend=False, hovermode="closest")
+    return figure

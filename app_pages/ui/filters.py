@@ -39,6 +39,7 @@ _STATE = "shared_filters"
 _NOTES = "shared_filter_notes"
 _RESET = "shared_filter_reset"
 _FALL_BACK = "shared_filter_fall_back"
+_SEGMENTS = "shared_filter_segments"
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
     first, last = span
     offered = cache.computed(store, segments_module.offered_segments, _most_segment_values())
     segments = scorecard.segment_labels(offered.segments)
+    st.session_state[_SEGMENTS] = [ALL_CUSTOMERS, *segments]
     raw = {key: st.query_params.get_all(key) for key in (*FILTER_KEYS, *PAGE_KEYS) if key in st.query_params}
     notes, dismissed = st.session_state.setdefault(_NOTES, ([], set()))
     refused = _check(raw, segments, first, last, offered.left_out, offered.most)
@@ -237,6 +239,20 @@ def sidebar(store: Store, url_path: str) -> Filters | None:
         enter_applies_dates()  # last: its element takes no room between the filters
     st.session_state[_STATE] = filters
     return filters
+
+
+def segment_on_page(chosen: Filters, label: str, key: str, help: str) -> None:
+    """The sidebar's segment as a choice on the page too, where the page is about one group of users: the same
+    value both ways (a change here changes the sidebar's, and so the link's ``segment``), never a second filter."""
+    options = st.session_state.get(_SEGMENTS, [ALL_CUSTOMERS])
+    current = chosen.query.get(keys.SEGMENT, ALL_CUSTOMERS)
+    st.session_state[key] = current if current in options else ALL_CUSTOMERS
+    st.selectbox(label, options, key=key, help=help, on_change=_to_sidebar, args=(key,))
+
+
+def _to_sidebar(key: str) -> None:
+    """Give the sidebar's segment the value chosen on the page (before the next run draws the sidebar)."""
+    st.session_state[keys.SEGMENT] = st.session_state[key]
 
 
 def fall_back_dates() -> None:

@@ -21,6 +21,8 @@ GRAIN, START, END, COMPARE, SEGMENT = "grain", "start", "end", "compare", "segme
 FILTER_KEYS = (GRAIN, START, END, COMPARE, SEGMENT)
 #: The Retention page's mode (bound to its widget).
 RETENTION_MODE = "retention_mode"
+#: The Retention page's segment: the sidebar's (``segment`` in the URL), chosen on the page too.
+RETENTION_SEGMENT = "retention_segment"
 #: Page settings that live in the URL too (bound by their page's widget), with the values they may take.
 PAGE_KEYS = {RETENTION_MODE: tuple(MODES)}
 #: The Revenue page's period to explain, the Customers page's period of who moved, the Retention page's cohorts.

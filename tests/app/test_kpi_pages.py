@@ -31,7 +31,7 @@ PAGES = {
 }
 #: Pages that draw KPI charts, with the number of Plotly charts each draws at week grain.
 CHARTS = {"app_pages/revenue.py": 7, "app_pages/customers.py": 4, "app_pages/engagement.py": 4,
-          "app_pages/retention.py": 2}
+          "app_pages/retention.py": 3}
 
 
 def ok(at: AppTest) -> AppTest:

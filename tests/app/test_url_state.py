@@ -38,7 +38,8 @@ def bridge_title(at: AppTest) -> str:
 
 def curve_names(at: AppTest) -> list[str]:
     """The cohorts whose retention curves are drawn (the cohorts' average is drawn with them, always)."""
-    names = [trace["name"] for trace in figures(at)[-1]["data"]]
+    (curves,) = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Retention curves")]
+    names = [trace["name"] for trace in curves["data"]]
     assert names[0] == AVERAGE_LABEL
     return names[1:]
 

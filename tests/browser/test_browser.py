@@ -21,7 +21,7 @@ PAGES = {
     "revenue": ("revenue", "Revenue", 7),
     "customers": ("customers", "Customers", 4),
     "engagement": ("engagement", "Engagement", 4),
-    "retention": ("retention", "Retention", 2),
+    "retention": ("retention", "Retention", 3),
     "targets": ("targets", "Targets", 0),
     "review": ("review", "Review", 0),
     "data": ("data", "Data", 0),
