@@ -124,6 +124,21 @@ def test_a_segment(store_i):
     ]
 
 
+def test_days_are_dates_in_the_reporting_time_zone(tmp_path):
+    # in Berlin u2's report at 2026-01-11 23:00 UTC is on 01-12, d0 + 7: no longer their first week
+    # report: did u1 u6 u8, retained u1 u6: 2/3; not u2 u3 u4 u5, retained u3 u4: 2/4; difference 1/6, now above
+    # view's 0.1 (every other event is at 10:00 or 11:00 UTC, the same date in Berlin)
+    with Store(tmp_path / "berlin.duckdb") as store:
+        store.set_setting("timezone", "Europe/Berlin")
+        store.set_setting("inactive_events", '["$identify"]')
+        events(store, tmp_path, ROWS)
+        assert _rows(impact(store, start=START, end=AS_OF, min_users=1)) == [
+            ("invite", 1, 1, 1.0, 6, 3, 0.5, 0.5),
+            ("report", 3, 2, 2 / 3, 4, 2, 0.5, 1 / 6),
+            ("view", 5, 3, 0.6, 2, 1, 0.5, 0.1),
+        ]
+
+
 def test_an_as_of_date_too_early_for_anyone(store_i):
     # 2026-02-01 - 34 = 2025-12-29: nobody's first day is that early
     assert impact(store_i, end=date(2026, 2, 1), min_users=1).empty
