@@ -96,6 +96,9 @@ class Source:
     stage: Callable[[duckdb.DuckDBPyConnection, Sniff], Staged]
     #: the header or first record that identifies it, for docs and the "unknown shape" message
     signature: str = ""
+    #: for a format whose records are not one per line (an indented JSON page): ``(sniff, rows)`` -> how many
+    #: records the file holds and its first ``rows`` records, for the preview; None: records are lines
+    records: Callable[[Sniff, int], tuple[int, list[dict[str, Any]]]] | None = None
 
 
 def norm(name: str) -> str:

@@ -566,11 +566,29 @@ def _stage(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     return staged
 
 
+def _records(sniff: Sniff, rows: int) -> tuple[int, list[dict[str, Any]]]:
+    """How many subscription objects the file holds and the first ``rows`` of them, for the preview: a page the
+    Stripe CLI prints over hundreds of lines is a handful of subscriptions. JSON that cannot be read counts up to
+    where it breaks (the import says where)."""
+    with open(sniff.file.path, encoding="utf-8") as fh:
+        text = fh.read()
+    count, first = 0, []
+    try:
+        for found in _found_in(text):
+            count += 1
+            if len(first) < rows:
+                first.append(found.value if isinstance(found.value, dict) else {"value": found.value})
+    except _BadJSON:
+        pass
+    return count, first
+
+
 STRIPE_JSON = Source(
     "stripe_json_subscriptions", "Stripe subscriptions (API / Stripe CLI JSON)", _detect, _stage,
     '{"object": "list", "data": [{"id": "sub_...", "object": "subscription", "customer": ..., "status": ..., '
     '"items": {"data": [{"price": {"unit_amount": ..., "recurring": {"interval": ...}}, "quantity": ...}]}, ...}]}'
     " or one subscription object per line",
+    records=_records,
 )
 
 SOURCES = [STRIPE_JSON]

@@ -16,6 +16,7 @@ import pytest
 
 from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file
+from kpis.ingest.preview import preview_file
 from kpis.ingest.sources.base import sniff
 from kpis.ingest.sources.detect import detect
 from kpis.ingest.textfile import open_text
@@ -246,6 +247,18 @@ def test_other_json_is_still_not_an_export_we_know(store, write, content):
         import_file(store, write("other.json", content))
     assert "Stripe subscriptions (API or Stripe CLI JSON)" in str(caught.value)
     assert _nothing_stored(store)
+
+
+def test_the_preview_counts_subscriptions_not_lines(write):
+    page = list_page(*COMPANY)
+    assert page.count("\n") > 500  # the Stripe CLI's indented page
+    seen = preview_file(write("subscriptions.json", page))
+    try:
+        assert (seen.source, seen.rows, seen.rows_exact) == ("stripe_json_subscriptions", 7, True)
+        assert list(seen.sample["id"]) == ["sub_seats", "sub_mixed", "sub_trial", "sub_incomplete", "sub_usage"]
+        assert list(seen.sample["status"]) == ["active", "active", "active", "incomplete", "active"]
+    finally:
+        seen.close()
 
 
 # -- what is stored -------------------------------------------------------------------------------------------------
