@@ -8,11 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpis.core.errors import InputError
 from kpis.ingest.importer import import_file
@@ -337,6 +341,35 @@ def test_the_same_file_again_is_a_duplicate_and_the_same_data_as_json_lines_adds
     lines = import_file(store, write("subscriptions.jsonl", json_lines(*COMPANY)))
     assert (lines.rows_added, lines.rows_updated, lines.duplicates) == (0, 0, 7)
     assert store.query("SELECT count(*) FROM subscriptions") == [(7,)]
+
+
+MONTHS_PER = {"day": Fraction(365, 12), "week": Fraction(52, 12), "month": Fraction(1), "year": Fraction(1, 12)}
+
+ITEMS = st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 500), st.sampled_from(sorted(MONTHS_PER)),
+                           st.integers(1, 12), st.booleans()), min_size=1, max_size=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=ITEMS)
+def test_one_row_per_subscription_worth_the_sum_of_its_items_monthly_amounts(items):
+    """Whatever the items (amounts, quantities, intervals, metered or not), the one stored row's monthly amount,
+    computed as the revenue KPIs compute it, is the sum of the items' monthly amounts."""
+    made = [item(cents, quantity, nickname=f"P{i}", interval=interval, interval_count=count,
+                 usage_type="metered" if metered else "licensed")
+            for i, (cents, quantity, interval, count, metered) in enumerate(items)]
+    expected = sum((Fraction(cents, 100) * quantity * MONTHS_PER[interval] / count
+                    for cents, quantity, interval, count, metered in items if not metered), Fraction(0))
+    with tempfile.TemporaryDirectory(prefix="kpis-stripe-json-") as folder:
+        path = Path(folder) / "s.jsonl"
+        path.write_text(json_lines(subscription("sub_p", "cus_p", "active", made, start=JAN_1)), encoding="utf-8")
+        with Store(Path(folder) / "t.duckdb") as store:
+            import_file(store, path)
+            rows = store.query("""SELECT plan, amount * quantity * CASE "interval" WHEN 'month' THEN 1
+                WHEN 'year' THEN 1 / 12 WHEN 'week' THEN 52 / 12 ELSE 365 / 12 END / interval_count
+                FROM subscriptions""")
+    assert len(rows) == 1
+    assert rows[0][0] == " + ".join(f"P{i}" for i in range(len(items)))
+    assert rows[0][1] == pytest.approx(float(expected), rel=1e-12, abs=1e-9)
 
 
 # -- the numbers ----------------------------------------------------------------------------------------------------
