@@ -44,7 +44,7 @@ if removed:
 st.subheader("Import files")
 generation = st.session_state.setdefault(UPLOADER_GENERATION, 0)
 uploads = None if auth.read_only_note("Importing files", visitor) else st.file_uploader(
-    "Export files: CSV, TSV, JSON lines, optionally gzipped",
+    "Export files: CSV, TSV, JSON or JSON lines, optionally gzipped",
     accept_multiple_files=True,
     key=f"uploads-{generation}",
     help="Pick one file or many: each is read and shown below first (what it was recognised as, its rows, its "

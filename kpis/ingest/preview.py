@@ -108,7 +108,12 @@ def preview_file(path: str | os.PathLike[str], name: str | None = None, *, store
 
 def _preview(file: Prepared, display: str, size: int, store: Store | None, rows: int) -> FilePreview:
     count, exact = _count(file.shape)
-    sample = _sample(file.shape, rows)
+    reader = file.source.records
+    if reader is not None and exact:  # records that are not lines (an indented JSON page): the format counts them
+        count, first = reader(file.shape, rows)
+        sample = _frame(first)
+    else:
+        sample = _sample(file.shape, rows)
     existing = already_imported(store, file.sha256) if store is not None else None
     known = existing[0] if existing else None
     found = _overlaps(store, file.shape, file.source) if store is not None and known is None else ()
@@ -223,6 +228,11 @@ def _sample(shape: Sniff, rows: int) -> pd.DataFrame:
             found.append(record if isinstance(record, dict) else {"value": record})
             if len(found) == rows:
                 break
+    return _frame(found)
+
+
+def _frame(found: list[dict[str, object]]) -> pd.DataFrame:
+    """JSON records as text columns: one column per key, in the order keys first appear."""
     keys: list[str] = []
     for record in found:
         keys.extend(str(k) for k in record if str(k) not in keys)

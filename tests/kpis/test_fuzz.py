@@ -52,6 +52,19 @@ SEEDS: dict[str, bytes] = {
         b"sub_1,active,cus_1,1767261600,1767261600,1767261600,1769940000,,,,9900,usd,month,1\n"
         b"sub_2,trialing,cus_2,2026-01-03T00:00:00Z,2026-01-03T00:00:00Z,,,,,2026-01-17T00:00:00Z,1999,eur,year,2\n"
     ),
+    "stripe_json_subscriptions": (
+        b'{"id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active", "created": 1767261600, '
+        b'"start_date": 1767261600, "currency": "usd", "metadata": {"segment": "SMB"}, "items": {"object": "list", '
+        b'"data": [{"quantity": 5, "price": {"id": "price_seat", "nickname": "Seat", "currency": "usd", '
+        b'"unit_amount": 1000, "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"}}}, '
+        b'{"quantity": 1, "price": {"id": "price_sso", "currency": "usd", "unit_amount_decimal": "2000", '
+        b'"recurring": {"interval": "year", "interval_count": 1}}}]}}\n'
+        b'{"id": "sub_2", "object": "subscription", "customer": {"id": "cus_2", "name": "Bolt", "email": null}, '
+        b'"status": "canceled", "created": 1767348000, "start_date": 1767348000, "canceled_at": 1769940000, '
+        b'"ended_at": 1769940000, "cancellation_details": {"reason": "cancellation_requested", "feedback": null}, '
+        b'"items": {"data": [{"quantity": null, "plan": {"id": "gold", "amount": 9900, "currency": "usd", '
+        b'"interval": "month", "usage_type": "metered"}}]}}\n'
+    ),
     "chartmogul_subscriptions": (
         b"plan_name,plan_amount,plan_currency,plan_interval,plan_interval_count,customer_oid,customer_name,"
         b"customer_email,subscription_oid,subscription_started_at,subscription_canceled_at,subscription_quantity\n"
@@ -127,6 +140,7 @@ SEEDS: dict[str, bytes] = {
 #: The canonical kind a source's result counts (its first staged kind).
 PRIMARY = {
     "stripe_subscriptions": "subscriptions", "stripe_api_subscriptions": "subscriptions",
+    "stripe_json_subscriptions": "subscriptions",
     "chartmogul_subscriptions": "subscriptions", "subscriptions_csv": "subscriptions",
     "stripe_customers": "customers", "customers_csv": "customers",
     "posthog_events": "events", "amplitude_events": "events", "mixpanel_events": "events", "events_csv": "events",

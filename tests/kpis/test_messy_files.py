@@ -109,6 +109,7 @@ BAD = {
     "unknown shape": (b"foo,bar\n1,2\n", "matches no export we know"),
     "json not events": (b'{"name": "settings", "theme": "dark"}\n', "JSON that is not an event export"),
     "json array": (b'[{"a": 1}]', "JSON that is not an event export"),
+    "json huge number": (b'{"a": ' + b"1" * 5000 + b"}\n", "JSON that is not an event export"),
     "bad gzip": (b"\x1f\x8b\x08\x00garbage", "gzip file is damaged"),
 }
 

@@ -96,6 +96,9 @@ class Source:
     stage: Callable[[duckdb.DuckDBPyConnection, Sniff], Staged]
     #: the header or first record that identifies it, for docs and the "unknown shape" message
     signature: str = ""
+    #: for a format whose records are not one per line (an indented JSON page): ``(sniff, rows)`` -> how many
+    #: records the file holds and its first ``rows`` records, for the preview; None: records are lines
+    records: Callable[[Sniff, int], tuple[int, list[dict[str, Any]]]] | None = None
 
 
 def norm(name: str) -> str:
@@ -140,11 +143,11 @@ def _first_record(line_text: str, file: str, line: int) -> dict[str, Any] | None
     """The first JSON line as an object (None when it is not one); JSON nested too deep to read is bad input."""
     try:
         record = json.loads(line_text)
-    except json.JSONDecodeError:
-        return None
     except RecursionError:
         raise InputError("this JSON is nested too deeply to read (hundreds of levels); no event export is",
                          file=file, line=line) from None
+    except ValueError:  # not JSON, or a number longer than Python reads (over 4,300 digits)
+        return None
     return record if isinstance(record, dict) else None
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from kpis.core.errors import InputError
-from kpis.ingest.sources import amplitude, canonical, ga4, mixpanel, posthog, stripe
+from kpis.ingest.sources import amplitude, canonical, ga4, mixpanel, posthog, stripe, stripe_json
 from kpis.ingest.sources.base import Sniff, Source, shown_value
 
 #: Source modules in order of precedence: specific vendor shapes before our generic ones.
-MODULES = (stripe, posthog, amplitude, mixpanel, ga4, canonical)
+MODULES = (stripe, stripe_json, posthog, amplitude, mixpanel, ga4, canonical)
 
 
 def all_sources() -> list[Source]:
@@ -22,7 +22,8 @@ def detect(sniff: Sniff) -> Source:
             return source
     known = "; ".join(s.LABEL for s in all_sources())
     if sniff.kind in ("jsonl", "json"):
-        what = "JSON that is not an event export we know (Amplitude or Mixpanel JSON lines)"
+        what = ("JSON that is not an event export we know (Amplitude or Mixpanel JSON lines) nor Stripe "
+                "subscriptions (API or Stripe CLI JSON)")
     else:
         header = ", ".join(shown_value(h, 40) for h in sniff.header[:8]) + (", ..." if len(sniff.header) > 8 else "")
         what = f"a table whose header ({header}) matches no export we know"

@@ -7,7 +7,7 @@ import ast
 from dataclasses import fields
 from pathlib import Path
 
-from kpis.ingest.sources import amplitude, canonical, detect, ga4, mixpanel, posthog, stripe
+from kpis.ingest.sources import amplitude, canonical, detect, ga4, mixpanel, posthog, stripe, stripe_json
 from kpis.ingest.sources.base import Staged
 
 INGEST = Path(__file__).resolve().parents[3] / "kpis" / "ingest"
@@ -39,9 +39,9 @@ def test_staged_has_no_field_of_one_source() -> None:
 
 
 def test_the_registry_lists_every_source_module_in_precedence_order() -> None:
-    assert detect.MODULES == (stripe, posthog, amplitude, mixpanel, ga4, canonical)
-    assert [s.NAME for s in detect.all_sources()] == [
-        s.NAME for module in (stripe, posthog, amplitude, mixpanel, ga4, canonical) for s in module.SOURCES]
+    assert detect.MODULES == (stripe, stripe_json, posthog, amplitude, mixpanel, ga4, canonical)
+    modules = (stripe, stripe_json, posthog, amplitude, mixpanel, ga4, canonical)
+    assert [s.NAME for s in detect.all_sources()] == [s.NAME for module in modules for s in module.SOURCES]
 
 
 def test_no_import_inside_a_function_in_ingest() -> None:
