@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import demo_company, event_sources, upload
+from app_pages import activation_setting, demo_company, event_sources, upload
 from app_pages.ui import actions, auth, cache, tables, upload_guard
 from app_pages.ui.text import Level, messages
 from kpis.ops import status
@@ -69,6 +69,11 @@ if uploads:
 
 # -- events per source ------------------------------------------------------------------------------------------------
 changed = event_sources.section(store, visitor)
+if changed:
+    _flash_and_rerun(changed)
+
+# -- the activation event ---------------------------------------------------------------------------------------------
+changed = activation_setting.section(store, visitor)
 if changed:
     _flash_and_rerun(changed)
 
