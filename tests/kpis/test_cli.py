@@ -219,6 +219,10 @@ def test_activation_settings_and_series_from_the_command_line(tmp_path, write):
     assert (unset.returncode, unset.stdout) == (2, "")
     assert unset.stderr == ("error: set the activation event: python -m kpis settings activation_event NAME, "
                             "or on the Data page\n")
+    goal = write("t.csv", "kpi,grain,period_start,target,owner,note\nactivation_rate,week,2026-01-05,0.4,CPO,\n")
+    assert kpis("targets", "import", str(goal), db=db).returncode == 0
+    listed = kpis("targets", "list", db=db)  # a target without its actual until the event is set
+    assert listed.returncode == 0 and "\nactivation_rate,week,2026-01-05,0.4,,," in listed.stdout
     bad = kpis("settings", "activation_window_days", "0", db=db)
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr == "error: activation_window_days: expected a whole number of days from 1 to 90, got '0'\n"
@@ -234,6 +238,7 @@ def test_activation_settings_and_series_from_the_command_line(tmp_path, write):
     # week of 12 Jan: nobody started there
     shown = kpis("series", "activation_rate", "--grain", "week", db=db)
     assert (shown.returncode, shown.stdout) == (0, "period_start,value\n2026-01-05,0.5\n2026-01-12,\n")
+    assert "\nactivation_rate,week,2026-01-05,0.4,0.5," in kpis("targets", "list", db=db).stdout
     assert kpis("settings", "activation_window_days", "8", db=db).stdout == "activation_window_days=8\n"
     # 8 days: the windows run to 12 Jan, the as-of date: still counted
     assert kpis("series", "activation_rate", "--grain", "week", db=db).stdout.splitlines()[1] == "2026-01-05,0.5"
