@@ -72,11 +72,6 @@ changed = event_sources.section(store, visitor)
 if changed:
     _flash_and_rerun(changed)
 
-# -- the activation event ---------------------------------------------------------------------------------------------
-changed = activation_setting.section(store, visitor)
-if changed:
-    _flash_and_rerun(changed)
-
 # -- history and undo -------------------------------------------------------------------------------------------------
 st.subheader("Import history")
 tables.history_table(cache.cached(store, status.import_history))
@@ -89,6 +84,11 @@ if live and not auth.read_only_note("Undoing an import", visitor):
         chosen = st.selectbox("Import to undo", options=list(labels), format_func=labels.__getitem__)
         if st.form_submit_button("Undo import", icon=":material/undo:") and chosen is not None:
             _flash_and_rerun([actions.undo(store, int(chosen))])
+
+# -- the activation event ---------------------------------------------------------------------------------------------
+changed = activation_setting.section(store, visitor)
+if changed:
+    _flash_and_rerun(changed)
 
 # -- backups ----------------------------------------------------------------------------------------------------------
 st.subheader("Backups")
