@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import demo_company, event_sources, upload
+from app_pages import activation_setting, demo_company, event_sources, upload
 from app_pages.ui import actions, auth, cache, tables, upload_guard
 from app_pages.ui.text import Level, messages
 from kpis.ops import status
@@ -84,6 +84,11 @@ if live and not auth.read_only_note("Undoing an import", visitor):
         chosen = st.selectbox("Import to undo", options=list(labels), format_func=labels.__getitem__)
         if st.form_submit_button("Undo import", icon=":material/undo:") and chosen is not None:
             _flash_and_rerun([actions.undo(store, int(chosen))])
+
+# -- the activation event ---------------------------------------------------------------------------------------------
+changed = activation_setting.section(store, visitor)
+if changed:
+    _flash_and_rerun(changed)
 
 # -- backups ----------------------------------------------------------------------------------------------------------
 st.subheader("Backups")

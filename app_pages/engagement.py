@@ -1,5 +1,6 @@
-"""Engagement: how many people use the product (DAU, WAU, MAU), how often (stickiness, power-user curve) and
-which features they use (adoption per event)."""
+"""Engagement: how many people use the product (DAU, WAU, MAU), how often (stickiness, power-user curve), where
+the active users come from (lifecycle), how many new users activate, and which features they use (adoption per
+event)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kpis.ingest import event_names
 from kpis.metrics import engagement, engine, lifecycle, warmup
 from kpis.metrics.series import series_of
 from kpis.plan import scorecard
+from kpis.store import settings
 
 store, chosen, as_of = scaffold.events_page("Engagement")
 grain, end = chosen.grain, chosen.end_for(as_of)
@@ -87,6 +89,36 @@ if at is not None:
         f"{fmt.count(row['resurrected'])}, against {fmt.count(-row['dormant'])} gone dormant). New: first active in "
         f"the {life_grain}; returning: active the {life_grain} before too; resurrected: back after at least a "
         f"{life_grain} away."))
+
+st.subheader("Activation")
+activation_event = settings.activation_event(store)
+if activation_event is None:
+    st.info("Choose the **activation event** to see how many new users activate: the event most new users do in "
+            "their first days and whose doers keep coming back more than the others (creating a first report, "
+            "inviting a teammate, connecting a data source; rarely a page view). Feature adoption below and the "
+            "Retention page help compare. Set it on the Data page (setting activation_event), with the window in "
+            "days (default 7).", icon=":material/flag:")
+else:
+    window = settings.activation_window_days(store)
+    activated = shown_from(cache.computed(store, engine.table, "activation", grain, end=end, segment=chosen.segment),
+                           chosen.start, grain)
+    rate = series_of(activated, "activation_rate")
+    charts.show(charts.lines(
+        {"Activation rate": rate}, KPIS["activation_rate"],
+        f"Activation rate of the users who started each {grain}", grain,
+        **plan.on_chart(store, {"Activation rate": ("activation_rate", rate)}, grain, end, chosen.segment,
+                        ahead=ahead)), notes)
+    at = scorecard.headline_row(activated, headline)
+    latest = ""
+    if at is not None:
+        row = activated.iloc[at]
+        latest = (f"In {fmt.period(row['period_start'], grain, in_sentence=True)}: "
+                  f"{fmt.value(KPIS['activation_rate'], row['activation_rate'])} ({fmt.count(row['activated'])} of "
+                  f"{fmt.count(row['started'])} users who started). ")
+    st.caption(latest + plain(
+        f"Activated = did {activation_event} within {window} day{'s' if window != 1 else ''} of their first active "
+        f"day (that day included). Each user counts in the {grain} of their first active day, once their window "
+        "has ended: the latest starters join when it does."))
 
 st.subheader("Feature adoption")
 at = scorecard.headline_row(table, headline)

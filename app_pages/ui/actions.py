@@ -3,9 +3,9 @@ permission (:func:`app_pages.ui.auth.refusal`, whatever the page showed), try, l
 one line, forget the cached results.
 
 Importing, undoing, backing up, loading and removing the demo company, choosing the sources that count,
-changing what counts as activity, importing targets and adding or removing notes: no other module writes. A bad
-input gives the module's own message; anything unexpected gives a short message with the error's class (the
-details go to the server log), never a traceback. No SQL here: the writes live in :mod:`kpis`.
+changing what counts as activity, setting the activation event, importing targets and adding or removing notes: no
+other module writes. A bad input gives the module's own message; anything unexpected gives a short message with the
+error's class (the details go to the server log), never a traceback. No SQL here: the writes live in :mod:`kpis`.
 """
 
 from __future__ import annotations
@@ -245,6 +245,21 @@ def add_inactive_events(store: Store, events: list[str]) -> Said:
                             "lists them.")]
 
     return perform("set_inactive_events", change, _unexpected("Changing what counts as activity"))[0]
+
+
+def save_activation(store: Store, event: str, days: int, known: list[str]) -> list[Said]:
+    """Set the activation event (empty: unset) and window (editors only), checked as the command line checks them;
+    a note when no imported event has that name."""
+    def change() -> list[Said]:
+        note = settings.set_activation(store, event, days, known)
+        if not event:
+            said: list[Said] = [("success", "The activation event is unset: the activation rate waits for one.")]
+        else:
+            said = [("success", f"Activated now means: did {event} within {days} day{'s' if days != 1 else ''} of "
+                                "the first active day.")]
+        return said + ([("warning", note)] if note else [])
+
+    return perform("set_activation", change, _unexpected("Saving the activation event"))
 
 
 # -- notes on dates ------------------------------------------------------------------------------------------------

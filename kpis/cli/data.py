@@ -15,6 +15,7 @@ from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
 from kpis.core.errors import DataError, InputError
 from kpis.ingest.importer import import_file, undo
 from kpis.ingest.sources.detect import event_source_names
+from kpis.metrics.activation import event_names
 from kpis.ops.demo import load_demo, remove_demo_with_backup
 from kpis.ops.status import import_log
 from kpis.store import settings
@@ -121,8 +122,10 @@ def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
         for key in ([args.key] if args.key else SETTINGS):
             print(f"{key}={store.get_setting(key) or ''}")
         return 0
-    settings.set_from_text(store, args.key, args.value, event_source_names())
+    note = settings.set_from_text(store, args.key, args.value, event_source_names(), event_names(store))
     print(f"{args.key}={store.get_setting(args.key)}")
+    if note:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -166,7 +169,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def add_settings_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``settings [KEY [VALUE]]``."""
     p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency, "
-                            "event_sources (comma separated, first choice first), public_url")
+                            "event_sources (comma separated, first choice first), public_url, activation_event "
+                            "(empty: unset), activation_window_days (1 to 90, default 7)")
     p.add_argument("key", nargs="?", choices=SETTINGS)
     p.add_argument("value", nargs="?")
     p.set_defaults(run=_cmd_settings)

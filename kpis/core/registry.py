@@ -48,7 +48,7 @@ ANY: tuple[float | None, float | None] = (None, None)
 KINDS = ("snapshot", "flow", "ratio", "cohort")
 #: Each computed table and the source of the data it is computed from.
 TABLES = {"revenue": "revenue", "engagement": "engagement", "adoption": "engagement", "cohorts": "engagement",
-          "lifecycle": "engagement"}
+          "lifecycle": "engagement", "activation": "engagement"}
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,10 @@ _ALL = (
     Kpi("user_quick_ratio", "User quick ratio", "ratio", "lifecycle",
         "(New + resurrected users) / users gone dormant since the period before (the lifecycle's growth).",
         kind="ratio", ratio_of="flow", grains=COHORT_GRAINS, undefined_means="nobody went dormant"),
+    Kpi("activation_rate", "Activation rate", "ratio", "activation",
+        "Users who did the activation event within their first days (setting activation_window_days, default 7) "
+        "/ users whose first active day falls in the period and whose window has ended (needs the setting "
+        "activation_event).", kind="ratio", ratio_of="flow", limits=SHARE),
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}

@@ -9,11 +9,13 @@ demo backs the database up first (:func:`kpis.store.backup.auto_backup`), like e
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kpis.ingest.importer import ImportResult, import_file, undo
+from kpis.store import settings
 from kpis.store.backup import auto_backup
 from kpis.store.db import Store
 
@@ -27,6 +29,10 @@ DEMO_FILES: tuple[str, ...] = (
 )
 #: the ``imported_by`` of every demo import
 DEMO_WHO = "demo"
+#: Settings the demo's exports may declare beside them (a JSON object in this file, written by the generator):
+#: the activation event its users' story is built around, and its window.
+DEMO_SETTINGS = "settings.json"
+DECLARABLE = (settings.ACTIVATION_EVENT, settings.ACTIVATION_WINDOW)
 #: Setting that records that the demo company was offered once; it is never loaded again after that.
 DEMO_OFFERED = "demo_offered"
 
@@ -46,7 +52,28 @@ def load_demo(store: Store, directory: Path = DEMO_DIR) -> list[ImportResult]:
             if result.status == "ok" and result.import_id is not None:
                 undo(store, result.import_id, backup=False)  # our own half-made load: nothing to keep
         raise
+    for key, value in declared_settings(directory).items():
+        if not store.get_setting(key):  # a setting of the database's own is never replaced
+            settings.set_from_text(store, key, value, ())
     return results
+
+
+def declared_settings(directory: Path = DEMO_DIR) -> dict[str, str]:
+    """The settings the demo declares in :data:`DEMO_SETTINGS` (only those of :data:`DECLARABLE`), as text;
+    none when the file is absent."""
+    path = directory / DEMO_SETTINGS
+    if not path.is_file():
+        return {}
+    found = json.loads(path.read_text(encoding="utf-8"))
+    return {key: str(found[key]) for key in DECLARABLE if key in found}
+
+
+def _forget_declared_settings(store: Store, directory: Path) -> None:
+    """Unset the demo's declared settings that still hold its values (the activation event of its story names
+    none of your events)."""
+    for key, value in declared_settings(directory).items():
+        if (store.get_setting(key) or "").strip() == value.strip():
+            store.set_setting(key, "")
 
 
 def offer_demo(store: Store) -> list[ImportResult]:
@@ -91,14 +118,17 @@ class DemoRemoval:
         return text
 
 
-def remove_demo_with_backup(store: Store) -> DemoRemoval:
-    """Back the database up once, then undo every live demo import, newest first."""
+def remove_demo_with_backup(store: Store, directory: Path = DEMO_DIR) -> DemoRemoval:
+    """Back the database up once, then undo every live demo import, newest first, and unset the settings the demo
+    declared that still hold its values."""
     with store.exclusive():
         live = _live_demo_imports(store)
         if not live:
             return DemoRemoval((), None)
         saved = auto_backup(store, "remove-demo")
-        return DemoRemoval(tuple(undo(store, import_id, backup=False).message for import_id in live), saved)
+        messages = tuple(undo(store, import_id, backup=False).message for import_id in live)
+        _forget_declared_settings(store, directory)
+        return DemoRemoval(messages, saved)
 
 
 #: The sources a page can show, as ``(kind in the import log, words)``, in the order the banner names them.

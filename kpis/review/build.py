@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from kpis.core.calendar import last_day as period_last_day
 from kpis.core.calendar import previous_start
 from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import MAX_FACTOR, day_label, finite, period_label, undefined
@@ -30,7 +31,8 @@ from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
 from kpis.review.markdown import write_sentences
-from kpis.review.model import Anomaly, Change, CustomerMove, Headline, Note, Review, TargetLine
+from kpis.review.model import Activation, Anomaly, Change, CustomerMove, Headline, Note, Review, TargetLine
+from kpis.store import settings
 from kpis.store.db import Store
 
 #: Not ranked among the movers: ARR moves exactly as MRR; a KPI of one event (adoption) needs the event's name.
@@ -303,5 +305,25 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
                     period.events_as_of, headlines, improvers, decliners, tuple(changes), found, bridge,
                     tuple(churned[:TOP_CUSTOMERS]), tuple(expanded[:TOP_CUSTOMERS]), period_notes,
                     tuple(spark_periods), churned_count=len(churned), expansion_count=len(expanded),
-                    period_note=period.statement("the review covers"), caveats=tuple(caveats))
+                    period_note=period.statement("the review covers"), caveats=tuple(caveats),
+                    activation=_activation(store, grain, last_day, segment))
     return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
+
+
+def _activation(store: Store, grain: str, last: date, segment: tuple[str, str] | None) -> Activation | None:
+    """The activation rate of the latest period whose every starter's window had ended by ``last`` (at week grain
+    with a 7-day window: the week before the reviewed one), as ``series activation_rate --end last`` has it; None
+    without the activation event or without starters then."""
+    event = settings.activation_event(store)
+    if event is None:
+        return None
+    window = settings.activation_window_days(store)
+    table = engine.table(store, "activation", grain, end=last, segment=segment)
+    ended = [i for i, start in enumerate(table["period_start"])
+             if period_last_day(start, grain) + timedelta(days=window - 1) <= last]
+    if not ended or int(table["started"].iloc[ended[-1]]) == 0:
+        return None
+    at = ended[-1]
+    previous = _float(table["activation_rate"].iloc[at - 1]) if at > 0 else float("nan")
+    return Activation(event, window, table["period_start"].iloc[at], int(table["started"].iloc[at]),
+                      int(table["activated"].iloc[at]), _float(table["activation_rate"].iloc[at]), previous)

@@ -222,6 +222,20 @@ def _engagement_sentence(review: Review) -> str | None:
     return f"{text[0].upper()}{text[1:]}" + (f" {WORDS[review.grain]['over']}." if changed else ".")
 
 
+def _activation_sentence(review: Review) -> str | None:
+    """``42.0% of the users who started in the week of 9 Nov 2026 activated (did report_created within 7 days),
+    against 38.0% the week before.``"""
+    a = review.activation
+    if a is None:
+        return None
+    when = fmt.period_label(a.period_start, review.grain, in_sentence=True)
+    days = f"{a.window_days} day{'s' if a.window_days != 1 else ''}"
+    against = (f", against {value_text(review, 'activation_rate', a.previous_rate)} {WORDS[review.grain]['before']}"
+               if fmt.finite(a.previous_rate) else "")
+    return (f"{value_text(review, 'activation_rate', a.rate)} of the users who started in {when} activated "
+            f"(did {a.event} within {days}: {a.activated} of {a.started}){against}.")
+
+
 def mover_change(review: Review, change: Change) -> str:
     """``+387.0%``; a rate in percentage points (``+8.5 pp``); the change in money or customers where a
     percentage means nothing (a sign flip, or more than tenfold: ``-$16.9k``); churned and contraction MRR say
@@ -300,7 +314,8 @@ def write_sentences(review: Review) -> list[str]:
            _customers_sentence(review), _churn_sentence(review), _ratio_target_sentence(review, h("logo_churn_rate")),
            _nrr_sentence(review), _ratio_target_sentence(review, h("nrr")), _engagement_sentence(review),
            _amount_target_sentence(review, h("dau")), _amount_target_sentence(review, h("mau")),
-           _ratio_target_sentence(review, h("stickiness")), _movers_sentence(review), _accounts_sentence(review)]
+           _ratio_target_sentence(review, h("stickiness")), _activation_sentence(review), _movers_sentence(review),
+           _accounts_sentence(review)]
     out += anomaly_sentences(review)
     out.append(_notes_sentence(review))
     return [s for s in out if s]

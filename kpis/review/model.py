@@ -102,6 +102,20 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Activation:
+    """The activation rate of the latest period whose starters' windows had all ended by the review's last day,
+    with the period before's (NaN when undefined)."""
+
+    event: str
+    window_days: int
+    period_start: date
+    started: int
+    activated: int
+    rate: float
+    previous_rate: float
+
+
+@dataclass(frozen=True)
 class Review:
     """Everything the review shows; ``sentences`` are written from the other fields."""
 
@@ -134,6 +148,8 @@ class Review:
     period_note: str = ""
     #: what the review could not say, and why (no events, no targets module, ...)
     caveats: tuple[str, ...] = field(default_factory=tuple)
+    #: the activation rate (None without the activation event, or without starters whose window has ended)
+    activation: Activation | None = None
 
     def headline(self, kpi_id: str) -> Headline:
         """The headline of one KPI."""

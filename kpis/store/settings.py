@@ -1,5 +1,6 @@
 """Every setting, read and checked in one place: the ones stored in the database (``timezone``,
-``inactive_events``, ``event_sources``, ``currency``, ``public_url``) and the numbers read from the environment
+``inactive_events``, ``event_sources``, ``currency``, ``public_url``, ``activation_event``,
+``activation_window_days``) and the numbers read from the environment
 (``KPI_IMPORT_TIMEOUT``, ``KPI_BACKUPS_KEPT``, ...).
 
 A stored setting is checked before it is written (a bad value is refused with a one-line message naming the
@@ -25,8 +26,16 @@ INACTIVE_EVENTS = "inactive_events"
 EVENT_SOURCES = "event_sources"
 CURRENCY = "currency"
 PUBLIC_URL = "public_url"
+ACTIVATION_EVENT = "activation_event"
+ACTIVATION_WINDOW = "activation_window_days"
 #: The settings a user sets (``python -m kpis settings``), in the order they are listed.
-STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL)
+STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL, ACTIVATION_EVENT, ACTIVATION_WINDOW)
+#: The activation window's default and the longest one accepted, in days.
+DEFAULT_ACTIVATION_WINDOW = 7
+MAX_ACTIVATION_WINDOW = 90
+#: How an activation KPI says that the activation event is not set, and where to set it.
+NO_ACTIVATION_EVENT = ("set the activation event: python -m kpis settings activation_event NAME, "
+                       "or on the Data page")
 #: How many settings writes the database has seen: part of the store's data version, so that every cache of KPI
 #: values (which a timezone or an inactive event changes) is keyed on the settings too. Not a user setting.
 WRITES = "settings_writes"
@@ -152,6 +161,53 @@ def check_public_url(text: str) -> str:
     return value.rstrip("/")
 
 
+def check_activation_event(text: str) -> str:
+    """An event name for ``activation_event``: trimmed, not blank, on one line.
+
+    >>> check_activation_event("  report_created ")
+    'report_created'
+    >>> check_activation_event(" ")
+    Traceback (most recent call last):
+    ...
+    kpis.core.errors.InputError: activation_event: expected an event name such as report_created, got ' '
+    """
+    name = text.strip() if isinstance(text, str) else ""
+    if not name or any(ord(ch) < 32 for ch in name):
+        raise InputError(f"{ACTIVATION_EVENT}: expected an event name such as report_created, got {str(text)[:80]!r}")
+    return name
+
+
+def check_activation_window(value: str | int) -> int:
+    """A number of days for ``activation_window_days``: a whole number from 1 to :data:`MAX_ACTIVATION_WINDOW`.
+
+    >>> check_activation_window(" 14 "), check_activation_window(1)
+    (14, 1)
+    >>> check_activation_window("0")
+    Traceback (most recent call last):
+    ...
+    kpis.core.errors.InputError: activation_window_days: expected a whole number of days from 1 to 90, got '0'
+    """
+    raw = str(value).strip()
+    days = int(raw) if raw.isdecimal() and raw.isascii() else 0
+    if not 1 <= days <= MAX_ACTIVATION_WINDOW:
+        raise InputError(f"{ACTIVATION_WINDOW}: expected a whole number of days from 1 to {MAX_ACTIVATION_WINDOW}, "
+                         f"got {raw[:20]!r}")
+    return days
+
+
+def unknown_event_note(name: str, known: Sequence[str]) -> str | None:
+    """A note (not an error: the events may come later) when no imported event has the name ``name``.
+
+    >>> unknown_event_note("signup", ["view"])
+    "note: no imported event is named 'signup' yet: nobody counts as activated until one is"
+    >>> unknown_event_note("view", ["view"]) is None
+    True
+    """
+    if name in known:
+        return None
+    return f"note: no imported event is named {name!r} yet: nobody counts as activated until one is"
+
+
 # -- stored values as read ------------------------------------------------------------------------------------------
 
 def parse_timezone(raw: str | None) -> str:
@@ -214,6 +270,25 @@ def public_url(store: SettingsStore) -> str | None:
         return None
 
 
+def activation_event(store: SettingsStore) -> str | None:
+    """The event that marks a user as activated (setting ``activation_event``), or None when unset."""
+    raw = store.get_setting(ACTIVATION_EVENT)
+    try:
+        return check_activation_event(raw) if raw else None
+    except InputError:
+        return None
+
+
+def activation_window_days(store: SettingsStore) -> int:
+    """How many days from their first active day a user has to do the activation event (setting
+    ``activation_window_days``, default :data:`DEFAULT_ACTIVATION_WINDOW`)."""
+    raw = store.get_setting(ACTIVATION_WINDOW)
+    try:
+        return check_activation_window(raw) if raw else DEFAULT_ACTIVATION_WINDOW
+    except InputError:
+        return DEFAULT_ACTIVATION_WINDOW
+
+
 # -- writes ---------------------------------------------------------------------------------------------------------
 
 def set_timezone(store: SettingsStore, name: str) -> None:
@@ -252,9 +327,40 @@ def set_public_url(store: SettingsStore, text: str) -> str | None:
     return value or None
 
 
-def set_from_text(store: SettingsStore, key: str, text: str, known_sources: Sequence[str]) -> None:
-    """Set one of :data:`STORED` from its text form (lists comma separated), as typed on the command line."""
+def set_activation(store: SettingsStore, event: str, window: str | int, known: Sequence[str]) -> str | None:
+    """Set the activation event and window together (the Data page's form), both checked before either is
+    written; an empty ``event`` unsets it. Returns :func:`unknown_event_note`'s note, if any."""
+    days = check_activation_window(window)
+    note = set_activation_event(store, event, known)
+    store.set_setting(ACTIVATION_WINDOW, str(days))
+    return note
+
+
+def set_activation_event(store: SettingsStore, text: str, known: Sequence[str]) -> str | None:
+    """Set ``activation_event`` (an empty ``text`` unsets it: activation KPIs then ask for one); returns a note
+    when ``known`` (the imported event names) holds no such event."""
+    name = check_activation_event(text) if text.strip() else ""
+    store.set_setting(ACTIVATION_EVENT, name)
+    return unknown_event_note(name, known) if name else None
+
+
+def set_activation_window(store: SettingsStore, value: str | int) -> int:
+    """Set ``activation_window_days``; returns the days stored."""
+    days = check_activation_window(value)
+    store.set_setting(ACTIVATION_WINDOW, str(days))
+    return days
+
+
+def set_from_text(store: SettingsStore, key: str, text: str, known_sources: Sequence[str],
+                  known_events: Sequence[str] = ()) -> str | None:
+    """Set one of :data:`STORED` from its text form (lists comma separated), as typed on the command line;
+    returns a note to show beside the value (an activation event no import holds), if any."""
     names = [n.strip() for n in text.split(",") if n.strip()]
+    if key == ACTIVATION_EVENT:
+        return set_activation_event(store, text, known_events)
+    if key == ACTIVATION_WINDOW:
+        set_activation_window(store, text)
+        return None
     if key == TIMEZONE:
         set_timezone(store, text)
     elif key == INACTIVE_EVENTS:
@@ -267,3 +373,4 @@ def set_from_text(store: SettingsStore, key: str, text: str, known_sources: Sequ
         set_currency(store, text)
     else:
         raise InputError(f"unknown setting {key!r}; use one of {', '.join(STORED)}")
+    return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from kpis.cli.main import main
 from kpis.core.registry import KPIS
 from kpis.ops.demo import load_demo
+from kpis.store import settings
 from kpis.store.db import Store
 
 
@@ -62,4 +63,5 @@ if __name__ == "__main__":
     target = Path(sys.argv[1])
     with Store(target) as store:
         load_demo(store)
+        settings.set_activation_event(store, "report_created", ["report_created"])  # activation_rate has values
     sys.stdout.write(clock(target) + run(target))

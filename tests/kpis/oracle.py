@@ -336,6 +336,27 @@ class EngagementOracle:
             before = now
         return rows
 
+    def activation(self, event: str, window: int, grain: str, end: date | None = None) -> list[dict[str, object]]:
+        """started, activated and the activation rate per period: each user by their first active day, counted
+        once their window (that day and the ``window - 1`` after it) has ended by the as-of date, activated when
+        they did ``event`` (active or not) on a day of the window."""
+        as_of = end or self.as_of()
+        first = {u: min(d for d in days if d <= as_of) for u, days in self.active.items()
+                 if any(d <= as_of for d in days)}
+        did: dict[str, set[date]] = {}
+        for e, d in self.events:
+            if e.event == event:
+                did.setdefault(e.user_id, set()).add(d)
+        rows: list[dict[str, object]] = []
+        for p in periods(self.first_day(), as_of, grain):
+            started = [u for u, f in first.items()
+                       if p.start <= f <= p.end and f + timedelta(days=window - 1) <= as_of]
+            activated = [u for u in started
+                         if any(first[u] <= d <= first[u] + timedelta(days=window - 1) for d in did.get(u, ()))]
+            rows.append({"period_start": p.start, "started": len(started), "activated": len(activated),
+                         "activation_rate": ratio(len(activated), len(started))})
+        return rows
+
     def adoption(self, event: str, grain: str, end: date | None = None) -> list[dict[str, object]]:
         rows = []
         for row in self.table(grain, end):

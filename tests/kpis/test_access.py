@@ -218,6 +218,7 @@ WRITE_WORDS = {
     "remove_demo": "remove the demo company",
     "choose_sources": "choose which source counts",
     "set_inactive_events": "change what counts as activity",
+    "set_activation": "set the activation event",
     "change_targets": "change targets",
     "add_note": "add notes",
     "remove_note": "remove notes",

@@ -413,3 +413,24 @@ def test_a_database_changed_by_hand_is_not_backed_up_as_if_it_were_whole(filled:
                "DuckDB database but not a backup of this dashboard (schema version "
                f"{SCHEMA_VERSION}: it has a view mine that this dashboard does not define))\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "e.csv", "s.csv"]  # no backup, no partial file
+
+
+def test_the_demo_s_declared_activation_event_comes_and_goes_with_it(tmp_path: Path) -> None:
+    """The demo's exports may declare an activation event and window beside them: loaded where the database has
+    none of its own, unset with the demo while they still hold its values; no other setting can be declared."""
+    from kpis.ops.demo import DEMO_DIR, DEMO_FILES, load_demo
+    from kpis.store import settings
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    for name in DEMO_FILES:
+        (folder / name).symlink_to(DEMO_DIR / name)
+    (folder / "settings.json").write_text('{"activation_event": "report_created", "activation_window_days": 14, '
+                                          '"timezone": "Asia/Tokyo"}', encoding="utf-8")
+    with Store(tmp_path / "demo.duckdb") as store:
+        settings.set_activation_window(store, 3)  # the database's own choice
+        load_demo(store, folder)
+        assert (settings.activation_event(store), settings.activation_window_days(store)) == ("report_created", 3)
+        assert settings.timezone(store) == "UTC"
+        remove_demo_with_backup(store, folder)
+        assert (settings.activation_event(store), settings.activation_window_days(store)) == (None, 3)

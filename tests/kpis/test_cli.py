@@ -205,3 +205,40 @@ def test_the_command_line_and_the_data_page_list_the_same_import_log(tmp_path, w
     assert list(page["import_id"]) == [2, 1] and list(page["status"]) == ["ok", "undone"]
     assert [line.split()[5:7] for line in lines] == [["1", "0"], ["2", "0"]]  # added, updated
     assert list(page["rows_added"]) == [2, 1]
+
+
+def test_activation_settings_and_series_from_the_command_line(tmp_path, write):
+    """Unset, the series says how to set the event (exit 2); a bad window is refused in one line and stores
+    nothing; an event no import holds is stored with a note; then the series has its values."""
+    db = tmp_path / "cli.duckdb"
+    # u1 starts Mon 5 Jan and shares on 6 Jan; u2 starts 5 Jan and never shares; 12 Jan is the as-of date
+    events = write("e.csv", "user_id,event,timestamp\nu1,view,2026-01-05T10:00:00Z\nu1,share,2026-01-06T10:00:00Z\n"
+                            "u2,view,2026-01-05T11:00:00Z\nu2,view,2026-01-12T11:00:00Z\n")
+    assert kpis("import", str(events), db=db).returncode == 0
+    unset = kpis("series", "activation_rate", "--grain", "week", db=db)
+    assert (unset.returncode, unset.stdout) == (2, "")
+    assert unset.stderr == ("error: set the activation event: python -m kpis settings activation_event NAME, "
+                            "or on the Data page\n")
+    goal = write("t.csv", "kpi,grain,period_start,target,owner,note\nactivation_rate,week,2026-01-05,0.4,CPO,\n")
+    assert kpis("targets", "import", str(goal), db=db).returncode == 0
+    listed = kpis("targets", "list", db=db)  # a target without its actual until the event is set
+    assert listed.returncode == 0 and "\nactivation_rate,week,2026-01-05,0.4,,," in listed.stdout
+    bad = kpis("settings", "activation_window_days", "0", db=db)
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr == "error: activation_window_days: expected a whole number of days from 1 to 90, got '0'\n"
+    assert kpis("settings", "activation_window_days", db=db).stdout == "activation_window_days=\n"
+    blank = kpis("settings", "activation_event", " \t", db=db)  # blank: unset, nothing to refuse
+    assert (blank.returncode, blank.stdout) == (0, "activation_event=\n")
+    typo = kpis("settings", "activation_event", " shares ", db=db)
+    assert (typo.returncode, typo.stdout) == (0, "activation_event=shares\n")
+    assert typo.stderr == "note: no imported event is named 'shares' yet: nobody counts as activated until one is\n"
+    done = kpis("settings", "activation_event", "share", db=db)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "activation_event=share\n", "")
+    # week of 5 Jan: u1 and u2 started (windows 5 .. 11 Jan ended by 12 Jan); u1 shared -> 0.5
+    # week of 12 Jan: nobody started there
+    shown = kpis("series", "activation_rate", "--grain", "week", db=db)
+    assert (shown.returncode, shown.stdout) == (0, "period_start,value\n2026-01-05,0.5\n2026-01-12,\n")
+    assert "\nactivation_rate,week,2026-01-05,0.4,0.5," in kpis("targets", "list", db=db).stdout
+    assert kpis("settings", "activation_window_days", "8", db=db).stdout == "activation_window_days=8\n"
+    # 8 days: the windows run to 12 Jan, the as-of date: still counted
+    assert kpis("series", "activation_rate", "--grain", "week", db=db).stdout.splitlines()[1] == "2026-01-05,0.5"

@@ -55,6 +55,7 @@ def db(tmp_path: Path, write) -> Path:
         import_file(store, write("events.csv", EVENTS))
         import_file(store, write("ph.csv", POSTHOG))
         import_file(store, write("subs.csv", SUBS))
+        store.set_setting("activation_event", "view")
     return path
 
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
+from kpis.metrics.activation import activation_table
 from kpis.metrics.engagement import (
     adoption,
     adoption_by_event,
@@ -258,10 +259,13 @@ def _cohort_checks(store: Store, case: EngagementCase, oracle: EngagementOracle)
 
 
 @SETTINGS
-@given(case=engagement_cases(), grain=st.sampled_from(GRAINS), curve_day=st.integers(0, 45))
-def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_path, case, grain, curve_day):
-    """Every engagement KPI at every grain, adoption, the power-user curve and the cohorts in both modes;
-    dau <= wau <= mau every day, k = 0 is 1.0, unbounded >= n-day, cohort sizes add up to the users."""
+@given(case=engagement_cases(), grain=st.sampled_from(GRAINS), curve_day=st.integers(0, 45),
+       window=st.integers(1, 10), activation=st.sampled_from(["export", "$pageleave"]))
+def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_path, case, grain, curve_day,
+                                                                           window, activation):
+    """Every engagement KPI at every grain, adoption, the power-user curve, the cohorts in both modes and the
+    activation rate; dau <= wau <= mau every day, k = 0 is 1.0, unbounded >= n-day, cohort sizes add up to the
+    users, 0 <= activated <= started, and a longer window activates everyone a shorter one does."""
     oracle = case.oracle()
     with case.store(tmp_path) as store:
         for g in GRAINS:
@@ -297,6 +301,7 @@ def test_engagement_and_cohorts_match_the_oracle_and_keep_their_invariants(tmp_p
         _cohort_checks(store, case, oracle)
         for g in ("week", "month"):
             _lifecycle_checks(store, case, oracle, g)
+        _activation_checks(store, case, oracle, grain, window, activation)
 
 
 def _lifecycle_checks(store: Store, case: EngagementCase, oracle: EngagementOracle, grain: str) -> None:
@@ -312,7 +317,30 @@ def _lifecycle_checks(store: Store, case: EngagementCase, oracle: EngagementOrac
     assert (got["dormant"] <= 0).all()
 
 
+def _activation_checks(store: Store, case: EngagementCase, oracle: EngagementOracle, grain: str,
+                       window: int, event: str) -> None:
+    """The activation table for ``event`` (an inactive one too) equals the oracle's with the windows ``window`` and
+    ``window + 1``; 0 <= activated
+    <= started; the longer window counts a subset of the users (those whose longer window has ended too) and
+    activates each of them the shorter one activated."""
+    tables = []
+    for days in (window, window + 1):
+        store.set_setting("activation_event", event)
+        store.set_setting("activation_window_days", str(days))
+        got = activation_table(store, grain, end=case.end, segment=case.seg)
+        want = oracle.activation(event, days, grain, case.end)
+        assert list(got["period_start"]) == [r["period_start"] for r in want]
+        for part in ("started", "activated"):
+            assert list(got[part]) == [r[part] for r in want], (grain, days, part)
+        assert all(_close(a, r["activation_rate"]) for a, r in zip(got["activation_rate"], want, strict=True))
+        assert ((0 <= got["activated"]) & (got["activated"] <= got["started"])).all()
+        tables.append(got)
+    short, long = tables
+    assert (long["started"] <= short["started"]).all()
+    assert (long["activated"] >= short["activated"] - (short["started"] - long["started"])).all()
+
+
 def test_every_registered_kpi_is_covered_by_the_oracle():
     """A KPI added to the registry must be added to the oracle (and to these tests) too."""
-    covered = set(REVENUE_COLUMNS) | set(ENGAGEMENT_KPIS) | {"adoption", "user_quick_ratio"}
+    covered = set(REVENUE_COLUMNS) | set(ENGAGEMENT_KPIS) | {"adoption", "user_quick_ratio", "activation_rate"}
     assert set(KPIS) == covered

@@ -360,6 +360,33 @@ def test_without_events_engagement_is_undefined_and_said(small):
     assert "| DAU | — | — | — |" in render_markdown(review)
 
 
+def test_the_activation_sentence_is_written_from_the_numbers(store, tmp_path):
+    """The events of tests/kpis/test_activation_exact.py, with a window of one day: the review of the week of
+    12 Jan (as of 18 Jan, the last complete week: the data ends on Thursday 22 Jan) speaks of that week, whose
+    starters' one-day windows have all ended by 18 Jan."""
+    from kpis.store import settings
+    from tests.kpis.helpers import events
+    from tests.kpis.test_activation_exact import ROWS
+
+    events(store, tmp_path, ROWS)
+    settings.set_inactive_events(store, ["$identify"])
+    assert build_review(store, grain="week").activation is None, "no activation event: no sentence"
+    settings.set_activation(store, "report_created", 1, ["report_created"])
+    review = build_review(store, grain="week")
+    # week of 12 Jan: e (12 Jan; created a report on 14 Jan), f (14 Jan; never), h (16 Jan; on 22 Jan): 0 of 3
+    # week of 5 Jan: a (report on 11 Jan), b (12 Jan), c (the same day: yes), d (13 Jan): 1 of 4 = 25%
+    assert "0.0% of the users who started in the week of 12 Jan 2026 activated (did report_created within 1 day: "\
+           "0 of 3), against 25.0% the week before." in review.sentences
+    settings.set_activation_window(store, 7)
+    review = build_review(store, grain="week")
+    # seven days: the latest week whose windows all ended by 18 Jan is that of 5 Jan (11 + 6 = 17 Jan): a, c, d of
+    # a, b, c, d = 75%; the week before (29 Dec) had no starters (undefined): nothing to compare with
+    assert "75.0% of the users who started in the week of 5 Jan 2026 activated (did report_created within 7 days: "\
+           "3 of 4)." in review.sentences
+    assert "75.0% of the users who started" in render_markdown(review)
+    assert "75.0% of the users who started" in render_html(review)
+
+
 # -- errors and the CLI ----------------------------------------------------------------------------------------------
 
 def test_errors(store, small):

@@ -33,7 +33,15 @@ EVENTS = ("user_id,event,timestamp\n"
     ("public_url", "javascript:x", "public_url: expected an address such as https://kpis.example.com, "
                                    "got 'javascript:x'"),
     ("colour", "blue", "unknown setting 'colour'; use one of timezone, inactive_events, currency, event_sources, "
-                       "public_url"),
+                       "public_url, activation_event, activation_window_days"),
+    ("activation_event", "view\nclick", "activation_event: expected an event name such as report_created, "
+                                        "got 'view\\nclick'"),
+    ("activation_window_days", "91", "activation_window_days: expected a whole number of days from 1 to 90, "
+                                     "got '91'"),
+    ("activation_window_days", "7.5", "activation_window_days: expected a whole number of days from 1 to 90, "
+                                      "got '7.5'"),
+    ("activation_window_days", "-1", "activation_window_days: expected a whole number of days from 1 to 90, "
+                                     "got '-1'"),
 ])
 def test_a_bad_setting_is_refused_in_one_line_and_nothing_is_stored(store: Store, key: str, text: str,
                                                                       message: str) -> None:
@@ -55,6 +63,35 @@ def test_settings_set_from_their_text_read_back_checked(store: Store) -> None:
     assert settings.public_url(store) == "https://kpis.example.com"
 
 
+def test_the_activation_settings_are_checked_in_one_place(store: Store) -> None:
+    """Unset: no event and a window of 7 days. The event is trimmed, an unknown one is kept with a note, an empty one
+    unsets it; the Data page's form checks both values before it writes either."""
+    assert (settings.activation_event(store), settings.activation_window_days(store)) == (None, 7)
+    assert settings.set_from_text(store, "activation_event", " report_created ", [], ["report_created"]) is None
+    assert settings.activation_event(store) == "report_created"
+    assert settings.set_from_text(store, "activation_window_days", " 14", [], []) is None
+    assert settings.activation_window_days(store) == 14
+    note = settings.set_activation(store, "signup", 90, ["report_created"])
+    assert note == "note: no imported event is named 'signup' yet: nobody counts as activated until one is"
+    assert (settings.activation_event(store), settings.activation_window_days(store)) == ("signup", 90)
+    with pytest.raises(InputError, match="got '0'"):
+        settings.set_activation(store, "view", 0, ["view"])
+    assert (settings.activation_event(store), settings.activation_window_days(store)) == ("signup", 90)
+    settings.set_activation(store, "", 1, [])
+    assert (settings.activation_event(store), settings.activation_window_days(store)) == (None, 1)
+
+
+@given(text=st.text(max_size=12))
+def test_any_window_text_is_a_number_of_days_from_1_to_90_or_one_line(text: str) -> None:
+    try:
+        days = settings.check_activation_window(text)
+    except InputError as refused:
+        assert str(refused).startswith("activation_window_days: expected a whole number of days from 1 to 90")
+        assert "\n" not in str(refused)
+    else:
+        assert 1 <= days <= 90 and days == int(text.strip())
+
+
 def test_a_stored_value_that_is_not_valid_reads_as_the_default(store: Store, tmp_path: Path) -> None:
     (tmp_path / "e.csv").write_text(EVENTS, encoding="utf-8")
     import_file(store, tmp_path / "e.csv")
@@ -62,7 +99,10 @@ def test_a_stored_value_that_is_not_valid_reads_as_the_default(store: Store, tmp
     store.set_setting("timezone", "Mars/Olympus")
     store.set_setting("inactive_events", "view")
     store.set_setting("currency", "euros")
+    store.set_setting("activation_event", " ")
+    store.set_setting("activation_window_days", "a week")
     assert (settings.timezone(store), settings.inactive_events(store), settings.currency(store)) == ("UTC", [], None)
+    assert (settings.activation_event(store), settings.activation_window_days(store)) == (None, 7)
     assert list(series(store, "dau", "day")["value"]) == [2.0], "read in UTC, every event active"
 
 

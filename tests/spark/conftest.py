@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from kpis.ops.demo import load_demo
-from kpis.store import spark
+from kpis.store import settings, spark
 from kpis.store.db import Store
 from kpis.store.engines import Choice, open_engine
 from kpis.store.lake import export_lake
@@ -196,10 +196,16 @@ def pair(folder: Path, store: Store, remote: str) -> Pair:
     return Pair(store, engine, exported.path)
 
 
+#: The demo's activation event for the parity tests: its users' most frequent event after page views.
+DEMO_ACTIVATION = "report_created"
+
+
 def demo_pair(folder: Path, remote: str) -> Pair:
-    """The demo company in a new database in ``folder``, and Spark over its lake."""
+    """The demo company in a new database in ``folder`` (with an activation event, so that every KPI has values),
+    and Spark over its lake."""
     store = Store(folder / "kpis.duckdb")
     load_demo(store)
+    settings.set_activation_event(store, DEMO_ACTIVATION, [DEMO_ACTIVATION])
     return pair(folder, store, remote)
 
 

@@ -92,7 +92,7 @@ def posthog_csv(moments: list[tuple[str, str, datetime, str]], since: datetime) 
 
 def build(store: Store, folder: Path, seed: int = 20260614) -> None:
     """Import the second company's exports into ``store`` (files written in ``folder``) and set its reporting
-    time zone and event sources."""
+    time zone, event sources and activation event (a report created within 14 days)."""
     rng = random.Random(seed)
     moments = _moments(rng)
     files = {
@@ -108,3 +108,5 @@ def build(store: Store, folder: Path, seed: int = 20260614) -> None:
         assert result.status == "ok", result.summary()
     store.set_setting("timezone", "Europe/Berlin")
     store.set_setting("event_sources", "posthog_events,mixpanel_events")
+    store.set_setting("activation_event", "Created report")
+    store.set_setting("activation_window_days", "14")

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.registry import COHORT_GRAINS, GRAINS
+from kpis.metrics.activation import activation_table
 from kpis.metrics.engagement import adoption, engagement_table, power_curve
 from kpis.metrics.retention import MODES, cohorts
 from kpis.metrics.revenue import revenue_table
@@ -52,9 +53,11 @@ def test_revenue_tables_equal_duckdb(tmp_path, spark_remote, case: RevenueCase):
 @SPARK_EXAMPLES
 @given(case=engagement_cases(), curve_day=st.integers(0, 45))
 def test_engagement_tables_equal_duckdb(tmp_path, spark_remote, case: EngagementCase, curve_day: int):
-    """Every engagement KPI and adoption at every grain, the power-user curve and both cohort modes, in the
-    case's time zone, with its inactive events and segment."""
+    """Every engagement KPI, adoption and activation (within 3 days) at every grain, the power-user curve and both
+    cohort modes, in the case's time zone, with its inactive events and segment."""
     with case.store(tmp_path) as store:
+        store.set_setting("activation_event", "export")
+        store.set_setting("activation_window_days", "3")
         both = _both(tmp_path, store, spark_remote)
         try:
             found = []
@@ -65,6 +68,9 @@ def test_engagement_tables_equal_duckdb(tmp_path, spark_remote, case: Engagement
                 found += differences(adoption(store, "export", grain, end=case.end, segment=case.seg),
                                      adoption(both.spark, "export", grain, end=case.end, segment=case.seg),
                                      f"adoption at {grain} grain")
+                found += differences(activation_table(store, grain, end=case.end, segment=case.seg),
+                                     activation_table(both.spark, grain, end=case.end, segment=case.seg),
+                                     f"activation at {grain} grain")
             day = date(2026, 1, 1) + timedelta(days=curve_day)
             for grain in COHORT_GRAINS:
                 found += differences(power_curve(store, grain, day, segment=case.seg),
