@@ -141,7 +141,7 @@ def funnel_section() -> None:
     if cache.on_spark(store):
         st.caption("Funnels are computed by DuckDB from the local database; with Spark they are not shown yet.")
         return
-    known = cache.cached(store, funnel.known_events)
+    known = cache.cached(store, scorecard.event_names)  # read once for the adoption table and the funnel
     shown_as = event_names.shown_names(known)
     left, right = st.columns([3, 1])
     with left:

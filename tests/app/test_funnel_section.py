@@ -127,3 +127,16 @@ def test_a_bad_window_in_the_link_falls_back_to_seven_days(funnel_db: Path, app:
     assert notes(at) == [f"The link's funnel_window “{window}” is not a whole number from 1 to 365; showing 7."]
     assert at.number_input(key="_url_funnel_window").value == 7
     assert share_link(at) == "/engagement?funnel=signup&funnel=invite"
+
+
+def test_event_names_from_uploads_are_escaped_in_the_chart(tmp_path: Path, db_path: Path,
+                                                          app: Callable[..., AppTest]) -> None:
+    events = tmp_path / "hostile.csv"
+    events.write_text('user_id,event,timestamp\nu1,<b>x</b>,2026-01-05T10:00:00Z\nu1,"<img src=y>",'
+                      "2026-01-05T10:01:00Z\n", encoding="utf-8")
+    with Store(db_path) as store:
+        assert import_file(store, events, who="test").status == "ok"
+    at = on_engagement(app, {"funnel": ["<b>x</b>", "<img src=y>"]})
+    ticks = funnel_figure(at)["data"][0]["y"]
+    assert ticks[0] == "1. &lt;b&gt;x&lt;/b&gt;"
+    assert ticks[1].startswith("2. &lt;img src=y&gt;<br>")
