@@ -1,20 +1,20 @@
 """Engagement: how many people use the product (DAU, WAU, MAU), how often (stickiness, power-user curve), where
-the active users come from (lifecycle), how many new users activate, and which features they use (adoption per
-event)."""
+the active users come from (lifecycle), how many new users activate, which features they use (adoption per event)
+and how far they go through a funnel of events."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, cards, charts, plan, scaffold, tables
+from app_pages.ui import cache, cards, charts, keys, plan, scaffold, tables, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.series import shown_from
 from app_pages.ui.text import plain
 from kpis.core.calendar import cohort_grain
 from kpis.core.registry import KPIS
 from kpis.ingest import event_names
-from kpis.metrics import engagement, engine, lifecycle, warmup
+from kpis.metrics import engagement, engine, funnel, lifecycle, warmup
 from kpis.metrics.series import series_of
 from kpis.plan import scorecard
 from kpis.store import settings
@@ -165,3 +165,37 @@ else:
                             f"feature_adoption_{grain}_{period}.csv", key="adoption_download",
                             help="Adoption as a fraction of the users active in the period, its change in "
                                  "fraction points.")
+
+
+def funnel_section() -> None:
+    """The funnel of the events picked (in the link), of the users who did the first one in the date range."""
+    st.subheader("Funnel")
+    if cache.on_spark(store):
+        st.caption("Funnels are computed by DuckDB from the local database; with Spark they are not shown yet.")
+        return
+    known = cache.cached(store, scorecard.event_names)  # read once for the adoption table and the funnel
+    shown_as = event_names.shown_names(known)
+    left, right = st.columns([3, 1])
+    with left:
+        steps = url_state.pick_names(f"Steps: {funnel.MIN_STEPS} to {funnel.MAX_STEPS} events, in the order users "
+                                     "take them", keys.FUNNEL, known, funnel.MAX_STEPS, lambda e: shown_as.get(e, e))
+    with right:
+        window = url_state.pick_whole("Conversion window (days)", keys.FUNNEL_WINDOW, funnel.MIN_WINDOW_DAYS,
+                                      funnel.MAX_WINDOW_DAYS, funnel.DEFAULT_WINDOW_DAYS,
+                                      help="How long after the first step the others count.")
+    if len(steps) < funnel.MIN_STEPS:
+        st.caption(f"Pick {funnel.MIN_STEPS} to {funnel.MAX_STEPS} events, in the order users take them, to draw "
+                   "a funnel.")
+        return
+    steps_table = cache.computed(store, funnel.funnel, tuple(steps), window, start=chosen.start, end=end,
+                                 segment=chosen.segment)
+    entered = f"{fmt.day(chosen.start)} to {fmt.day(end)}"
+    charts.show(charts.funnel(steps_table, shown_as, f"Funnel: users who did the first step from {entered}"))
+    st.caption(plain(
+        f"A user enters at their first {shown_as.get(steps[0], steps[0])} from {entered}; each next step counts at "
+        f"the first time they did it at or after the step before, within {window} × 24 hours of entering. From "
+        "previous: the share of the step before that went on; from first: the share of those who entered; the "
+        "median time between steps is over the users who reached the step."))
+
+
+funnel_section()

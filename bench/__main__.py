@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.harness import ROOT, compare, run_python
-from bench.queries import REFERENCE_SQL, SUBSCRIPTIONS_SQL
+from bench.queries import FUNNEL_STEPS, REFERENCE_SQL, SUBSCRIPTIONS_SQL
 from kpis.core.registry import HEADLINE
 
 DATA = ROOT / "bench_data"
@@ -83,15 +83,22 @@ def _databases(n: int) -> tuple[Path, Path]:
     return ours, plain
 
 
+#: The engagement part's entries: a label, the command's arguments, the hand-written query it is measured against.
+ENGAGEMENT_ENTRIES = (("series dau --grain day", ("series", "dau", "--grain", "day"), "dau"),
+                      ("series mau --grain day", ("series", "mau", "--grain", "day"), "mau"),
+                      ("cohorts --grain month", ("cohorts", "--grain", "month"), "cohorts"),
+                      ("lifecycle --grain month", ("lifecycle", "--grain", "month"), "lifecycle"),
+                      ("funnel, 3 steps, 7 days", ("funnel", "--steps", FUNNEL_STEPS, "--window-days", "7"), "funnel"))
+
+
 def bench_engagement(n: int, rounds: int) -> None:
-    """series dau/mau at day grain and month cohorts vs hand-written queries over a plain events table."""
+    """series dau/mau at day grain, month cohorts, the monthly lifecycle and a three-step funnel vs hand-written
+    queries over a plain events table."""
     ours, plain = _databases(n)
     cold = run_python(_cli(ours, "series", "dau", "--grain", "day"))
     print(f"first KPI query after an import of {n:,} events: {cold.seconds:.2f}s",
           flush=True)
-    for label, args, ref in (("series dau --grain day", ("series", "dau", "--grain", "day"), "dau"),
-                             ("series mau --grain day", ("series", "mau", "--grain", "day"), "mau"),
-                             ("cohorts --grain month", ("cohorts", "--grain", "month"), "cohorts")):
+    for label, args, ref in ENGAGEMENT_ENTRIES:
         compare(f"{label} ({n:,} events) vs hand-written SQL", _cli(ours, *args),
                 _reference(plain, REFERENCE_SQL[ref]), rounds=rounds, limit=1.5)
 

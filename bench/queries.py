@@ -13,6 +13,29 @@ REFERENCE_SQL = {
                   f AS (SELECT user_id, min(m) AS c FROM ud GROUP BY 1)
                   SELECT f.c, datediff('month', f.c, ud.m) AS k, count(*) FROM ud JOIN f USING (user_id)
                   GROUP BY 1, 2 ORDER BY 1, 2""",
+    # the lifecycle at month grain: each user's active months, joined with the month before and the month after
+    "lifecycle": """WITH a AS (SELECT DISTINCT user_id, CAST(date_trunc('month', ts) AS DATE) AS m FROM events),
+                    f AS (SELECT user_id, min(m) AS fm FROM a GROUP BY 1),
+                    here AS (SELECT a.m, count(*) FILTER (WHERE f.fm = a.m) AS new,
+                                    count(b.user_id) AS back,
+                                    count(*) FILTER (WHERE b.user_id IS NULL AND f.fm < a.m) AS resurrected
+                             FROM a JOIN f USING (user_id)
+                             LEFT JOIN a b ON b.user_id = a.user_id AND b.m = a.m - INTERVAL 1 MONTH GROUP BY 1),
+                    gone AS (SELECT CAST(a.m + INTERVAL 1 MONTH AS DATE) AS m, count(*) AS dormant FROM a
+                             LEFT JOIN a n ON n.user_id = a.user_id AND n.m = a.m + INTERVAL 1 MONTH
+                             WHERE n.user_id IS NULL GROUP BY 1)
+                    SELECT m, new, back, resurrected, -coalesce(dormant, 0)
+                    FROM here FULL JOIN gone USING (m) ORDER BY m""",
+    # a three-step funnel (FUNNEL_STEPS) with a 7-day window: each step the first next event within the window
+    "funnel": """WITH s1 AS (SELECT user_id, min(ts) AS t1 FROM events WHERE event = '$pageview' GROUP BY 1),
+                 s2 AS (SELECT s1.user_id, s1.t1, min(e.ts) AS t2 FROM s1 JOIN events e
+                        ON e.user_id = s1.user_id AND e.event = 'dashboard_viewed' AND e.ts >= s1.t1
+                        AND e.ts <= s1.t1 + INTERVAL 7 DAY GROUP BY 1, 2),
+                 s3 AS (SELECT s2.user_id, s2.t2, min(e.ts) AS t3 FROM s2 JOIN events e
+                        ON e.user_id = s2.user_id AND e.event = 'report_created' AND e.ts >= s2.t2
+                        AND e.ts <= s2.t1 + INTERVAL 7 DAY GROUP BY 1, 2)
+                 SELECT (SELECT count(*) FROM s1), count(*), (SELECT median(t2 - t1) FROM s2), median(t3 - t2)
+                 FROM s3""",
     # MRR alone at week grain: each week's end joined with the subscriptions paying on it
     "mrr": """WITH paid AS (
                   SELECT customer_id, greatest(CAST(started_at AS DATE),
@@ -26,6 +49,9 @@ REFERENCE_SQL = {
               SELECT weeks.d, sum(m) FROM weeks JOIN paid ON s <= weeks.d AND (e IS NULL OR weeks.d < e)
               GROUP BY 1 ORDER BY 1""",
 }
+
+#: The funnel of the bench: three events of the demo generator, in the order a new user meets them.
+FUNNEL_STEPS = "$pageview,dashboard_viewed,report_created"
 
 SUBSCRIPTIONS_SQL = """COPY (
     SELECT 's' || i AS subscription_id, 'c' || (i % {customers}) AS customer_id, 'Plan' AS plan,

@@ -522,3 +522,26 @@ def impact(table: pd.DataFrame, names: Mapping[str, str], title: str) -> go.Figu
     figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
     figure.update_layout(showlegend=False, hovermode="closest")
     return figure
+
+
+def funnel(table: pd.DataFrame, names: Mapping[str, str], title: str) -> go.Figure:
+    """A funnel (:func:`kpis.metrics.funnel.funnel`) as horizontal bars, the first step on top: each bar labelled
+    with its users and its conversion from the previous and the first step, each step with the median time from
+    the step before. Event names come from uploads: escaped, as Plotly reads labels as HTML."""
+    steps = [f"{row.step}. {html.escape(names.get(row.event, row.event))}" for row in table.itertuples()]
+    ticks = [steps[0]] + [f"{label}<br><span style='font-size:11px'>median {fmt.duration(row.median_seconds)} "
+                          f"after step {row.step - 1}</span>"
+                          for label, row in zip(steps[1:], table.iloc[1:].itertuples(), strict=True)]
+    labels = [f"{fmt.count(row.users)}" + ("" if row.step == 1 else
+                                           f" · from previous {fmt.percent(row.from_previous)}"
+                                           f" · from first {fmt.percent(row.from_first)}")
+              for row in table.itertuples()]
+    figure = _figure(title, 90 + 70 * len(table))
+    figure.add_bar(y=ticks, x=table["users"], orientation="h", text=labels, textposition="outside",
+                   cliponaxis=False, marker={"color": COLORS[0]}, customdata=labels,
+                   hovertemplate="%{customdata}<extra></extra>")
+    top = max(int(table["users"].max()), 1)
+    figure.update_xaxes(tickformat=",.0f", range=[0, top * 1.9], title={"text": "users"})
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    figure.update_layout(showlegend=False, hovermode="closest")
+    return figure

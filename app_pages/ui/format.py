@@ -36,7 +36,8 @@ from kpis.core.formatting import (
 )
 from kpis.core.registry import Kpi
 
-__all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "finite", "is_zero", "kpi_delta",
+__all__ = ["DASH", "PLAIN_RATIOS", "count", "currency_symbol", "day", "delta", "duration", "finite", "is_zero",
+           "kpi_delta",
            "money", "percent", "period", "plotly_format", "plotly_locale", "ratio", "undefined",
            "use_currency", "value"]
 
@@ -118,3 +119,23 @@ def plotly_format(kpi: Kpi) -> str:
     if kpi.unit == "count":
         return ",.0f"
     return ".1%" if is_rate(kpi) else ".2~f"
+
+
+def duration(seconds: object) -> str:
+    """A time between two events as people say it: ``40 s``, ``45 min``, ``3.5 h``, ``2.3 days``; a dash when
+    undefined.
+
+    >>> [duration(s) for s in (40, 2700, 12600, 86400, 198720, float("nan"))]
+    ['40 s', '45 min', '3.5 h', '1.0 day', '2.3 days', '—']
+    """
+    if undefined(seconds):
+        return DASH
+    value = float(seconds)  # type: ignore[arg-type]
+    if value < 60:
+        return f"{value:.0f} s"
+    if value < 3600:
+        return f"{value / 60:.0f} min"
+    if value < 86400:
+        return f"{value / 3600:.1f} h"
+    days = f"{value / 86400:.1f}"
+    return f"{days} {'day' if days == '1.0' else 'days'}"

@@ -29,7 +29,11 @@ PAGE_KEYS = {RETENTION_MODE: tuple(MODES)}
 BRIDGE, MOVED, COHORTS = "bridge", "moved", "cohorts"
 #: Page choices in the URL that are periods (ISO dates), and how many values each may hold.
 PAGE_DATES = {BRIDGE: 1, MOVED: 1, COHORTS: 8}
+#: The Engagement page's funnel: its steps (event names, in order) and its conversion window in days.
+FUNNEL, FUNNEL_WINDOW = "funnel", "funnel_window"
+#: Page choices in the URL that are names or numbers, checked by the page that draws them.
+PAGE_CHOICES = (FUNNEL, FUNNEL_WINDOW)
 #: The URL value of a page choice left empty on purpose.
 NONE = "none"
 #: Every query key a link may carry.
-QUERY_KEYS = frozenset((*FILTER_KEYS, *PAGE_KEYS, *PAGE_DATES))
+QUERY_KEYS = frozenset((*FILTER_KEYS, *PAGE_KEYS, *PAGE_DATES, *PAGE_CHOICES))

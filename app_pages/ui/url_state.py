@@ -1,11 +1,13 @@
-"""Page choices that travel in the link: the revenue bridge's period, the retention page's cohorts.
+"""Page choices that travel in the link: the revenue bridge's period, the retention page's cohorts, the engagement
+page's funnel.
 
 The shared filters bind their widgets to the URL (:mod:`app_pages.ui.filters`). These choices are periods of the
 data on screen, so their options change with the grain and the date range; they live in the URL as ISO dates
 (``?bridge=2026-11-09``, ``?cohorts=2026-01-01&cohorts=2026-02-01``), readable and independent of how a period is
 labelled. A date is read as the period that holds it, so a week's bridge becomes its month when the grain
 changes. A value that is not a date, or a period outside the range on screen, falls back to the default with a
-note; nothing from the URL reaches a query, only periods already in the options.
+note; nothing from the URL reaches a query, only periods already in the options. Names (a funnel's events) are
+kept only when they are among the page's options, numbers only when they are whole and within their bounds.
 
 The share link carries only the choices the page shows, as the page accepted them: the sidebar draws it with the
 filters (:func:`share_link`), and each page choice is added to it when the page draws that choice
@@ -202,3 +204,79 @@ def pick_periods(label: str, key: str, options: Sequence[date], default: Sequenc
 
     return list(st.multiselect(label, list(options), key=widget, on_change=sync, format_func=format_func,
                                max_selections=most))
+
+
+#: Longest name from the URL quoted back in a note.
+_QUOTED = 30
+_WHOLE = re.compile(r"[0-9]{1,6}")
+
+
+def _names_note(key: str, unknown: Sequence[str], most: int, too_many: bool) -> None:
+    parts = []
+    if unknown:
+        shown = ", ".join(f"“{plain(v[:_QUOTED])}”" for v in unknown[:3]) + (", …" if len(unknown) > 3 else "")
+        parts.append(f"The link's {key} {shown} is not in the data; left out.")
+    if too_many:
+        parts.append(f"The link's {key} has more than {most} different values; the first {most} are kept.")
+    st.warning(" ".join(parts), icon=":material/link_off:")
+
+
+def pick_names(label: str, key: str, options: Sequence[str], most: int,
+               format_func: Callable[[str], str]) -> list[str]:
+    """A multiselect of names (in the order picked) whose choice is ``?<key>=a&<key>=b`` in the URL (absent: none
+    picked). A name that is not among ``options`` is left out with a note, a repeated one is taken once, and
+    beyond ``most`` names the first ``most`` are kept."""
+    values = st.query_params.get_all(key)
+    known = set(options)
+    unknown = [v for v in values if v not in known]
+    wanted = list(dict.fromkeys(v for v in values if v in known))
+    chosen = wanted[:most]
+    if unknown or len(wanted) > most:
+        _names_note(key, unknown, most, len(wanted) > most)
+    if chosen != values:
+        _write(key, chosen or None)
+    in_link(key, chosen)
+    widget = f"_url_{key}"
+    st.session_state[widget] = chosen
+
+    def sync() -> None:
+        _write(key, list(st.session_state[widget]) or None)
+
+    return list(st.multiselect(label, list(options), key=widget, on_change=sync, format_func=format_func,
+                               max_selections=most))
+
+
+def parse_whole(text: str, low: int, high: int) -> int | None:
+    """A whole number from the URL within ``low``..``high``, or None for anything else (ASCII digits only).
+
+    >>> parse_whole("14", 1, 365), parse_whole("0", 1, 365), parse_whole("1e3", 1, 365), parse_whole("٣", 1, 365)
+    (14, None, None, None)
+    """
+    if not _WHOLE.fullmatch(text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def pick_whole(label: str, key: str, low: int, high: int, default: int, help: str | None = None) -> int:
+    """A number input of whole numbers whose value is ``?<key>=N`` in the URL (absent while it is the default); a
+    value that is not a whole number within ``low``..``high``, or one given twice, falls back to the default with
+    a note."""
+    values = st.query_params.get_all(key)
+    found = parse_whole(values[0], low, high) if len(values) == 1 else None
+    if values and found is None:
+        shown = plain(values[0][:_QUOTED])
+        st.warning(f"The link's {key} “{shown}” is not a whole number from {low} to {high}; showing {default}.",
+                   icon=":material/link_off:")
+        _write(key, None)
+    chosen = default if found is None else found
+    in_link(key, [] if chosen == default else [str(chosen)])
+    widget = f"_url_{key}"
+    st.session_state[widget] = chosen
+
+    def sync() -> None:
+        value = st.session_state[widget]
+        _write(key, None if value is None or value == default else [str(int(value))])
+
+    value = st.number_input(label, min_value=low, max_value=high, step=1, key=widget, on_change=sync, help=help)
+    return default if value is None else int(value)

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(reads_kpis=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.add_commands(commands)  # import, imports, undo, demo, backup, restore, backups, export
-    numbers.add_series_commands(commands)  # series, cohorts, lifecycle, curve
+    numbers.add_series_commands(commands)  # series, cohorts, lifecycle, funnel, curve
     data.add_settings_command(commands)  # settings [KEY [VALUE]]
     numbers.add_plan_commands(commands)  # targets, anomalies, kpis
     annotations.add_commands(commands)  # annotate add DATE TEXT | list | remove ID

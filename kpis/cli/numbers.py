@@ -1,4 +1,5 @@
-"""The KPI commands: ``series``, ``cohorts``, ``curve``, ``targets``, ``anomalies`` and ``kpis``, as CSV on
+"""The KPI commands: ``series``, ``cohorts``, ``lifecycle``, ``funnel``, ``curve``, ``targets``, ``anomalies`` and
+``kpis``, as CSV on
 standard output (a note on standard error says which period the output speaks of)."""
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics import engine, kept
 from kpis.metrics.engagement import power_curve
+from kpis.metrics.funnel import DEFAULT_WINDOW_DAYS, funnel
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import DEFAULT_MODE, MODES, average_row, cohorts
 from kpis.metrics.segments import max_segment_values, offered_segments
 from kpis.metrics.series import series
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import evaluate, export_csv, load_targets
+from kpis.store import engines
 from kpis.store.db import Store
 
 
@@ -50,6 +53,18 @@ def _cmd_lifecycle(store: Store, args: argparse.Namespace) -> int:
     print("period_start,new,returning,resurrected,dormant")
     for row in table.itertuples(index=False):
         print(f"{row.period_start.isoformat()},{row.new},{row.returning},{row.resurrected},{row.dormant}")
+    return 0
+
+
+def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
+    if not engines.choose(args.engine, args.lake, args.spark_remote, args.spark_master).is_local:
+        raise InputError("funnel runs on DuckDB only: leave out --engine spark (and KPI_ENGINE=spark) to compute it "
+                         "from the local database")
+    table = funnel(store, args.steps.split(","), args.window_days, start=args.start, end=args.end, segment=args.segment)
+    print("step,event,users,from_previous,from_first")
+    for row in table.itertuples(index=False):
+        print(csv_line([row.step, row.event, row.users, plain_decimal(row.from_previous),
+                        plain_decimal(row.from_first)]))
     return 0
 
 
@@ -116,7 +131,7 @@ def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
 
 
 def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``series``, ``cohorts``, ``lifecycle`` and ``curve``."""
+    """Register ``series``, ``cohorts``, ``lifecycle``, ``funnel`` and ``curve``."""
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
     p.add_argument("--grain", choices=GRAINS, default="week")
@@ -138,6 +153,15 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_lifecycle, reads_kpis=True)
+
+    p = commands.add_parser("funnel", help="users reaching each step of a funnel within a conversion window, as CSV")
+    p.add_argument("--steps", required=True, metavar="E1,E2,...", help="2 to 6 event names, in order")
+    p.add_argument("--window-days", type=int, default=DEFAULT_WINDOW_DAYS, metavar="W", dest="window_days",
+                   help=f"days from the first step in which the others count (default {DEFAULT_WINDOW_DAYS})")
+    p.add_argument("--start", type=date_arg, metavar="D", help="the first day a user may enter (do the first step)")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the last day a user may enter")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_funnel)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")

@@ -398,3 +398,45 @@ class EngagementOracle:
                              "partial": start == last_period and as_of < period_last_day(start, grain)})
                 k, start = k + 1, next_period(start, grain)
         return rows
+
+
+# -- funnels ----------------------------------------------------------------------------------------------------
+
+def instant(text: str) -> datetime:
+    """A timestamp text as an aware instant (naive text is UTC)."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def funnel(events: list[Event], steps: list[str], window_days: int, *, tz: str = "UTC", start: date | None = None,
+           end: date | None = None, accounts: set[str] | None = None) -> list[list[float]]:
+    """For each step, one entry per user who reached it: the seconds from the step before (0 for step 1).
+
+    Walks each user's events in time order: the first ``steps[0]`` whose day (in ``tz``) lies in the range, then
+    for each next step the first occurrence of its event not taken by an earlier step, at or after the step
+    before and no later than the first step's time plus ``window_days`` days."""
+    in_scope = {e.user_id for e in events if accounts is None or e.account_id in accounts}
+    timeline: dict[str, list[tuple[datetime, str]]] = {}
+    for e in events:
+        if e.user_id in in_scope:
+            timeline.setdefault(e.user_id, []).append((instant(e.timestamp), e.event))
+    reached: list[list[float]] = [[] for _ in steps]
+    for moments in timeline.values():
+        moments.sort(key=lambda m: m[0])
+        entries = [i for i, (t, name) in enumerate(moments) if name == steps[0]
+                   and (start is None or t.astimezone(ZoneInfo(tz)).date() >= start)
+                   and (end is None or t.astimezone(ZoneInfo(tz)).date() <= end)]
+        if not entries:
+            continue
+        used = {entries[0]}
+        first = last = moments[entries[0]][0]
+        reached[0].append(0.0)
+        for k, name in enumerate(steps[1:], start=1):
+            found = next((i for i, (t, n) in enumerate(moments) if n == name and i not in used
+                          and last <= t <= first + timedelta(days=window_days)), None)
+            if found is None:
+                break
+            used.add(found)
+            reached[k].append((moments[found][0] - last).total_seconds())
+            last = moments[found][0]
+    return reached
