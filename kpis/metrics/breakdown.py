@@ -199,3 +199,37 @@ def _from(grid: pd.DataFrame, start: date | None, grain: str) -> pd.DataFrame:
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({"period_start": [], "group": [], "value": [], "partial": []})
+
+
+#: The MRR bridge's movements by group (a breakdown by a customer attribute; a plan's MRR has no movements).
+BRIDGE_COLUMNS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr")
+
+
+def bridge_by_group(store: Store, grain: str, by: str, period: date, *, end: date | None = None,
+                    segment: Segment | None = None) -> pd.DataFrame:
+    """The MRR bridge of ``period`` per group of ``by``: ``group``, ``mrr_start`` (MRR at the end of the period
+    before), the five movements (undefined by plan: movements are a customer's), ``net_new_mrr``, ``mrr_end``;
+    one row per group, sorted by name. The groups' rows add up to the bridge of everyone."""
+    mrr = breakdown(store, "mrr", grain, by, end=end, segment=segment)
+    starts = sorted(set(mrr["period_start"]))
+    if period not in starts:
+        return pd.DataFrame(columns=["group", "mrr_start", *BRIDGE_COLUMNS, "net_new_mrr", "mrr_end"])
+    index = starts.index(period)
+    at_end = _values_at(mrr, period)
+    at_start = _values_at(mrr, starts[index - 1]) if index else {g: 0.0 for g in at_end}
+    rows = pd.DataFrame({"group": sorted(at_end)})
+    rows["mrr_start"] = rows["group"].map(at_start).astype("float64")
+    for column in BRIDGE_COLUMNS:
+        if by in BREAKDOWNS:
+            rows[column] = float("nan")
+        else:
+            moved = _values_at(breakdown(store, column, grain, by, end=end, segment=segment), period)
+            rows[column] = rows["group"].map(moved).astype("float64")
+    rows["mrr_end"] = rows["group"].map(at_end).astype("float64")
+    rows["net_new_mrr"] = rows["mrr_end"] - rows["mrr_start"]
+    return rows[["group", "mrr_start", *BRIDGE_COLUMNS, "net_new_mrr", "mrr_end"]]
+
+
+def _values_at(table: pd.DataFrame, period: date) -> dict[str, float]:
+    rows = table[table["period_start"] == period]
+    return {str(g): float(v) for g, v in zip(rows["group"], rows["value"], strict=True)}
