@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages.ui import breakdown, cache, cards, charts, keys, plan, scaffold, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.series import shown_from
+from app_pages.ui.text import plain
 from kpis.core.registry import KPIS
 from kpis.metrics import engine, revenue, warmup
 from kpis.metrics.revenue import BRIDGE_MOVEMENTS as MOVEMENTS
@@ -41,7 +42,7 @@ with right:
                                              ahead=ahead)), notes)
 
 if by:
-    st.subheader(f"MRR by {breakdown.label(by).lower()}")
+    st.subheader(plain(f"MRR by {breakdown.label(by).lower()}"))
     if chosen.segment and by_segment is None:
         st.caption("A breakdown by a customer attribute covers every customer: the segment filter does not apply "
                    "to it.")

@@ -4,6 +4,7 @@ of one period per group (:mod:`kpis.metrics.breakdown`). The charts show the lar
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import pandas as pd
@@ -93,7 +94,7 @@ def mrr_chart(store: Store, by: str, grain: str, start: date, end: date | None,
         st.info("No MRR in this date range.", icon=":material/inbox:")
         return False
     groups = shown["group"].nunique()
-    title = f"MRR by {label(by).lower()}"
+    title = html.escape(f"MRR by {label(by).lower()}")  # an attribute's name comes from the data
     charts.show(charts.stacked_area(top_groups(shown), KPIS["mrr"], title, grain))
     if groups > SHOWN_GROUPS:
         st.caption(plain(f"The {SHOWN_GROUPS} largest of {groups} groups in the last {grain} shown; the others "

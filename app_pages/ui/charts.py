@@ -386,7 +386,8 @@ def stacked_bars(table: pd.DataFrame, columns: Mapping[str, str], kpi: Kpi, titl
 
 def stacked_area(table: pd.DataFrame, kpi: Kpi, title: str, grain: str, *, height: int = HEIGHT) -> go.Figure:
     """One area per group stacked over time (``period_start, group, value, partial``; groups in the order of their
-    first row), their top edge the total; the running period marked "partial"."""
+    first row), their top edge the total; the running period marked "partial". Group names come from the data:
+    they are escaped, never read as HTML."""
     figure = _figure(title, height, grain)
     number = fmt.plotly_format(kpi)
     groups = list(dict.fromkeys(table["group"]))
@@ -394,7 +395,8 @@ def stacked_area(table: pd.DataFrame, kpi: Kpi, title: str, grain: str, *, heigh
     for i, group in enumerate(groups):
         rows = table[table["group"] == group]
         color = OTHER_COLOR if group == OTHER else palette[i % len(palette)]
-        figure.add_scatter(x=_x(rows), y=_values(rows["value"]), name=str(group), mode="lines", stackgroup="one",
+        figure.add_scatter(x=_x(rows), y=_values(rows["value"]), name=html.escape(str(group)), mode="lines",
+                           stackgroup="one",
                            line={"width": 0.5, "color": color}, hovertemplate=f"%{{y:{number}}}")
     partial = table["partial"].astype(bool)
     if partial.any():
