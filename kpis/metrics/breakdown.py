@@ -50,7 +50,7 @@ Breakdown = Callable[..., pd.DataFrame]
 def by_plan(store: Store, kpi_id: str, grain: str, *, start: date | None = None, end: date | None = None,
             segment: Segment | None = None) -> pd.DataFrame:
     """MRR or ARR by the plan of each subscription (plans without a name: ``(none)``), of ``segment``'s
-    customers: every plan that pays in some period has a row in each period."""
+    customers: every plan that pays on some day up to the as-of date has a row in each period."""
     if kpi_id not in BY_PLAN:
         raise InputError(f"--by plan splits {' and '.join(BY_PLAN)} (a subscription's plan); for {kpi_id}, "
                          f"take the customers of one plan with --segment plan=NAME")
@@ -65,7 +65,9 @@ def by_plan(store: Store, kpi_id: str, grain: str, *, start: date | None = None,
         GROUP BY 1, 2""", params, frames={"spine_frame": frame})
     found["period_start"] = pd.to_datetime(found["period_start"]).dt.date
     factor = 12.0 if kpi_id == "arr" else 1.0
-    groups = sorted(set(found["group"]))
+    groups = [str(r[0]) for r in store.query(f"""
+        SELECT DISTINCT coalesce(nullif(plan, ''), '{NONE_GROUP}') FROM ({paid}) p WHERE paid_start <= $last_day""",
+                                             {**params, "last_day": frame["period_end"].max()})]
     grid = _grid(frame, groups)
     values = grid.merge(found, on=["period_start", "group"], how="left")["value"].astype("float64")
     grid["value"] = values.fillna(0.0) * factor
@@ -169,16 +171,18 @@ def _checked(kpi_id: str, grain: str) -> Kpi:
 
 def _spine(store: Store, grain: str, start: date | None, end: date | None,
            segment: Segment | None) -> pd.DataFrame | None:
-    """The periods of the revenue series (the first paid day of ``segment``, or ``start`` when earlier, to the
-    as-of date), as a frame."""
+    """The periods of the revenue series (from the first paid day of ``segment``, or ``start`` when earlier, to the
+    as-of date: :func:`kpis.metrics.revenue.revenue_table`'s), as a frame."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     revenue.check_currencies(store)
     as_of = end or revenue.revenue_as_of(store)
     first = revenue.first_paid_day(store, segment)
-    if as_of is None or first is None or first > as_of:
+    if as_of is None or first is None:
         return None
     periods = spine(min(first, start) if start else first, as_of, grain)
+    if not periods:
+        return None
     return pd.DataFrame({"period_start": [p.start for p in periods], "period_end": [p.end for p in periods],
                          "partial": [p.partial for p in periods]})
 
