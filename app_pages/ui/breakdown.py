@@ -98,7 +98,8 @@ def mrr_chart(store: Store, by: str, grain: str, start: date, end: date | None,
     charts.show(charts.stacked_area(top_groups(shown), KPIS["mrr"], title, grain))
     if groups > SHOWN_GROUPS:
         st.caption(plain(f"The {SHOWN_GROUPS} largest of {groups} groups in the last {grain} shown; the others "
-                         f"as Other. The table below and `python -m kpis series mrr --by {by}` give every group."))
+                         f"as Other. The table below gives every group, and so does the command line "
+                         f"(python -m kpis series mrr --by {by})."))
     return True
 
 
