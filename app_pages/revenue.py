@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, cards, charts, keys, plan, scaffold, url_state
+from app_pages.ui import breakdown, cache, cards, charts, keys, plan, scaffold, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.series import shown_from
+from app_pages.ui.text import plain
 from kpis.core.registry import KPIS
 from kpis.metrics import engine, revenue, warmup
 from kpis.metrics.revenue import BRIDGE_MOVEMENTS as MOVEMENTS
@@ -24,6 +25,9 @@ starts = scaffold.data_starts(store)
 cards.kpi_grid([(KPIS[k], series_of(table, k), grain) for k in ("mrr", "arr", "nrr", "grr")],
                chosen.compare, shown_from_day=chosen.start, period=page.headline, data_start=starts)
 plan.anomaly_notes(flags, ("mrr", "nrr"), grain)
+by = breakdown.choose(store)
+# by plan within the segment chosen; by an attribute, every customer (an attribute's groups are segments themselves)
+by_segment = chosen.segment if by == "plan" else None
 
 left, right = st.columns(2)
 with left:
@@ -36,6 +40,13 @@ with right:
     charts.show(charts.lines({"ARR": arr}, KPIS["arr"], "ARR (12 × MRR)", grain,
                              **plan.on_chart(store, {"ARR": ("arr", arr)}, grain, cut, chosen.segment,
                                              ahead=ahead)), notes)
+
+if by:
+    st.subheader(plain(f"MRR by {breakdown.label(by).lower()}"))
+    if chosen.segment and by_segment is None:
+        st.caption("A breakdown by a customer attribute covers every customer: the segment filter does not apply "
+                   "to it.")
+    breakdown.mrr_chart(store, by, grain, chosen.start, cut, by_segment)
 
 st.subheader("Growth")
 growth = series_of(shown, "mrr_growth_rate")
@@ -66,6 +77,8 @@ if bridge is not None:
                               start_label=f"MRR at the end of<br>the previous {grain}",
                               end_label=f"MRR at the end<br>of this {grain}"))
 st.caption("The bridge's axis is zoomed on the movements: it does not start at zero.")
+if by:
+    breakdown.bridge_table(store, by, grain, picked, cut, by_segment)
 
 st.subheader("Retention and value per account")
 left, right = st.columns(2)

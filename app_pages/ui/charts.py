@@ -50,6 +50,8 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(layout={
     "bargap": 0.25,
 })
 HEIGHT = 340
+#: The group that holds the smaller groups of a chart, and its colour.
+OTHER, OTHER_COLOR = "Other", "#a1a1aa"
 
 
 NOTE_COLOR = "#a1a1aa"
@@ -379,6 +381,30 @@ def stacked_bars(table: pd.DataFrame, columns: Mapping[str, str], kpi: Kpi, titl
     figure.update_yaxes(tickformat=number)
     figure.update_xaxes(hoverformat=_x_hover(grain))
     _period_ticks(figure, starts, grain)
+    return figure
+
+
+def stacked_area(table: pd.DataFrame, kpi: Kpi, title: str, grain: str, *, height: int = HEIGHT) -> go.Figure:
+    """One area per group stacked over time (``period_start, group, value, partial``; groups in the order of their
+    first row), their top edge the total; the running period marked "partial". Group names come from the data:
+    they are escaped, never read as HTML."""
+    figure = _figure(title, height, grain)
+    number = fmt.plotly_format(kpi)
+    groups = list(dict.fromkeys(table["group"]))
+    palette = [*COLORS, "#64748b", "#a16207", "#0f766e", "#be185d"]
+    for i, group in enumerate(groups):
+        rows = table[table["group"] == group]
+        color = OTHER_COLOR if group == OTHER else palette[i % len(palette)]
+        figure.add_scatter(x=_x(rows), y=_values(rows["value"]), name=html.escape(str(group)), mode="lines",
+                           stackgroup="one",
+                           line={"width": 0.5, "color": color}, hovertemplate=f"%{{y:{number}}}")
+    partial = table["partial"].astype(bool)
+    if partial.any():
+        figure.add_annotation(x=_x(table[partial]).iloc[-1], y=1, yref="paper", text="partial", showarrow=False,
+                              font={"size": 11, "color": "#71717a"}, yanchor="bottom")
+    figure.update_yaxes(tickformat=number, rangemode="tozero")
+    figure.update_xaxes(hoverformat=_x_hover(grain))
+    _period_ticks(figure, list(table["period_start"]), grain)
     return figure
 
 

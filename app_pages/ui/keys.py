@@ -27,6 +27,8 @@ RETENTION_SEGMENT = "retention_segment"
 PAGE_KEYS = {RETENTION_MODE: tuple(MODES)}
 #: The Revenue page's period to explain, the Customers page's period of who moved, the Retention page's cohorts.
 BRIDGE, MOVED, COHORTS = "bridge", "moved", "cohorts"
+#: The Revenue page's breakdown (``?by=plan``, ``?by=country``): none, plan or a customer attribute.
+BREAKDOWN = "by"
 #: Page choices in the URL that are periods (ISO dates), and how many values each may hold.
 PAGE_DATES = {BRIDGE: 1, MOVED: 1, COHORTS: 8}
 #: The Engagement page's funnel: its steps (event names, in order) and its conversion window in days.
@@ -36,4 +38,4 @@ PAGE_CHOICES = (FUNNEL, FUNNEL_WINDOW)
 #: The URL value of a page choice left empty on purpose.
 NONE = "none"
 #: Every query key a link may carry.
-QUERY_KEYS = frozenset((*FILTER_KEYS, *PAGE_KEYS, *PAGE_DATES, *PAGE_CHOICES))
+QUERY_KEYS = frozenset((*FILTER_KEYS, *PAGE_KEYS, *PAGE_DATES, *PAGE_CHOICES, BREAKDOWN))

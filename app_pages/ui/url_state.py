@@ -162,6 +162,29 @@ def pick_period(label: str, key: str, options: Sequence[date], default: date, gr
     return st.selectbox(label, list(options), key=widget, on_change=sync, format_func=format_func)
 
 
+def pick_choice(label: str, key: str, options: Sequence[str], default: str,
+                format_func: Callable[[str], str], what: str) -> str:
+    """A selectbox of names whose choice is ``?<key>=<name>`` in the URL (absent while it is the default); a name
+    the options do not hold falls back to ``default`` with a note (``what`` the options are, for it)."""
+    values = st.query_params.get_all(key)
+    bad = values[:] if len(values) > 1 else [v for v in values if v not in options]
+    if bad:
+        shown = ", ".join(f"“{plain(v[:30])}”" for v in bad[:3])
+        st.warning(f"The link's {key} {shown} is not {plain(what)}; showing {plain(format_func(default))}.",
+                   icon=":material/link_off:")
+        _write(key, None)
+    chosen = default if bad or not values else values[0]
+    in_link(key, [] if chosen == default else [chosen])
+    widget = f"_url_{key}"
+    st.session_state[widget] = chosen  # the URL is the truth (a shared link, the browser's back button)
+
+    def sync() -> None:
+        value = st.session_state[widget]
+        _write(key, None if value == default else [value])
+
+    return st.selectbox(label, list(options), key=widget, on_change=sync, format_func=format_func)
+
+
 def pick_shown_period(label: str, key: str, periods: Sequence[date], partial: Collection[date],
                       headline: date | None, grain: str) -> date:
     """One of a page's ``periods`` (oldest first) to look at, newest first, a running one marked "(partial)", in

@@ -32,3 +32,16 @@ def segment_arg(text: str) -> tuple[str, str]:
     if not sep or not key.strip() or not value.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as segment=Enterprise, got {text!r}")
     return key.strip().lower(), value.strip()
+
+
+def by_arg(text: str) -> str:
+    """What ``series --by`` breaks a KPI down by (``plan``, ``reason`` or a customer attribute): lower case,
+    trimmed, as attributes are stored.
+
+    >>> by_arg(" Country ")
+    'country'
+    """
+    name = text.strip().lower()
+    if not name:
+        raise argparse.ArgumentTypeError("expected plan, reason or a customer attribute such as country, got ''")
+    return name

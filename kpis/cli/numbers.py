@@ -9,12 +9,13 @@ import sys
 from collections.abc import Callable
 from datetime import date
 
-from kpis.cli.args import date_arg, segment_arg
+from kpis.cli.args import by_arg, date_arg, segment_arg
 from kpis.core.csv_safety import csv_line, plain_decimal
 from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics import engine, kept
+from kpis.metrics.breakdown import breakdown
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.funnel import DEFAULT_WINDOW_DAYS, funnel
 from kpis.metrics.reporting import LastComplete, last_complete_period
@@ -28,11 +29,23 @@ from kpis.store.db import Store
 
 
 def _cmd_series(store: Store, args: argparse.Namespace) -> int:
+    if args.by:
+        return _print_breakdown(store, args)
     table = series(store, args.kpi, args.grain, start=args.start, end=args.end, segment=args.segment,
                    event=args.event)
     lines = ["period_start,value"]
     lines += [f"{p.isoformat()},{plain_decimal(v)}" for p, v in zip(table["period_start"], table["value"],
                                                                      strict=True)]
+    print("\n".join(lines))
+    return 0
+
+
+def _print_breakdown(store: Store, args: argparse.Namespace) -> int:
+    """``series --by``: ``period_start,group,value``, groups sorted by name within a period."""
+    table = breakdown(store, args.kpi, args.grain, args.by, start=args.start, end=args.end, segment=args.segment)
+    lines = ["period_start,group,value"]
+    lines += [csv_line([p, g, v]) for p, g, v in zip(table["period_start"], table["group"], table["value"],
+                                                     strict=True)]
     print("\n".join(lines))
     return 0
 
@@ -139,6 +152,9 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.add_argument("--event", metavar="NAME", help="the event, for adoption")
+    p.add_argument("--by", type=by_arg, metavar="plan|reason|ATTRIBUTE",
+                   help="one value per group: MRR and ARR by plan, any revenue KPI by a customer attribute "
+                        "(period_start,group,value)")
     p.set_defaults(run=_cmd_series, reads_kpis=True)
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")

@@ -146,9 +146,10 @@ REVENUE_COLUMNS = (
 )
 
 
-def paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, dict[str, object]]:
+def paid_intervals_sql(segment: tuple[str, str] | None, tz: str, *,
+                       with_plan: bool = False) -> tuple[str, dict[str, object]]:
     """Each subscription that pays on some day: customer, paid_start, paid_end (exclusive, NULL = open),
-    monthly amount (above 0).
+    monthly amount (above 0), and its plan when ``with_plan`` (MRR by plan).
 
     Days are calendar dates in the reporting time zone ``tz`` (bound as ``$tz`` when it is not UTC).
     """
@@ -163,7 +164,7 @@ def paid_intervals_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, d
     never = ", ".join(f"'{s}'" for s in NEVER_PAID)
     sql = f"""
         SELECT * FROM (
-            SELECT s.customer_id,
+            SELECT s.customer_id,{" s.plan," if with_plan else ""}
                    greatest({started}, coalesce({trial}, {started})) AS paid_start,
                    {ended} AS paid_end,
                    s.amount * s.quantity * (CASE s."interval" {factor} END) / s.interval_count

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from kpis.store.db import Store
 
 Segment = tuple[str, str]
+#: The value of a segment ``(key, NO_VALUE)``: the customers without a value of ``key`` (a breakdown's "(none)"
+#: group). No filter offers it: an empty value is never a segment of its own.
+NO_VALUE = ""
 
 #: The most distinct values an attribute may have to be offered as segments, unless ``KPI_MAX_SEGMENT_VALUES``
 #: says otherwise.
@@ -24,12 +27,17 @@ DEFAULT_MAX_SEGMENT_VALUES = 50
 
 
 def customers_sql(segment: Segment, prefix: str = "seg") -> tuple[str, dict[str, object]]:
-    """A subquery listing the customer ids in ``segment``, with its named parameters.
+    """A subquery listing the customer ids in ``segment``, with its named parameters (``(key, NO_VALUE)``: the
+    customers of the subscriptions without a value of ``key``).
 
     >>> customers_sql(("segment", "SMB"))[1]
     {'seg_key': 'segment', 'seg_value': 'SMB'}
     """
     key, value = segment
+    if value == NO_VALUE:
+        return (f'SELECT customer_id FROM subscriptions WHERE customer_id NOT IN (SELECT customer_id FROM '
+                f'customer_attributes WHERE "key" = ${prefix}_key AND "value" IS NOT NULL AND "value" <> \'\')',
+                {f"{prefix}_key": key})
     if key == "plan":
         return (f"SELECT customer_id FROM subscriptions WHERE plan = ${prefix}_value",
                 {f"{prefix}_value": value})

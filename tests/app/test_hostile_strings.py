@@ -132,6 +132,24 @@ def test_every_page_shows_hostile_strings_as_text(hostile_db: Path, query: dict[
         assert r"\[link\]\(javascript\:alert\(1\)\)" in shown
 
 
+@pytest.mark.parametrize("by", ["segment", "plan", LINK])
+def test_a_breakdown_shows_hostile_groups_as_text(hostile_db: Path, by: str) -> None:
+    """Plans and attribute values name the groups of the Revenue page's breakdown: in the legend, the table and the
+    notes they stay text; a hostile ``?by=`` is quoted back escaped."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.query_params.update({"by": by})
+    at.run()
+    at.switch_page("app_pages/revenue.py").run()
+    shown = " ".join(_check_page(at))
+    if by == LINK:
+        assert r"by “\[link\]\(javascript\:alert\(1\)\)” is not one of" in shown
+        return
+    stacked = next(json.loads(c) for c in _charts(at) if '"stackgroup"' in c)
+    names = {trace["name"] for trace in stacked["data"]}
+    assert "&lt;img src=x onerror=alert(1)&gt;" in names or "&lt;script&gt;alert(1)&lt;/script&gt;" in names
+    assert at.dataframe[0].value.iloc[:, 0].isin([IMG, SCRIPT]).any(), "the table holds the names as they are"
+
+
 def test_review_page_and_customer_drilldown_quote_customers_literally(hostile_db: Path) -> None:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.run()

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages.ui.filters import Filters
 from kpis.ingest.importer import import_file
 from kpis.store.db import Store
+from tests.app.test_pages import unescape
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTIONS = ("subscription_id,customer_id,plan,amount,currency,interval,status,started_at,canceled_at,ended_at\n"
@@ -141,3 +142,33 @@ def test_unknown_parameters_are_ignored(db: Path) -> None:
     assert _notes(at) == [] and _widgets(at) == DEFAULT
     assert at.session_state["shared_filters"].query == {}
     assert _tables(db) == before
+
+
+BY_CASES: dict[str, tuple[str | list[str], str]] = {
+    "sql": ("plan' OR '1'='1", "The link's by “plan' OR '1'='1” is not one of: none, plan, segment; showing nothing."),
+    "unknown attribute": ("country", "The link's by “country” is not one of: none, plan, segment; showing nothing."),
+    "repeated": (["plan", "segment"], "The link's by “plan”, “segment” is not one of: none, plan, segment; "
+                                      "showing nothing."),
+    "overlong": ("x" * 5000, f"The link's by “{'x' * 30}” is not one of: none, plan, segment; showing nothing."),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BY_CASES))
+def test_a_hostile_breakdown_falls_back_with_a_note_and_leaves_the_data_alone(db: Path, case: str) -> None:
+    value, note = BY_CASES[case]
+    _open({})
+    before = _tables(db)
+    at = _open({"by": value}, "app_pages/revenue.py")
+    assert [unescape(w.value) for w in at.warning if "link's by" in w.value] == [note]
+    assert at.selectbox(key="_url_by").value == "none"
+    assert "by" not in at.query_params, "the refused value left the URL"
+    assert _tables(db) == before
+
+
+def test_a_valid_breakdown_is_taken_as_is(db: Path) -> None:
+    at = _open({"by": "segment"}, "app_pages/revenue.py")
+    assert not [w.value for w in at.warning if "link's by" in w.value]
+    assert at.selectbox(key="_url_by").value == "segment"
+    assert at.selectbox(key="_url_by").options == ["nothing", "Plan", "Segment"]
+    (link,) = at.code
+    assert link.value == "/revenue?by=segment"

@@ -171,3 +171,48 @@ def test_query_keys_are_named_in_keys_py_only() -> None:
             spelled += [f"{source.name}:{node.lineno} {v.value}" for v in values
                         if isinstance(v, ast.Constant) and v.value in QUERY_KEYS]
     assert spelled == []
+
+
+def breakdown_chart(at: AppTest) -> dict | None:
+    return next((f for f in figures(at) if f["data"] and f["data"][0].get("stackgroup")), None)
+
+
+def test_choosing_a_breakdown_by_plan_stacks_mrr_by_plan_and_puts_it_in_the_link(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month"}), REVENUE)
+    assert at.selectbox(key="_url_by").value == "none" and breakdown_chart(at) is None
+    count = len(figures(at))
+    ok(at.selectbox(key="_url_by").set_value("plan").run())
+    chart = breakdown_chart(at)
+    assert chart is not None and chart["layout"]["title"]["text"] == "MRR by plan"
+    names = [t["name"] for t in chart["data"]]
+    # the demo company has 12 plans: the 8 largest in the last month shown, the other 4 as Other
+    assert len(names) == 9 and names[-1] == "Other" and names[0] == "Enterprise Annual"
+    assert len(figures(at)) == count + 1, "one chart more: the stacked MRR"
+    assert share_link(at) == "/revenue?grain=month&by=plan"
+    assert at.query_params["by"] == "plan"
+    table = at.dataframe[0].value
+    assert table.columns[0] == "Plan" and list(table["Plan"])[-1] == "Total"
+    assert list(table.columns[1:]) == ["MRR at start", "Net new", "MRR at end"], "a plan's MRR has no movements"
+    assert all(v.startswith(("$", "+$", "-$")) for v in table["MRR at end"]), "amounts in the currency"
+    ok(at.selectbox(key="_url_by").set_value("none").run())
+    assert breakdown_chart(at) is None and share_link(at) == "/revenue?grain=month"
+
+
+def test_a_breakdown_by_an_attribute_comes_from_the_link(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month", "by": "segment"}), REVENUE)
+    assert at.selectbox(key="_url_by").value == "segment"
+    assert [t["name"] for t in breakdown_chart(at)["data"]] == ["Enterprise", "Mid-Market", "SMB"]
+    table = at.dataframe[0].value
+    assert list(table["Segment"]) == ["Enterprise", "Mid-Market", "SMB", "Total"]
+    assert list(table.columns[1:]) == ["MRR at start", "New", "Expansion", "Reactivation", "Contraction", "Churned",
+                                       "Net new", "MRR at end"]
+    assert share_link(at) == "/revenue?grain=month&by=segment"
+
+
+def test_an_invalid_breakdown_falls_back_with_a_note(app: Callable[..., AppTest]) -> None:
+    at = on(app({"grain": "month", "by": "phone';DROP TABLE events;--"}), REVENUE)
+    notes = [unescape(w.value) for w in at.warning if "link's by" in w.value]
+    assert notes == ["The link's by “phone';DROP TABLE events;--” is not one of: none, plan, country, segment; "
+                     "showing nothing."]
+    assert at.selectbox(key="_url_by").value == "none" and breakdown_chart(at) is None
+    assert "by" not in at.query_params and share_link(at) == "/revenue?grain=month"

@@ -1,9 +1,10 @@
 """The CLI output contract, checked on the exact stdout of ``python -m kpis`` run as a real process.
 
 ``series`` prints ``period_start,value``: one row per period, plain decimals, ratios as fractions, undefined
-values empty. ``cohorts`` prints ``cohort_start,period,cohort_size,retained,retention`` and the average row
-(``cohort_start`` = ``average``); ``curve`` prints
-``days_active,users``. Every run gets its own copy of a fixture database, so the processes run side by side.
+values empty; with ``--by`` it prints ``period_start,group,value``, groups sorted by name within a period.
+``cohorts`` prints ``cohort_start,period,cohort_size,retained,retention`` and the average row
+(``cohort_start`` = ``average``); ``curve`` prints ``days_active,users``. Every run gets its own copy of a
+fixture database, so the processes run side by side.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lifecycle": ("retention", ("lifecycle", "--grain", "month")),
     "cohorts_unbounded": ("retention", ("cohorts", "--grain", "month", "--mode", "unbounded", "--end", "2026-02-28")),
     "kpis": ("events", ("kpis",)),
+    "by_plan": ("revenue", ("series", "mrr", "--grain", "month", "--by", "plan", *END)),
+    "by_segment": ("revenue", ("series", "logo_churn_rate", "--grain", "month", "--by", "Segment", *END)),
+    "by_unknown": ("revenue", ("series", "mrr", "--grain", "month", "--by", "city")),
+    "by_events": ("events", ("series", "dau", "--grain", "week", "--by", "segment")),
 }
 
 
@@ -198,3 +203,31 @@ def test_lifecycle(out):
                                      "2026-01-01,3,0,0,0\n"
                                      "2026-02-01,2,1,0,-2\n"
                                      "2026-03-01,1,2,1,-1\n")
+
+
+def test_series_by_plan(out):
+    # plans at month ends: annual c2 50 throughout; basic c1 100 in Jan, gone Feb-Mar, back 04-10; quarterly c3
+    # 100 from 03-01 (its trial's end); big never pays (incomplete), so it is no group. Sums: 150, 50, 150, 250
+    assert _ok(out["by_plan"]) == ("period_start,group,value\n"
+                                   "2026-01-01,annual,50\n2026-01-01,basic,100\n2026-01-01,quarterly,0\n"
+                                   "2026-02-01,annual,50\n2026-02-01,basic,0\n2026-02-01,quarterly,0\n"
+                                   "2026-03-01,annual,50\n2026-03-01,basic,0\n2026-03-01,quarterly,100\n"
+                                   "2026-04-01,annual,50\n2026-04-01,basic,100\n2026-04-01,quarterly,100\n")
+
+
+def test_series_by_an_attribute_sorts_groups_and_leaves_undefined_values_empty(out):
+    # Enterprise = c1, c3; SMB = c2; (none) = c4, not in the customers file, who never pays: always undefined.
+    # Enterprise: Feb c1 of c1 churned = 1, Mar nobody active in Feb (undefined), Apr 0 of c3 = 0; SMB: 0 of c2
+    assert _ok(out["by_segment"]) == ("period_start,group,value\n"
+                                      "2026-01-01,(none),\n2026-01-01,Enterprise,\n2026-01-01,SMB,\n"
+                                      "2026-02-01,(none),\n2026-02-01,Enterprise,1\n2026-02-01,SMB,0\n"
+                                      "2026-03-01,(none),\n2026-03-01,Enterprise,\n2026-03-01,SMB,0\n"
+                                      "2026-04-01,(none),\n2026-04-01,Enterprise,0\n2026-04-01,SMB,0\n")
+
+
+def test_series_by_refuses_what_it_cannot_break_down(out):
+    assert (out["by_unknown"].returncode, out["by_unknown"].stdout) == (2, "")
+    assert out["by_unknown"].stderr == "error: unknown --by 'city'; known: plan, reason, segment\n"
+    assert (out["by_events"].returncode, out["by_events"].stdout) == (2, "")
+    assert out["by_events"].stderr == ("error: --by breaks down revenue KPIs (groups are customers' attributes and "
+                                       "plans); dau is counted from events\n")

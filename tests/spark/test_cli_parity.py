@@ -61,3 +61,15 @@ def test_series_on_spark_prints_duckdb_s_numbers(demo_lake, spark_remote, comman
     wrong = [(p, a, b) for (p, a), (_, b) in zip(duck, spark, strict=True)
              if not same_value(float(a) if a else None, float(b) if b else None)]
     assert wrong == []
+
+
+def test_series_by_plan_on_spark_prints_duckdb_s_numbers(demo_lake, spark_remote):
+    """``series --by``: the same periods and groups, in the same order, and the same values."""
+    db, lake, env = demo_lake
+    command = ("series", "mrr", "--grain", "quarter", "--by", "plan")
+    duck = list(csv.reader(io.StringIO(kpis("--db", str(db), *command, env=env))))
+    spark = list(csv.reader(io.StringIO(kpis("--db", str(db), "--engine", "spark", "--lake", str(lake),
+                                             "--spark-remote", spark_remote, *command, env=env))))
+    assert duck[0] == spark[0] == ["period_start", "group", "value"]
+    assert len(duck) > 10 and [r[:2] for r in spark] == [r[:2] for r in duck]
+    assert all(same_value(float(a[2]), float(b[2])) for a, b in zip(duck[1:], spark[1:], strict=True))

@@ -11,6 +11,7 @@ import pytest
 
 from kpis.core.registry import COHORT_GRAINS, KPIS
 from kpis.metrics import engine
+from kpis.metrics.breakdown import breakdown
 from kpis.metrics.engagement import power_curve
 from kpis.metrics.movements import customer_changes
 from kpis.metrics.retention import MODES, cohorts
@@ -48,6 +49,16 @@ def test_the_segment_is_one_the_filter_offers(demo):
 def test_every_kpi_at_every_grain_equals_duckdb(demo, segment):
     """All KPIs of the registry, adoption with an event, over the whole demo history."""
     assert every_series(demo, segment) == []
+
+
+@pytest.mark.parametrize("kpi, by, grain, segment", [("mrr", "plan", "week", None), ("arr", "plan", "month", SEGMENT),
+                                                     ("new_mrr", "segment", "month", None),
+                                                     ("logo_churn_rate", "country", "quarter", None)])
+def test_breakdowns_equal_duckdb(demo, kpi, by, grain, segment):
+    """MRR by plan (within a segment too) and revenue KPIs by a customer attribute, every group and period."""
+    duck = breakdown(demo.store, kpi, grain, by, segment=segment)
+    assert duck["group"].nunique() > 1
+    assert differences(duck, breakdown(demo.spark, kpi, grain, by, segment=segment), f"{kpi} by {by}") == []
 
 
 @pytest.mark.parametrize("segment", [None, SEGMENT], ids=["everyone", "segment"])
