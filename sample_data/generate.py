@@ -73,7 +73,8 @@ PLAIN_EVENTS_FILE = "events.csv"
 
 SUBSCRIPTION_HEADER = (
     "id", "Customer ID", "Customer Name", "Customer Email", "Plan", "Product", "Quantity", "Currency", "Interval",
-    "Interval Count", "Amount", "Status", "Cancellation Reason", "Coupon", "Created (UTC)", "Start Date (UTC)",
+    "Interval Count", "Amount", "Status", "Cancellation Reason", "Cancellation Feedback", "Cancellation Comment",
+    "Coupon", "Created (UTC)", "Start Date (UTC)",
     "Current Period Start (UTC)", "Current Period End (UTC)", "Trial Start (UTC)", "Trial End (UTC)",
     "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
 )
@@ -133,8 +134,48 @@ CHURN = {"SMB": 0.040, "Mid-Market": 0.020, "Enterprise": 0.008}
 EXPAND = {"SMB": 0.010, "Mid-Market": 0.025, "Enterprise": 0.030}
 SHRINK = {"SMB": 0.006, "Mid-Market": 0.008, "Enterprise": 0.004}
 COMEBACK = {"SMB": 0.25, "Mid-Market": 0.30, "Enterprise": 0.15}
-CONVERT = {"SMB": 0.55, "Mid-Market": 0.65, "Enterprise": 0.75}
+CONVERT = {"SMB": 0.50, "Mid-Market": 0.60, "Enterprise": 0.65}
 USER_SHARE = {"SMB": 0.6, "Mid-Market": 0.35, "Enterprise": 0.25}
+
+# Why customers leave, as Stripe records it (cancellation_details): the reason is Stripe's own
+# (cancellation_requested, payment_failed, payment_disputed); the feedback is the customer's pick in the
+# cancellation survey, and a few also leave a comment.
+#: share of leaving customers who dispute their last charge with their bank instead of cancelling
+DISPUTED = 0.06
+#: chance a customer who cancels answers the survey, per segment (sales-led accounts leave through their AE)
+ANSWERS = {"SMB": 0.75, "Mid-Market": 0.65, "Enterprise": 0.5}
+#: survey answers on leaving, per segment: small teams find it too expensive or stop using it, bigger ones
+#: switch to another service or miss features
+LEAVING_FEEDBACK = {
+    "SMB": (("too_expensive", 0.32), ("unused", 0.26), ("switched_service", 0.09), ("missing_features", 0.08),
+            ("too_complex", 0.09), ("low_quality", 0.04), ("customer_service", 0.03), ("other", 0.09)),
+    "Mid-Market": (("too_expensive", 0.18), ("unused", 0.13), ("switched_service", 0.22), ("missing_features", 0.23),
+                   ("too_complex", 0.06), ("low_quality", 0.05), ("customer_service", 0.05), ("other", 0.08)),
+    "Enterprise": (("switched_service", 0.36), ("missing_features", 0.30), ("too_expensive", 0.12),
+                   ("unused", 0.05), ("customer_service", 0.08), ("low_quality", 0.03), ("other", 0.06)),
+}
+#: survey answers when a trial is cancelled, an add-on or seat pack is dropped, or a plan is downgraded
+TRIAL_FEEDBACK = (("too_complex", 0.24), ("missing_features", 0.22), ("switched_service", 0.16),
+                  ("too_expensive", 0.18), ("unused", 0.10), ("other", 0.10))
+CONTRACTION_FEEDBACK = (("unused", 0.55), ("too_expensive", 0.35), ("other", 0.10))
+DOWNGRADE_FEEDBACK = (("too_expensive", 0.6), ("unused", 0.4))
+#: chance an answer comes with a comment
+COMMENTS_SHARE = 0.35
+COMMENTS = {
+    "too_expensive": ("Moved to a cheaper tool", "Budget cuts this quarter", "Too pricey for a team of 3, sorry",
+                      "Zu teuer für unser kleines Team", "Per-seat pricing does not work for us"),
+    "unused": ("We only needed it for one project", "Nobody on the team logged in after the first month",
+               "Seasonal business, we'll be back in spring", "Our analyst left"),
+    "switched_service": ("Moving everything to Looker", "Consolidating on our data warehouse's BI tool",
+                         "Parent company mandates Power BI", "Went with a competitor that has SSO on every plan"),
+    "missing_features": ("No Salesforce connector", "Need row-level permissions", "Missing scheduled PDF exports",
+                         "We need an on-premise option"),
+    "too_complex": ("Too hard to set up without an engineer", "The report builder is confusing",
+                    "Took too long to get our data in"),
+    "low_quality": ("Dashboards were slow to load", "Numbers did not match our warehouse"),
+    "customer_service": ("Support took a week to answer", "Never heard back about our invoice issue"),
+    "other": ("Company was acquired", "Closing the business", "Just testing, thanks!"),
+}
 
 COUNTRIES = (("US", 0.44), ("GB", 0.12), ("DE", 0.09), ("CA", 0.07), ("FR", 0.05), ("NL", 0.05), ("AU", 0.05),
              ("SE", 0.03), ("IE", 0.03), ("ES", 0.02), ("SG", 0.02), ("BR", 0.02), ("IN", 0.01))
@@ -247,6 +288,8 @@ class Subscription:
     canceled_at: datetime | None = None
     ended_at: datetime | None = None
     reason: str = ""
+    feedback: str = ""
+    comment: str = ""
     coupon: str = ""
     #: a status the dates alone do not give: past_due, unpaid, incomplete, incomplete_expired
     special: str = ""
@@ -281,6 +324,8 @@ class CompanySimulation:
     def __init__(self, seed: int, scale: float) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
+        #: the customer's answers to the cancellation survey: a stream of its own, so they change no other draw
+        self.voice = random.Random(f"{seed}:voice")
         self.scale = scale
         self.company = Company()
         self._ids: set[str] = set()
@@ -369,12 +414,13 @@ class CompanySimulation:
     def _signup(self, when: datetime, kind: str) -> None:
         """One new customer and its whole life, drawn from a random stream of its own (so that changing one
         customer's story does not reshuffle everyone else's)."""
-        master = self.rng
+        master, voice = self.rng, self.voice
         self.rng = random.Random(f"{self.seed}:{len(self.company.customers)}")
+        self.voice = random.Random(f"{self.seed}:{len(self.company.customers)}:voice")
         try:
             self._customer_life(when, kind)
         finally:
-            self.rng = master
+            self.rng, self.voice = master, voice
 
     def _customer_life(self, when: datetime, kind: str) -> None:
         rng = self.rng
@@ -424,7 +470,9 @@ class CompanySimulation:
                 trial.canceled_at = (when + timedelta(days=rng.uniform(1, 13))).replace(second=0) if asked \
                     else trial.trial_end
                 trial.ended_at = trial.trial_end
-                trial.reason = "cancellation_requested" if asked else ""
+                if asked:
+                    trial.reason = "cancellation_requested"
+                    self._answer(trial, TRIAL_FEEDBACK, ANSWERS[segment])
                 return
             self._life(customer, trial)
             return
@@ -498,6 +546,7 @@ class CompanySimulation:
             for extra in [e for e in extras if e.created < when]:
                 if rng.random() < 0.02:
                     self._cancel(extra, when, "cancellation_requested")
+                    self._answer(extra, CONTRACTION_FEEDBACK, 0.5)
                     extras.remove(extra)
             # downgrade: the plan ends at its period end and a cheaper one starts that day
             if plan.key in DOWNGRADE or (plan.interval != "year" and base.quantity > 3):
@@ -532,6 +581,7 @@ class CompanySimulation:
         base.canceled_at = when.replace(second=0, microsecond=0)
         base.ended_at = period_end
         base.reason = "cancellation_requested"
+        self._answer(base, DOWNGRADE_FEEDBACK, 0.5)
         return self._add(customer, cheaper, quantity, period_end + timedelta(minutes=rng.randint(0, 3)))
 
     def _cancel(self, sub: Subscription, when: datetime, reason: str, *, now: bool = False) -> None:
@@ -539,25 +589,44 @@ class CompanySimulation:
         sub.ended_at = sub.canceled_at if now else period_containing(sub.anchor, sub.plan, when)[1]
         sub.reason = reason
 
+    def _answer(self, sub: Subscription, choices: Sequence[tuple[str, float]], share: float) -> None:
+        """The customer answers the cancellation survey (``share`` of the time), some with a comment."""
+        voice = self.voice
+        if voice.random() >= share:
+            return
+        sub.feedback = weighted(voice, choices)
+        if voice.random() < COMMENTS_SHARE:
+            sub.comment = voice.choice(COMMENTS[sub.feedback])
+
     def _churn(self, base: Subscription, extras: list[Subscription], when: datetime, renewal_months: int) -> datetime:
         rng = self.rng
+        disputes = self.voice.random() < DISPUTED
         if renewal_months > 1:
             # asked some weeks before the renewal, effective at the end of the paid period
             _, period_end = period_containing(base.anchor, base.plan, when - timedelta(days=2))
             asked = period_end - timedelta(days=rng.uniform(3, min(60, 25 * renewal_months)))
-            self._cancel(base, max(asked, base.anchor + timedelta(hours=1)), "cancellation_requested")
+            if disputes:  # forgot to cancel and disputed the renewal charge: canceled when the dispute came in
+                self._cancel(base, period_end + timedelta(days=self.voice.uniform(7, 21)), "payment_disputed",
+                             now=True)
+            else:
+                self._cancel(base, max(asked, base.anchor + timedelta(hours=1)), "cancellation_requested")
         elif rng.random() < 0.15:
             # involuntary: the card kept failing and dunning gave up three weeks into the period
             period_start, period_end = period_containing(base.anchor, base.plan, when)
             self._cancel(base, min(period_start + timedelta(days=21, hours=rng.uniform(0, 12)), period_end),
                          "payment_failed", now=True)
+        elif disputes:  # the last charge was disputed: canceled at once
+            self._cancel(base, when, "payment_disputed", now=True)
         else:
             self._cancel(base, when, "cancellation_requested")
+        if base.reason == "cancellation_requested":
+            self._answer(base, LEAVING_FEEDBACK[base.customer.segment], ANSWERS[base.customer.segment])
         assert base.canceled_at is not None and base.ended_at is not None
         for extra in extras:
             if extra.ended_at is None:
                 self._cancel(extra, max(base.canceled_at, extra.created + timedelta(hours=1)), base.reason,
-                             now=base.reason == "payment_failed")
+                             now=base.reason != "cancellation_requested")
+                extra.feedback, extra.comment = base.feedback, base.comment
         return max([base.ended_at] + [e.ended_at for e in extras if e.ended_at is not None])
 
     def _assign_payment_problems(self) -> None:
@@ -595,8 +664,8 @@ def subscription_row(sub: Subscription) -> list[str]:
     return [
         sub.id, customer.id, customer.name, customer.email, sub.plan.key, sub.plan.product, str(sub.quantity), "usd",
         sub.plan.interval, str(sub.plan.interval_count), f"{sub.plan.amount:.2f}", status,
-        sub.reason if canceled is not None else "", sub.coupon, stamp(sub.created), stamp(sub.created),
-        stamp(period[0]), stamp(period[1]),
+        *((sub.reason, sub.feedback, sub.comment) if canceled is not None else ("", "", "")), sub.coupon,
+        stamp(sub.created), stamp(sub.created), stamp(period[0]), stamp(period[1]),
         stamp(sub.created if sub.trial_end else None), stamp(sub.trial_end), stamp(canceled), stamp(ended),
         customer.segment, customer.country,
     ]
@@ -801,7 +870,7 @@ def day_factors() -> np.ndarray:
         if (day.month == 12 and day.day >= 24) or (day.month == 1 and day.day == 1):
             factor[index] *= 0.35
         elif day.month == 8:
-            factor[index] *= 0.85
+            factor[index] *= 0.78
     return factor
 
 

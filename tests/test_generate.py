@@ -28,7 +28,8 @@ EVENTS_GZ = SAMPLE / "posthog_events.csv.gz"
 # The headers, written out as FORMATS.md gives them (plus Stripe's optional Interval Count column).
 SUBSCRIPTIONS_HEADER = [
     "id", "Customer ID", "Customer Name", "Customer Email", "Plan", "Product", "Quantity", "Currency", "Interval",
-    "Interval Count", "Amount", "Status", "Cancellation Reason", "Coupon", "Created (UTC)", "Start Date (UTC)",
+    "Interval Count", "Amount", "Status", "Cancellation Reason", "Cancellation Feedback", "Cancellation Comment",
+    "Coupon", "Created (UTC)", "Start Date (UTC)",
     "Current Period Start (UTC)", "Current Period End (UTC)", "Trial Start (UTC)", "Trial End (UTC)",
     "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
 ]
@@ -187,6 +188,16 @@ def test_trials_convert_or_end_at_trial_end(subscriptions):
     assert any(r["Status"] == "trialing" for r in trials)
 
 
+def test_trials_convert_at_a_realistic_rate_in_each_segment(subscriptions):
+    # KPI_DEFINITIONS trial_conversion_rate: of the trials that ended by the export, those still paying after it
+    ended: dict[str, list[bool]] = defaultdict(list)
+    for r in subscriptions:
+        if r["Trial End (UTC)"] and r["Trial End (UTC)"] <= "2026-11-22 23:59":
+            ended[r["segment (metadata)"]].append(r["Ended At (UTC)"][:10] != r["Trial End (UTC)"][:10])
+    for segment in ("SMB", "Mid-Market"):  # the segments with enough trials to judge
+        assert len(ended[segment]) >= 50 and 0.4 <= sum(ended[segment]) / len(ended[segment]) <= 0.7, segment
+
+
 def _by_customer(subscriptions: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in subscriptions:
@@ -216,7 +227,40 @@ def test_expansions_downgrades_churn_and_reactivations_exist(subscriptions):
                 reactivations += 1  # came back more than a month after leaving
     churned = [r for r in subscriptions if r["Status"] == "canceled" and r["Cancellation Reason"]]
     assert expansions > 50 and downgrades >= 5 and reactivations >= 5
-    assert {r["Cancellation Reason"] for r in churned} == {"cancellation_requested", "payment_failed"}
+    assert {r["Cancellation Reason"] for r in churned} == {"cancellation_requested", "payment_failed",
+                                                          "payment_disputed"}
+
+
+FEEDBACK = {"too_expensive", "missing_features", "switched_service", "unused", "customer_service", "too_complex",
+            "low_quality", "other"}
+
+
+def test_cancellations_carry_stripe_feedback_and_comments(subscriptions):
+    canceled = [r for r in subscriptions if r["Canceled At (UTC)"]]
+    assert all(r["Cancellation Reason"] for r in canceled if r["Status"] != "canceled")  # asked, not yet effective
+    for r in subscriptions:
+        if not r["Canceled At (UTC)"] or r["Cancellation Reason"] != "cancellation_requested":
+            # only a customer who asked answers the survey (Stripe: "if canceled explicitly by the user")
+            assert not r["Cancellation Feedback"] and not r["Cancellation Comment"], r["id"]
+        assert not r["Cancellation Comment"] or r["Cancellation Feedback"], r["id"]
+    answered = [r for r in canceled if r["Cancellation Feedback"]]
+    assert {r["Cancellation Feedback"] for r in answered} <= FEEDBACK
+    assert len({r["Cancellation Feedback"] for r in answered}) >= 6
+    assert 0.3 < len(answered) / len(canceled) < 0.8  # some cancellations come without an answer
+    comments = [r["Cancellation Comment"] for r in answered if r["Cancellation Comment"]]
+    assert 10 < len(comments) < len(answered)
+    assert any("," in c for c in comments) and any(not c.isascii() for c in comments)
+
+
+def test_small_customers_leave_over_price_and_disuse_bigger_ones_for_competitors(subscriptions):
+    def share(segments: tuple[str, ...], answers: set[str]) -> float:
+        given = [r["Cancellation Feedback"] for r in subscriptions
+                 if r["segment (metadata)"] in segments and r["Cancellation Feedback"]]
+        return sum(f in answers for f in given) / len(given)
+
+    assert share(("SMB",), {"too_expensive", "unused"}) > 0.4
+    assert share(("Mid-Market", "Enterprise"), {"switched_service", "missing_features"}) > \
+        share(("SMB",), {"switched_service", "missing_features"})
 
 
 def test_customers_export_covers_every_subscription_customer(subscriptions):
