@@ -280,6 +280,11 @@ def test_mrr_grows_from_about_20k_to_about_150k(generator):
 
 # -- the PostHog export ----------------------------------------------------------------------------------------------
 
+def test_a_tiny_event_count_is_still_exact(generator, tmp_path):
+    generator.main(["--out", str(tmp_path), "--events", "50"])
+    assert len(_rows(tmp_path / "posthog_events.csv")) == 50
+
+
 def test_events_span_the_year_in_time_order(events):
     times = [_event_time(r["timestamp"]) for r in events]
     assert times == sorted(times)
@@ -303,13 +308,65 @@ def test_events_belong_to_the_stripe_customers_and_show_a_weekly_rhythm(events):
     customers = {r["id"] for r in _rows(SAMPLE / "stripe_customers.csv")}
     assert {r["properties.account_id"] for r in events} <= customers
     names = {r["event"] for r in events}
-    assert {"$pageview", "dashboard_viewed", "report_created", "export_csv", "invite_sent"} <= names
+    assert {"$pageview", "dashboard_viewed", "report_created", "export_csv", "invite_sent", "signed_up"} <= names
     weekday = defaultdict(int)
     for r in events:
         weekday[_event_time(r["timestamp"]).weekday()] += 1
     assert 0.15 < (weekday[5] + weekday[6]) / 2 / (sum(weekday[d] for d in range(5)) / 5) < 0.45
     chains = [r["elements_chain"] for r in events if r["elements_chain"]]
     assert any("," in c for c in chains) and all('"' in c for c in chains)
+
+
+def _first_days(events: list[dict[str, str]]) -> dict[str, date]:
+    first: dict[str, date] = {}
+    for r in events:
+        day = _event_time(r["timestamp"]).date()
+        first[r["distinct_id"]] = min(first.get(r["distinct_id"], day), day)
+    return first
+
+
+def test_users_who_create_a_report_in_their_first_week_stay(generator, events):
+    # the activation setting's definition (KPI_DEFINITIONS, Activation), counted on users who signed up in the
+    # window and whose first week ended by the export day
+    assert generator.ACTIVATION_EVENT == "report_created" and generator.ACTIVATION_DAYS == 7
+    first = _first_days(events)
+    signed = {r["distinct_id"] for r in events if r["event"] == "signed_up"}
+    users = {u for u in signed if first[u] <= date(2026, 11, 16)}
+    activated = {r["distinct_id"] for r in events if r["event"] == "report_created" and r["distinct_id"] in users
+                 and (_event_time(r["timestamp"]).date() - first[r["distinct_id"]]).days < 7}
+    assert 0.3 <= len(activated) / len(users) <= 0.5
+    # still active 30 to 60 days after their first day, for users whose window is over by the export day
+    later = defaultdict(bool)
+    for r in events:
+        user = r["distinct_id"]
+        if user in users and 30 <= (_event_time(r["timestamp"]).date() - first[user]).days < 60:
+            later[user] = True
+    old = [u for u in users if first[u] <= date(2026, 9, 22)]
+    kept = {flag: [later[u] for u in old if (u in activated) == flag] for flag in (True, False)}
+    rate = {flag: sum(v) / len(v) for flag, v in kept.items()}
+    assert rate[True] > 0.7 and rate[False] < 0.5 and rate[True] - rate[False] > 0.3
+
+
+def test_signup_opens_a_funnel_with_drop_off_at_every_step(events):
+    # KPI_DEFINITIONS Funnel, window 14 days: signed_up -> dashboard_viewed -> report_created -> export_csv
+    steps = ("signed_up", "dashboard_viewed", "report_created", "export_csv")
+    by_user: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for r in events:
+        by_user[r["distinct_id"]].append((_event_time(r["timestamp"]), r["event"]))
+    reached = [0] * len(steps)
+    for timeline in by_user.values():
+        starts = [t for t, e in timeline if e == steps[0]]
+        if not starts:
+            continue
+        t1 = at = min(starts)
+        for k, step in enumerate(steps):
+            found = [t for t, e in timeline if e == step and at <= t <= t1 + timedelta(days=14)]
+            if not found:
+                break
+            at = min(found)
+            reached[k] += 1
+    assert reached[0] > 1000
+    assert all(0.3 < reached[k] / reached[k - 1] < 0.95 for k in range(1, len(steps))), reached
 
 
 def test_targets_cover_2026_q3_and_q4():
