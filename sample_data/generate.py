@@ -47,6 +47,8 @@ LARGE_DIR = HERE / "large"
 DEFAULT_SEED = 20261122
 #: events in the committed demo export; ``--events`` scales the whole company to another count
 DEFAULT_EVENTS = 110_000
+#: a company is never scaled below this many events, so that a tiny ``--events N`` still finds N events to keep
+MIN_COMPANY_EVENTS = 2_000
 
 BILLING_START = datetime(2024, 11, 1)
 DATA_END = date(2026, 11, 22)  # a Sunday: the last day with data in every file
@@ -73,7 +75,8 @@ PLAIN_EVENTS_FILE = "events.csv"
 
 SUBSCRIPTION_HEADER = (
     "id", "Customer ID", "Customer Name", "Customer Email", "Plan", "Product", "Quantity", "Currency", "Interval",
-    "Interval Count", "Amount", "Status", "Cancellation Reason", "Coupon", "Created (UTC)", "Start Date (UTC)",
+    "Interval Count", "Amount", "Status", "Cancellation Reason", "Cancellation Feedback", "Cancellation Comment",
+    "Coupon", "Created (UTC)", "Start Date (UTC)",
     "Current Period Start (UTC)", "Current Period End (UTC)", "Trial Start (UTC)", "Trial End (UTC)",
     "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
 )
@@ -133,8 +136,48 @@ CHURN = {"SMB": 0.040, "Mid-Market": 0.020, "Enterprise": 0.008}
 EXPAND = {"SMB": 0.010, "Mid-Market": 0.025, "Enterprise": 0.030}
 SHRINK = {"SMB": 0.006, "Mid-Market": 0.008, "Enterprise": 0.004}
 COMEBACK = {"SMB": 0.25, "Mid-Market": 0.30, "Enterprise": 0.15}
-CONVERT = {"SMB": 0.55, "Mid-Market": 0.65, "Enterprise": 0.75}
-USER_SHARE = {"SMB": 0.6, "Mid-Market": 0.35, "Enterprise": 0.25}
+CONVERT = {"SMB": 0.50, "Mid-Market": 0.60, "Enterprise": 0.65}
+USER_SHARE = {"SMB": 0.75, "Mid-Market": 0.45, "Enterprise": 0.32}
+
+# Why customers leave, as Stripe records it (cancellation_details): the reason is Stripe's own
+# (cancellation_requested, payment_failed, payment_disputed); the feedback is the customer's pick in the
+# cancellation survey, and a few also leave a comment.
+#: share of leaving customers who dispute their last charge with their bank instead of cancelling
+DISPUTED = 0.06
+#: chance a customer who cancels answers the survey, per segment (sales-led accounts leave through their AE)
+ANSWERS = {"SMB": 0.75, "Mid-Market": 0.65, "Enterprise": 0.5}
+#: survey answers on leaving, per segment: small teams find it too expensive or stop using it, bigger ones
+#: switch to another service or miss features
+LEAVING_FEEDBACK = {
+    "SMB": (("too_expensive", 0.32), ("unused", 0.26), ("switched_service", 0.09), ("missing_features", 0.08),
+            ("too_complex", 0.09), ("low_quality", 0.04), ("customer_service", 0.03), ("other", 0.09)),
+    "Mid-Market": (("too_expensive", 0.18), ("unused", 0.13), ("switched_service", 0.22), ("missing_features", 0.23),
+                   ("too_complex", 0.06), ("low_quality", 0.05), ("customer_service", 0.05), ("other", 0.08)),
+    "Enterprise": (("switched_service", 0.36), ("missing_features", 0.30), ("too_expensive", 0.12),
+                   ("unused", 0.05), ("customer_service", 0.08), ("low_quality", 0.03), ("other", 0.06)),
+}
+#: survey answers when a trial is cancelled, an add-on or seat pack is dropped, or a plan is downgraded
+TRIAL_FEEDBACK = (("too_complex", 0.24), ("missing_features", 0.22), ("switched_service", 0.16),
+                  ("too_expensive", 0.18), ("unused", 0.10), ("other", 0.10))
+CONTRACTION_FEEDBACK = (("unused", 0.55), ("too_expensive", 0.35), ("other", 0.10))
+DOWNGRADE_FEEDBACK = (("too_expensive", 0.6), ("unused", 0.4))
+#: chance an answer comes with a comment
+COMMENTS_SHARE = 0.35
+COMMENTS = {
+    "too_expensive": ("Moved to a cheaper tool", "Budget cuts this quarter", "Too pricey for a team of 3, sorry",
+                      "Zu teuer für unser kleines Team", "Per-seat pricing does not work for us"),
+    "unused": ("We only needed it for one project", "Nobody on the team logged in after the first month",
+               "Seasonal business, we'll be back in spring", "Our analyst left"),
+    "switched_service": ("Moving everything to Looker", "Consolidating on our data warehouse's BI tool",
+                         "Parent company mandates Power BI", "Went with a competitor that has SSO on every plan"),
+    "missing_features": ("No Salesforce connector", "Need row-level permissions", "Missing scheduled PDF exports",
+                         "We need an on-premise option"),
+    "too_complex": ("Too hard to set up without an engineer", "The report builder is confusing",
+                    "Took too long to get our data in"),
+    "low_quality": ("Dashboards were slow to load", "Numbers did not match our warehouse"),
+    "customer_service": ("Support took a week to answer", "Never heard back about our invoice issue"),
+    "other": ("Company was acquired", "Closing the business", "Just testing, thanks!"),
+}
 
 COUNTRIES = (("US", 0.44), ("GB", 0.12), ("DE", 0.09), ("CA", 0.07), ("FR", 0.05), ("NL", 0.05), ("AU", 0.05),
              ("SE", 0.03), ("IE", 0.03), ("ES", 0.02), ("SG", 0.02), ("BR", 0.02), ("IN", 0.01))
@@ -247,6 +290,8 @@ class Subscription:
     canceled_at: datetime | None = None
     ended_at: datetime | None = None
     reason: str = ""
+    feedback: str = ""
+    comment: str = ""
     coupon: str = ""
     #: a status the dates alone do not give: past_due, unpaid, incomplete, incomplete_expired
     special: str = ""
@@ -281,6 +326,8 @@ class CompanySimulation:
     def __init__(self, seed: int, scale: float) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
+        #: the customer's answers to the cancellation survey: a stream of its own, so they change no other draw
+        self.voice = random.Random(f"{seed}:voice")
         self.scale = scale
         self.company = Company()
         self._ids: set[str] = set()
@@ -369,12 +416,13 @@ class CompanySimulation:
     def _signup(self, when: datetime, kind: str) -> None:
         """One new customer and its whole life, drawn from a random stream of its own (so that changing one
         customer's story does not reshuffle everyone else's)."""
-        master = self.rng
+        master, voice = self.rng, self.voice
         self.rng = random.Random(f"{self.seed}:{len(self.company.customers)}")
+        self.voice = random.Random(f"{self.seed}:{len(self.company.customers)}:voice")
         try:
             self._customer_life(when, kind)
         finally:
-            self.rng = master
+            self.rng, self.voice = master, voice
 
     def _customer_life(self, when: datetime, kind: str) -> None:
         rng = self.rng
@@ -424,7 +472,9 @@ class CompanySimulation:
                 trial.canceled_at = (when + timedelta(days=rng.uniform(1, 13))).replace(second=0) if asked \
                     else trial.trial_end
                 trial.ended_at = trial.trial_end
-                trial.reason = "cancellation_requested" if asked else ""
+                if asked:
+                    trial.reason = "cancellation_requested"
+                    self._answer(trial, TRIAL_FEEDBACK, ANSWERS[segment])
                 return
             self._life(customer, trial)
             return
@@ -498,6 +548,7 @@ class CompanySimulation:
             for extra in [e for e in extras if e.created < when]:
                 if rng.random() < 0.02:
                     self._cancel(extra, when, "cancellation_requested")
+                    self._answer(extra, CONTRACTION_FEEDBACK, 0.5)
                     extras.remove(extra)
             # downgrade: the plan ends at its period end and a cheaper one starts that day
             if plan.key in DOWNGRADE or (plan.interval != "year" and base.quantity > 3):
@@ -532,6 +583,7 @@ class CompanySimulation:
         base.canceled_at = when.replace(second=0, microsecond=0)
         base.ended_at = period_end
         base.reason = "cancellation_requested"
+        self._answer(base, DOWNGRADE_FEEDBACK, 0.5)
         return self._add(customer, cheaper, quantity, period_end + timedelta(minutes=rng.randint(0, 3)))
 
     def _cancel(self, sub: Subscription, when: datetime, reason: str, *, now: bool = False) -> None:
@@ -539,25 +591,44 @@ class CompanySimulation:
         sub.ended_at = sub.canceled_at if now else period_containing(sub.anchor, sub.plan, when)[1]
         sub.reason = reason
 
+    def _answer(self, sub: Subscription, choices: Sequence[tuple[str, float]], share: float) -> None:
+        """The customer answers the cancellation survey (``share`` of the time), some with a comment."""
+        voice = self.voice
+        if voice.random() >= share:
+            return
+        sub.feedback = weighted(voice, choices)
+        if voice.random() < COMMENTS_SHARE:
+            sub.comment = voice.choice(COMMENTS[sub.feedback])
+
     def _churn(self, base: Subscription, extras: list[Subscription], when: datetime, renewal_months: int) -> datetime:
         rng = self.rng
+        disputes = self.voice.random() < DISPUTED
         if renewal_months > 1:
             # asked some weeks before the renewal, effective at the end of the paid period
             _, period_end = period_containing(base.anchor, base.plan, when - timedelta(days=2))
             asked = period_end - timedelta(days=rng.uniform(3, min(60, 25 * renewal_months)))
-            self._cancel(base, max(asked, base.anchor + timedelta(hours=1)), "cancellation_requested")
+            if disputes:  # forgot to cancel and disputed the renewal charge: canceled when the dispute came in
+                self._cancel(base, period_end + timedelta(days=self.voice.uniform(7, 21)), "payment_disputed",
+                             now=True)
+            else:
+                self._cancel(base, max(asked, base.anchor + timedelta(hours=1)), "cancellation_requested")
         elif rng.random() < 0.15:
             # involuntary: the card kept failing and dunning gave up three weeks into the period
             period_start, period_end = period_containing(base.anchor, base.plan, when)
             self._cancel(base, min(period_start + timedelta(days=21, hours=rng.uniform(0, 12)), period_end),
                          "payment_failed", now=True)
+        elif disputes:  # the last charge was disputed: canceled at once
+            self._cancel(base, when, "payment_disputed", now=True)
         else:
             self._cancel(base, when, "cancellation_requested")
+        if base.reason == "cancellation_requested":
+            self._answer(base, LEAVING_FEEDBACK[base.customer.segment], ANSWERS[base.customer.segment])
         assert base.canceled_at is not None and base.ended_at is not None
         for extra in extras:
             if extra.ended_at is None:
                 self._cancel(extra, max(base.canceled_at, extra.created + timedelta(hours=1)), base.reason,
-                             now=base.reason == "payment_failed")
+                             now=base.reason != "cancellation_requested")
+                extra.feedback, extra.comment = base.feedback, base.comment
         return max([base.ended_at] + [e.ended_at for e in extras if e.ended_at is not None])
 
     def _assign_payment_problems(self) -> None:
@@ -595,8 +666,8 @@ def subscription_row(sub: Subscription) -> list[str]:
     return [
         sub.id, customer.id, customer.name, customer.email, sub.plan.key, sub.plan.product, str(sub.quantity), "usd",
         sub.plan.interval, str(sub.plan.interval_count), f"{sub.plan.amount:.2f}", status,
-        sub.reason if canceled is not None else "", sub.coupon, stamp(sub.created), stamp(sub.created),
-        stamp(period[0]), stamp(period[1]),
+        *((sub.reason, sub.feedback, sub.comment) if canceled is not None else ("", "", "")), sub.coupon,
+        stamp(sub.created), stamp(sub.created), stamp(period[0]), stamp(period[1]),
         stamp(sub.created if sub.trial_end else None), stamp(sub.trial_end), stamp(canceled), stamp(ended),
         customer.segment, customer.country,
     ]
@@ -672,13 +743,27 @@ def targets_rows(company: Company) -> list[list[str]]:
 # -- product analytics: users and events ----------------------------------------------------------------------------
 
 EVENT_NAMES = ("$pageview", "dashboard_viewed", "report_created", "export_csv", "$autocapture", "invite_sent",
-               FEATURE_EVENT)
-EV_PAGEVIEW, EV_DASHBOARD, EV_REPORT, EV_EXPORT, EV_AUTOCAPTURE, EV_INVITE, EV_AI = range(len(EVENT_NAMES))
+               FEATURE_EVENT, "signed_up")
+EV_PAGEVIEW, EV_DASHBOARD, EV_REPORT, EV_EXPORT, EV_AUTOCAPTURE, EV_INVITE, EV_AI, EV_SIGNUP = range(len(EVENT_NAMES))
 #: events sent by the backend SDK: no $browser, and their timestamps end in ``Z`` (browser ones in ``+00:00``)
-SERVER_EVENTS = (EV_REPORT, EV_EXPORT, EV_INVITE, EV_AI)
+SERVER_EVENTS = (EV_REPORT, EV_EXPORT, EV_INVITE, EV_AI, EV_SIGNUP)
+#: the "aha" moment: users who create a report within ACTIVATION_DAYS of signing up stay, the others mostly drift
+#: away (the setting ``activation_event`` for the demo)
+ACTIVATION_EVENT, ACTIVATION_DAYS = EVENT_NAMES[EV_REPORT], 7
 #: the mix of events after the first page view of a day, before and after a user adopts the AI feature
 MIX = np.array([0.40, 0.34, 0.12, 0.08, 0.012, 0.004, 0.0])
 MIX_ADOPTED = np.concatenate([MIX[:-1] * 0.82, [0.18]])
+#: the events that open a user's signup day and activation day, by kind of day (1: signup, 2: activation, 3: both):
+#: the page view, ``signed_up``, then a dashboard and the first report, the onboarding funnel in order
+OPENINGS = np.array([[EV_PAGEVIEW] * 4, [EV_PAGEVIEW, EV_SIGNUP, EV_PAGEVIEW, EV_PAGEVIEW],
+                     [EV_PAGEVIEW, EV_DASHBOARD, EV_REPORT, EV_PAGEVIEW],
+                     [EV_PAGEVIEW, EV_SIGNUP, EV_DASHBOARD, EV_REPORT]], np.int8)
+OPENING_LENGTH = np.array([1, 2, 3, 4])
+#: chance of creating a report in the first week: the first user of an account that goes on to pay, of one that
+#: never pays, and a teammate of either
+ACTIVATES = {"admin_paid": 0.68, "admin_unpaid": 0.25, "member_paid": 0.36, "member_unpaid": 0.18}
+#: the day of the first week on which an activated user creates the first report
+ACTIVATION_DAY_WEIGHTS = np.array([0.30, 0.22, 0.16, 0.12, 0.09, 0.06, 0.05])
 BROWSERS = ("", "Chrome", "Safari", "Microsoft Edge", "Firefox", "Mobile Safari")
 BROWSER_WEIGHTS = np.array([0.0, 0.64, 0.15, 0.11, 0.08, 0.02])
 ELEMENT_CHAINS = (
@@ -714,6 +799,9 @@ class Users:
     hour: np.ndarray  # centre of the working day, hours UTC
     spread: np.ndarray  # its spread, hours
     adopt: np.ndarray  # day the user starts using the AI feature (inf: never)
+    signup: np.ndarray  # day of the ``signed_up`` event (-1: signed up before the export window)
+    aha: np.ndarray  # day of the first report when it falls in the first week and the window (inf: none)
+    report_from: np.ndarray  # first day the user creates reports and exports (inf: never)
     admin: np.ndarray  # index of the account's first user (who sends the invites)
     alive: np.ndarray  # (accounts, days) the account has a live subscription that day
 
@@ -756,11 +844,18 @@ def build_users(company: Company, seed: int) -> Users:
     later = rng.random(total) < 0.25
     join = opened + np.where(later, rng.uniform(20, 500, total), rng.exponential(9.0, total))
     join = np.where(is_admin, opened, join)
-    early_quit = rng.random(total) < np.where(is_admin, 0.05, 0.22)
-    quit = join + np.where(early_quit, rng.exponential(25.0, total), rng.exponential(700.0, total))
+    paid = first_paid(company)
+    activated = activation(np.array([c.id in paid for c in customers])[account], is_admin, seed)
+    # activated users rarely leave early; the others mostly drift away within weeks
+    early_quit = rng.random(total) < np.where(activated, np.where(is_admin, 0.03, 0.08),
+                                              np.where(is_admin, 0.25, 0.55))
+    quit = join + np.where(early_quit, rng.exponential(np.where(activated, 30.0, 10.0)),
+                           rng.exponential(np.where(activated, 800.0, 250.0)))
+    signup, aha, report_from = first_reports(join, activated, seed)
+    quit = np.maximum(quit, np.where(np.isfinite(aha), aha + 1, -np.inf))
     segment = np.array([SEGMENTS.index(c.segment) for c in customers])[account]
     activity = rng.beta(1.6, 3.6, total) * np.array([0.9, 1.0, 1.1])[segment]
-    activity = np.where(is_admin, np.minimum(1.0, activity * 1.5), activity)
+    activity = np.where(is_admin, np.minimum(1.0, activity * 1.5), activity) * np.where(activated, 1.0, 0.75)
     intensity = rng.gamma(1.5, 0.65, total)
     browser = rng.choice(len(BROWSERS), total, p=BROWSER_WEIGHTS)
     hours = np.array([HOURS[c.country] for c in customers])[account]
@@ -773,24 +868,51 @@ def build_users(company: Company, seed: int) -> Users:
     alphabet = np.array(list("0123456789abcdefghijklmnopqrstuvwxyz"))
     distinct = ["usr_" + "".join(row) for row in alphabet[ids]]
     return Users(distinct, account, [c.id for c in customers], join, quit, activity, intensity, browser,
-                 hours[:, 0], hours[:, 1], adopt, admin, alive_days)
+                 hours[:, 0], hours[:, 1], adopt, signup, aha, report_from, admin, alive_days)
+
+
+def activation(paying: np.ndarray, is_admin: np.ndarray, seed: int) -> np.ndarray:
+    """Which users reach the aha moment (a report in their first week): most first users of accounts that go on to
+    pay, few of those that never pay, fewer teammates."""
+    chance = np.where(is_admin, np.where(paying, ACTIVATES["admin_paid"], ACTIVATES["admin_unpaid"]),
+                      np.where(paying, ACTIVATES["member_paid"], ACTIVATES["member_unpaid"]))
+    return np.random.default_rng([seed, 6]).random(len(paying)) < chance
+
+
+def first_reports(join: np.ndarray, activated: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each user's signup day, activation day and first reporting day (see :class:`Users`).
+
+    Activated users create their first report on one of their first :data:`ACTIVATION_DAYS` days; the others
+    only after their first week, if ever (about half of them).
+    """
+    rng = np.random.default_rng([seed, 7])
+    n = len(join)
+    first_day = np.floor(join)
+    signup = np.where((join >= 0) & (join < EVENT_DAYS), first_day, -1.0)
+    offset = rng.choice(ACTIVATION_DAYS, n, p=ACTIVATION_DAY_WEIGHTS)
+    aha = np.where(activated & (signup >= 0) & (first_day + offset < EVENT_DAYS), first_day + offset, np.inf)
+    late = np.where(rng.random(n) < 0.55, first_day + ACTIVATION_DAYS + np.floor(rng.exponential(35.0, n)), np.inf)
+    report_from = np.where(activated, np.where(join >= 0, first_day + offset, -np.inf), late)
+    return signup, aha, report_from
 
 
 @dataclass
 class Events:
-    """Generated events, sorted by time: ms since :data:`EVENTS_START`, user index, event code, element chain."""
+    """Generated events, sorted by time: ms since :data:`EVENTS_START`, user index, event code, element chain, and
+    whether the event is part of a signup or activation day's opening (never dropped when sampling)."""
 
     ms: np.ndarray
     user: np.ndarray
     event: np.ndarray
     chain: np.ndarray
+    pinned: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ms)
 
     def take(self, index: np.ndarray) -> Events:
         """A subset of rows."""
-        return Events(self.ms[index], self.user[index], self.event[index], self.chain[index])
+        return Events(self.ms[index], self.user[index], self.event[index], self.chain[index], self.pinned[index])
 
 
 def day_factors() -> np.ndarray:
@@ -801,7 +923,7 @@ def day_factors() -> np.ndarray:
         if (day.month == 12 and day.day >= 24) or (day.month == 1 and day.day == 1):
             factor[index] *= 0.35
         elif day.month == 8:
-            factor[index] *= 0.85
+            factor[index] *= 0.78
     return factor
 
 
@@ -819,12 +941,15 @@ def generate_events(users: Users, seed: int, boost: float = 1.0, chunk: int = 81
         alive = users.alive[users.account[lo:hi]] & (age >= 0) & (days[None, :] < users.quit[lo:hi, None])
         chance = users.activity[lo:hi, None].astype(np.float32) * factor[None, :]
         chance = np.minimum(0.95, chance * (1 + ONBOARD_BOOST * np.exp(-np.maximum(age, 0) / ONBOARD_DAYS)))
-        active = alive & (rng.random(alive.shape, dtype=np.float32) < chance)
+        # a user is always active on the signup day and on the activation day
+        opening = (days[None, :] == users.signup[lo:hi, None]) | (days[None, :] == users.aha[lo:hi, None])
+        active = alive & ((rng.random(alive.shape, dtype=np.float32) < chance) | opening)
         row, day = np.nonzero(active)
         user = row + lo
         cell_age = age[row, day]
         extra = rng.poisson(boost * users.intensity[user] * (1 + 1.5 * np.exp(-cell_age / 6.0)))
-        count = 1 + extra
+        kind = (day == users.signup[user]) + 2 * (day == users.aha[user])
+        count = np.maximum(1 + extra, OPENING_LENGTH[kind])
         n = int(count.sum())
         cell = np.repeat(np.arange(len(user)), count)
         first = np.cumsum(count) - count
@@ -841,11 +966,15 @@ def generate_events(users: Users, seed: int, boost: float = 1.0, chunk: int = 81
         draw = rng.random(n)
         event = np.where(adopted, np.searchsorted(np.cumsum(MIX_ADOPTED), draw * MIX_ADOPTED.sum()),
                          np.searchsorted(np.cumsum(MIX), draw * MIX.sum()))
-        event = np.where(within == 0, EV_PAGEVIEW, np.minimum(event, len(EVENT_NAMES) - 1)).astype(np.int8)
+        event = np.minimum(event, len(MIX) - 1).astype(np.int8)
+        # no reports or exports before a user's first report: those sessions only look at dashboards
+        event[(day[cell] < users.report_from[ev_user]) & ((event == EV_REPORT) | (event == EV_EXPORT))] = EV_DASHBOARD
+        opens = within < OPENING_LENGTH[kind[cell]]
+        event = np.where(opens, OPENINGS[kind[cell], np.minimum(within, 3)], event).astype(np.int8)
         chain = np.zeros(n, np.int8)
         auto = np.nonzero(event == EV_AUTOCAPTURE)[0]
         chain[auto] = rng.choice(len(ELEMENT_CHAINS), len(auto), p=ELEMENT_WEIGHTS)
-        parts.append(Events(ms, ev_user.astype(np.int32), event, chain))
+        parts.append(Events(ms, ev_user.astype(np.int32), event, chain, opens & (within > 0)))
     # invitations: the account's first user invites each teammate shortly before they join
     invited = np.nonzero((users.admin != np.arange(n_users)) & (users.join >= 2) & (users.join < EVENT_DAYS)
                          & (users.join < users.quit))[0]
@@ -853,13 +982,16 @@ def generate_events(users: Users, seed: int, boost: float = 1.0, chunk: int = 81
     invited = invited[alive_on_join]
     when = np.maximum(users.join[invited] - rng.uniform(1 / 24, 1.5, len(invited)), users.join[users.admin[invited]])
     parts.append(Events(np.maximum(0, when * 86_400_000).astype(np.int64), users.admin[invited].astype(np.int32),
-                        np.full(len(invited), EV_INVITE, np.int8), np.zeros(len(invited), np.int8)))
-    merged = Events(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ms", "user", "event", "chain")))
+                        np.full(len(invited), EV_INVITE, np.int8), np.zeros(len(invited), np.int8),
+                        np.zeros(len(invited), bool)))
+    merged = Events(*(np.concatenate([getattr(p, name) for p in parts])
+                      for name in ("ms", "user", "event", "chain", "pinned")))
     return merged.take(np.argsort(merged.ms, kind="stable"))
 
 
 def sample_events(users: Users, seed: int, wanted: int) -> Events:
-    """Exactly ``wanted`` events: generate a few more than needed, then drop a uniform random share."""
+    """Exactly ``wanted`` events: generate a few more than needed, then drop a uniform random share of them, keeping
+    the signup and activation openings (unless they alone are more than ``wanted``)."""
     boost, events = 1.0, generate_events(users, seed)
     for _ in range(6):
         if len(events) >= wanted:
@@ -867,8 +999,10 @@ def sample_events(users: Users, seed: int, wanted: int) -> Events:
         boost *= 1.1 * wanted / max(1, len(events))
         events = generate_events(users, seed, boost)
     rng = np.random.default_rng([seed, 4])
-    keep = np.sort(rng.choice(len(events), min(wanted, len(events)), replace=False, shuffle=False))
-    return events.take(keep)
+    pinned = events.pinned if events.pinned.sum() <= wanted else np.zeros(len(events), bool)
+    drawn = rng.choice(np.nonzero(~pinned)[0], min(wanted, len(events)) - int(pinned.sum()), replace=False,
+                       shuffle=False)
+    return events.take(np.sort(np.concatenate([np.nonzero(pinned)[0], drawn])))
 
 
 # -- writing CSV from numpy -----------------------------------------------------------------------------------------
@@ -1030,7 +1164,7 @@ def generate(out: Path, seed: int = DEFAULT_SEED, events: int = DEFAULT_EVENTS, 
     Returns a few numbers for the summary.
     """
     out.mkdir(parents=True, exist_ok=True)
-    scale = events / DEFAULT_EVENTS
+    scale = max(events, MIN_COMPANY_EVENTS) / DEFAULT_EVENTS
     company = CompanySimulation(seed, scale).run()
     write_csv(out / FILES[0], CUSTOMER_HEADER, (customer_row(c) for c in company.customers))
     write_csv(out / FILES[1], SUBSCRIPTION_HEADER, (subscription_row(s) for s in company.subscriptions))

@@ -28,7 +28,8 @@ EVENTS_GZ = SAMPLE / "posthog_events.csv.gz"
 # The headers, written out as FORMATS.md gives them (plus Stripe's optional Interval Count column).
 SUBSCRIPTIONS_HEADER = [
     "id", "Customer ID", "Customer Name", "Customer Email", "Plan", "Product", "Quantity", "Currency", "Interval",
-    "Interval Count", "Amount", "Status", "Cancellation Reason", "Coupon", "Created (UTC)", "Start Date (UTC)",
+    "Interval Count", "Amount", "Status", "Cancellation Reason", "Cancellation Feedback", "Cancellation Comment",
+    "Coupon", "Created (UTC)", "Start Date (UTC)",
     "Current Period Start (UTC)", "Current Period End (UTC)", "Trial Start (UTC)", "Trial End (UTC)",
     "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
 ]
@@ -187,6 +188,16 @@ def test_trials_convert_or_end_at_trial_end(subscriptions):
     assert any(r["Status"] == "trialing" for r in trials)
 
 
+def test_trials_convert_at_a_realistic_rate_in_each_segment(subscriptions):
+    # KPI_DEFINITIONS trial_conversion_rate: of the trials that ended by the export, those still paying after it
+    ended: dict[str, list[bool]] = defaultdict(list)
+    for r in subscriptions:
+        if r["Trial End (UTC)"] and r["Trial End (UTC)"] <= "2026-11-22 23:59":
+            ended[r["segment (metadata)"]].append(r["Ended At (UTC)"][:10] != r["Trial End (UTC)"][:10])
+    for segment in ("SMB", "Mid-Market"):  # the segments with enough trials to judge
+        assert len(ended[segment]) >= 50 and 0.4 <= sum(ended[segment]) / len(ended[segment]) <= 0.7, segment
+
+
 def _by_customer(subscriptions: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in subscriptions:
@@ -216,7 +227,40 @@ def test_expansions_downgrades_churn_and_reactivations_exist(subscriptions):
                 reactivations += 1  # came back more than a month after leaving
     churned = [r for r in subscriptions if r["Status"] == "canceled" and r["Cancellation Reason"]]
     assert expansions > 50 and downgrades >= 5 and reactivations >= 5
-    assert {r["Cancellation Reason"] for r in churned} == {"cancellation_requested", "payment_failed"}
+    assert {r["Cancellation Reason"] for r in churned} == {"cancellation_requested", "payment_failed",
+                                                          "payment_disputed"}
+
+
+FEEDBACK = {"too_expensive", "missing_features", "switched_service", "unused", "customer_service", "too_complex",
+            "low_quality", "other"}
+
+
+def test_cancellations_carry_stripe_feedback_and_comments(subscriptions):
+    canceled = [r for r in subscriptions if r["Canceled At (UTC)"]]
+    assert all(r["Cancellation Reason"] for r in canceled if r["Status"] != "canceled")  # asked, not yet effective
+    for r in subscriptions:
+        if not r["Canceled At (UTC)"] or r["Cancellation Reason"] != "cancellation_requested":
+            # only a customer who asked answers the survey (Stripe: "if canceled explicitly by the user")
+            assert not r["Cancellation Feedback"] and not r["Cancellation Comment"], r["id"]
+        assert not r["Cancellation Comment"] or r["Cancellation Feedback"], r["id"]
+    answered = [r for r in canceled if r["Cancellation Feedback"]]
+    assert {r["Cancellation Feedback"] for r in answered} <= FEEDBACK
+    assert len({r["Cancellation Feedback"] for r in answered}) >= 6
+    assert 0.3 < len(answered) / len(canceled) < 0.8  # some cancellations come without an answer
+    comments = [r["Cancellation Comment"] for r in answered if r["Cancellation Comment"]]
+    assert 10 < len(comments) < len(answered)
+    assert any("," in c for c in comments) and any(not c.isascii() for c in comments)
+
+
+def test_small_customers_leave_over_price_and_disuse_bigger_ones_for_competitors(subscriptions):
+    def share(segments: tuple[str, ...], answers: set[str]) -> float:
+        given = [r["Cancellation Feedback"] for r in subscriptions
+                 if r["segment (metadata)"] in segments and r["Cancellation Feedback"]]
+        return sum(f in answers for f in given) / len(given)
+
+    assert share(("SMB",), {"too_expensive", "unused"}) > 0.4
+    assert share(("Mid-Market", "Enterprise"), {"switched_service", "missing_features"}) > \
+        share(("SMB",), {"switched_service", "missing_features"})
 
 
 def test_customers_export_covers_every_subscription_customer(subscriptions):
@@ -235,6 +279,11 @@ def test_mrr_grows_from_about_20k_to_about_150k(generator):
 
 
 # -- the PostHog export ----------------------------------------------------------------------------------------------
+
+def test_a_tiny_event_count_is_still_exact(generator, tmp_path):
+    generator.main(["--out", str(tmp_path), "--events", "50"])
+    assert len(_rows(tmp_path / "posthog_events.csv")) == 50
+
 
 def test_events_span_the_year_in_time_order(events):
     times = [_event_time(r["timestamp"]) for r in events]
@@ -259,13 +308,65 @@ def test_events_belong_to_the_stripe_customers_and_show_a_weekly_rhythm(events):
     customers = {r["id"] for r in _rows(SAMPLE / "stripe_customers.csv")}
     assert {r["properties.account_id"] for r in events} <= customers
     names = {r["event"] for r in events}
-    assert {"$pageview", "dashboard_viewed", "report_created", "export_csv", "invite_sent"} <= names
+    assert {"$pageview", "dashboard_viewed", "report_created", "export_csv", "invite_sent", "signed_up"} <= names
     weekday = defaultdict(int)
     for r in events:
         weekday[_event_time(r["timestamp"]).weekday()] += 1
     assert 0.15 < (weekday[5] + weekday[6]) / 2 / (sum(weekday[d] for d in range(5)) / 5) < 0.45
     chains = [r["elements_chain"] for r in events if r["elements_chain"]]
     assert any("," in c for c in chains) and all('"' in c for c in chains)
+
+
+def _first_days(events: list[dict[str, str]]) -> dict[str, date]:
+    first: dict[str, date] = {}
+    for r in events:
+        day = _event_time(r["timestamp"]).date()
+        first[r["distinct_id"]] = min(first.get(r["distinct_id"], day), day)
+    return first
+
+
+def test_users_who_create_a_report_in_their_first_week_stay(generator, events):
+    # the activation setting's definition (KPI_DEFINITIONS, Activation), counted on users who signed up in the
+    # window and whose first week ended by the export day
+    assert generator.ACTIVATION_EVENT == "report_created" and generator.ACTIVATION_DAYS == 7
+    first = _first_days(events)
+    signed = {r["distinct_id"] for r in events if r["event"] == "signed_up"}
+    users = {u for u in signed if first[u] <= date(2026, 11, 16)}
+    activated = {r["distinct_id"] for r in events if r["event"] == "report_created" and r["distinct_id"] in users
+                 and (_event_time(r["timestamp"]).date() - first[r["distinct_id"]]).days < 7}
+    assert 0.3 <= len(activated) / len(users) <= 0.5
+    # still active 30 to 60 days after their first day, for users whose window is over by the export day
+    later = defaultdict(bool)
+    for r in events:
+        user = r["distinct_id"]
+        if user in users and 30 <= (_event_time(r["timestamp"]).date() - first[user]).days < 60:
+            later[user] = True
+    old = [u for u in users if first[u] <= date(2026, 9, 22)]
+    kept = {flag: [later[u] for u in old if (u in activated) == flag] for flag in (True, False)}
+    rate = {flag: sum(v) / len(v) for flag, v in kept.items()}
+    assert rate[True] > 0.7 and rate[False] < 0.5 and rate[True] - rate[False] > 0.3
+
+
+def test_signup_opens_a_funnel_with_drop_off_at_every_step(events):
+    # KPI_DEFINITIONS Funnel, window 14 days: signed_up -> dashboard_viewed -> report_created -> export_csv
+    steps = ("signed_up", "dashboard_viewed", "report_created", "export_csv")
+    by_user: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for r in events:
+        by_user[r["distinct_id"]].append((_event_time(r["timestamp"]), r["event"]))
+    reached = [0] * len(steps)
+    for timeline in by_user.values():
+        starts = [t for t, e in timeline if e == steps[0]]
+        if not starts:
+            continue
+        t1 = at = min(starts)
+        for k, step in enumerate(steps):
+            found = [t for t, e in timeline if e == step and at <= t <= t1 + timedelta(days=14)]
+            if not found:
+                break
+            at = min(found)
+            reached[k] += 1
+    assert reached[0] > 1000
+    assert all(0.3 < reached[k] / reached[k - 1] < 0.95 for k in range(1, len(steps))), reached
 
 
 def test_targets_cover_2026_q3_and_q4():

@@ -42,10 +42,10 @@ def test_weekly_review(app: Callable[..., AppTest]) -> None:
     headlines = tables(at)[0]
     assert list(headlines.columns) == ["KPI", "This week", "Week before", "Change", "Target", "Status", "Unusual"]
     mrr = headlines[headlines["KPI"] == "MRR"].iloc[0]
-    assert (mrr["This week"], mrr["Week before"], mrr["Change"]) == ("$146.2k", "$141.5k", "+$4.64k (+3.3%)")
-    assert mrr["Target"] == "86% of Q4 2026 ($170.0k) · projected 95%" and mrr["Status"] == "at risk (projected)"
+    assert (mrr["This week"], mrr["Week before"], mrr["Change"]) == ("$142.2k", "$137.6k", "+$4.59k (+3.3%)")
+    assert mrr["Target"] == "85% of Q4 2026 ($168.0k) · projected 93%" and mrr["Status"] == "at risk (projected)"
     summary = next(unescape(m.value) for m in at.markdown if m.value.startswith("- MRR"))
-    assert summary.startswith("- MRR grew 3.3% week over week to $146.2k")
+    assert summary.startswith("- MRR grew 3.3% week over week to $142.2k")
     assert "Churned: Quarry Foods Corp. ($338 MRR)" in summary
 
 

@@ -268,7 +268,7 @@ def test_saving_an_edit_imports_it_and_undo_restores(app: Callable[..., AppTest]
     shown = editor(at).value
     assert set(shown.loc[shown["kpi"] == "Logo churn rate", "target"]) == {"2%"}, "a percentage as a percentage"
     row = next(i for i, r in enumerate(shown.itertuples()) if r.kpi == "MRR" and r.period == "Q4 2026")
-    assert shown.loc[row, "target"] == "170,000"
+    assert shown.loc[row, "target"] == "168,000"
     at.session_state[key] = {"edited_rows": {row: {"target": "180,000", "note": "Raised"}}, "added_rows": [],
                              "deleted_rows": []}
     ok(at.button(key="save_targets").click().run())
@@ -285,7 +285,7 @@ def test_saving_an_edit_imports_it_and_undo_restores(app: Callable[..., AppTest]
         undo(store, int(last))
     targets = in_db(db_path)
     assert targets.loc[(targets["kpi"] == "mrr") & (targets["period_start"] == date(2026, 10, 1)),
-                       "target"].iloc[0] == 170000.0
+                       "target"].iloc[0] == 168000.0
 
 
 def add_rows(at: AppTest, *rows: dict[str, str]) -> AppTest:
@@ -365,9 +365,9 @@ def test_targets_and_pace_on_the_charts(app: Callable[..., AppTest]) -> None:
     at = ok(app({"grain": "month"}).switch_page("app_pages/revenue.py").run())
     mrr = _traces(at, "MRR")
     assert mrr["target"]["line"]["dash"] == "dash"
-    # Q3 and Q4 2026 targets only; the chart runs on to December, the end of Q4, where the target is $170k
+    # Q3 and Q4 2026 targets only; the chart runs on to December, the end of Q4, where the target is $168k
     assert mrr["target"]["y"][0] is None and mrr["target"]["x"][-1].startswith("2026-12-01")
-    assert mrr["target"]["y"][-1] == 170000.0
+    assert mrr["target"]["y"][-1] == 168000.0
     assert "MRR (projected)" in mrr and mrr["MRR (projected ahead)"]["x"][-1].startswith("2026-12-01")
 
     at = open_targets(at)
