@@ -29,6 +29,7 @@ import argparse
 import csv
 import gzip
 import io
+import json
 import math
 import random
 import sys
@@ -1169,6 +1170,9 @@ def generate(out: Path, seed: int = DEFAULT_SEED, events: int = DEFAULT_EVENTS, 
     write_csv(out / FILES[0], CUSTOMER_HEADER, (customer_row(c) for c in company.customers))
     write_csv(out / FILES[1], SUBSCRIPTION_HEADER, (subscription_row(s) for s in company.subscriptions))
     write_csv(out / FILES[3], TARGETS_HEADER, targets_rows(company))
+    # the settings the story is built around, which loading the demo sets (kpis.ops.demo)
+    (out / "settings.json").write_text(json.dumps({"activation_event": ACTIVATION_EVENT,
+                                                    "activation_window_days": ACTIVATION_DAYS}, indent=2) + "\n")
     users = build_users(company, seed)
     sampled = sample_events(users, seed, events)
     write_events(out, users, sampled, seed, plain=plain, gzipped=gzipped)

@@ -20,7 +20,7 @@ PAGES = {
     "": ("overview", "Overview", 0),
     "revenue": ("revenue", "Revenue", 7),
     "customers": ("customers", "Customers", 4),
-    "engagement": ("engagement", "Engagement", 4),
+    "engagement": ("engagement", "Engagement", 5),
     "retention": ("retention", "Retention", 3),
     "targets": ("targets", "Targets", 0),
     "review": ("review", "Review", 0),
