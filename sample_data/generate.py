@@ -73,6 +73,8 @@ def file_names(gzipped: bool) -> tuple[str, ...]:
 #: the committed demo set (the default generation): the event export gzipped
 FILES = file_names(gzipped=True)
 PLAIN_EVENTS_FILE = "events.csv"
+#: the settings the company's story is built around (read by the demo loader)
+SETTINGS_FILE = "settings.json"
 
 SUBSCRIPTION_HEADER = (
     "id", "Customer ID", "Customer Name", "Customer Email", "Plan", "Product", "Quantity", "Currency", "Interval",
@@ -1171,7 +1173,7 @@ def generate(out: Path, seed: int = DEFAULT_SEED, events: int = DEFAULT_EVENTS, 
     write_csv(out / FILES[1], SUBSCRIPTION_HEADER, (subscription_row(s) for s in company.subscriptions))
     write_csv(out / FILES[3], TARGETS_HEADER, targets_rows(company))
     # the settings the story is built around, which loading the demo sets (kpis.ops.demo)
-    (out / "settings.json").write_text(json.dumps({"activation_event": ACTIVATION_EVENT,
+    (out / SETTINGS_FILE).write_text(json.dumps({"activation_event": ACTIVATION_EVENT,
                                                     "activation_window_days": ACTIVATION_DAYS}, indent=2) + "\n")
     users = build_users(company, seed)
     sampled = sample_events(users, seed, events)

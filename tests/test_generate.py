@@ -94,7 +94,7 @@ def test_same_seed_and_size_give_the_same_bytes(generator, tmp_path, capsys):
     for name in ("a", "b"):
         assert generator.main(["--out", str(tmp_path / name), "--events", "3000"]) == 0
     written = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert written == sorted([*generator.file_names(gzipped=False), "events.csv"])  # large sets stay plain CSV
+    assert written == sorted([*generator.file_names(gzipped=False), "events.csv", generator.SETTINGS_FILE])  # plain CSV
     for name in written:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     # --events is exact, and the plain events.csv holds the same events in the simple shape
@@ -116,8 +116,8 @@ def test_another_seed_gives_another_company(generator, tmp_path):
 
 def test_committed_files_are_exactly_a_fresh_default_generation(generator, tmp_path):
     generator.main(["--out", str(tmp_path)])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(generator.FILES)
-    for name in generator.FILES:
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*generator.FILES, generator.SETTINGS_FILE])
+    for name in [*generator.FILES, generator.SETTINGS_FILE]:
         # gzip's bytes depend on the zlib build; what must match is the export inside
         unpack = gzip.decompress if name.endswith(".gz") else bytes
         assert unpack((SAMPLE / name).read_bytes()) == unpack((tmp_path / name).read_bytes()), (
