@@ -116,7 +116,7 @@ def reasons_section() -> None:
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "reason": st.column_config.TextColumn("Reason"),
         "customers": st.column_config.NumberColumn("Churned customers"),
-        "churned_mrr": st.column_config.NumberColumn("Churned MRR", format="dollar")})
+        "churned_mrr": st.column_config.NumberColumn("Churned MRR", format=f"{fmt.currency_symbol()}%.2f")})
 
 
 reasons_section()
