@@ -107,3 +107,16 @@ def test_who_moved_shows_why_as_text_and_downloads_it_safely(reasons_db: Path,
                        "reason", "feedback", "comment"]
     assert [r[7:] for r in rows[1:]] == [["too_expensive", "too_expensive", "<b>Too</b> pricey"],
                                          ["<b>bad</b>", "", "'=1+1 <b>x</b>"]]
+
+
+def test_a_conversion_target_is_drawn(reasons_db: Path, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.csv"
+    targets.write_text("kpi,grain,period_start,target,owner,note\n"
+                       "trial_conversion_rate,week,2026-11-16,0.6,CPO,\n", encoding="utf-8")
+    with Store(reasons_db) as store:
+        assert import_file(store, targets, who="test").status == "ok"
+    at = _customers_page()
+    (spec,) = [json.loads(e.proto.spec) for e in at.get("plotly_chart")
+               if json.loads(e.proto.spec)["layout"]["title"]["text"] == "Trial-to-paid conversion of the trials ended"]
+    (target,) = [t for t in spec["data"] if t.get("name") == "target"]
+    assert 0.6 in target["y"]  # the week of 16 Nov: 60%, against 50.0% converted
