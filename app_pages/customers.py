@@ -1,15 +1,25 @@
-"""Customers: how many pay, who came, came back and left each period, net adds, logo churn and quick ratio; and
-the customers behind each movement of a period."""
+"""Customers: how many pay, who came, came back and left each period, net adds, logo churn and quick ratio; trials
+and their conversion to paid; why customers left; and the customers behind each movement of a period."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import drilldown
 from app_pages.ui import cache, cards, charts, plan, scaffold
+from app_pages.ui import format as fmt
+from app_pages.ui.series import shown_from
+from app_pages.ui.text import plain
 from kpis.core.registry import KPIS
+from kpis.metrics import engine
+from kpis.metrics.reasons import churn_by_reason
 from kpis.metrics.revenue import CUSTOMER_MOVEMENTS
 from kpis.metrics.series import series_of
+from kpis.plan.scorecard import headline_row
+
+#: The trial KPIs, in the order of their tiles.
+TRIAL_KPIS = ("trials_started", "trials_ended", "trial_conversion_rate")
 
 page = scaffold.revenue_page("Customers")
 store, chosen, table, shown, as_of, cut = page.store, page.chosen, page.table, page.shown, page.as_of, page.cut
@@ -50,5 +60,65 @@ with right:
                              **plan.on_chart(store, {"Quick ratio": ("quick_ratio", quick)}, grain, cut,
                                              chosen.segment, ahead=ahead)), notes)
 st.caption("A ratio whose denominator is zero (no churn, no customers a period ago) is undefined and left as a gap.")
+
+st.subheader("Trials")
+trials = cache.computed(store, engine.table, "trials", grain, end=cut, segment=chosen.segment)
+cards.kpi_grid([(KPIS[k], series_of(trials, k), grain) for k in TRIAL_KPIS], chosen.compare, per_row=3,
+               shown_from_day=chosen.start, period=page.headline)
+trials_shown = shown_from(trials, chosen.start, grain)
+left, right = st.columns(2)
+with left:
+    started, ended = series_of(trials_shown, "trials_started"), series_of(trials_shown, "trials_ended")
+    charts.show(charts.lines({"Started": started, "Ended": ended}, KPIS["trials_started"],
+                             f"Trials started and ended per {grain}", grain,
+                             **plan.on_chart(store, {"Started": ("trials_started", started),
+                                                     "Ended": ("trials_ended", ended)}, grain, cut, chosen.segment,
+                                             ahead=ahead)), notes)
+with right:
+    conversion = series_of(trials_shown, "trial_conversion_rate")
+    charts.show(charts.lines({"Trial conversion": conversion}, KPIS["trial_conversion_rate"],
+                             "Trial-to-paid conversion of the trials ended", grain,
+                             **plan.on_chart(store, {"Trial conversion": ("trial_conversion_rate", conversion)},
+                                             grain, cut, chosen.segment, ahead=ahead)), notes)
+st.caption("A trial ends on its trial end day and converts when its subscription had not ended by then; one "
+           "canceled during the trial, or ending the day its trial ends, did not. No trial ended: no rate (a gap).")
+
+
+def reasons_section() -> None:
+    """Churned customers by the reason they gave, per period, and the churned MRR by reason of the headline
+    period."""
+    st.subheader("Why customers left")
+    reasons = cache.computed(store, churn_by_reason, grain, end=cut, segment=chosen.segment)
+    reasons = reasons[reasons["period_start"] >= shown["period_start"].iloc[0]] if not reasons.empty else reasons
+    if reasons.empty:
+        st.caption("No customer churned in this date range.")
+        return
+    # one column per reason, named apart from the table's own columns whatever the export calls its reasons
+    wide = reasons.assign(column="reason: " + reasons["group"]).pivot(index="period_start", columns="column",
+                                                                      values="churned_customers")
+    columns = {c: charts.data_label(c.removeprefix("reason: ")) for c in wide.columns}
+    wide = shown[["period_start", "partial"]].merge(wide.reset_index(), on="period_start", how="left").fillna(0)
+    charts.show(charts.stacked_bars(wide, columns, KPIS["churned_customers"],
+                                    f"Churned customers by the reason given, per {grain}", grain), notes)
+    at = headline_row(shown, page.headline)
+    if at is None:
+        return
+    period = shown["period_start"].iloc[at]
+    in_period = reasons[(reasons["period_start"] == period) & (reasons["churned_customers"] > 0)]
+    when = fmt.period(period, grain, in_sentence=True)
+    if in_period.empty:
+        st.caption(plain(f"No customer churned in {when}."))
+        return
+    st.caption(plain(f"Churned MRR by reason in {when}: the reason of each churned customer's subscription that "
+                     "ended last (Stripe's cancellation reason)."))
+    table = pd.DataFrame({"reason": in_period["group"], "customers": in_period["churned_customers"],
+                          "churned_mrr": in_period["churned_mrr"]}).sort_values("churned_mrr")
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "reason": st.column_config.TextColumn("Reason"),
+        "customers": st.column_config.NumberColumn("Churned customers"),
+        "churned_mrr": st.column_config.NumberColumn("Churned MRR", format=f"{fmt.currency_symbol()}%.2f")})
+
+
+reasons_section()
 
 drilldown.movement_drilldown(store, shown, grain, chosen.segment, default=page.headline)

@@ -15,7 +15,7 @@ from app_pages.ui import cache, keys, url_state
 from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
 from kpis.core.csv_safety import frame_csv
-from kpis.metrics.drilldown import movement_customers, period_movements
+from kpis.metrics.drilldown import churned_customers, movement_customers, period_movements
 from kpis.metrics.revenue import MOVEMENT_LABELS as MOVEMENTS
 from kpis.store.db import Store
 
@@ -28,6 +28,9 @@ MEANING = {
     "churned": "no longer paying",
 }
 
+
+#: Why a churned customer left, as the billing export says it: column -> heading.
+WHY = {"reason": "Reason", "feedback": "Feedback", "comment": "Comment"}
 
 #: The movement the section opens on when it has customers (churn first: it is what a CPO asks about first).
 FIRST_CHOICE = "churned"
@@ -80,7 +83,10 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
             help="Counted like the KPIs: MRR at the end of the previous period against MRR at this period's end "
                  "(the as-of date for a partial period).")
     movement = movement or "churned"
-    listed = cache.computed(store, movement_customers, start, end, movement, segment=segment)
+    if movement == "churned":  # with why they left, as the export says it
+        listed = cache.computed(store, churned_customers, start, end, segment=segment)
+    else:
+        listed = cache.computed(store, movement_customers, start, end, movement, segment=segment)
     period_name = fmt.period(start, grain) + (" (partial, up to the as-of date)" if row["partial"] else "")
     if listed.empty:
         st.caption(plain(f"No customer in {MOVEMENTS[movement].lower()} in {period_name}."))
@@ -97,6 +103,9 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
         "mrr_after": listed["mrr_after"],
         "change": listed["change"],
     })
+    why = [c for c in WHY if c in listed.columns]
+    for column in why:  # plain text cells: a comment is shown as typed, never as markup
+        table[column] = listed[column]
     st.dataframe(
         table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 400),
         column_config={
@@ -107,10 +116,11 @@ def movement_drilldown(store: Store, shown: pd.DataFrame, grain: str, segment: t
             "mrr_after": st.column_config.NumberColumn("MRR after", format="dollar",
                                                        help=f"At the end of this {grain} (or the as-of date)"),
             "change": st.column_config.NumberColumn("Change", format="dollar"),
+            **{c: st.column_config.TextColumn(label, width="medium") for c, label in WHY.items() if c in why},
         },
     )
     st.download_button(
         "Download this list (CSV)", frame_csv(listed.assign(period_start=start, period_end=end)[
-            ["customer_id", "name", "period_start", "period_end", "mrr_before", "mrr_after", "change"]]),
+            ["customer_id", "name", "period_start", "period_end", "mrr_before", "mrr_after", "change", *why]]),
         file_name=f"customers_{movement}_{grain}_{start}.csv", mime="text/csv", icon=":material/download:",
         on_click="ignore", key="drill_download")

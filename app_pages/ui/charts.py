@@ -116,6 +116,15 @@ AVERAGE_LABEL = "Average"
 AVERAGE_HOVER = "weighted by cohort size, complete cells only"
 
 
+def data_label(text: object) -> str:
+    """A name from the data (a churn reason) as a legend or trace name: escaped, since Plotly renders tags there.
+
+    >>> data_label("<b>too_expensive</b>")
+    '&lt;b&gt;too_expensive&lt;/b&gt;'
+    """
+    return html.escape(str(text))
+
+
 def _hover_lines(text: str, width: int = 72) -> str:
     """``text`` escaped for a Plotly hover (it renders tags) and broken into lines of at most ``width``
     characters (and at each line break of its own), so that the box stays narrow."""

@@ -48,7 +48,7 @@ ANY: tuple[float | None, float | None] = (None, None)
 KINDS = ("snapshot", "flow", "ratio", "cohort")
 #: Each computed table and the source of the data it is computed from.
 TABLES = {"revenue": "revenue", "engagement": "engagement", "adoption": "engagement", "cohorts": "engagement",
-          "lifecycle": "engagement", "activation": "engagement"}
+          "lifecycle": "engagement", "activation": "engagement", "trials": "revenue"}
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,13 @@ _ALL = (
     Kpi("grr", "GRR", "ratio", _R, "Gross revenue retention over twelve months (expansion not counted).",
         limits=SHARE, warm_up=_TWELVE_MONTHS, kind="ratio"),
     Kpi("ltv", "LTV", "currency", _R, "ARPA / mean monthly logo churn of the last six months.", grains=("month",)),
+    Kpi("trials_started", "Trials started", "count", "trials", "Subscriptions with a trial that started in the period.",
+        kind="flow"),
+    Kpi("trials_ended", "Trials ended", "count", "trials",
+        "Trials whose trial end falls in the period (up to the data's as-of date).", kind="flow"),
+    Kpi("trial_conversion_rate", "Trial conversion rate", "ratio", "trials",
+        "Trials ended in the period that went on to pay (not ended by their trial end) / trials ended.",
+        kind="ratio", ratio_of="flow", limits=SHARE),
     Kpi("dau", "DAU", "count", _E, "Daily active users (mean over the days of the period)."),
     Kpi("wau", "WAU", "count", _E, "Users active in the 7 days ending the period.",
         warm_up=WarmUp("counts the users active in the 7 days ending each day", days=6)),

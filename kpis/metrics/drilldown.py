@@ -15,6 +15,7 @@ import pandas as pd
 
 from kpis.metrics import revenue
 from kpis.metrics.movements import customer_changes
+from kpis.metrics.reasons import last_cancellations
 from kpis.store.db import Store
 
 COLUMNS = ("customer_id", "name", "movement", "mrr_before", "mrr_after", "change")
@@ -53,3 +54,13 @@ def movement_customers(store: Store, period_start: date, period_end: date, movem
         raise ValueError(f"unknown movement {movement!r}; one of {', '.join(revenue.MOVEMENTS)}")
     moves = period_movements(store, period_start, period_end, segment)
     return moves[moves["movement"] == movement].drop(columns="movement").reset_index(drop=True)
+
+
+def churned_customers(store: Store, period_start: date, period_end: date,
+                      segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The churned customers of the period (:func:`movement_customers`) with why they left: the ``reason``,
+    ``feedback`` and ``comment`` of their subscription that ended last by ``period_end``, as the export gave them
+    (plain text; missing where it gave nothing)."""
+    listed = movement_customers(store, period_start, period_end, "churned", segment)
+    found = last_cancellations(store, period_end, list(listed["customer_id"]))
+    return listed.merge(found, on="customer_id", how="left")

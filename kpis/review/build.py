@@ -24,14 +24,27 @@ from kpis.core.registry import HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS, REVIEW_GR
 from kpis.metrics import engine, warmup
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.movements import customer_changes
+from kpis.metrics.reasons import churn_by_reason
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.revenue import ROUND_DIGITS, check_currencies
 from kpis.metrics.revenue import bridge as mrr_bridge
+from kpis.metrics.trials import TRIAL_COLUMNS
 from kpis.plan import annotations as notes_store
 from kpis.plan.anomalies import anomalies
 from kpis.plan.targets import attainment, evaluate, load_targets
 from kpis.review.markdown import write_sentences
-from kpis.review.model import Activation, Anomaly, Change, CustomerMove, Headline, Note, Review, TargetLine
+from kpis.review.model import (
+    Activation,
+    Anomaly,
+    Change,
+    ChurnReason,
+    CustomerMove,
+    Headline,
+    Note,
+    Review,
+    TargetLine,
+    TrialConversion,
+)
 from kpis.store import settings
 from kpis.store.db import Store
 
@@ -215,6 +228,30 @@ def _values(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[dat
     return {c: dict(zip(starts, (_float(v) for v in table[c]), strict=True)) for c in columns if c in table}
 
 
+def _trial_conversion(values: dict[str, dict[date, float]], first: date, previous: date) -> TrialConversion | None:
+    """The trials ended and converted in the period starting ``first`` and in the one before; None without a row
+    for the period (no revenue data)."""
+    def count(column: str, start: date) -> int:
+        value = values.get(column, {}).get(start, float("nan"))
+        return int(value) if finite(value) else 0
+
+    if first not in values.get("trials_ended", {}):
+        return None
+    return TrialConversion(count("trials_ended", first), count("trials_converted", first),
+                           count("trials_ended", previous), count("trials_converted", previous))
+
+
+def _churn_reasons(store: Store, grain: str, first: date, last_day: date,
+                   segment: tuple[str, str] | None) -> tuple[ChurnReason, ...]:
+    """The period's churned customers by reason (:func:`kpis.metrics.reasons.churn_by_reason`), most customers
+    first, then the largest MRR lost, then by name."""
+    found = churn_by_reason(store, grain, start=first, end=last_day, segment=segment)
+    found = found[(found["period_start"] == first) & (found["churned_customers"] > 0)]
+    reasons = [ChurnReason(str(r.group), int(r.churned_customers), float(r.churned_mrr))
+               for r in found.itertuples(index=False)]
+    return tuple(sorted(reasons, key=lambda r: (-r.customers, r.mrr, r.reason)))
+
+
 def build_review(store: Store, as_of: date | None = None, grain: str = "week",
                  segment: tuple[str, str] | None = None) -> Review:
     """The review of the last complete ``grain`` period (:func:`kpis.metrics.reporting.last_complete_period`).
@@ -235,8 +272,9 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
 
     revenue = engine.revenue_table(store, grain, end=last_day, segment=segment)
     engagement = engine.engagement_table(store, grain, end=last_day, segment=segment)
+    trials = engine.table(store, "trials", grain, end=last_day, segment=segment)
     values = {**_values(revenue, tuple(c for c in revenue.columns if c in KPIS)),
-              **_values(engagement, ENGAGEMENT_COLUMNS)}
+              **_values(engagement, ENGAGEMENT_COLUMNS), **_values(trials, TRIAL_COLUMNS)}
     if not any(first in by_period for by_period in values.values()):
         raise InputError(f"no complete {grain} with data ends on or before {as_of.isoformat()}: "
                          f"the {grain} of {first.isoformat()} has no data")
@@ -306,7 +344,9 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
                     tuple(churned[:TOP_CUSTOMERS]), tuple(expanded[:TOP_CUSTOMERS]), period_notes,
                     tuple(spark_periods), churned_count=len(churned), expansion_count=len(expanded),
                     period_note=period.statement("the review covers"), caveats=tuple(caveats),
-                    activation=_activation(store, grain, last_day, segment))
+                    activation=_activation(store, grain, last_day, segment),
+                    trials=_trial_conversion(values, first, previous),
+                    churn_reasons=_churn_reasons(store, grain, first, last_day, segment))
     return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
 
 

@@ -281,6 +281,11 @@ def render_html(review: Review) -> str:
         blocks.append(_section("Largest churn", _customers(review, review.top_churned)))
     if review.top_expansion:
         blocks.append(_section("Largest expansion", _customers(review, review.top_expansion)))
+    if review.churn_reasons:
+        rows = [[e(r.reason), e(f"{r.customers:,}"), f'<span style="color:{BAD}">{e(delta_text(review, "mrr", r.mrr))}'
+                 "</span>"] for r in review.churn_reasons]
+        blocks.append(_section("Churn reasons", _table(("Reason", "Churned customers", "Churned MRR"), rows,
+                                                       ("left", "right", "right"))))
     if review.annotations:
         blocks.append(_section("Annotations", _list(
             [f"<b>{e(fmt.day_label(n.day))}</b>: {e(n.text)}" for n in review.annotations])))

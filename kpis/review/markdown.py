@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kpis.core import formatting as fmt
 from kpis.core.registry import KPIS, MAGNITUDE
+from kpis.metrics.reasons import NONE_GIVEN
 from kpis.plan.scorecard import segment_label
 from kpis.review.model import Anomaly, Change, CustomerMove, Headline, Review, TargetLine
 
@@ -196,6 +197,32 @@ def _churn_sentence(review: Review) -> str | None:
     return text + "."
 
 
+def _reason_sentence(review: Review) -> str | None:
+    """``The most given churn reason was too_expensive: 3 of 5 churned customers, $1.20k of MRR.``; none when no
+    churned customer gave a reason."""
+    given = [r for r in review.churn_reasons if r.reason != NONE_GIVEN]
+    if not given:
+        return None
+    top, total = given[0], sum(r.customers for r in review.churn_reasons)
+    return (f"The most given churn reason was {top.reason}: {top.customers:,} of {total:,} churned "
+            f"customer{'s' if total != 1 else ''}, {value_text(review, 'mrr', -top.mrr)} of MRR.")
+
+
+def _trials_sentence(review: Review) -> str | None:
+    """``7 of 10 trials that ended this month converted (70.0%), against 60.0% the month before.``; none when no
+    trial ended in the period."""
+    trials = review.trials
+    if trials is None or trials.ended == 0:
+        return None
+    words = WORDS[review.grain]
+    noun = "trial" if trials.ended == 1 else "trials"
+    text = (f"{trials.converted:,} of {trials.ended:,} {noun} that ended {words['this']} converted "
+            f"({value_text(review, 'trial_conversion_rate', trials.rate)})")
+    if trials.previous_ended:
+        text += f", against {value_text(review, 'trial_conversion_rate', trials.previous_rate)} {words['before']}"
+    return text + "."
+
+
 def _nrr_sentence(review: Review) -> str | None:
     h = review.headline("nrr")
     if not fmt.finite(h.value):
@@ -312,6 +339,7 @@ def write_sentences(review: Review) -> list[str]:
     h = review.headline
     out = [_mrr_sentence(review), _bridge_sentence(review), _amount_target_sentence(review, h("net_new_mrr")),
            _customers_sentence(review), _churn_sentence(review), _ratio_target_sentence(review, h("logo_churn_rate")),
+           _reason_sentence(review), _trials_sentence(review),
            _nrr_sentence(review), _ratio_target_sentence(review, h("nrr")), _engagement_sentence(review),
            _amount_target_sentence(review, h("dau")), _amount_target_sentence(review, h("mau")),
            _ratio_target_sentence(review, h("stickiness")), _activation_sentence(review), _movers_sentence(review),
@@ -402,6 +430,11 @@ def render_markdown(review: Review) -> str:
             lines += [_row(m.display_name, value_text(review, "mrr", m.mrr_before),
                            value_text(review, "mrr", m.mrr_after), delta_text(review, "mrr", m.change))
                       for m in moves]
+
+    if review.churn_reasons:
+        lines += ["", "## Churn reasons", "", _row("Reason", "Churned customers", "Churned MRR"),
+                  _row("---", "---:", "---:")]
+        lines += [_row(r.reason, f"{r.customers:,}", delta_text(review, "mrr", r.mrr)) for r in review.churn_reasons]
 
     if review.annotations:
         lines += ["", "## Annotations", ""]

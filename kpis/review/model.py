@@ -92,6 +92,36 @@ class CustomerMove:
 
 
 @dataclass(frozen=True)
+class TrialConversion:
+    """The trials that ended in the period and in the period before, and how many of them converted to paid."""
+
+    ended: int
+    converted: int
+    previous_ended: int
+    previous_converted: int
+
+    @property
+    def rate(self) -> float:
+        """converted / ended; NaN when no trial ended."""
+        return self.converted / self.ended if self.ended else float("nan")
+
+    @property
+    def previous_rate(self) -> float:
+        """The rate of the period before; NaN when no trial ended then."""
+        return self.previous_converted / self.previous_ended if self.previous_ended else float("nan")
+
+
+@dataclass(frozen=True)
+class ChurnReason:
+    """A reason the period's churned customers gave (``(none given)`` for those who gave none), how many gave it
+    and the MRR they took (a number <= 0)."""
+
+    reason: str
+    customers: int
+    mrr: float
+
+
+@dataclass(frozen=True)
 class Note:
     """An annotation on a day of the period."""
 
@@ -150,6 +180,10 @@ class Review:
     caveats: tuple[str, ...] = field(default_factory=tuple)
     #: the activation rate (None without the activation event, or without starters whose window has ended)
     activation: Activation | None = None
+    #: the trials that ended in the period and the one before (None: no trial data)
+    trials: TrialConversion | None = None
+    #: the churned customers by reason, most customers first (then the largest MRR lost)
+    churn_reasons: tuple[ChurnReason, ...] = ()
 
     def headline(self, kpi_id: str) -> Headline:
         """The headline of one KPI."""

@@ -132,8 +132,9 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
     movement = at.segmented_control(key="drill_movement")
     assert movement.value == "churned"
     churned = movement.options[4]
-    (table,) = [d.value for d in at.dataframe]
-    assert list(table.columns) == ["name", "customer_id", "mrr_before", "mrr_after", "change"]
+    table = at.dataframe[-1].value  # the list under "Who moved" (the reasons' table comes before it)
+    assert list(table.columns) == ["name", "customer_id", "mrr_before", "mrr_after", "change", "reason", "feedback",
+                                   "comment"]
     assert (table["change"] < 0).all() and (table["mrr_after"] == 0).all(), "churned: nothing after"
     assert list(table["change"].abs()) == sorted(table["change"].abs(), reverse=True), "largest first"
     caption = next(unescape(c.value) for c in at.caption if "no longer paying" in c.value)
@@ -143,7 +144,8 @@ def test_who_moved_section_on_the_demo_company(app: Callable[..., AppTest]) -> N
 
     at.segmented_control(key="drill_movement").set_value("expansion").run()
     assert not at.exception, [e.value for e in at.exception]
-    (table,) = [d.value for d in at.dataframe]
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["name", "customer_id", "mrr_before", "mrr_after", "change"]
     assert (table["change"] > 0).all() and (table["mrr_before"] > 0).all()
     older = at.selectbox(key="_url_moved").options[3]
     at.selectbox(key="_url_moved").select(older).run()

@@ -30,7 +30,7 @@ PAGES = {
     "app_pages/data.py": "Data",
 }
 #: Pages that draw KPI charts, with the number of Plotly charts each draws at week grain.
-CHARTS = {"app_pages/revenue.py": 7, "app_pages/customers.py": 4, "app_pages/engagement.py": 5,
+CHARTS = {"app_pages/revenue.py": 7, "app_pages/customers.py": 7, "app_pages/engagement.py": 5,
           "app_pages/retention.py": 3}
 
 

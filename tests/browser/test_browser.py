@@ -19,7 +19,7 @@ EVENTS = b"user_id,event,timestamp\nu1,signup,2026-01-05T10:00:00Z\nu2,signup,20
 PAGES = {
     "": ("overview", "Overview", 0),
     "revenue": ("revenue", "Revenue", 7),
-    "customers": ("customers", "Customers", 4),
+    "customers": ("customers", "Customers", 7),
     "engagement": ("engagement", "Engagement", 5),
     "retention": ("retention", "Retention", 3),
     "targets": ("targets", "Targets", 0),

@@ -246,6 +246,32 @@ class RevenueOracle:
         return rows
 
 
+    def has_trial(self, s: Sub) -> bool:
+        """A trial: a trial end on a later day than the start; incomplete subscriptions are never trials."""
+        return (s.status not in NEVER_PAYS and bool(s.trial_end)
+                and to_day(s.trial_end, self.tz) > to_day(s.started_at, self.tz))
+
+    def trials(self, grain: str, end: date | None = None) -> list[dict[str, object]]:
+        """trials started, ended, converted and the conversion rate per period, subscription by subscription,
+        over the periods from the first paid or trial day to the as-of date."""
+        as_of = end or self.as_of()
+        trials = [s for s in self.subs if self.has_trial(s)]
+        firsts = [d for d in (self.first_paid(c) for c in self.customers) if d is not None]
+        firsts += [to_day(s.started_at, self.tz) for s in trials]
+        if not firsts:
+            return []
+        rows: list[dict[str, object]] = []
+        for p in periods(min(firsts), as_of, grain):
+            started = sum(1 for s in trials if p.start <= to_day(s.started_at, self.tz) <= p.end)
+            ended = [s for s in trials if p.start <= to_day(s.trial_end, self.tz) <= p.end]
+            converted = sum(1 for s in ended
+                            if not s.ended_at or to_day(s.ended_at, self.tz) > to_day(s.trial_end, self.tz))
+            rows.append({"period_start": p.start, "period_end": p.end, "partial": p.partial,
+                         "trials_started": float(started), "trials_ended": float(len(ended)),
+                         "trials_converted": float(converted), "trial_conversion_rate": ratio(converted, len(ended))})
+        return rows
+
+
 # -- engagement -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from kpis.metrics.activation import ACTIVATION_COLUMNS
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.lifecycle import LIFECYCLE_COLUMNS
 from kpis.metrics.revenue import REVENUE_COLUMNS
+from kpis.metrics.trials import TRIAL_COLUMNS
 
 
 def test_each_kpi_names_its_kind_and_table() -> None:
@@ -23,7 +24,8 @@ def test_each_kpi_names_its_kind_and_table() -> None:
 
 def test_every_kpi_column_lives_in_its_table() -> None:
     columns = {"revenue": set(REVENUE_COLUMNS), "engagement": set(ENGAGEMENT_COLUMNS), "adoption": {"adoption"},
-               "lifecycle": set(LIFECYCLE_COLUMNS), "activation": set(ACTIVATION_COLUMNS)}
+               "lifecycle": set(LIFECYCLE_COLUMNS), "activation": set(ACTIVATION_COLUMNS),
+               "trials": set(TRIAL_COLUMNS)}
     assert all(k.id in columns[k.table] for k in KPIS.values())
     assert {k.source for k in KPIS.values()} == set(TABLES.values())
 

@@ -486,3 +486,64 @@ def test_warming_up_kpis_are_shown_but_not_compared(demo, review_of):
     assert f"| MAU | {mau[date(2025, 12, 1)]:,.0f} | {mau[date(2025, 11, 1)]:,.0f} | — |" in text
     sentence = next(s for s in review.sentences if s.startswith("DAU averaged"))
     assert re.search(r", MAU was [\d,]+ and stickiness \(DAU/MAU\) was [\d.]+% month over month\.$", sentence)
+
+
+# -- trials and churn reasons ----------------------------------------------------------------------------------------
+#
+#   A Stripe export, reviewed for February 2026 (as of 1 Mar, s10's start):
+#   r1 c1 100  ended 10 Feb  too_expensive     churned in February
+#   r2 c2  50  ended 12 Feb  too_expensive     churned
+#   r3 c3  30  ended 14 Feb  unused            churned
+#   r4 c4  40  ended 16 Feb  (no reason)       churned
+#   t1 c5  trial 10 -> 24 Jan, goes on paying               January: converted
+#   t2 c6  trial 12 -> 26 Jan, ended 20 Jan                 January: not converted (1 of 2)
+#   t3 c7  trial 1 -> 15 Feb, t4 c8 trial 2 -> 16 Feb       February: converted
+#   t5 c9  trial 3 -> 17 Feb, ended 17 Feb                  February: not converted (2 of 3)
+
+STRIPE_HEADER = ("id,Customer ID,Customer Name,Plan,Quantity,Currency,Interval,Amount,Status,Cancellation Reason,"
+                 "Start Date (UTC),Trial End (UTC),Canceled At (UTC),Ended At (UTC)")
+STRIPE_ROWS = [
+    ("r1", "c1", "100.00", "canceled", "too_expensive", "2026-01-05", "", "2026-02-10"),
+    ("r2", "c2", "50.00", "canceled", "too_expensive", "2026-01-05", "", "2026-02-12"),
+    ("r3", "c3", "30.00", "canceled", "unused", "2026-01-05", "", "2026-02-14"),
+    ("r4", "c4", "40.00", "canceled", "", "2026-01-05", "", "2026-02-16"),
+    ("t1", "c5", "20.00", "active", "", "2026-01-10", "2026-01-24", ""),
+    ("t2", "c6", "20.00", "canceled", "", "2026-01-12", "2026-01-26", "2026-01-20"),
+    ("t3", "c7", "20.00", "active", "", "2026-02-01", "2026-02-15", ""),
+    ("t4", "c8", "20.00", "active", "", "2026-02-02", "2026-02-16", ""),
+    ("t5", "c9", "20.00", "canceled", "", "2026-02-03", "2026-02-17", "2026-02-17"),
+    ("s10", "c10", "10.00", "active", "", "2026-03-01", "", ""),
+]
+
+
+@pytest.fixture
+def reasons(store, tmp_path) -> Store:
+    lines = [f"{i},{c},,pro,1,usd,month,{a},{s},{r},{start},{trial},{end},{end}"
+             for i, c, a, s, r, start, trial, end in STRIPE_ROWS]
+    load(store, tmp_path, "stripe.csv", STRIPE_HEADER + "\n" + "\n".join(lines))
+    return store
+
+
+def test_the_trials_and_the_top_churn_reason_in_words(reasons):
+    review = build_review(reasons, date(2026, 3, 1), "month")
+    assert review.period_start == date(2026, 2, 1)
+    # February: t3, t4 converted, t5 not: 2 of 3; January: t1 of t1, t2: 1 of 2
+    assert (review.trials.ended, review.trials.converted) == (3, 2)
+    assert "2 of 3 trials that ended this month converted (66.7%), against 50.0% the month before." in review.sentences
+    # too_expensive: c1 and c2, 100 + 50; then unused (c3, 30) and c4 without a reason (40)
+    assert [(r.reason, r.customers, r.mrr) for r in review.churn_reasons] == [
+        ("too_expensive", 2, -150.0), ("(none given)", 1, -40.0), ("unused", 1, -30.0)]
+    assert ("The most given churn reason was too_expensive: 2 of 4 churned customers, $150 of MRR."
+            in review.sentences)
+    markdown = render_markdown(review)
+    assert "| too\\_expensive | 2 | -\\$150 |" in markdown and "| (none given) | 1 | -\\$40 |" in markdown
+    html = render_html(review)
+    assert ">Churn reasons</h2>" in html and "too_expensive" in html
+
+
+def test_no_reason_no_sentence_and_a_lone_trial(small):
+    review = build_review(small, FEB, "month")
+    # c1, c2, c5 churned without a reason; c6's trial (20 Jan to 5 Feb) ended and converted; none ended in January
+    assert [r.reason for r in review.churn_reasons] == ["(none given)"]
+    assert not [s for s in review.sentences if s.startswith("The most given churn reason")]
+    assert "1 of 1 trial that ended this month converted (100.0%)." in review.sentences
