@@ -166,7 +166,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def add_settings_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``settings [KEY [VALUE]]``."""
     p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency, "
-                            "event_sources (comma separated, first choice first), public_url")
+                            "event_sources (comma separated, first choice first), public_url, "
+                            "at_risk_drop (a fraction)")
     p.add_argument("key", nargs="?", choices=SETTINGS)
     p.add_argument("value", nargs="?")
     p.set_defaults(run=_cmd_settings)

@@ -1,6 +1,6 @@
 """Every setting, read and checked in one place: the ones stored in the database (``timezone``,
-``inactive_events``, ``event_sources``, ``currency``, ``public_url``) and the numbers read from the environment
-(``KPI_IMPORT_TIMEOUT``, ``KPI_BACKUPS_KEPT``, ...).
+``inactive_events``, ``event_sources``, ``currency``, ``public_url``, ``at_risk_drop``) and the numbers read from
+the environment (``KPI_IMPORT_TIMEOUT``, ``KPI_BACKUPS_KEPT``, ...).
 
 A stored setting is checked before it is written (a bad value is refused with a one-line message naming the
 setting) and again when it is read: a value that is not valid (a file edited by hand) reads as the default.
@@ -25,8 +25,11 @@ INACTIVE_EVENTS = "inactive_events"
 EVENT_SOURCES = "event_sources"
 CURRENCY = "currency"
 PUBLIC_URL = "public_url"
+AT_RISK_DROP = "at_risk_drop"
 #: The settings a user sets (``python -m kpis settings``), in the order they are listed.
-STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL)
+STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL, AT_RISK_DROP)
+#: ``at_risk_drop`` unless set: an account is at risk when its active users fell by 30% or more.
+DEFAULT_AT_RISK_DROP = 0.3
 #: How many settings writes the database has seen: part of the store's data version, so that every cache of KPI
 #: values (which a timezone or an inactive event changes) is keyed on the settings too. Not a user setting.
 WRITES = "settings_writes"
@@ -152,6 +155,22 @@ def check_public_url(text: str) -> str:
     return value.rstrip("/")
 
 
+def check_at_risk_drop(text: str) -> float:
+    """The fall in an account's active users that puts it at risk: a fraction above 0 and below 1.
+
+    >>> check_at_risk_drop(" 0.25 ")
+    0.25
+    >>> check_at_risk_drop("30%")
+    Traceback (most recent call last):
+    ...
+    kpis.core.errors.InputError: at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got '30%'
+    """
+    value = _finite(text.strip())
+    if value is None or not 0 < value < 1:
+        raise InputError(f"{AT_RISK_DROP}: expected a fraction above 0 and below 1 such as 0.3, got {text.strip()!r}")
+    return value
+
+
 # -- stored values as read ------------------------------------------------------------------------------------------
 
 def parse_timezone(raw: str | None) -> str:
@@ -214,6 +233,15 @@ def public_url(store: SettingsStore) -> str | None:
         return None
 
 
+def at_risk_drop(store: SettingsStore) -> float:
+    """The fall in active users that puts a paying account at risk (setting ``at_risk_drop``, default 0.3)."""
+    raw = store.get_setting(AT_RISK_DROP)
+    try:
+        return check_at_risk_drop(raw) if raw else DEFAULT_AT_RISK_DROP
+    except InputError:
+        return DEFAULT_AT_RISK_DROP
+
+
 # -- writes ---------------------------------------------------------------------------------------------------------
 
 def set_timezone(store: SettingsStore, name: str) -> None:
@@ -265,5 +293,7 @@ def set_from_text(store: SettingsStore, key: str, text: str, known_sources: Sequ
         set_public_url(store, text)
     elif key == CURRENCY:
         set_currency(store, text)
+    elif key == AT_RISK_DROP:
+        store.set_setting(AT_RISK_DROP, repr(check_at_risk_drop(text)))
     else:
         raise InputError(f"unknown setting {key!r}; use one of {', '.join(STORED)}")

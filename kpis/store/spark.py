@@ -49,7 +49,8 @@ except ImportError:  # pragma: no cover - exercised where the Spark requirements
 T = TypeVar("T")
 
 #: The lake's tables Spark reads (``targets`` stays in the local store, with the settings and annotations).
-LAKE_TABLES = ("events", "subscriptions", "customers", "customer_attributes", "fx_rates", "metric_points")
+LAKE_TABLES = ("events", "subscriptions", "customers", "customer_attributes", "fx_rates", "metric_points",
+               "account_links")
 #: The tables Spark derives from the lake: the same as the local store's derived tables, plus ``imports`` (each
 #: import's source, read from the events' ``source`` column), which ``event_sources`` needs.
 SPARK_DERIVED = (*derived.DERIVED_TABLES, "imports")
