@@ -32,8 +32,10 @@ EVENTS = ("user_id,event,timestamp\n"
     ("event_sources", "events_csv,events_csv", "each source may be listed once"),
     ("public_url", "javascript:x", "public_url: expected an address such as https://kpis.example.com, "
                                    "got 'javascript:x'"),
+    ("at_risk_drop", "1", "at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got '1'"),
+    ("at_risk_drop", "nan", "at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got 'nan'"),
     ("colour", "blue", "unknown setting 'colour'; use one of timezone, inactive_events, currency, event_sources, "
-                       "public_url"),
+                       "public_url, at_risk_drop"),
 ])
 def test_a_bad_setting_is_refused_in_one_line_and_nothing_is_stored(store: Store, key: str, text: str,
                                                                       message: str) -> None:
