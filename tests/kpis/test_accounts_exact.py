@@ -48,8 +48,8 @@ def _events() -> str:
     return EVENTS_HEADER + "\n" + "\n".join(rows)
 
 
-@pytest.fixture
-def company(store: Store, tmp_path: Path) -> Store:
+def build_company(store: Store, tmp_path: Path) -> Store:
+    """Import the company of this module's docstring into ``store`` (files written into ``tmp_path``)."""
     amounts = {"cus_a": 100, "cus_b": 50, "cus_d": 200, "cus_e": 30, "cus_f": 40, "cus_g": 1000, "cus_free": 0}
     subs(store, tmp_path, "\n".join(f"s_{c},{c},{'free' if a == 0 else 'pro'},{a},1,USD,month,1,active,"
                                     "2026-01-01,,," for c, a in amounts.items()))
@@ -58,6 +58,11 @@ def company(store: Store, tmp_path: Path) -> Store:
     load(store, tmp_path, "users.csv", "user_id,customer_id\nb1,cus_b\nb2,cus_b")
     load(store, tmp_path, "emails.csv", "email,customer_id\nEVE@e.test,cus_e")
     return store
+
+
+@pytest.fixture
+def company(store: Store, tmp_path: Path) -> Store:
+    return build_company(store, tmp_path)
 
 
 def _day(store: Store, day: date) -> dict[str, float]:
