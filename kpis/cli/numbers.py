@@ -14,7 +14,7 @@ from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics import engine, kept
-from kpis.metrics.accounts import ROW_COLUMNS, account_rows
+from kpis.metrics.accounts import ROW_COLUMNS, account_rows, signal_check
 from kpis.metrics.engagement import engagement_as_of, power_curve
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import DEFAULT_MODE, MODES, average_row, cohorts
@@ -64,6 +64,14 @@ def _cmd_accounts(store: Store, args: argparse.Namespace) -> int:
         print(",".join([csv_line([row.customer_id]), plain_decimal(row.mrr), str(row.active_users),
                         str(row.previous_active_users), plain_decimal(row.change),
                         "true" if row.at_risk else "false"]))
+    return 0
+
+
+def _cmd_signal_check(store: Store, args: argparse.Namespace) -> int:
+    found = signal_check(store, args.grain, start=args.start, end=args.end, segment=args.segment)
+    print("churned,churned_linked,churned_flagged,recall,flagged,flagged_churned,precision")
+    print(f"{found.churned},{found.churned_linked},{found.churned_flagged},{plain_decimal(found.recall)},"
+          f"{found.flagged},{found.flagged_churned},{plain_decimal(found.precision)}")
     return 0
 
 
@@ -159,6 +167,15 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--at-risk", action="store_true", dest="at_risk", help="only the customers at risk")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_accounts, reads_kpis=True)
+
+    p = commands.add_parser("signal-check", help="how far the at-risk flag can be trusted: recall (churned customers "
+                            "flagged the period before) and precision (flagged customers that churned within two "
+                            "periods), as CSV")
+    p.add_argument("--grain", choices=GRAINS, default="month")
+    p.add_argument("--start", type=date_arg, metavar="D")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_signal_check, reads_kpis=True)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")

@@ -21,6 +21,7 @@ and Spark flag exactly the same customers. Days are bound from Python, so the SQ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -173,3 +174,57 @@ def account_rows(store: Store, as_of: date, *, segment: tuple[str, str] | None =
         "at_risk": rows["at_risk"].astype(bool),
     })
     return out[list(ROW_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class SignalCheck:
+    """How far the at-risk flag can be trusted over a range of periods.
+
+    *Recall*: of the customers that churned in a period of the range and mapped to an account at the end of the
+    period before (``churned_linked``; ``churned`` counts every churned customer), the share that were at risk
+    then (``churned_flagged``). *Precision*: of the customers at risk at the end of a period of the range
+    (``flagged``, one per customer and period), the share that churned in one of the next two periods
+    (``flagged_churned``); only periods whose second next period is known (up to the as-of period) count.
+    """
+
+    churned: int
+    churned_linked: int
+    churned_flagged: int
+    flagged: int
+    flagged_churned: int
+
+    @property
+    def recall(self) -> float:
+        """churned_flagged / churned_linked; NaN when no linked customer churned."""
+        return self.churned_flagged / self.churned_linked if self.churned_linked else float("nan")
+
+    @property
+    def precision(self) -> float:
+        """flagged_churned / flagged; NaN when nobody was at risk."""
+        return self.flagged_churned / self.flagged if self.flagged else float("nan")
+
+
+def signal_check(store: Store, grain: str, *, start: date | None = None, end: date | None = None,
+                 segment: tuple[str, str] | None = None) -> SignalCheck:
+    """The recall and precision of the at-risk flag over the periods from ``start`` (default: the first event day)
+    to the as-of date of the events (``end``), at ``grain``."""
+    check_currencies(store)
+    found = event_periods(store, grain, start, end)
+    if found is None:
+        return SignalCheck(0, 0, 0, 0, 0)
+    periods = found[1]
+    per_customer, params = _per_customer_sql(store, segment)
+    rows = store.df(f"SELECT i, customer_id, mapped, at_risk FROM ({per_customer}) c", params,
+                    frames={"account_days": _days_frame([p.end for p in periods])})
+    paying: list[dict[str, tuple[bool, bool]]] = [{} for _ in periods]
+    for row in rows.itertuples(index=False):
+        paying[int(row.i)][str(row.customer_id)] = (bool(row.mapped), bool(row.at_risk))
+    counted = [k for k, p in enumerate(periods) if start is None or p.last_day >= start]
+    churned = [(k, c) for k in counted if k >= 1 for c in paying[k - 1] if c not in paying[k]]
+    linked = [(k, c) for k, c in churned if paying[k - 1][c][0]]
+    flagged = [(k, c) for k in counted if k + 2 < len(periods) for c, (_, risk) in paying[k].items() if risk]
+    return SignalCheck(
+        churned=len(churned), churned_linked=len(linked),
+        churned_flagged=sum(1 for k, c in linked if paying[k - 1][c][1]),
+        flagged=len(flagged),
+        flagged_churned=sum(1 for k, c in flagged if c not in paying[k + 1] or c not in paying[k + 2]))

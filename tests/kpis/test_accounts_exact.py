@@ -22,6 +22,7 @@ A day d compares the users active in d-27 .. d ("now") with d-55 .. d-28 ("befor
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from datetime import date
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from kpis.metrics.accounts import account_rows, account_table
+from kpis.metrics.accounts import account_rows, account_table, signal_check
 from kpis.store.db import Store
 from tests.kpis.helpers import EVENTS_HEADER, load, subs
 
@@ -169,3 +170,49 @@ def test_at_risk_drop_is_set_and_checked_on_the_command_line(company):
     assert bad.stderr == "error: at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got '30%'\n"
     done = _kpis(db, "settings", "at_risk_drop", "0.5")
     assert (done.returncode, done.stdout) == (0, "at_risk_drop=0.5\n")
+
+
+# -- the signal check ------------------------------------------------------------------------------------------------
+#
+# Weeks from Mon Jan 5 to Sun Mar 29 (the last event day), all paying from Jan 1:
+# - k1 (10): k1u1..k1u3 active Jan 5 only; ends Feb 11. At risk from Feb 2 (week end Feb 8); churns in the week of
+#   Feb 9: churned, linked (account id k1), flagged the week before. Its Feb 8 flag came true within two weeks.
+# - k2 (20): k2u1 active every Monday; ends Mar 4: churns in the week of Mar 2, linked, never at risk (missed).
+# - k3 (30): no users; ends Feb 18: churns in the week of Feb 16, linked to no account (left out of recall).
+# - k4 (40): k4u1, k4u2 active Jan 5 and Feb 16; pays on. At risk on the week ends Feb 8 and Feb 15, then not:
+#   two flags that did not come true.
+# recall = 1 / 2; precision = 1 / 3 (k1 Feb 8; k4 Feb 8, Feb 15; every flag's second next week is known).
+
+def _signal_company(store: Store, tmp_path: Path) -> None:
+    subs(store, tmp_path, "s1,k1,pro,10,1,USD,month,1,active,2026-01-01,,,2026-02-11\n"
+                          "s2,k2,pro,20,1,USD,month,1,active,2026-01-01,,,2026-03-04\n"
+                          "s3,k3,pro,30,1,USD,month,1,active,2026-01-01,,,2026-02-18\n"
+                          "s4,k4,pro,40,1,USD,month,1,active,2026-01-01,,,")
+    rows = [f"k1u{i},view,2026-01-05T10:00:00Z,k1" for i in (1, 2, 3)]
+    rows += [f"k2u1,view,{date.fromordinal(date(2026, 1, 5).toordinal() + 7 * w).isoformat()}T10:00:00Z,k2"
+             for w in range(12)]
+    rows += [f"k4u{i},view,2026-{day}T10:00:00Z,k4" for i in (1, 2) for day in ("01-05", "02-16")]
+    rows += ["k2u1,view,2026-03-29T10:00:00Z,k2"]
+    load(store, tmp_path, "events.csv", EVENTS_HEADER + "\n" + "\n".join(rows))
+
+
+def test_the_signal_check_counts_add_up(store, tmp_path):
+    _signal_company(store, tmp_path)
+    found = signal_check(store, "week")
+    assert (found.churned, found.churned_linked, found.churned_flagged) == (3, 2, 1)
+    assert (found.flagged, found.flagged_churned) == (3, 1)
+    assert (found.recall, found.precision) == (0.5, 1 / 3)
+    # from the week of Feb 16: k3's and k2's churns (neither flagged); k4's Feb 15 flag is before the range
+    later = signal_check(store, "week", start=date(2026, 2, 16))
+    assert (later.churned, later.churned_linked, later.churned_flagged, later.flagged) == (2, 1, 0, 0)
+    assert math.isnan(later.precision)
+
+
+def test_signal_check_command(store, tmp_path):
+    _signal_company(store, tmp_path)
+    db = store.path
+    store.close()
+    done = _kpis(db, "signal-check", "--grain", "week")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == ("churned,churned_linked,churned_flagged,recall,flagged,flagged_churned,precision\n"
+                           "3,2,1,0.5,3,1,0.3333333333\n")

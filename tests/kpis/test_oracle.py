@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
-from kpis.metrics.accounts import ACCOUNT_COLUMNS, account_table
+from kpis.metrics.accounts import ACCOUNT_COLUMNS, account_table, signal_check
 from kpis.metrics.engagement import (
     adoption,
     adoption_by_event,
@@ -389,3 +389,17 @@ def test_accounts_match_the_oracle_and_keep_their_invariants(tmp_path, case):
                     else 0
                 assert row.mrr_at_risk <= mrr + 1e-9 and row.accounts_at_risk <= customers, (g, row)
                 assert math.isnan(row.engaged_mrr_share) or 0 <= row.engaged_mrr_share <= 1
+        _signal_checks(store, case)
+
+
+def _signal_checks(store: Store, case: AccountCase) -> None:
+    """The signal check's counts add up: flagged ones are linked churned ones, every flag is a customer at risk
+    at the end of a period (the last two excepted), every churn one of the revenue table's."""
+    table = account_table(store, "week", end=case.end)
+    found = signal_check(store, "week", end=case.end)
+    assert found.churned_flagged <= found.churned_linked <= found.churned and found.flagged_churned <= found.flagged
+    assert found.flagged == sum(table["accounts_at_risk"].iloc[:-2])
+    if len(table):
+        revenue = revenue_table(store, "week", end=table["period_end"].iloc[-1]).set_index("period_start")
+        later = [p for p in table["period_start"].iloc[1:] if p in revenue.index]
+        assert found.churned == sum(int(revenue.at[p, "churned_customers"]) for p in later)
