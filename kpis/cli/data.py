@@ -170,7 +170,7 @@ def add_settings_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     """Register ``settings [KEY [VALUE]]``."""
     p = commands.add_parser("settings", help="show or set timezone, inactive_events (comma separated), currency, "
                             "event_sources (comma separated, first choice first), public_url, activation_event "
-                            "(empty: unset), activation_window_days (1 to 90, default 7)")
+                            "(empty: unset), activation_window_days (1 to 90, default 7), at_risk_drop (a fraction)")
     p.add_argument("key", nargs="?", choices=SETTINGS)
     p.add_argument("value", nargs="?")
     p.set_defaults(run=_cmd_settings)

@@ -15,8 +15,9 @@ from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
 from kpis.ingest.importer import import_file
 from kpis.metrics import engine, kept
+from kpis.metrics.accounts import ROW_COLUMNS, account_rows, signal_check
 from kpis.metrics.breakdown import breakdown
-from kpis.metrics.engagement import power_curve
+from kpis.metrics.engagement import engagement_as_of, power_curve
 from kpis.metrics.funnel import DEFAULT_WINDOW_DAYS, funnel
 from kpis.metrics.reporting import LastComplete, last_complete_period
 from kpis.metrics.retention import DEFAULT_MODE, MODES, average_row, cohorts
@@ -78,6 +79,26 @@ def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
     for row in table.itertuples(index=False):
         print(csv_line([row.step, row.event, row.users, plain_decimal(row.from_previous),
                         plain_decimal(row.from_first)]))
+
+
+def _cmd_accounts(store: Store, args: argparse.Namespace) -> int:
+    as_of = args.as_of or engagement_as_of(store)
+    print(",".join(ROW_COLUMNS))
+    if as_of is None:
+        return 0
+    rows = account_rows(store, as_of, segment=args.segment, at_risk_only=args.at_risk)
+    for row in rows.itertuples(index=False):
+        print(",".join([csv_line([row.customer_id]), plain_decimal(row.mrr), str(row.active_users),
+                        str(row.previous_active_users), plain_decimal(row.change),
+                        "true" if row.at_risk else "false"]))
+    return 0
+
+
+def _cmd_signal_check(store: Store, args: argparse.Namespace) -> int:
+    found = signal_check(store, args.grain, start=args.start, end=args.end, segment=args.segment)
+    print("churned,churned_linked,churned_flagged,recall,flagged,flagged_churned,precision")
+    print(f"{found.churned},{found.churned_linked},{found.churned_flagged},{plain_decimal(found.recall)},"
+          f"{found.flagged},{found.flagged_churned},{plain_decimal(found.precision)}")
     return 0
 
 
@@ -144,7 +165,7 @@ def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
 
 
 def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``series``, ``cohorts``, ``lifecycle``, ``funnel`` and ``curve``."""
+    """Register ``series``, ``cohorts``, ``lifecycle``, ``funnel``, ``accounts``, ``signal-check`` and ``curve``."""
     p = commands.add_parser("series", help="one KPI per period, as CSV (period_start,value)")
     p.add_argument("kpi", metavar="KPI")
     p.add_argument("--grain", choices=GRAINS, default="week")
@@ -178,6 +199,22 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--end", type=date_arg, metavar="D", help="the last day a user may enter")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_funnel)
+
+    p = commands.add_parser("accounts", help="paying customers linked to product accounts: MRR, active users (28 "
+                            "days) now and the 28 days before, their relative change, at risk; as CSV")
+    p.add_argument("--as-of", type=date_arg, metavar="D", dest="as_of", help="the day (default: the last event day)")
+    p.add_argument("--at-risk", action="store_true", dest="at_risk", help="only the customers at risk")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_accounts, reads_kpis=True)
+
+    p = commands.add_parser("signal-check", help="how far the at-risk flag can be trusted: recall (churned customers "
+                            "flagged the period before) and precision (flagged customers that churned within two "
+                            "periods), as CSV")
+    p.add_argument("--grain", choices=GRAINS, default="month")
+    p.add_argument("--start", type=date_arg, metavar="D")
+    p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
+    p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
+    p.set_defaults(run=_cmd_signal_check, reads_kpis=True)
 
     p = commands.add_parser("curve", help="the power-user curve of one week or month, as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")

@@ -48,7 +48,7 @@ ANY: tuple[float | None, float | None] = (None, None)
 KINDS = ("snapshot", "flow", "ratio", "cohort")
 #: Each computed table and the source of the data it is computed from.
 TABLES = {"revenue": "revenue", "engagement": "engagement", "adoption": "engagement", "cohorts": "engagement",
-          "lifecycle": "engagement", "activation": "engagement", "trials": "revenue"}
+          "lifecycle": "engagement", "activation": "engagement", "trials": "revenue", "accounts": "engagement"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,8 @@ class Kpi:
 _R, _E = "revenue", "engagement"
 _TWELVE_MONTHS = WarmUp("compares with the customers paying twelve months before", months=12)
 _THIRTY_DAYS = WarmUp("counts the users active in the 30 days ending each day", days=29)
+_TWO_WINDOWS = WarmUp("compares each paying customer's users active in the 28 days ending each day with the 28 days "
+                      "before", days=55)
 _ALL = (
     Kpi("mrr", "MRR", "currency", _R, "Monthly recurring revenue at the end of the period."),
     Kpi("arr", "ARR", "currency", _R, "12 x MRR."),
@@ -171,6 +173,15 @@ _ALL = (
         "Users who did the activation event within their first days (setting activation_window_days, default 7) "
         "/ users whose first active day falls in the period and whose window has ended (needs the setting "
         "activation_event).", kind="ratio", ratio_of="flow", limits=SHARE),
+    Kpi("accounts_at_risk", "Accounts at risk", "count", "accounts",
+        "Paying customers whose active users (28 days) fell to none, or by at_risk_drop (30%) from at least 3, "
+        "against the 28 days before.", higher_is_better=False, warm_up=_TWO_WINDOWS),
+    Kpi("mrr_at_risk", "MRR at risk", "currency", "accounts", "MRR of the accounts at risk at the end of the period.",
+        higher_is_better=False, warm_up=_TWO_WINDOWS),
+    Kpi("engaged_mrr_share", "Engaged MRR share", "ratio", "accounts",
+        "MRR of paying customers with users active in the last 28 days / MRR of paying customers linked to an "
+        "account.", limits=SHARE,
+        warm_up=WarmUp("counts each paying customer's users active in the 28 days ending each day", days=27)),
 )
 
 KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}

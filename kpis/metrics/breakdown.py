@@ -26,7 +26,7 @@ import pandas as pd
 from kpis.core.calendar import period_start, spine
 from kpis.core.errors import InputError
 from kpis.core.registry import GRAINS, KPIS, Kpi
-from kpis.metrics import engine, revenue
+from kpis.metrics import engine, reasons, revenue
 from kpis.metrics.segments import NO_VALUE, Segment, max_segment_values
 from kpis.store.db import Store
 from kpis.store.settings import timezone
@@ -133,16 +133,31 @@ def known(store: Store) -> list[str]:
     return [*BREAKDOWNS, *attributes(store)]
 
 
-def _not_available(name: str, why: str) -> Breakdown:
-    def refuse(store: Store, kpi_id: str, grain: str, **_: object) -> pd.DataFrame:
-        raise InputError(f"--by {name} is not available: {why}")
-    return refuse
+#: The KPIs a churn reason splits: a reason belongs to a customer who left.
+BY_REASON = ("churned_customers", "churned_mrr")
+
+
+def by_reason(store: Store, kpi_id: str, grain: str, *, start: date | None = None, end: date | None = None,
+              segment: Segment | None = None) -> pd.DataFrame:
+    """Churned customers or churned MRR by the cancellation reason of each churned customer
+    (:func:`kpis.metrics.reasons.churn_by_reason`; no reason given: ``(none given)``), every reason given in the
+    range in each period (0 where nobody left for it)."""
+    if kpi_id not in BY_REASON:
+        raise InputError(f"--by reason splits {' and '.join(BY_REASON)} (why a customer left), not {kpi_id}")
+    frame = _spine(store, grain, start, end, segment)
+    found = reasons.churn_by_reason(store, grain, start=start, end=end, segment=segment)
+    if frame is None or found.empty:
+        return _empty()
+    grid = _grid(frame, sorted(set(found["group"])))
+    values = grid.merge(found[["period_start", "group", kpi_id]], on=["period_start", "group"], how="left")[kpi_id]
+    grid["value"] = values.astype("float64").fillna(0.0)
+    return _from(grid, start, grain)
 
 
 #: The breakdowns that are not a customer attribute: name -> function (:data:`Breakdown`).
 BREAKDOWNS: dict[str, Breakdown] = {
     "plan": by_plan,
-    "reason": _not_available("reason", "cancellation reasons are not broken down in this version"),
+    "reason": by_reason,
 }
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from kpis.core.errors import InputError
-from kpis.metrics import activation, engagement, kept, lifecycle, revenue, trials
+from kpis.metrics import accounts, activation, engagement, kept, lifecycle, revenue, trials
 from kpis.store.db import Store
 
 T = TypeVar("T")
@@ -96,9 +96,15 @@ def _trials(store: Store, grain: str, start: date | None, end: date | None, segm
     return trials.trials_table(store, grain, start=start, end=end, segment=segment)
 
 
+def _accounts(store: Store, grain: str, start: date | None, end: date | None, segment: Segment | None,
+              event: str | None) -> pd.DataFrame:
+    return accounts.account_table(store, grain, start=start, end=end, segment=segment)
+
+
 #: Each computed table: name -> the function computing it (the registry's ``Kpi.table`` names one of them).
 TABLES: dict[str, TableFunction] = {"revenue": _revenue, "engagement": _engagement, "adoption": _adoption,
                                     "lifecycle": _lifecycle, "activation": _activation, "trials": _trials,
+                                    "accounts": _accounts,
                                     "revenue_without_retention": _revenue_without_retention,
                                     "engagement_rolling": _engagement_rolling}
 #: A lighter table holding every column of a table but a few: table -> (lighter table, the columns it lacks).

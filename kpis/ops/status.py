@@ -30,6 +30,7 @@ TABLE_LABELS: dict[str, str] = {
     "metric_points": "Metric points (chart exports)",
     "targets": "Targets",
     "fx_rates": "Exchange rates",
+    "account_links": "Account mapping",
 }
 
 #: Columns of :func:`import_history`, in order.

@@ -45,6 +45,7 @@ VERSIONED: dict[str, tuple[str, ...]] = {
     "metric_points": ("source", "metric", "series", "day"),
     "targets": ("kpi", "grain", "period_start"),
     "fx_rates": ("currency",),
+    "account_links": ("key_kind", "key"),
 }
 
 #: Columns of each canonical table, in order, as the sources must stage them.
@@ -60,6 +61,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "metric_points": ("source", "metric", "series", "day", "value"),
     "targets": ("kpi", "grain", "period_start", "value", "owner", "note"),
     "fx_rates": ("currency", "rate"),
+    "account_links": ("key_kind", "key", "customer_id"),
 }
 
 _MIGRATIONS: list[str] = [
@@ -139,6 +141,14 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE subscription_versions ADD COLUMN cancellation_feedback VARCHAR;
     ALTER TABLE subscription_versions ADD COLUMN cancellation_comment VARCHAR;
     """,
+    # 7: which billing customer a product account, user or email belongs to (an imported mapping)
+    """
+    CREATE TABLE account_link_versions (
+        key_kind VARCHAR NOT NULL, "key" VARCHAR NOT NULL, customer_id VARCHAR NOT NULL,
+        import_id INTEGER NOT NULL, is_current BOOLEAN NOT NULL
+    );
+    CREATE VIEW account_links AS SELECT * EXCLUDE (is_current) FROM account_link_versions WHERE is_current;
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -153,7 +163,7 @@ def version_table(kind: str) -> str:
         return "events"
     singular = {"subscriptions": "subscription", "customers": "customer",
                 "customer_attributes": "customer_attribute", "metric_points": "metric_point",
-                "targets": "target", "fx_rates": "fx_rate"}[kind]
+                "targets": "target", "fx_rates": "fx_rate", "account_links": "account_link"}[kind]
     return f"{singular}_versions"
 
 

@@ -1,6 +1,6 @@
 """Every setting, read and checked in one place: the ones stored in the database (``timezone``,
 ``inactive_events``, ``event_sources``, ``currency``, ``public_url``, ``activation_event``,
-``activation_window_days``) and the numbers read from the environment
+``activation_window_days``, ``at_risk_drop``) and the numbers read from the environment
 (``KPI_IMPORT_TIMEOUT``, ``KPI_BACKUPS_KEPT``, ...).
 
 A stored setting is checked before it is written (a bad value is refused with a one-line message naming the
@@ -28,14 +28,18 @@ CURRENCY = "currency"
 PUBLIC_URL = "public_url"
 ACTIVATION_EVENT = "activation_event"
 ACTIVATION_WINDOW = "activation_window_days"
+AT_RISK_DROP = "at_risk_drop"
 #: The settings a user sets (``python -m kpis settings``), in the order they are listed.
-STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL, ACTIVATION_EVENT, ACTIVATION_WINDOW)
+STORED = (TIMEZONE, INACTIVE_EVENTS, CURRENCY, EVENT_SOURCES, PUBLIC_URL, ACTIVATION_EVENT, ACTIVATION_WINDOW,
+          AT_RISK_DROP)
 #: The activation window's default and the longest one accepted, in days.
 DEFAULT_ACTIVATION_WINDOW = 7
 MAX_ACTIVATION_WINDOW = 90
 #: How an activation KPI says that the activation event is not set, and where to set it.
 NO_ACTIVATION_EVENT = ("set the activation event: python -m kpis settings activation_event NAME, "
                        "or on the Data page")
+#: ``at_risk_drop`` unless set: an account is at risk when its active users fell by 30% or more.
+DEFAULT_AT_RISK_DROP = 0.3
 #: How many settings writes the database has seen: part of the store's data version, so that every cache of KPI
 #: values (which a timezone or an inactive event changes) is keyed on the settings too. Not a user setting.
 WRITES = "settings_writes"
@@ -208,6 +212,22 @@ def unknown_event_note(name: str, known: Sequence[str]) -> str | None:
     return f"note: no imported event is named {name!r} yet: nobody counts as activated until one is"
 
 
+def check_at_risk_drop(text: str) -> float:
+    """The fall in an account's active users that puts it at risk: a fraction above 0 and below 1.
+
+    >>> check_at_risk_drop(" 0.25 ")
+    0.25
+    >>> check_at_risk_drop("30%")
+    Traceback (most recent call last):
+    ...
+    kpis.core.errors.InputError: at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got '30%'
+    """
+    value = _finite(text.strip())
+    if value is None or not 0 < value < 1:
+        raise InputError(f"{AT_RISK_DROP}: expected a fraction above 0 and below 1 such as 0.3, got {text.strip()!r}")
+    return value
+
+
 # -- stored values as read ------------------------------------------------------------------------------------------
 
 def parse_timezone(raw: str | None) -> str:
@@ -287,6 +307,15 @@ def activation_window_days(store: SettingsStore) -> int:
         return check_activation_window(raw) if raw else DEFAULT_ACTIVATION_WINDOW
     except InputError:
         return DEFAULT_ACTIVATION_WINDOW
+
+
+def at_risk_drop(store: SettingsStore) -> float:
+    """The fall in active users that puts a paying account at risk (setting ``at_risk_drop``, default 0.3)."""
+    raw = store.get_setting(AT_RISK_DROP)
+    try:
+        return check_at_risk_drop(raw) if raw else DEFAULT_AT_RISK_DROP
+    except InputError:
+        return DEFAULT_AT_RISK_DROP
 
 
 # -- writes ---------------------------------------------------------------------------------------------------------
@@ -371,6 +400,8 @@ def set_from_text(store: SettingsStore, key: str, text: str, known_sources: Sequ
         set_public_url(store, text)
     elif key == CURRENCY:
         set_currency(store, text)
+    elif key == AT_RISK_DROP:
+        store.set_setting(AT_RISK_DROP, repr(check_at_risk_drop(text)))
     else:
         raise InputError(f"unknown setting {key!r}; use one of {', '.join(STORED)}")
     return None

@@ -49,7 +49,10 @@ except ImportError:  # pragma: no cover - exercised where the Spark requirements
 T = TypeVar("T")
 
 #: The lake's tables Spark reads (``targets`` stays in the local store, with the settings and annotations).
-LAKE_TABLES = ("events", "subscriptions", "customers", "customer_attributes", "fx_rates", "metric_points")
+LAKE_TABLES = ("events", "subscriptions", "customers", "customer_attributes", "fx_rates", "metric_points",
+               "account_links")
+#: Tables a lake exported by an earlier version may lack, with their columns: such a lake holds none of their rows.
+LATER_TABLES = {"account_links": "key_kind STRING, key STRING, customer_id STRING"}
 #: The tables Spark derives from the lake: the same as the local store's derived tables, plus ``imports`` (each
 #: import's source, read from the events' ``source`` column), which ``event_sources`` needs.
 SPARK_DERIVED = (*derived.DERIVED_TABLES, "imports")
@@ -274,6 +277,8 @@ class SparkStore:
             try:
                 if table == lake.EVENTS:  # each source stands for its imports (the lake keeps no import ids)
                     found = self.spark.read.schema(EVENTS_SCHEMA).parquet(path).selectExpr(*_EVENT_COLUMNS)
+                elif table not in content.get("tables", {}) and table in LATER_TABLES:
+                    found = self.spark.createDataFrame([], LATER_TABLES[table])
                 else:
                     found = self.spark.read.parquet(path)
                 found.createOrReplaceTempView(view)

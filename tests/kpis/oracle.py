@@ -466,3 +466,70 @@ def funnel(events: list[Event], steps: list[str], window_days: int, *, tz: str =
             reached[k].append((moments[found][0] - last).total_seconds())
             last = moments[found][0]
     return reached
+# -- accounts ---------------------------------------------------------------------------------------------------
+
+class AccountOracle:
+    """accounts_at_risk, mrr_at_risk and engaged_mrr_share, customer by customer and day by day (UTC).
+
+    ``links`` are ``(key_kind, key, customer_id)`` rows as imported (emails in any case). A user belongs to the
+    customer of their user row, else of the email row for their user id, else of the account row for their account,
+    else to the customer whose id is their account id; their account is that of their latest event naming one.
+    """
+
+    def __init__(self, subs: list[Sub], events: list[Event], links: list[tuple[str, str, str]],
+                 drop: Fraction = Fraction(3, 10)) -> None:
+        self.revenue = RevenueOracle(subs)
+        self.drop = drop
+        self.days = [to_day(e.timestamp) for e in events]
+        by_kind = {(kind, key.lower() if kind == "email" else key): c for kind, key, c in links}
+        self.mapped_anyway = {c for _, _, c in links}
+        latest: dict[str, tuple[datetime, str]] = {}
+        self.first: dict[str, date] = {}
+        self.active: dict[str, set[date]] = {}
+        for e, d in zip(events, self.days, strict=True):
+            self.first[e.user_id] = min(self.first.get(e.user_id, d), d)
+            self.active.setdefault(e.user_id, set()).add(d)
+            moment = datetime.fromisoformat(e.timestamp.replace("Z", "+00:00"))
+            if e.account_id and (e.user_id not in latest or moment >= latest[e.user_id][0]):
+                latest[e.user_id] = (moment, e.account_id)
+        self.customer: dict[str, str] = {}
+        for user in self.first:
+            account = latest.get(user, (None, ""))[1]
+            for found in (by_kind.get(("user", user)), by_kind.get(("email", user.lower())),
+                          by_kind.get(("account", account)) if account else None, account or None):
+                if found:
+                    self.customer[user] = found
+                    break
+
+    def active_users(self, customer: str, first: date, last: date) -> int:
+        return sum(1 for u, c in self.customer.items()
+                   if c == customer and any(first <= d <= last for d in self.active[u]))
+
+    def mapped(self, customer: str, day: date) -> bool:
+        return customer in self.mapped_anyway or any(
+            c == customer and self.first[u] <= day for u, c in self.customer.items())
+
+    def at_risk(self, customer: str, day: date) -> bool:
+        if self.revenue.mrr_c(customer, day) <= 0:
+            return False
+        now = self.active_users(customer, day - timedelta(days=27), day)
+        before = self.active_users(customer, day - timedelta(days=55), day - timedelta(days=28))
+        return (now == 0 and before > 0) or (before >= 3 and now <= (1 - self.drop) * before)
+
+    def paying(self, day: date) -> list[str]:
+        return [c for c in self.revenue.customers if self.revenue.mrr_c(c, day) > 0]
+
+    def row(self, day: date) -> dict[str, float]:
+        risky = [c for c in self.paying(day) if self.at_risk(c, day)]
+        mapped = [c for c in self.paying(day) if self.mapped(c, day)]
+        engaged = [c for c in mapped if self.active_users(c, day - timedelta(days=27), day) > 0]
+        total = sum((self.revenue.mrr_c(c, day) for c in mapped), Fraction(0))
+        return {"accounts_at_risk": float(len(risky)),
+                "mrr_at_risk": float(sum((self.revenue.mrr_c(c, day) for c in risky), Fraction(0))),
+                "engaged_mrr_share": NAN if total == 0 else float(
+                    sum((self.revenue.mrr_c(c, day) for c in engaged), Fraction(0)) / total)}
+
+    def table(self, grain: str, end: date | None = None) -> list[dict[str, object]]:
+        as_of = end or max(self.days)
+        return [{"period_start": p.start, "period_end": p.end, "partial": p.partial, **self.row(p.end)}
+                for p in periods(min(self.days), as_of, grain)]

@@ -129,7 +129,7 @@ def test_refusals_say_what_is_wrong(company: Store, store: Store, tmp_path: Path
         ("mrr", "city"): "unknown --by 'city'; known: plan, reason, country",
         ("dau", "country"): "--by breaks down revenue KPIs (groups are customers' attributes and plans); dau is "
                             "counted from events",
-        ("mrr", "reason"): "--by reason is not available: cancellation reasons are not broken down in this version",
+        ("mrr", "reason"): "--by reason splits churned_customers and churned_mrr (why a customer left), not mrr",
     }
     for (kpi, by), message in cases.items():
         with pytest.raises(InputError) as raised:

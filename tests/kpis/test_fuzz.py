@@ -135,6 +135,7 @@ SEEDS: dict[str, bytes] = {
         b"signups,2026-01-02,15,,csv\n"
     ),
     "fx_rates_csv": b"currency,rate\nEUR,1.08\nGBP,1.27\n",
+    "account_links_csv": b"account_id,user_id,customer_id\nacme,,c1\n,u2,c2\n",
 }
 
 #: The canonical kind a source's result counts (its first staged kind).
@@ -145,13 +146,13 @@ PRIMARY = {
     "stripe_customers": "customers", "customers_csv": "customers",
     "posthog_events": "events", "amplitude_events": "events", "mixpanel_events": "events", "events_csv": "events",
     "posthog_trends": "metric_points", "ga4_report": "metric_points", "metric_points_csv": "metric_points",
-    "targets_csv": "targets", "fx_rates_csv": "fx_rates",
+    "targets_csv": "targets", "fx_rates_csv": "fx_rates", "account_links_csv": "account_links",
 }
 #: Tables an import may write to, besides the primary kind's (a Stripe export brings customers too, ...), and the
 #: derived engagement tables an import of events brings up to date in the same transaction.
 IMPORT_TABLES = {"imports", "event_claims", "events", "subscription_versions", "customer_versions",
                  "customer_attribute_versions", "metric_point_versions", "target_versions", "fx_rate_versions",
-                 *DERIVED_TABLES}
+                 "account_link_versions", *DERIVED_TABLES}
 
 # -- mutations -----------------------------------------------------------------------------------------------------
 

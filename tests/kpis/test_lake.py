@@ -137,7 +137,7 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store,
 def test_every_demo_table_reads_back_from_the_lake_exactly(demo_lake, table):
     store, lake = demo_lake
     expected = store_rows(store, table)
-    if table not in ("metric_points", "fx_rates"):  # the demo company has none of these
+    if table not in ("metric_points", "fx_rates", "account_links"):  # the demo company has none of these
         assert expected, f"the demo has no {table}: the test would prove nothing"
     assert Counter(lake_rows(lake, table)) == Counter(expected)
 
@@ -192,6 +192,7 @@ def test_the_manifest_says_what_the_lake_holds(small, tmp_path):
             "metric_points": {"path": "metric_points.parquet", "rows": 1},
             "targets": {"path": "targets.parquet", "rows": 1},
             "fx_rates": {"path": "fx_rates.parquet", "rows": 1},
+            "account_links": {"path": "account_links.parquet", "rows": 0},
         },
     }
 
@@ -226,7 +227,8 @@ def test_paths_with_quotes_and_pattern_characters_are_written_as_named(small, tm
     assert [name for name in os.listdir(tmp_path) if "lake" in name] == ["it's [a]*?lake"]
     assert {p.name for p in lake.iterdir()} == {"events", MANIFEST, "subscriptions.parquet", "customers.parquet",
                                                 "customer_attributes.parquet", "metric_points.parquet",
-                                                "targets.parquet", "fx_rates.parquet"}
+                                                "targets.parquet", "fx_rates.parquet",
+                                                "account_links.parquet"}
 
 
 # -- where it is written: all or nothing ------------------------------------------------------------------------------
@@ -313,7 +315,8 @@ def test_export_command_writes_the_lake(tmp_path, write):
     done = kpis("export", str(tmp_path / "lake"), db=db)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == (f"exported to {tmp_path / 'lake'}: events 2 rows, subscriptions 0 rows, customers 0 rows, "
-                           "customer_attributes 0 rows, metric_points 0 rows, targets 0 rows, fx_rates 0 rows\n")
+                           "customer_attributes 0 rows, metric_points 0 rows, targets 0 rows, fx_rates 0 rows, "
+                           "account_links 0 rows\n")
     assert day_folders(tmp_path / "lake") == {"day=2026-01-05": {"u1"}, "day=2026-01-06": {"u2"}}
 
 

@@ -10,6 +10,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.core.registry import KPIS
+from kpis.metrics.accounts import ACCOUNT_COLUMNS, account_table, signal_check
 from kpis.metrics.activation import activation_table
 from kpis.metrics.engagement import (
     adoption,
@@ -32,7 +34,7 @@ from kpis.metrics.revenue import REVENUE_COLUMNS, revenue_table
 from kpis.metrics.trials import TRIAL_COLUMNS, trials_table
 from kpis.store.db import Store
 from tests.kpis.helpers import load, same
-from tests.kpis.oracle import EngagementOracle, Event, RevenueOracle, Sub, to_day
+from tests.kpis.oracle import AccountOracle, EngagementOracle, Event, RevenueOracle, Sub, to_day
 
 GRAINS = ("day", "week", "month", "quarter")
 ENGAGEMENT_KPIS = ("dau", "wau", "mau", "active_users", "new_users", "stickiness", "events_per_active_user")
@@ -366,5 +368,90 @@ def _activation_checks(store: Store, case: EngagementCase, oracle: EngagementOra
 def test_every_registered_kpi_is_covered_by_the_oracle():
     """A KPI added to the registry must be added to the oracle (and to these tests) too."""
     covered = (set(REVENUE_COLUMNS) | set(ENGAGEMENT_KPIS) | {"adoption", "user_quick_ratio", "activation_rate"}
-               | set(TRIAL_COLUMNS) - {"trials_converted"})
+               | set(TRIAL_COLUMNS) - {"trials_converted"} | set(ACCOUNT_COLUMNS))
     assert set(KPIS) == covered
+
+
+# -- accounts ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class AccountCase:
+    subs: list[Sub]
+    events: list[Event]
+    links: list[tuple[str, str, str]]
+    drop: str
+    end: date | None = None
+
+    def store(self, tmp_path: Path) -> Store:
+        folder = _fresh(tmp_path)
+        store = Store(folder / "kpis.duckdb")
+        load(store, folder, "subs.csv", Sub.HEADER + "\n" + "\n".join(s.csv_line() for s in self.subs))
+        load(store, folder, "events.csv", Event.HEADER + "\n" + "\n".join(e.csv_line() for e in self.events))
+        for kind, column in (("account", "account_id"), ("user", "user_id"), ("email", "email")):
+            rows = [f"{key},{customer}" for k, key, customer in self.links if k == kind]
+            if rows:
+                load(store, folder, f"{kind}_links.csv", f"{column},customer_id\n" + "\n".join(rows))
+        store.set_setting("at_risk_drop", self.drop)
+        return store
+
+    def oracle(self) -> AccountOracle:
+        return AccountOracle(self.subs, self.events, self.links, Fraction(self.drop))
+
+
+@st.composite
+def account_cases(draw: st.DrawFn) -> AccountCase:
+    """3 customers (one free) and 1-8 users over about four months; accounts named by id, by an account, user or
+    email mapping, or not at all; activity that fades, stops or holds."""
+    subs = [Sub(f"s{i}", c, draw(st.sampled_from(["0", "10", "25.5", "99"])),
+                f"2026-0{draw(st.integers(1, 3))}-{draw(st.integers(1, 28)):02d}",
+                ended_at=draw(st.sampled_from(["", "2026-03-15", "2026-04-20"])))
+            for i, c in enumerate(draw(st.lists(st.sampled_from(["c1", "c2", "c3"]), min_size=1, max_size=5)))]
+    users = ["u1", "u2", "u3", "u4", "u5", "u6", "Ann@X.test", "u8"][:draw(st.integers(1, 8))]
+    account = {u: draw(st.sampled_from(["", "c1", "c2", "acct_x", "acct_y"])) for u in users}
+    events = []
+    for _ in range(draw(st.integers(1, 60))):
+        user = draw(st.sampled_from(users))
+        moment = BASE + timedelta(minutes=draw(st.integers(0, 120 * 24 * 60)))
+        events.append(Event(user, "view", _stamp(moment, "z"), account[user]))
+    events.sort(key=lambda e: e.timestamp)
+    links = draw(st.lists(st.sampled_from([("account", "acct_x", "c3"), ("account", "acct_y", "c1"),
+                                           ("account", "c2", "c3"), ("user", "u1", "c2"), ("user", "u2", "c3"),
+                                           ("email", "ann@x.test", "c1"), ("account", "acct_z", "c1")]),
+                          unique=True, max_size=6))
+    first = to_day(events[0].timestamp)
+    end = draw(st.none() | st.integers(0, 125).map(lambda n: first + timedelta(days=n)))
+    return AccountCase(subs, events, links, draw(st.sampled_from(["0.3", "0.5", "0.25"])), end)
+
+
+@SETTINGS
+@given(case=account_cases())
+def test_accounts_match_the_oracle_and_keep_their_invariants(tmp_path, case):
+    """accounts_at_risk, mrr_at_risk and engaged_mrr_share at every grain equal the oracle's; MRR at risk is at most
+    the MRR and the accounts at risk at most the active customers, at the same period ends."""
+    oracle = case.oracle()
+    with case.store(tmp_path) as store:
+        for g in GRAINS:
+            table = account_table(store, g, end=case.end)
+            _compare(table, oracle.table(g, case.end), ACCOUNT_COLUMNS, f"accounts at {g} grain")
+            last = table["period_end"].iloc[-1] if len(table) else None
+            revenue = revenue_table(store, g, end=last).set_index("period_start") if last else pd.DataFrame()
+            for row in table.itertuples(index=False):
+                mrr = revenue.at[row.period_start, "mrr"] if row.period_start in revenue.index else 0.0
+                customers = revenue.at[row.period_start, "active_customers"] if row.period_start in revenue.index \
+                    else 0
+                assert row.mrr_at_risk <= mrr + 1e-9 and row.accounts_at_risk <= customers, (g, row)
+                assert math.isnan(row.engaged_mrr_share) or 0 <= row.engaged_mrr_share <= 1
+        _signal_checks(store, case)
+
+
+def _signal_checks(store: Store, case: AccountCase) -> None:
+    """The signal check's counts add up: flagged ones are linked churned ones, every flag is a customer at risk
+    at the end of a period (the last two excepted), every churn one of the revenue table's."""
+    table = account_table(store, "week", end=case.end)
+    found = signal_check(store, "week", end=case.end)
+    assert found.churned_flagged <= found.churned_linked <= found.churned and found.flagged_churned <= found.flagged
+    assert found.flagged == sum(table["accounts_at_risk"].iloc[:-2])
+    if len(table):
+        revenue = revenue_table(store, "week", end=table["period_end"].iloc[-1]).set_index("period_start")
+        later = [p for p in table["period_start"].iloc[1:] if p in revenue.index]
+        assert found.churned == sum(int(revenue.at[p, "churned_customers"]) for p in later)

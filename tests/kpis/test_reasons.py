@@ -18,6 +18,9 @@ c4 (20 + 40 = 60); March (partial) churns c5 (10). Segment A: c1, c3.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,6 +34,8 @@ from kpis.metrics.reasons import NONE_GIVEN, churn_by_reason, last_cancellations
 from kpis.metrics.revenue import revenue_table
 from kpis.store.db import Store
 from tests.kpis.helpers import load
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = ("id,Customer ID,Customer Name,Plan,Quantity,Currency,Interval,Amount,Status,Cancellation Reason,"
           "Cancellation Feedback,Cancellation Comment,Start Date (UTC),Trial End (UTC),Canceled At (UTC),"
@@ -166,3 +171,35 @@ def test_reasons_add_up_to_the_churn_kpis_at_every_grain(tmp_path: Path, lines, 
             assert set(by_reason["period_start"]) <= set(table["period_start"]), grain
             assert (by_reason["churned_mrr"] <= 0).all() and (by_reason["churned_customers"] >= 0).all()
             assert all(g == g.strip() and g for g in by_reason["group"])
+
+
+def test_series_by_reason_from_the_command_line(tmp_path):
+    """``series churned_mrr|churned_customers --by reason`` per the CLI contract: ``period_start,group,value``,
+    groups sorted by name, every reason of the range in every period; any other KPI is refused in one line."""
+    db = tmp_path / "reasons.duckdb"
+    with Store(db) as made:
+        load(made, tmp_path, "stripe_subscriptions.csv", HEADER + "\n" + ROWS)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kpis", "--db", str(db), "series", *args, "--grain", "month",
+                               "--by", "reason"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    mrr = run("churned_mrr")
+    # February: c3 (no reason) -30; c4 -(20 + 40) under d2's missing_features (it ended last); c1 -100 and c2 -50
+    # too_expensive = -150. March: c5 -10 unused. January: nobody
+    assert (mrr.returncode, mrr.stderr) == (0, "")
+    assert mrr.stdout == ("period_start,group,value\n"
+                          "2026-01-01,(none given),0\n2026-01-01,missing_features,0\n"
+                          "2026-01-01,too_expensive,0\n2026-01-01,unused,0\n"
+                          "2026-02-01,(none given),-30\n2026-02-01,missing_features,-60\n"
+                          "2026-02-01,too_expensive,-150\n2026-02-01,unused,0\n"
+                          "2026-03-01,(none given),0\n2026-03-01,missing_features,0\n"
+                          "2026-03-01,too_expensive,0\n2026-03-01,unused,-10\n")
+    customers = run("churned_customers")
+    assert customers.stdout.splitlines()[5:9] == ["2026-02-01,(none given),1", "2026-02-01,missing_features,1",
+                                                  "2026-02-01,too_expensive,2", "2026-02-01,unused,0"]
+    refused = run("mrr")
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == ("error: --by reason splits churned_customers and churned_mrr (why a customer left), "
+                              "not mrr\n")

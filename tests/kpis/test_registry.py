@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, REVIEW_GRAINS, TABLES, TARGET_GRAINS, TREND_GRAINS
+from kpis.metrics.accounts import ACCOUNT_COLUMNS
 from kpis.metrics.activation import ACTIVATION_COLUMNS
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.lifecycle import LIFECYCLE_COLUMNS
@@ -19,13 +20,14 @@ def test_each_kpi_names_its_kind_and_table() -> None:
     assert kinds["mau"] == ("snapshot", "engagement")
     assert kinds["active_users"] == ("flow", "engagement")
     assert kinds["adoption"] == ("ratio", "adoption")
+    assert kinds["mrr_at_risk"] == ("snapshot", "accounts") and KPIS["mrr_at_risk"].source == "engagement"
     assert (RETENTION_1.kind, RETENTION_1.table, RETENTION_1.source) == ("cohort", "cohorts", "engagement")
 
 
 def test_every_kpi_column_lives_in_its_table() -> None:
     columns = {"revenue": set(REVENUE_COLUMNS), "engagement": set(ENGAGEMENT_COLUMNS), "adoption": {"adoption"},
                "lifecycle": set(LIFECYCLE_COLUMNS), "activation": set(ACTIVATION_COLUMNS),
-               "trials": set(TRIAL_COLUMNS)}
+               "trials": set(TRIAL_COLUMNS), "accounts": set(ACCOUNT_COLUMNS)}
     assert all(k.id in columns[k.table] for k in KPIS.values())
     assert {k.source for k in KPIS.values()} == set(TABLES.values())
 

@@ -32,8 +32,10 @@ EVENTS = ("user_id,event,timestamp\n"
     ("event_sources", "events_csv,events_csv", "each source may be listed once"),
     ("public_url", "javascript:x", "public_url: expected an address such as https://kpis.example.com, "
                                    "got 'javascript:x'"),
+    ("at_risk_drop", "1", "at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got '1'"),
+    ("at_risk_drop", "nan", "at_risk_drop: expected a fraction above 0 and below 1 such as 0.3, got 'nan'"),
     ("colour", "blue", "unknown setting 'colour'; use one of timezone, inactive_events, currency, event_sources, "
-                       "public_url, activation_event, activation_window_days"),
+                       "public_url, activation_event, activation_window_days, at_risk_drop"),
     ("activation_event", "view\nclick", "activation_event: expected an event name such as report_created, "
                                         "got 'view\\nclick'"),
     ("activation_window_days", "91", "activation_window_days: expected a whole number of days from 1 to 90, "

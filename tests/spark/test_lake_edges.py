@@ -14,6 +14,7 @@ from kpis.store.engines import Choice, open_engine
 from kpis.store.lake import export_lake
 from kpis.store.settings import set_event_sources
 from tests.kpis.helpers import subs
+from tests.kpis.test_accounts_exact import build_company
 from tests.kpis.test_derived import EVENTS, POSTHOG
 from tests.spark.compare import differences
 from tests.spark.conftest import pair
@@ -72,5 +73,36 @@ def test_a_landed_event_without_a_source_counts_as_an_unlisted_source(tmp_path, 
     try:
         assert engine.query("SELECT user_id, day FROM user_days ORDER BY 1") == [
             ("u1", date(2026, 1, 5)), ("u2", date(2026, 1, 6))]
+    finally:
+        engine.close()
+
+
+def test_the_account_kpis_on_spark_read_the_lake_mapping(tmp_path, store, spark_remote):
+    """Accounts linked through each kind of mapping: Spark flags the same customers as DuckDB (cus_a and cus_b on
+    25 February, MRR 150)."""
+    build_company(store, tmp_path)  # every kind of account link, customers at risk
+    both = pair(tmp_path, store, spark_remote)
+    try:
+        at_risk = series(both.spark, "mrr_at_risk", "day")
+        assert at_risk.set_index("period_start")["value"][date(2026, 2, 25)] == 150.0
+        for kpi in ("accounts_at_risk", "mrr_at_risk", "engaged_mrr_share"):
+            for grain in ("day", "month"):
+                assert differences(series(store, kpi, grain), series(both.spark, kpi, grain), kpi) == []
+    finally:
+        both.spark.close()
+
+
+def test_a_lake_exported_before_account_links_reads_as_no_mapping(tmp_path, store, spark_remote, write):
+    """An earlier version's lake has no account_links table: the account KPIs read it as no mapping rows."""
+    subs(store, tmp_path, "s1,acme,pro,100,1,USD,month,1,active,2026-01-01,,,")
+    import_file(store, write("e.csv", "user_id,event,timestamp,account_id\nu1,view,2026-01-05T10:00:00Z,acme\n"))
+    exported = export_lake(store, tmp_path / "lake")
+    manifest = json.loads((exported.path / "_lake.json").read_text(encoding="utf-8"))
+    del manifest["tables"]["account_links"]
+    (exported.path / "_lake.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (exported.path / "account_links.parquet").unlink()
+    engine = open_engine(store, Choice(engine="spark", lake=str(exported.path), remote=spark_remote))
+    try:
+        assert list(series(engine, "engaged_mrr_share", "week")["value"]) == [1.0]  # acme by its account id
     finally:
         engine.close()

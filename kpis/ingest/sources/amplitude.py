@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import duckdb
 
-from kpis.ingest.sources.base import Sniff, Source, Staged
+from kpis.ingest.sources.base import ACCOUNT_GROUP_TYPES, Sniff, Source, Staged
 from kpis.ingest.sources.events_jsonl import first_value_sql, json_path, stage_events_jsonl, timestamp_sql
 
 #: Group types whose (first) value is the account, in order of preference; then event_properties.account_id.
-ACCOUNT_GROUPS = ("account", "account_id", "company", "company_id", "organization", "workspace")
+ACCOUNT_GROUPS = ACCOUNT_GROUP_TYPES
 
 _COLUMNS = {
     "event_type": "VARCHAR", "event_time": "VARCHAR", "user_id": "VARCHAR", "device_id": "VARCHAR",

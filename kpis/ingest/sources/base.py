@@ -36,6 +36,9 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 _DELIMITERS = (",", ";", "\t", "|")
 
+#: Group types (Amplitude ``groups``, PostHog ``$groups``) whose value is the account, in order of preference.
+ACCOUNT_GROUP_TYPES = ("account", "account_id", "company", "company_id", "organization", "workspace")
+
 
 @dataclass(frozen=True)
 class Sniff:

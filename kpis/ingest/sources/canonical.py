@@ -79,6 +79,11 @@ SUBSCRIPTIONS = Source(
 _CUSTOMER_FIELDS = ("customer_id", "name", "email", "created_at")
 
 
+def _is_events(sniff: Sniff) -> bool:
+    """Our events CSV: a user, an event and a time (its ``customer_id`` column names the user's customer)."""
+    return _has(sniff, "user_id", "event") and any(a in sniff.columns for a in TIME_ALIASES)
+
+
 def _stage_customers(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     customers, attributes, as_of = [], [], None
     extra = [c for c in (h.strip().lower() for h in sniff.header) if c not in _CUSTOMER_FIELDS and c]
@@ -100,9 +105,46 @@ def _stage_customers(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
 
 CUSTOMERS = Source(
     "customers_csv", "Customers CSV (this dashboard's format)",
-    lambda s: _has(s, "customer_id") and "subscription_id" not in s.columns and "amount" not in s.columns,
+    lambda s: (_has(s, "customer_id") and "subscription_id" not in s.columns and "amount" not in s.columns
+               and not _is_events(s)),
     _stage_customers,
     "customer_id,name,email,created_at,<attribute columns such as segment, country>",
+)
+
+
+# -- account links -------------------------------------------------------------------------------------------------
+
+#: The key columns of an account mapping and the kind of key each holds.
+LINK_KEYS = {"account_id": "account", "user_id": "user", "email": "email"}
+
+
+def _is_link_file(sniff: Sniff) -> bool:
+    """Only ``customer_id`` and key columns: ``account_id,customer_id``, ``user_id,customer_id`` or
+    ``email,customer_id`` (a customers file names more than the email: a name, a date, attributes)."""
+    columns = sniff.columns
+    return _has(sniff, "customer_id") and len(columns) > 1 and columns <= {"customer_id", *LINK_KEYS}
+
+
+def _stage_links(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
+    keys = [c for c in LINK_KEYS if c in sniff.columns]
+    records = []
+    for row in read_rows(sniff):
+        customer_id = row.require("customer_id")
+        found = [(LINK_KEYS[c], row.get(c)) for c in keys if row.get(c) is not None]
+        if not found:
+            raise InputError(f"a row needs a value in {' or '.join(keys)}", file=row.file, line=row.line,
+                             column=keys[0])
+        records += [{"key_kind": kind, "key": key.lower() if kind == "email" else key, "customer_id": customer_id}
+                    for kind, key in found]
+    staged = Staged(read=len(records))
+    staged.rows["account_links"] = stage_records(cur, "account_links", records)
+    return staged
+
+
+ACCOUNT_LINKS = Source(
+    "account_links_csv", "Account mapping CSV (product accounts or users to billing customers)",
+    _is_link_file, _stage_links,
+    "account_id,customer_id (or user_id,customer_id, or email,customer_id)",
 )
 
 
@@ -114,7 +156,7 @@ def _time_column(sniff: Sniff) -> str:
 
 EVENTS = Source(
     "events_csv", "Events CSV (this dashboard's format)",
-    lambda s: _has(s, "user_id", "event") and any(a in s.columns for a in TIME_ALIASES),
+    _is_events,
     lambda cur, s: stage_events_csv(cur, s, user=("user_id", "device_id"), event="event", ts=_time_column(s),
                                     uuid="event_id", account=("account_id", "customer_id")),
     "user_id,event,timestamp[,account_id,event_id,device_id]",
@@ -212,5 +254,5 @@ FX_RATES = Source(
     "currency,rate",
 )
 
-SOURCES = [SUBSCRIPTIONS, CUSTOMERS, EVENTS, TARGETS, METRIC_POINTS, FX_RATES]
+SOURCES = [SUBSCRIPTIONS, ACCOUNT_LINKS, CUSTOMERS, EVENTS, TARGETS, METRIC_POINTS, FX_RATES]
 __all__ = ["SOURCES", "NULLS"]

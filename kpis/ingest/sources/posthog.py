@@ -17,6 +17,7 @@ import duckdb
 
 from kpis.core.errors import InputError
 from kpis.ingest.sources.base import (
+    ACCOUNT_GROUP_TYPES,
     MAX_FIELD_BYTES,
     Sniff,
     Source,
@@ -29,12 +30,17 @@ from kpis.ingest.sources.base import (
     stage_records,
 )
 from kpis.ingest.sources.events_csv import explain_reject, unclosed_quote_line, unique_names
+from kpis.ingest.sources.events_jsonl import first_value_sql, json_path
 from kpis.ingest.sources.sqltext import identifier, line_at, literal, path_literal
 from kpis.store.db import first
 
-#: Event properties holding the account, in order of preference (each also as ``*.<name>``).
-ACCOUNT_COLUMNS = ("properties.account_id", "properties.$group_0", "$group_0", "properties.customer_id",
-                   "properties.company_id")
+#: Where an event names its account, in order of preference (each column also as ``*.<name>``): an explicit
+#: ``account_id`` property; the ``$groups`` object (``{"company": "acme"}``, as JSON text or flattened into
+#: ``properties.$groups.<type>`` columns) by the group types of :data:`ACCOUNT_GROUP_TYPES`; the first group
+#: (``$group_0``); any other group in ``$groups``; then ``customer_id`` and ``company_id`` properties.
+GROUPS_COLUMNS = ("properties.$groups", "$groups")
+FIRST_GROUP_COLUMNS = ("properties.$group_0", "$group_0")
+LAST_ACCOUNT_COLUMNS = ("properties.customer_id", "properties.company_id")
 _NULLS = "['', ' ', 'N/A', 'null', 'NULL', '-']"
 
 
@@ -60,6 +66,22 @@ def _detect_events(sniff: Sniff) -> bool:
     return sniff.kind == "csv" and all(column(sniff, c) for c in ("event", "distinct_id", "timestamp"))
 
 
+def _account_sql(sniff: Sniff) -> str:
+    """SQL for the event's account id from the columns the export has (see :data:`GROUPS_COLUMNS`)."""
+    def present(*names: str) -> list[str]:
+        return [identifier(c) for c in (column(sniff, n) for n in names) if c]
+
+    # json_valid first: a cast of a CSV column is done by the reader, which would reject the line
+    valid = [f"CASE WHEN json_valid({g}) THEN {g}::JSON END" for g in present(*GROUPS_COLUMNS)]
+    groups = [f"CASE WHEN json_type({v}) = 'OBJECT' THEN {v} END" for v in valid]
+    by_type = [first_value_sql(f"({g})->{json_path(t)}") for t in ACCOUNT_GROUP_TYPES for g in groups]
+    flattened = present(*(f"properties.$groups.{t}" for t in ACCOUNT_GROUP_TYPES))
+    any_group = [f"list_filter(json_extract_string({g}, '$.*'), lambda v: v <> '')[1]" for g in groups]
+    parts = (present("properties.account_id") + by_type + flattened + present(*FIRST_GROUP_COLUMNS) + any_group
+             + present(*LAST_ACCOUNT_COLUMNS))
+    return f"coalesce({', '.join(parts)})" if parts else "NULL::VARCHAR"
+
+
 def _stage_events(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     """Read the CSV into the temp table ``stage_events`` with DuckDB; a bad line is an InputError before any
     insert, with its physical line (newlines inside quoted fields count) and the right column.
@@ -72,8 +94,7 @@ def _stage_events(cur: duckdb.DuckDBPyConnection, sniff: Sniff) -> Staged:
     types = {name: "VARCHAR" for name in unique_names(sniff.header)}
     types[ts] = "TIMESTAMPTZ"
     uuid = column(sniff, "uuid", "id")
-    accounts = [c for c in (column(sniff, a) for a in ACCOUNT_COLUMNS) if c]
-    account = f"coalesce({', '.join(map(identifier, accounts))})" if accounts else "NULL::VARCHAR"
+    account = _account_sql(sniff)
     columns_sql = "{" + ", ".join(f"{literal(n)}: {literal(t)}" for n, t in types.items()) + "}"
     path = Path(sniff.file.path)
     if sniff.file.odd_quotes:
