@@ -95,7 +95,7 @@ def by_attribute(store: Store, attribute: str, kpi_id: str, grain: str, *, start
 
 def _group_series(store: Store, kpi_id: str, grain: str, end: date | None, name: str,
                   segment: Segment) -> pd.DataFrame:
-    table = engine.table_holding(store, "revenue", kpi_id, grain, end=end, segment=segment)
+    table = engine.table_holding(store, KPIS[kpi_id].table, kpi_id, grain, end=end, segment=segment)
     return pd.DataFrame({"period_start": table["period_start"], "group": name,
                          "value": table[kpi_id].astype("float64")})
 

@@ -72,7 +72,10 @@ def test_a_viewer_sees_the_setting_and_cannot_change_it(seeded: Path) -> None:
 @needs_demo
 def test_the_engagement_page_explains_the_event_until_it_is_set(app: Callable[..., AppTest], db_path: Path,
                                                                  tmp_path: Path) -> None:
-    at = on(app(), ENGAGEMENT)
+    at = app()  # loads the demo company, which declares its activation event: unset it
+    with Store(db_path) as store:
+        settings.set_from_text(store, "activation_event", "", ())
+    at = on(at, ENGAGEMENT)
     (explained,) = [i.value for i in at.info if "activation event" in i.value]
     assert "keep coming back more than the others" in explained and "Data page" in explained
     assert not any(f["layout"]["title"]["text"].startswith("Activation rate") for f in figures(at))

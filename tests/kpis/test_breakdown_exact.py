@@ -19,6 +19,7 @@ from kpis.core.registry import KPIS
 from kpis.metrics import breakdown as bd
 from kpis.metrics.revenue import REVENUE_COLUMNS
 from kpis.metrics.series import series
+from kpis.metrics.trials import TRIAL_COLUMNS
 from kpis.store.db import Store
 from tests.kpis.helpers import load, same, subs
 from tests.kpis.oracle import RevenueOracle, Sub, days_between
@@ -202,8 +203,10 @@ ADDITIVE = sorted(bd.ADDITIVE)
 def test_the_additive_kpis_are_the_flows_and_sums() -> None:
     assert ADDITIVE == sorted(["mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
                                "reactivation_mrr", "net_new_mrr", "active_customers", "new_customers",
-                               "reactivated_customers", "churned_customers", "net_new_customers"])
-    assert set(ADDITIVE) <= set(REVENUE_COLUMNS) and all(KPIS[k].source == "revenue" for k in ADDITIVE)
+                               "reactivated_customers", "churned_customers", "net_new_customers",
+                               "trials_started", "trials_ended"])
+    assert set(ADDITIVE) <= set(REVENUE_COLUMNS) | set(TRIAL_COLUMNS)
+    assert all(KPIS[k].source == "revenue" for k in ADDITIVE)
 
 
 @SETTINGS
