@@ -1,6 +1,10 @@
 """The KPI commands: ``series``, ``cohorts``, ``lifecycle``, ``funnel``, ``curve``, ``targets``, ``anomalies`` and
 ``kpis``, as CSV on
-standard output (a note on standard error says which period the output speaks of)."""
+standard output (a note on standard error says which period the output speaks of).
+
+Registering the commands loads only their arguments; each command loads what computes it when it runs, so a
+command starts without the importer, the plan and the other commands' KPI functions.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,22 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from kpis.cli.args import date_arg, segment_arg
-from kpis.core.csv_safety import csv_line, plain_decimal
+from kpis.core.defaults import DEFAULT_RETENTION_MODE, DEFAULT_WINDOW_DAYS, RETENTION_MODES
 from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
-from kpis.ingest.importer import import_file
-from kpis.metrics import engine, kept
-from kpis.metrics.engagement import power_curve
-from kpis.metrics.funnel import DEFAULT_WINDOW_DAYS, funnel
-from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.retention import DEFAULT_MODE, MODES, average_row, cohorts
-from kpis.metrics.segments import max_segment_values, offered_segments
-from kpis.metrics.series import series
-from kpis.plan.anomalies import anomalies
-from kpis.plan.targets import evaluate, export_csv, load_targets
 from kpis.store import engines
-from kpis.store.db import Store
+
+if TYPE_CHECKING:
+    from kpis.metrics.reporting import LastComplete
+    from kpis.store.db import Store
 
 
 def _cmd_series(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import plain_decimal
+    from kpis.metrics.series import series
     table = series(store, args.kpi, args.grain, start=args.start, end=args.end, segment=args.segment,
                    event=args.event)
     lines = ["period_start,value"]
@@ -38,6 +38,8 @@ def _cmd_series(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import plain_decimal
+    from kpis.metrics.retention import average_row, cohorts
     table = cohorts(store, args.grain, args.mode, end=args.end, segment=args.segment)
     print("cohort_start,period,cohort_size,retained,retention")
     for row in table.itertuples(index=False):
@@ -49,6 +51,7 @@ def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_lifecycle(store: Store, args: argparse.Namespace) -> int:
+    from kpis.metrics import engine
     table = engine.table(store, "lifecycle", args.grain, end=args.end, segment=args.segment)
     print("period_start,new,returning,resurrected,dormant")
     for row in table.itertuples(index=False):
@@ -60,6 +63,8 @@ def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
     if not engines.choose(args.engine, args.lake, args.spark_remote, args.spark_master).is_local:
         raise InputError("funnel runs on DuckDB only: leave out --engine spark (and KPI_ENGINE=spark) to compute it "
                          "from the local database")
+    from kpis.core.csv_safety import csv_line, plain_decimal
+    from kpis.metrics.funnel import funnel
     table = funnel(store, args.steps.split(","), args.window_days, start=args.start, end=args.end, segment=args.segment)
     print("step,event,users,from_previous,from_first")
     for row in table.itertuples(index=False):
@@ -69,6 +74,7 @@ def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
+    from kpis.metrics.engagement import power_curve
     table = power_curve(store, args.grain, args.period, segment=args.segment)
     print("days_active,users")
     for row in table.itertuples(index=False):
@@ -77,6 +83,8 @@ def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_warm(store: Store, args: argparse.Namespace) -> int:
+    from kpis.metrics import engine, kept
+    from kpis.metrics.segments import max_segment_values, offered_segments
     segments: tuple[tuple[str, str] | None, ...] = (None,)
     if args.segments:
         segments += tuple(offered_segments(store, max_segment_values()).segments)
@@ -97,6 +105,9 @@ def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import csv_line
+    from kpis.ingest.importer import import_file
+    from kpis.plan.targets import evaluate, export_csv, load_targets
     if args.action == "import":
         if not args.file:
             raise InputError("targets import needs FILE (kpi,grain,period_start,target[,owner,note])")
@@ -116,12 +127,15 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
 
 def _note_period(store: Store, grain: str, end: date | None, say: Callable[[LastComplete], str]) -> None:
     """Say on stderr which period or day the output speaks of, and why (stdout stays CSV)."""
+    from kpis.metrics.reporting import last_complete_period
     period = last_complete_period(store, grain, end=end)
     if period is not None:
         print(f"note: {say(period)}", file=sys.stderr)
 
 
 def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import csv_line
+    from kpis.plan.anomalies import anomalies
     table = anomalies(store, args.grain, as_of=args.end, segment=args.segment)
     _note_period(store, args.grain, args.end, lambda period: period.statement("anomalies of"))
     print("kpi,period_start,value,expected,low,high,direction")
@@ -143,7 +157,7 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
-    p.add_argument("--mode", choices=tuple(MODES), default=DEFAULT_MODE)
+    p.add_argument("--mode", choices=tuple(RETENTION_MODES), default=DEFAULT_RETENTION_MODE)
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts, reads_kpis=True)
