@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import TYPE_CHECKING
 
 from kpis.cli.args import date_arg
-from kpis.core.csv_safety import csv_line
-from kpis.plan import annotations as notes
-from kpis.store.db import Store
+from kpis.core.defaults import MAX_NOTE_TEXT
+
+if TYPE_CHECKING:
+    from kpis.store.db import Store
 
 
 def _cmd_add(store: Store, args: argparse.Namespace) -> int:
+    from kpis.plan import annotations as notes
     annotation_id = notes.add(store, args.day, " ".join(args.text), who=args.who)
     print(f"added annotation {annotation_id} on {args.day.isoformat()}")
     return 0
 
 
 def _cmd_list(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import csv_line
+    from kpis.plan import annotations as notes
     if args.start or args.end:
         shown = notes.between(store, args.start or date.min, args.end or date.max)
     else:
@@ -30,6 +35,7 @@ def _cmd_list(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(store: Store, args: argparse.Namespace) -> int:
+    from kpis.plan import annotations as notes
     print(notes.remove(store, args.annotation_id))
     return 0
 
@@ -43,7 +49,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
     p = actions.add_parser("add", help="add a note on a date")
     p.add_argument("day", type=date_arg, metavar="DATE")
-    p.add_argument("text", nargs="+", metavar="TEXT", help=f"the note (at most {notes.MAX_TEXT} characters)")
+    p.add_argument("text", nargs="+", metavar="TEXT", help=f"the note (at most {MAX_NOTE_TEXT} characters)")
     p.add_argument("--who", default="cli", help="recorded with the note")
     p.set_defaults(run=_cmd_add)
 

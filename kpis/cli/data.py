@@ -8,20 +8,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from kpis.cli.args import EXIT_BAD_INPUT, EXIT_FAILURE
 from kpis.core.errors import DataError, InputError
-from kpis.ingest.importer import import_file, undo
-from kpis.ingest.sources.detect import event_source_names
-from kpis.metrics.activation import event_names
-from kpis.ops.demo import load_demo, remove_demo_with_backup
-from kpis.ops.status import import_log
 from kpis.store import settings
-from kpis.store.backup import automatic_backups, backup, backup_dir, backups_kept, restore
-from kpis.store.db import Store
-from kpis.store.lake import export_lake
+
+if TYPE_CHECKING:
+    from kpis.store.db import Store
 
 
 def _progress_line(message: str) -> None:
@@ -30,6 +26,7 @@ def _progress_line(message: str) -> None:
 
 def _cmd_import(store: Store, args: argparse.Namespace) -> int:
     """Import each file; exit 2 when a file was bad, 1 when the machine failed (a full disk, ...)."""
+    from kpis.ingest.importer import import_file
     code = 0
     progress = _progress_line if args.progress else None
     for path in args.files:
@@ -45,6 +42,7 @@ def _cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_imports(store: Store, args: argparse.Namespace) -> int:
+    from kpis.ops.status import import_log
     rows = import_log(store, oldest_first=True)
     if not rows:
         print("no imports yet")
@@ -67,6 +65,7 @@ def _count(value: int | None) -> str:
 
 
 def _cmd_undo(store: Store, args: argparse.Namespace) -> int:
+    from kpis.ingest.importer import undo
     result = undo(store, args.import_id)
     print(result.message)
     if result.backup is not None:
@@ -75,6 +74,7 @@ def _cmd_undo(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
+    from kpis.ops.demo import load_demo, remove_demo_with_backup
     if args.remove:
         removal = remove_demo_with_backup(store)
         print(removal.summary())
@@ -87,12 +87,14 @@ def _cmd_demo(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_backup(store: Store, args: argparse.Namespace) -> int:
+    from kpis.store.backup import backup
     written = backup(store, args.path)
     print(f"backed up {store.path} to {written} ({written.stat().st_size:,} bytes)")
     return 0
 
 
 def _cmd_backups(store: Store, args: argparse.Namespace) -> int:
+    from kpis.store.backup import automatic_backups, backup_dir, backups_kept
     found = automatic_backups(store.path)
     if not found:
         print(f"no automatic backups in {backup_dir(store.path)}")
@@ -104,12 +106,14 @@ def _cmd_backups(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_export(store: Store, args: argparse.Namespace) -> int:
+    from kpis.store.lake import export_lake
     print(export_lake(store, args.dir, replace=args.replace).summary())
     return 0
 
 
 def _run_restore(db: Path, args: argparse.Namespace) -> int:
     """``restore`` opens no store first: the database may be the damaged thing being replaced."""
+    from kpis.store.backup import restore
     print(restore(db, args.path).summary())
     return 0
 
@@ -118,6 +122,8 @@ SETTINGS = settings.STORED
 
 
 def _cmd_settings(store: Store, args: argparse.Namespace) -> int:
+    from kpis.ingest.sources.detect import event_source_names
+    from kpis.metrics.activation import event_names
     if args.value is None:
         for key in ([args.key] if args.key else SETTINGS):
             print(f"{key}={store.get_setting(key) or ''}")

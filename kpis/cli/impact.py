@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from kpis.cli.args import date_arg, segment_arg
-from kpis.core.csv_safety import csv_line
+from kpis.core.defaults import IMPACT_MIN_USERS
 from kpis.core.errors import InputError
-from kpis.metrics.impact import MIN_USERS, impact
-from kpis.store.db import Store
+
+if TYPE_CHECKING:
+    from kpis.store.db import Store
 
 HEADER = "event,users_did,retention_did,users_did_not,retention_did_not,difference"
 
@@ -17,6 +19,8 @@ HEADER = "event,users_did,retention_did,users_did_not,retention_did_not,differen
 def _cmd_impact(store: Store, args: argparse.Namespace) -> int:
     if args.start is not None and args.end is not None and args.start > args.end:
         raise InputError(f"--start {args.start.isoformat()} is after --end {args.end.isoformat()}")
+    from kpis.core.csv_safety import csv_line
+    from kpis.metrics.impact import impact
     table = impact(store, start=args.start, end=args.end, segment=args.segment, min_users=args.min_users)
     print(HEADER)
     for row in table.itertuples(index=False):
@@ -47,6 +51,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--start", type=date_arg, metavar="D", help="the first first day of the new users counted")
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
-    p.add_argument("--min-users", type=min_users_arg, default=MIN_USERS, metavar="N", dest="min_users",
-                   help=f"leave out events done by fewer than N new users in their first week (default {MIN_USERS})")
+    p.add_argument("--min-users", type=min_users_arg, default=IMPACT_MIN_USERS, metavar="N", dest="min_users",
+                   help="leave out events done by fewer than N new users in their first week "
+                        f"(default {IMPACT_MIN_USERS})")
     p.set_defaults(run=_cmd_impact, reads_kpis=True)

@@ -1,6 +1,10 @@
 """The KPI commands: ``series``, ``cohorts``, ``lifecycle``, ``funnel``, ``curve``, ``targets``, ``anomalies`` and
 ``kpis``, as CSV on
-standard output (a note on standard error says which period the output speaks of)."""
+standard output (a note on standard error says which period the output speaks of).
+
+Registering the commands loads only their arguments; each command loads what computes it when it runs, so a
+command starts without the importer, the plan and the other commands' KPI functions.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +12,24 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from kpis.cli.args import by_arg, date_arg, segment_arg
-from kpis.core.csv_safety import csv_line, plain_decimal
+from kpis.core.defaults import DEFAULT_RETENTION_MODE, DEFAULT_WINDOW_DAYS, RETENTION_MODES
 from kpis.core.errors import InputError
 from kpis.core.registry import COHORT_GRAINS, GRAINS, KPIS, TREND_GRAINS
-from kpis.ingest.importer import import_file
-from kpis.metrics import engine, kept
-from kpis.metrics.accounts import ROW_COLUMNS, account_rows, signal_check
-from kpis.metrics.breakdown import breakdown
-from kpis.metrics.engagement import engagement_as_of, power_curve
-from kpis.metrics.funnel import DEFAULT_WINDOW_DAYS, funnel
-from kpis.metrics.reporting import LastComplete, last_complete_period
-from kpis.metrics.retention import DEFAULT_MODE, MODES, average_row, cohorts
-from kpis.metrics.segments import max_segment_values, offered_segments
-from kpis.metrics.series import series
-from kpis.plan.anomalies import anomalies
-from kpis.plan.targets import evaluate, export_csv, load_targets
 from kpis.store import engines
-from kpis.store.db import Store
+
+if TYPE_CHECKING:
+    from kpis.metrics.reporting import LastComplete
+    from kpis.store.db import Store
 
 
 def _cmd_series(store: Store, args: argparse.Namespace) -> int:
     if args.by:
         return _print_breakdown(store, args)
+    from kpis.core.csv_safety import plain_decimal
+    from kpis.metrics.series import series
     table = series(store, args.kpi, args.grain, start=args.start, end=args.end, segment=args.segment,
                    event=args.event)
     lines = ["period_start,value"]
@@ -43,6 +41,8 @@ def _cmd_series(store: Store, args: argparse.Namespace) -> int:
 
 def _print_breakdown(store: Store, args: argparse.Namespace) -> int:
     """``series --by``: ``period_start,group,value``, groups sorted by name within a period."""
+    from kpis.core.csv_safety import csv_line
+    from kpis.metrics.breakdown import breakdown
     table = breakdown(store, args.kpi, args.grain, args.by, start=args.start, end=args.end, segment=args.segment)
     lines = ["period_start,group,value"]
     lines += [csv_line([p, g, v]) for p, g, v in zip(table["period_start"], table["group"], table["value"],
@@ -52,6 +52,8 @@ def _print_breakdown(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import plain_decimal
+    from kpis.metrics.retention import average_row, cohorts
     table = cohorts(store, args.grain, args.mode, end=args.end, segment=args.segment)
     print("cohort_start,period,cohort_size,retained,retention")
     for row in table.itertuples(index=False):
@@ -63,6 +65,7 @@ def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_lifecycle(store: Store, args: argparse.Namespace) -> int:
+    from kpis.metrics import engine
     table = engine.table(store, "lifecycle", args.grain, end=args.end, segment=args.segment)
     print("period_start,new,returning,resurrected,dormant")
     for row in table.itertuples(index=False):
@@ -74,14 +77,20 @@ def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
     if not engines.choose(args.engine, args.lake, args.spark_remote, args.spark_master).is_local:
         raise InputError("funnel runs on DuckDB only: leave out --engine spark (and KPI_ENGINE=spark) to compute it "
                          "from the local database")
+    from kpis.core.csv_safety import csv_line, plain_decimal
+    from kpis.metrics.funnel import funnel
     table = funnel(store, args.steps.split(","), args.window_days, start=args.start, end=args.end, segment=args.segment)
     print("step,event,users,from_previous,from_first")
     for row in table.itertuples(index=False):
         print(csv_line([row.step, row.event, row.users, plain_decimal(row.from_previous),
                         plain_decimal(row.from_first)]))
+    return 0
 
 
 def _cmd_accounts(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import csv_line, plain_decimal
+    from kpis.metrics.accounts import ROW_COLUMNS, account_rows
+    from kpis.metrics.engagement import engagement_as_of
     as_of = args.as_of or engagement_as_of(store)
     print(",".join(ROW_COLUMNS))
     if as_of is None:
@@ -95,6 +104,8 @@ def _cmd_accounts(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_signal_check(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import plain_decimal
+    from kpis.metrics.accounts import signal_check
     found = signal_check(store, args.grain, start=args.start, end=args.end, segment=args.segment)
     print("churned,churned_linked,churned_flagged,recall,flagged,flagged_churned,precision")
     print(f"{found.churned},{found.churned_linked},{found.churned_flagged},{plain_decimal(found.recall)},"
@@ -103,6 +114,7 @@ def _cmd_signal_check(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
+    from kpis.metrics.engagement import power_curve
     table = power_curve(store, args.grain, args.period, segment=args.segment)
     print("days_active,users")
     for row in table.itertuples(index=False):
@@ -111,6 +123,8 @@ def _cmd_curve(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_warm(store: Store, args: argparse.Namespace) -> int:
+    from kpis.metrics import engine, kept
+    from kpis.metrics.segments import max_segment_values, offered_segments
     segments: tuple[tuple[str, str] | None, ...] = (None,)
     if args.segments:
         segments += tuple(offered_segments(store, max_segment_values()).segments)
@@ -131,6 +145,9 @@ def _cmd_kpis(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import csv_line
+    from kpis.ingest.importer import import_file
+    from kpis.plan.targets import evaluate, export_csv, load_targets
     if args.action == "import":
         if not args.file:
             raise InputError("targets import needs FILE (kpi,grain,period_start,target[,owner,note])")
@@ -150,12 +167,15 @@ def _cmd_targets(store: Store, args: argparse.Namespace) -> int:
 
 def _note_period(store: Store, grain: str, end: date | None, say: Callable[[LastComplete], str]) -> None:
     """Say on stderr which period or day the output speaks of, and why (stdout stays CSV)."""
+    from kpis.metrics.reporting import last_complete_period
     period = last_complete_period(store, grain, end=end)
     if period is not None:
         print(f"note: {say(period)}", file=sys.stderr)
 
 
 def _cmd_anomalies(store: Store, args: argparse.Namespace) -> int:
+    from kpis.core.csv_safety import csv_line
+    from kpis.plan.anomalies import anomalies
     table = anomalies(store, args.grain, as_of=args.end, segment=args.segment)
     _note_period(store, args.grain, args.end, lambda period: period.statement("anomalies of"))
     print("kpi,period_start,value,expected,low,high,direction")
@@ -180,7 +200,7 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     p = commands.add_parser("cohorts", help="retention cohorts as CSV")
     p.add_argument("--grain", choices=COHORT_GRAINS, default="week")
-    p.add_argument("--mode", choices=tuple(MODES), default=DEFAULT_MODE)
+    p.add_argument("--mode", choices=tuple(RETENTION_MODES), default=DEFAULT_RETENTION_MODE)
     p.add_argument("--end", type=date_arg, metavar="D", help="the as-of date")
     p.add_argument("--segment", type=segment_arg, metavar="KEY=VALUE")
     p.set_defaults(run=_cmd_cohorts, reads_kpis=True)

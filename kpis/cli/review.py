@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpis.cli.args import date_arg, segment_arg
 from kpis.core.errors import InputError
 from kpis.core.registry import REVIEW_GRAINS
-from kpis.review import build
-from kpis.review.html import render_html
-from kpis.review.markdown import render_markdown
-from kpis.store.db import Store
+
+if TYPE_CHECKING:
+    from kpis.store.db import Store
 
 
 def _cmd_review(store: Store, args: argparse.Namespace) -> int:
+    from kpis.review import build
+    from kpis.review.html import render_html
+    from kpis.review.markdown import render_markdown
     review = build.build_review(store, args.as_of, args.grain, args.segment)
     text = render_html(review) if args.format == "html" else render_markdown(review)
     if args.output:

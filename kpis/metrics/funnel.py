@@ -28,6 +28,7 @@ from datetime import date
 
 import pandas as pd
 
+from kpis.core import defaults
 from kpis.core.errors import InputError
 from kpis.metrics.engagement import segment_sql
 from kpis.store.db import Store
@@ -39,7 +40,7 @@ MIN_STEPS, MAX_STEPS = 2, 6
 #: The conversion window's bounds, in days.
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 365
 #: The conversion window when none is chosen.
-DEFAULT_WINDOW_DAYS = 7
+DEFAULT_WINDOW_DAYS = defaults.DEFAULT_WINDOW_DAYS
 #: The funnel table's columns, one row per step.
 FUNNEL_COLUMNS = ("step", "event", "users", "from_previous", "from_first", "median_seconds")
 #: How many event names a message about an unknown one lists (the most frequent first).

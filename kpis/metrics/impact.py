@@ -24,6 +24,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from kpis.core.defaults import IMPACT_MIN_USERS
 from kpis.metrics.engagement import engagement_as_of, segment_sql
 from kpis.store.db import Store
 from kpis.store.derived import counted_events_sql, day_sql
@@ -34,7 +35,7 @@ FIRST_WEEK_LAST = 6
 #: Week 4 after the first day: days d0 + RETAINED_FROM .. d0 + RETAINED_TO.
 RETAINED_FROM, RETAINED_TO = 28, 34
 #: The fewest eligible new users an event must have in their first week to be listed.
-MIN_USERS = 20
+MIN_USERS = IMPACT_MIN_USERS
 COLUMNS = ["event", "users_did", "retained_did", "retention_did", "users_did_not", "retained_did_not",
            "retention_did_not", "difference"]
 

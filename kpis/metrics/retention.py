@@ -12,14 +12,15 @@ from datetime import date
 import pandas as pd
 
 from kpis.core.calendar import next_start, period_start, spine
+from kpis.core.defaults import DEFAULT_RETENTION_MODE, RETENTION_MODES
 from kpis.core.registry import COHORT_GRAINS
 from kpis.metrics.engagement import engagement_as_of, last_active_in_period_sql, segment_sql
 from kpis.store.db import Store
 
 #: How a user counts as retained in period k of the cohort, by the mode's name (in the CLI and the page's URL).
-MODES = {"n-day": "returned in the period", "unbounded": "returned in the period or later"}
+MODES = RETENTION_MODES
 #: The mode shown when none is asked for.
-DEFAULT_MODE = "n-day"
+DEFAULT_MODE = DEFAULT_RETENTION_MODE
 COLUMNS = ["cohort_start", "period", "cohort_size", "retained", "retention", "partial"]
 
 

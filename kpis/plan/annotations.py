@@ -17,11 +17,12 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
+from kpis.core.defaults import MAX_NOTE_TEXT
 from kpis.core.errors import InputError
 from kpis.store.db import Store, first
 
 #: The longest note, in characters (after stripping spaces): a line on a chart, not an essay.
-MAX_TEXT = 500
+MAX_TEXT = MAX_NOTE_TEXT
 #: Columns of :func:`between` and :func:`all_annotations`, in order.
 COLUMNS = ("annotation_id", "day", "text", "created_by")
 

@@ -17,12 +17,14 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pandas as pd
 
 from kpis.store import derived, settings
+
+if TYPE_CHECKING:  # a DataFrame is made by DuckDB (which imports pandas) only when one is asked for
+    import pandas as pd
 
 DEFAULT_DB = Path("data/kpis.duckdb")
 #: DuckDB's memory limit unless ``KPI_MEMORY_LIMIT`` (or ``Store(memory_limit=...)``) says otherwise: half of

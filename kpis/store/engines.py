@@ -17,18 +17,20 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kpis.core.errors import InputError
-from kpis.store import lake, spark
 from kpis.store.db import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 
 #: The engines, by the name ``--engine`` and ``KPI_ENGINE`` take.
 ENGINES = ("duckdb", "spark")
+#: The name of the Spark engine, which its store also carries (``SparkStore.name``).
+SPARK = "spark"
 #: A Spark Connect address: ``sc://host:port`` with optional ``/;param=value`` parts.
 _REMOTE = re.compile(r"sc://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/.*)?")
 #: A Spark master this program may start in process: ``local``, ``local[N]``, ``local[*]``, or a cluster URL.
@@ -122,8 +124,14 @@ def choose(engine: str | None = None, lake: str | None = None, remote: str | Non
 
 
 def on_spark(store: object) -> bool:
-    """Whether Spark computes the KPIs read through ``store`` (for the pages' captions and progress messages)."""
-    return getattr(store, "name", None) == spark.SparkStore.name
+    """Whether Spark computes the KPIs read through ``store`` (for the pages' captions and progress messages).
+
+    Read from the store's ``name`` (:attr:`kpis.store.spark.SparkStore.name`), so that asking never imports Spark.
+
+    >>> on_spark(object())
+    False
+    """
+    return getattr(store, "name", None) == SPARK
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Choice:
@@ -147,6 +155,7 @@ def open_engine(local: Store, choice: Choice) -> Engine:
     choice.check()
     if choice.engine == "duckdb":
         return local
+    from kpis.store import lake, spark  # Spark and its translator load only when Spark computes the KPIs
     assert choice.lake is not None
     if not spark.is_uri(choice.lake):
         lake.read_manifest(choice.lake)  # a wrong folder is named before Spark starts
