@@ -111,12 +111,13 @@ def reasons_section() -> None:
         return
     st.caption(plain(f"Churned MRR by reason in {when}: the reason of each churned customer's subscription that "
                      "ended last (Stripe's cancellation reason)."))
-    table = pd.DataFrame({"reason": in_period["group"], "customers": in_period["churned_customers"],
-                          "churned_mrr": in_period["churned_mrr"]}).sort_values("churned_mrr")
+    ordered = in_period.sort_values("churned_mrr")  # the largest loss first
+    table = pd.DataFrame({"reason": ordered["group"], "customers": ordered["churned_customers"],
+                          "churned_mrr": [fmt.money(v) for v in ordered["churned_mrr"]]})  # -$583, as on every page
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "reason": st.column_config.TextColumn("Reason"),
         "customers": st.column_config.NumberColumn("Churned customers"),
-        "churned_mrr": st.column_config.NumberColumn("Churned MRR", format=f"{fmt.currency_symbol()}%.2f")})
+        "churned_mrr": st.column_config.TextColumn("Churned MRR")})
 
 
 reasons_section()

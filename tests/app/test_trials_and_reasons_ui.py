@@ -85,8 +85,8 @@ def test_trials_and_reasons_on_the_customers_page(reasons_db: Path) -> None:
     assert [t["name"] for t in by_reason["data"] if t["type"] == "bar"] == ["&lt;b&gt;bad&lt;/b&gt;", "too_expensive"]
     # the churned MRR by reason of the week: plain cells, the largest loss first
     reasons = at.dataframe[0].value
-    assert reasons.to_dict("records") == [{"reason": "too_expensive", "customers": 1, "churned_mrr": -100.0},
-                                         {"reason": "<b>bad</b>", "customers": 1, "churned_mrr": -60.0}]
+    assert reasons.to_dict("records") == [{"reason": "too_expensive", "customers": 1, "churned_mrr": "-$100"},
+                                         {"reason": "<b>bad</b>", "customers": 1, "churned_mrr": "-$60"}]
 
 
 def test_who_moved_shows_why_as_text_and_downloads_it_safely(reasons_db: Path,

@@ -56,6 +56,8 @@ def screenshot(page: Page, name: str) -> None:
     )
     page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height), 4000)})
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    # elements that came into view draw as grey skeletons first: photographed then, half the page is blank
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     animations_done(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / name, full_page=True)
