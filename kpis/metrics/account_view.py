@@ -34,7 +34,7 @@ FEATURES_SHOWN = 3
 #: How far back from the end of the period before a churn the lead time looks for the first day at risk (12 weeks).
 LEAD_DAYS = 84
 #: The columns of :func:`account_list`.
-LIST_COLUMNS = ("customer_id", "plan", "mrr", "active_users", "previous_active_users", "change", "last_active_day",
+LIST_COLUMNS = ("customer_id", "plans", "mrr", "active_users", "previous_active_users", "change", "last_active_day",
                 "features", "at_risk", "growing")
 #: Unlinked accounts listed on the Data page.
 UNLINKED_SHOWN = 10
@@ -78,8 +78,8 @@ def features_used(store: Store, as_of: date, most: int = FEATURES_SHOWN) -> dict
     return {str(c): [str(e) for e in group["event"].head(most)] for c, group in rows.groupby("customer_id")}
 
 
-def customer_plans(store: Store, as_of: date) -> dict[str, str]:
-    """``{customer_id: plan}`` of the subscriptions paying on ``as_of`` (several plans joined by ", ", by name)."""
+def customer_plans(store: Store, as_of: date) -> dict[str, list[str]]:
+    """``{customer_id: plans}``: the plans of its subscriptions paying on ``as_of``, by name."""
     paid, params = paid_intervals_sql(None, timezone(store), with_plan=True)
     rows = store.query(f"""SELECT DISTINCT customer_id, plan FROM ({paid}) p
                            WHERE paid_start <= $as_of AND (paid_end IS NULL OR paid_end > $as_of)""",
@@ -87,17 +87,17 @@ def customer_plans(store: Store, as_of: date) -> dict[str, str]:
     plans: dict[str, set[str]] = {}
     for customer, plan in rows:
         plans.setdefault(str(customer), set()).add("" if plan is None else str(plan))
-    return {c: ", ".join(sorted(p for p in found if p)) for c, found in plans.items()}
+    return {c: sorted(p for p in found if p) for c, found in plans.items()}
 
 
 def account_list(store: Store, as_of: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:
-    """The rows of :func:`kpis.metrics.accounts.account_rows` on ``as_of`` with :data:`LIST_COLUMNS`: the plan,
+    """The rows of :func:`kpis.metrics.accounts.account_rows` on ``as_of`` with :data:`LIST_COLUMNS`: the plans,
     the last active day (None: never), the features used (event names, most used first) and whether the account
     grows (:func:`is_growing`)."""
     rows = account_rows(store, as_of, segment=segment)
     plans, last, features = customer_plans(store, as_of), last_active_days(store, as_of), features_used(store, as_of)
     drop = at_risk_drop(store)
-    rows["plan"] = [plans.get(c, "") for c in rows["customer_id"]]
+    rows["plans"] = [plans.get(c, []) for c in rows["customer_id"]]
     rows["last_active_day"] = [last.get(c) for c in rows["customer_id"]]
     rows["features"] = [features.get(c, []) for c in rows["customer_id"]]
     rows["growing"] = [is_growing(int(n), int(b), drop)

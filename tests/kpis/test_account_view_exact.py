@@ -2,9 +2,9 @@
 
 The company is the one of :mod:`tests.kpis.test_accounts_exact` (as of Feb 25, 2026), with:
 
-- cus_h (plan team, 20 a month from Jan 1; its users name the account cus_h): h1..h3 do ``report`` on Jan 10; on
-  Feb 20 h1..h4 do ``report``, h1 and h2 ``export``, h3 ``share``, and h1 ``$pageview`` (a tool's event).
-  Feb 25 compares Jan 29 .. Feb 25 (h1..h4 = 4) with Jan 1 .. Jan 28 (h1..h3 = 3).
+- cus_h (plan team, 20 a month, and an addon, 5 a month, from Jan 1; its users name the account cus_h): h1..h3 do
+  ``report`` on Jan 10; on Feb 20 h1..h4 do ``report``, h1 and h2 ``export``, h3 ``share``, and h1 ``$pageview``
+  (a tool's event). Feb 25 compares Jan 29 .. Feb 25 (h1..h4 = 4) with Jan 1 .. Jan 28 (h1..h3 = 3).
 - on Feb 21 c1 (account cus_free, a customer who pays nothing) and z2 (account ``nobody``) do ``view``; on Feb 22
   z3 (account ``ghost``) twice, and u9 (no account) once.
 """
@@ -41,7 +41,8 @@ def company(store: Store, tmp_path: Path) -> Store:
     build_company(store, tmp_path)
     load(store, tmp_path, "more_subscriptions.csv",
          "subscription_id,customer_id,plan,amount,quantity,currency,interval,interval_count,status,started_at,"
-         "trial_end,canceled_at,ended_at\ns_cus_h,cus_h,team,20,1,USD,month,1,active,2026-01-01,,,")
+         "trial_end,canceled_at,ended_at\ns_cus_h,cus_h,team,20,1,USD,month,1,active,2026-01-01,,,\n"
+         "s_cus_h2,cus_h,addon,5,1,USD,month,1,active,2026-01-01,,,")
     rows = [f"h{i},report,2026-01-10T10:00:00Z,cus_h" for i in (1, 2, 3)]
     rows += [f"h{i},report,2026-02-20T10:00:00Z,cus_h" for i in (1, 2, 3, 4)]
     rows += ["h1,export,2026-02-20T11:00:00Z,cus_h", "h2,export,2026-02-20T11:00:00Z,cus_h",
@@ -64,21 +65,21 @@ def test_growing_is_the_mirror_of_the_fall():
 def test_the_list_of_one_day(company):
     rows = account_list(company, FEB25)
     assert rows.to_dict("records") == [
-        {"customer_id": "cus_d", "plan": "pro", "mrr": 200.0, "active_users": 1, "previous_active_users": 1,
+        {"customer_id": "cus_d", "plans": ["pro"], "mrr": 200.0, "active_users": 1, "previous_active_users": 1,
          "change": 0.0, "last_active_day": FEB25, "features": ["view"], "at_risk": False, "growing": False},
-        {"customer_id": "cus_a", "plan": "pro", "mrr": 100.0, "active_users": 6, "previous_active_users": 10,
+        {"customer_id": "cus_a", "plans": ["pro"], "mrr": 100.0, "active_users": 6, "previous_active_users": 10,
          "change": -0.4, "last_active_day": date(2026, 1, 29), "features": ["view"], "at_risk": True,
          "growing": False},
-        {"customer_id": "cus_b", "plan": "pro", "mrr": 50.0, "active_users": 0, "previous_active_users": 2,
+        {"customer_id": "cus_b", "plans": ["pro"], "mrr": 50.0, "active_users": 0, "previous_active_users": 2,
          "change": -1.0, "last_active_day": date(2026, 1, 1), "features": [], "at_risk": True, "growing": False},
-        {"customer_id": "cus_f", "plan": "pro", "mrr": 40.0, "active_users": 0, "previous_active_users": 0,
+        {"customer_id": "cus_f", "plans": ["pro"], "mrr": 40.0, "active_users": 0, "previous_active_users": 0,
          "change": pytest.approx(float("nan"), nan_ok=True), "last_active_day": None, "features": [],
          "at_risk": False, "growing": False},
-        {"customer_id": "cus_e", "plan": "pro", "mrr": 30.0, "active_users": 1, "previous_active_users": 1,
+        {"customer_id": "cus_e", "plans": ["pro"], "mrr": 30.0, "active_users": 1, "previous_active_users": 1,
          "change": 0.0, "last_active_day": date(2026, 2, 20), "features": ["view"], "at_risk": False,
          "growing": False},
         # 4 users now, 3 before: 10 x 4 = 40 >= 13 x 3 = 39; change (4 - 3) / 3
-        {"customer_id": "cus_h", "plan": "team", "mrr": 20.0, "active_users": 4, "previous_active_users": 3,
+        {"customer_id": "cus_h", "plans": ["addon", "team"], "mrr": 25.0, "active_users": 4, "previous_active_users": 3,
          "change": pytest.approx(1 / 3), "last_active_day": date(2026, 2, 20),
          "features": ["report", "export", "share"], "at_risk": False, "growing": True},
     ]
