@@ -73,7 +73,7 @@ def features_used(store: Store, as_of: date, most: int = FEATURES_SHOWN) -> dict
         SELECT l.customer_id, e.event, count(DISTINCT e.user_id) AS users
         FROM ({events}) e JOIN linked l ON l.user_id = e.user_id GROUP BY l.customer_id, e.event""",
                     {"as_of": as_of, **params})
-    rows = rows[rows["event"].map(lambda e: event_names.kind(str(e)) == "feature")]
+    rows = rows[rows["event"].map(lambda e: event_names.kind(str(e)) == "feature").astype(bool)]
     rows = rows.sort_values(["customer_id", "users", "event"], ascending=[True, False, True], kind="stable")
     return {str(c): [str(e) for e in group["event"].head(most)] for c, group in rows.groupby("customer_id")}
 

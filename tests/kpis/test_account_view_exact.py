@@ -122,6 +122,12 @@ def test_the_largest_unlinked_accounts(company):
     assert unlinked_accounts(company, FEB25, most=1)["account_id"].tolist() == ["ghost"]
 
 
+def test_no_user_linked_means_no_features_and_no_list(store, tmp_path):
+    load(store, tmp_path, "events.csv", EVENTS_HEADER + "\nu1,view,2026-02-25T10:00:00Z,")
+    assert features_used(store, FEB25) == {} and last_active_days(store, FEB25) == {}
+    assert account_list(store, FEB25).empty
+
+
 def test_nothing_linked_reads_as_undefined_shares(store):
     found = link_coverage(store, FEB25)
     assert (found.paying, found.events) == (0, 0)
