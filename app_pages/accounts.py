@@ -47,14 +47,15 @@ def features_text(events: list[str]) -> str:
 
 def shown_table(rows: pd.DataFrame) -> None:
     """The accounts as a sortable table; customer ids, plans and event names are shown as plain text."""
-    shown = rows.assign(plans=rows["plans"].map(", ".join), last_active_day=rows["last_active_day"].map(fmt.day),
+    shown = rows.assign(plans=rows["plans"].map(", ".join), mrr=rows["mrr"].round(2),
+                        last_active_day=rows["last_active_day"].map(fmt.day),
                         features=rows["features"].map(features_text),
                         change=rows["change"].astype("float64") * 100)
     symbol = fmt.currency_symbol()
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "customer_id": st.column_config.TextColumn("Customer"),
         "plans": st.column_config.TextColumn("Plan"),
-        "mrr": st.column_config.NumberColumn("MRR", format=f"{symbol}%.2f"),
+        "mrr": st.column_config.NumberColumn(f"MRR ({symbol})", format="localized"),
         "active_users": st.column_config.NumberColumn(f"Active users ({WINDOW} days)", format="%d"),
         "previous_active_users": st.column_config.NumberColumn(f"{WINDOW} days before", format="%d"),
         "change": st.column_config.NumberColumn("Change", format="%+.0f%%",

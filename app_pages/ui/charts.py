@@ -591,8 +591,12 @@ def account_history(mrr: pd.DataFrame, users: pd.DataFrame, title: str, *, heigh
     figure.add_scatter(x=_x(mrr, "day"), y=_values(mrr["mrr"]), name="MRR", mode="lines",
                        line={"color": COLORS[0], "width": 2, "shape": "hv"},
                        hovertemplate=f"MRR {fmt.currency_symbol()}%{{y:,.2f}}")
-    figure.update_layout(yaxis={"tickprefix": fmt.currency_symbol(), "tickformat": ",.0f", "rangemode": "tozero"},
-                         yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "tickformat": ",d",
+    top_mrr = max([0.0, *(float(v) for v in mrr["mrr"])]) or 1.0
+    top_users = max([0, *(int(v) for v in users["active_users"])]) or 1
+    # headroom above the highest value, so that a flat MRR line does not run along the plot's top edge
+    figure.update_layout(yaxis={"tickprefix": fmt.currency_symbol(), "tickformat": ",.0f",
+                                "range": [0, top_mrr * 1.15]},
+                         yaxis2={"overlaying": "y", "side": "right", "range": [0, top_users * 1.15], "tickformat": ",d",
                                  "showgrid": False, "automargin": True, "title": {"text": "active users"}},
                          hovermode="x")
     figure.update_xaxes(hoverformat=_x_hover("day"))
