@@ -74,6 +74,18 @@ def test_the_list_and_its_two_sides(app: Callable[..., AppTest], company: Path) 
     assert {m.label for m in at.metric} == {"Recall", "Precision", "Warning ahead"}
 
 
+def test_the_signal_check_beside_the_list(app: Callable[..., AppTest], company: Path) -> None:
+    at = accounts(app)
+    # weeks Dec 29 .. Feb 23 (9); nobody churned. Flags at week ends whose second next week is known (up to the
+    # week of Feb 9): <b>cus_bold</b> at risk Jan 29 .. Feb 25 (Feb 1, Feb 8, Feb 15), cus_grow Feb 7 .. Feb 24
+    # (g1..g3's Jan 10 out of the 28 days, in the 28 before; Feb 8, Feb 15): 5 flags, none came true
+    assert {m.label: m.value for m in at.metric} == {"Recall": "—", "Precision": "0.0%", "Warning ahead": "—"}
+    shown = [unescape(c.value) for c in at.caption]
+    assert "0 of 0 churned linked customers were flagged (0 churned in all)." in shown
+    assert "0 of 5 flags came true." in shown
+    assert any(c.startswith("Over the weeks of the date range. Too few churns or flags") for c in shown)
+
+
 def test_hostile_names_stay_text(app: Callable[..., AppTest], company: Path) -> None:
     at = accounts(app, {"account": BOLD})
     assert not any(m.proto.allow_html for m in at.markdown), "no page text is rendered as HTML"
