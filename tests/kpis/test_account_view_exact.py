@@ -156,3 +156,22 @@ def test_an_accounts_history(store, tmp_path):
         "period_start": [date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19), date(2026, 1, 26), date(2026, 2, 2),
                          date(2026, 2, 9), date(2026, 2, 16)],
         "active_users": [2, 0, 0, 0, 0, 0, 2]}
+
+
+def test_lead_time_counts_from_the_first_flag_in_84_days_even_across_a_gap(store, tmp_path):
+    # m1 (users Jan 5 only): at risk Feb 2 .. Feb 24 (paid until Feb 25, a Wednesday); flagged at Sun Feb 22,
+    # churned in the week of Feb 23: Feb 2 .. Feb 23 = 21 days.
+    # m2 (users Jan 5, one of them again Mon Mar 2): at risk Feb 2 .. Mar 1, not on Mar 2 .. Mar 29 (1 user now,
+    # none before), again from Mar 30 (Mar 2 out of the 28 days); paid until Wed Apr 8, flagged at Sun Apr 5. The
+    # 84 days up to Apr 5 start on Jan 12, so its first flag there is Feb 2: Feb 2 .. Apr 6 = 63 days.
+    # (21 + 63) / 2 = 42. z1 keeps the events going to Apr 19.
+    load(store, tmp_path, "subscriptions.csv",
+         "subscription_id,customer_id,plan,amount,quantity,currency,interval,interval_count,status,started_at,"
+         "trial_end,canceled_at,ended_at\n"
+         "s1,m1,pro,10,1,USD,month,1,active,2026-01-01,,,2026-02-25\n"
+         "s2,m2,pro,10,1,USD,month,1,active,2026-01-01,,,2026-04-08")
+    rows = [f"{c}u{i},view,2026-01-05T10:00:00Z,{c}" for c in ("m1", "m2") for i in (1, 2, 3)]
+    rows += ["m2u1,view,2026-03-02T10:00:00Z,m2", "z1,view,2026-04-19T10:00:00Z,"]
+    load(store, tmp_path, "events.csv", EVENTS_HEADER + "\n" + "\n".join(rows))
+    found = lead_time(store, "week")
+    assert found == LeadTime((21, 63)) and found.mean_days == 42.0
