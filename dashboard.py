@@ -24,6 +24,7 @@ SECTIONS = {
         st.Page(keys.OVERVIEW_PAGE, title="Overview", icon=":material/dashboard:", url_path="", default=True),
         st.Page(keys.REVENUE_PAGE, title="Revenue", icon=":material/payments:", url_path="revenue"),
         st.Page(keys.CUSTOMERS_PAGE, title="Customers", icon=":material/groups:", url_path="customers"),
+        st.Page(keys.ACCOUNTS_PAGE, title="Accounts", icon=":material/apartment:", url_path="accounts"),
     ],
     "Product": [
         st.Page(keys.ENGAGEMENT_PAGE, title="Engagement", icon=":material/touch_app:", url_path="engagement"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import activation_setting, demo_company, event_sources, upload
+from app_pages import activation_setting, demo_company, event_sources, link_coverage, upload
 from app_pages.ui import actions, auth, cache, tables, upload_guard
 from app_pages.ui.text import Level, messages
 from kpis.ops import status
@@ -71,6 +71,9 @@ if uploads:
 changed = event_sources.section(store, visitor)
 if changed:
     _flash_and_rerun(changed)
+
+# -- users linked to customers ---------------------------------------------------------------------------------------
+link_coverage.section(store)
 
 # -- history and undo -------------------------------------------------------------------------------------------------
 st.subheader("Import history")

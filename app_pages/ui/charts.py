@@ -580,3 +580,24 @@ def funnel(table: pd.DataFrame, names: Mapping[str, str], title: str) -> go.Figu
     figure.update_yaxes(autorange="reversed", automargin=True)
     figure.update_layout(showlegend=False, hovermode="closest")
     return figure
+
+
+def account_history(mrr: pd.DataFrame, users: pd.DataFrame, title: str, *, height: int = HEIGHT) -> go.Figure:
+    """One account over time: its MRR as a step line (``day``, ``mrr``; left axis) and its active users per week
+    as bars (``period_start``, ``active_users``; right axis, the last week possibly partial)."""
+    figure = _figure(title, height, "week")
+    figure.add_bar(x=_x(users), y=list(users["active_users"]), name="Active users per week", yaxis="y2",
+                   marker={"color": COLORS[2], "opacity": 0.55}, hovertemplate="%{y:,d} active users")
+    figure.add_scatter(x=_x(mrr, "day"), y=_values(mrr["mrr"]), name="MRR", mode="lines",
+                       line={"color": COLORS[0], "width": 2, "shape": "hv"},
+                       hovertemplate=f"MRR {fmt.currency_symbol()}%{{y:,.2f}}")
+    top_mrr = max([0.0, *(float(v) for v in mrr["mrr"])]) or 1.0
+    top_users = max([0, *(int(v) for v in users["active_users"])]) or 1
+    # headroom above the highest value, so that a flat MRR line does not run along the plot's top edge
+    figure.update_layout(yaxis={"tickprefix": fmt.currency_symbol(), "tickformat": ",.0f",
+                                "range": [0, top_mrr * 1.15]},
+                         yaxis2={"overlaying": "y", "side": "right", "range": [0, top_users * 1.15], "tickformat": ",d",
+                                 "showgrid": False, "automargin": True, "title": {"text": "active users"}},
+                         hovermode="x")
+    figure.update_xaxes(hoverformat=_x_hover("day"))
+    return figure

@@ -15,6 +15,7 @@ ENGAGEMENT_PAGE = "app_pages/engagement.py"
 RETENTION_PAGE = "app_pages/retention.py"
 TARGETS_PAGE = "app_pages/targets.py"
 REVIEW_PAGE = "app_pages/review.py"
+ACCOUNTS_PAGE = "app_pages/accounts.py"
 
 #: The shared filters' query keys (bound to the sidebar's widgets, which take the same names as their keys).
 GRAIN, START, END, COMPARE, SEGMENT = "grain", "start", "end", "compare", "segment"
@@ -33,8 +34,10 @@ BREAKDOWN = "by"
 PAGE_DATES = {BRIDGE: 1, MOVED: 1, COHORTS: 8}
 #: The Engagement page's funnel: its steps (event names, in order) and its conversion window in days.
 FUNNEL, FUNNEL_WINDOW = "funnel", "funnel_window"
+#: The Accounts page's plan (``?plan=pro``) and the one account looked at (``?account=cus_123``).
+ACCOUNT_PLAN, ACCOUNT = "plan", "account"
 #: Page choices in the URL that are names or numbers, checked by the page that draws them.
-PAGE_CHOICES = (FUNNEL, FUNNEL_WINDOW)
+PAGE_CHOICES = (FUNNEL, FUNNEL_WINDOW, ACCOUNT_PLAN, ACCOUNT)
 #: The URL value of a page choice left empty on purpose.
 NONE = "none"
 #: Every query key a link may carry.

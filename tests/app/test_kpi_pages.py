@@ -23,6 +23,7 @@ PAGES = {
     "app_pages/overview.py": "Overview",
     "app_pages/revenue.py": "Revenue",
     "app_pages/customers.py": "Customers",
+    "app_pages/accounts.py": "Accounts",
     "app_pages/engagement.py": "Engagement",
     "app_pages/retention.py": "Retention",
     "app_pages/targets.py": "Targets",
@@ -31,7 +32,7 @@ PAGES = {
 }
 #: Pages that draw KPI charts, with the number of Plotly charts each draws at week grain.
 CHARTS = {"app_pages/revenue.py": 7, "app_pages/customers.py": 7, "app_pages/engagement.py": 5,
-          "app_pages/retention.py": 3}
+          "app_pages/retention.py": 3, "app_pages/accounts.py": 0}
 
 
 def ok(at: AppTest) -> AppTest:
@@ -148,6 +149,14 @@ def test_segment_filter(app: Callable[..., AppTest]) -> None:
     ok(at.selectbox(key="segment").set_value("Segment: Enterprise").run())
     assert int(metrics(at)["Active customers"][0].replace(",", "")) < int(everyone.replace(",", ""))
     assert share_link(at) == "/?segment=Segment%3A+Enterprise"
+
+
+def test_accounts_follow_the_segment(app: Callable[..., AppTest]) -> None:
+    at = on(app(), "app_pages/accounts.py")
+    everyone = len(at.dataframe[0].value)
+    ok(at.selectbox(key="segment").set_value("Segment: Enterprise").run())
+    assert 0 < len(at.dataframe[0].value) < everyone
+    assert share_link(at) == "/accounts?segment=Segment%3A+Enterprise"
 
 
 @pytest.mark.parametrize(

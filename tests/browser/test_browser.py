@@ -20,6 +20,7 @@ PAGES = {
     "": ("overview", "Overview", 0),
     "revenue": ("revenue", "Revenue", 7),
     "customers": ("customers", "Customers", 7),
+    "accounts": ("accounts", "Accounts", 0),
     "engagement": ("engagement", "Engagement", 5),
     "retention": ("retention", "Retention", 3),
     "targets": ("targets", "Targets", 0),
@@ -49,6 +50,24 @@ def choose(page: Page, combobox: Locator, option: str) -> None:
                          f"the box reads {combobox.input_value()!r}")
 
 
+def first_option(page: Page, combobox: Locator) -> str:
+    """The first option after the default of a Streamlit selectbox, read from its open list (opened again when a
+    script run that ends closes it, three times at most)."""
+    option = page.get_by_role("option").nth(1)
+    for _ in range(3):
+        settle(page)
+        combobox.click()
+        try:
+            expect(option).to_be_visible(timeout=30_000)
+        except AssertionError:
+            page.keyboard.press("Escape")
+            continue
+        text = option.inner_text()
+        page.keyboard.press("Escape")
+        return text
+    raise AssertionError("the selectbox's list did not open")
+
+
 def charts_drawn(page: Page, count: int) -> None:
     """Wait until ``count`` Plotly charts have drawn their plot area."""
     charts = page.get_by_test_id("stPlotlyChart")
@@ -69,8 +88,27 @@ def test_every_page_renders_at_its_url(server: str, page: Page, url_path: str) -
     expect(page.get_by_test_id("stCode").filter(has_text=f"/{url_path}")).to_be_visible()
     if url_path == "":
         expect(page.get_by_test_id("stMetric")).to_have_count(9)
-    if name != "data":  # the data page's screenshot shows an upload (below)
+    if name not in ("data", "accounts"):  # their screenshots show an upload, one account's chart (below)
         screenshot(page, f"{name}.png")
+
+
+def test_an_accounts_view_opens_from_its_link(server: str, page: Page) -> None:
+    page.goto(f"{server}/accounts")
+    expect(page.get_by_role("heading", name="Accounts", exact=True)).to_be_visible()
+    settle(page)
+    account = page.get_by_role("combobox", name="Account")
+    customer = first_option(page, account)  # the account with the largest MRR
+    choose(page, account, customer)
+    expect(page).to_have_url(with_query(server, "accounts", f"account={customer}"))
+    settle(page)
+    page.goto(f"{server}/accounts?account={customer}")  # the link opens the same view in a new session
+    expect(page.get_by_role("heading", name="One account")).to_be_visible()
+    settle(page)
+    charts_drawn(page, 1)
+    expect(page.get_by_text(f"MRR and active users per week of {customer}")).to_be_visible()
+    expect(page.get_by_test_id("stCode").filter(has_text=f"/accounts?account={customer}")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot(page, "accounts.png")
 
 
 def test_filters_travel_in_the_url(server: str, page: Page) -> None:
