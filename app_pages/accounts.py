@@ -47,15 +47,16 @@ def features_text(events: list[str]) -> str:
 
 def shown_table(rows: pd.DataFrame) -> None:
     """The accounts as a sortable table; customer ids, plans and event names are shown as plain text."""
-    shown = rows.assign(plans=rows["plans"].map(", ".join), mrr=rows["mrr"].round(2),
+    shown = rows.assign(plans=rows["plans"].map(", ".join), name=rows["name"],
                         last_active_day=rows["last_active_day"].map(fmt.day),
                         features=rows["features"].map(features_text),
                         change=rows["change"].astype("float64") * 100)
     symbol = fmt.currency_symbol()
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        "customer_id": st.column_config.TextColumn("Customer"),
+        "customer_id": st.column_config.TextColumn("Customer id"),
+        "name": st.column_config.TextColumn("Customer"),
         "plans": st.column_config.TextColumn("Plan"),
-        "mrr": st.column_config.NumberColumn(f"MRR ({symbol})", format="localized"),
+        "mrr": st.column_config.NumberColumn(f"MRR ({symbol})", format="%,.0f"),
         "active_users": st.column_config.NumberColumn(f"Active users ({WINDOW} days)", format="%d"),
         "previous_active_users": st.column_config.NumberColumn(f"{WINDOW} days before", format="%d"),
         "change": st.column_config.NumberColumn("Change", format="%+.0f%%",

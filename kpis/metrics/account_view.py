@@ -34,8 +34,8 @@ FEATURES_SHOWN = 3
 #: How far back from the end of the period before a churn the lead time looks for the first day at risk (12 weeks).
 LEAD_DAYS = 84
 #: The columns of :func:`account_list`.
-LIST_COLUMNS = ("customer_id", "plans", "mrr", "active_users", "previous_active_users", "change", "last_active_day",
-                "features", "at_risk", "growing")
+LIST_COLUMNS = ("customer_id", "name", "plans", "mrr", "active_users", "previous_active_users", "change",
+                "last_active_day", "features", "at_risk", "growing")
 #: Unlinked accounts listed on the Data page.
 UNLINKED_SHOWN = 10
 
@@ -91,12 +91,14 @@ def customer_plans(store: Store, as_of: date) -> dict[str, list[str]]:
 
 
 def account_list(store: Store, as_of: date, *, segment: tuple[str, str] | None = None) -> pd.DataFrame:
-    """The rows of :func:`kpis.metrics.accounts.account_rows` on ``as_of`` with :data:`LIST_COLUMNS`: the plans,
-    the last active day (None: never), the features used (event names, most used first) and whether the account
-    grows (:func:`is_growing`)."""
+    """The rows of :func:`kpis.metrics.accounts.account_rows` on ``as_of`` with :data:`LIST_COLUMNS`: the
+    customer's name (empty: not in the customers file), the plans, the last active day (None: never), the features
+    used (event names, most used first) and whether the account grows (:func:`is_growing`)."""
     rows = account_rows(store, as_of, segment=segment)
     plans, last, features = customer_plans(store, as_of), last_active_days(store, as_of), features_used(store, as_of)
     drop = at_risk_drop(store)
+    names = dict(store.query("SELECT customer_id, name FROM customers WHERE name IS NOT NULL AND name <> ''"))
+    rows["name"] = [names.get(c, "") for c in rows["customer_id"]]
     rows["plans"] = [plans.get(c, []) for c in rows["customer_id"]]
     rows["last_active_day"] = [last.get(c) for c in rows["customer_id"]]
     rows["features"] = [features.get(c, []) for c in rows["customer_id"]]

@@ -98,11 +98,11 @@ def test_the_download_is_csv_safe(app: Callable[..., AppTest], company: Path,
     at = accounts(app)
     rows = list(csv.reader(io.StringIO(download(at, "Download accounts (CSV)", kept_downloads).decode("utf-8"),
                                        newline="")))
-    assert rows[0] == ["customer_id", "plans", "mrr", "active_users", "previous_active_users", "change",
+    assert rows[0] == ["customer_id", "name", "plans", "mrr", "active_users", "previous_active_users", "change",
                        "last_active_day", "features", "at_risk", "growing"]
     assert [r[0] for r in rows[1:]] == [BOLD, "'" + FORMULA, "cus_grow"]
-    assert rows[1][5] == "-0.4" and rows[2][5] == "", "change as a fraction, empty when undefined"
-    assert rows[2][7] == IMAGE
+    assert rows[1][6] == "-0.4" and rows[2][6] == "", "change as a fraction, empty when undefined"
+    assert rows[2][8] == IMAGE
 
 
 def test_the_plan_is_in_the_url(app: Callable[..., AppTest], company: Path) -> None:

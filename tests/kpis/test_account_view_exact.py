@@ -62,24 +62,32 @@ def test_growing_is_the_mirror_of_the_fall():
     assert [is_growing(6, 4, 0.5), is_growing(5, 4, 0.5)] == [True, False]
 
 
-def test_the_list_of_one_day(company):
+def test_the_list_of_one_day(company, tmp_path):
+    # the customers file names cus_h only (an empty name reads as none): the others show their id alone
+    load(company, tmp_path, "customers.csv", "customer_id,name,email\ncus_h,Harbour & Co,h@example.com\ncus_a,,\n")
     rows = account_list(company, FEB25)
     assert rows.to_dict("records") == [
-        {"customer_id": "cus_d", "plans": ["pro"], "mrr": 200.0, "active_users": 1, "previous_active_users": 1,
+        {"customer_id": "cus_d", "name": "",
+         "plans": ["pro"], "mrr": 200.0, "active_users": 1, "previous_active_users": 1,
          "change": 0.0, "last_active_day": FEB25, "features": ["view"], "at_risk": False, "growing": False},
-        {"customer_id": "cus_a", "plans": ["pro"], "mrr": 100.0, "active_users": 6, "previous_active_users": 10,
+        {"customer_id": "cus_a", "name": "",
+         "plans": ["pro"], "mrr": 100.0, "active_users": 6, "previous_active_users": 10,
          "change": -0.4, "last_active_day": date(2026, 1, 29), "features": ["view"], "at_risk": True,
          "growing": False},
-        {"customer_id": "cus_b", "plans": ["pro"], "mrr": 50.0, "active_users": 0, "previous_active_users": 2,
+        {"customer_id": "cus_b", "name": "",
+         "plans": ["pro"], "mrr": 50.0, "active_users": 0, "previous_active_users": 2,
          "change": -1.0, "last_active_day": date(2026, 1, 1), "features": [], "at_risk": True, "growing": False},
-        {"customer_id": "cus_f", "plans": ["pro"], "mrr": 40.0, "active_users": 0, "previous_active_users": 0,
+        {"customer_id": "cus_f", "name": "",
+         "plans": ["pro"], "mrr": 40.0, "active_users": 0, "previous_active_users": 0,
          "change": pytest.approx(float("nan"), nan_ok=True), "last_active_day": None, "features": [],
          "at_risk": False, "growing": False},
-        {"customer_id": "cus_e", "plans": ["pro"], "mrr": 30.0, "active_users": 1, "previous_active_users": 1,
+        {"customer_id": "cus_e", "name": "",
+         "plans": ["pro"], "mrr": 30.0, "active_users": 1, "previous_active_users": 1,
          "change": 0.0, "last_active_day": date(2026, 2, 20), "features": ["view"], "at_risk": False,
          "growing": False},
         # 4 users now, 3 before: 10 x 4 = 40 >= 13 x 3 = 39; change (4 - 3) / 3
-        {"customer_id": "cus_h", "plans": ["addon", "team"], "mrr": 25.0, "active_users": 4, "previous_active_users": 3,
+        {"customer_id": "cus_h", "name": "Harbour & Co",
+         "plans": ["addon", "team"], "mrr": 25.0, "active_users": 4, "previous_active_users": 3,
          "change": pytest.approx(1 / 3), "last_active_day": date(2026, 2, 20),
          "features": ["report", "export", "share"], "at_risk": False, "growing": True},
     ]
