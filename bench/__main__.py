@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.harness import ROOT, compare, run_python
-from bench.queries import FUNNEL_STEPS, REFERENCE_SQL, SUBSCRIPTIONS_SQL
+from bench.queries import ACCOUNT_EVENTS_SQL, ACCOUNT_TABLES_SQL, FUNNEL_STEPS, REFERENCE_SQL, SUBSCRIPTIONS_SQL
 from kpis.core.registry import HEADLINE
 
 DATA = ROOT / "bench_data"
@@ -103,13 +103,53 @@ def bench_engagement(n: int, rounds: int) -> None:
                 _reference(plain, REFERENCE_SQL[ref]), rounds=rounds, limit=1.5)
 
 
-def bench_revenue(n: int, rounds: int) -> None:
-    """All revenue KPIs at week grain vs MRR alone (the same process: store opened, one query, a DataFrame),
-    on ``n`` subscriptions over three years."""
+def subscriptions_csv(n: int) -> Path:
+    """``n`` generated subscriptions of ``n // 2`` customers ``c0``, ``c1``, ... over three years (made once)."""
     csv = DATA / f"subscriptions_{n}.csv"
     if not csv.exists():
         sql = SUBSCRIPTIONS_SQL.format(customers=max(n // 2, 1), n=n, path=csv)
         run_python(f"import duckdb; duckdb.connect().execute({sql!r})")
+    return csv
+
+
+def account_databases(events: Path, subscriptions: Path, name: str) -> tuple[Path, Path]:
+    """Ours (both files imported, the derived tables built) and a plain database of the same files
+    (:data:`ACCOUNT_TABLES_SQL`), as ``<name>.duckdb`` and ``<name>_plain.duckdb`` beside ``events`` (made once)."""
+    ours, plain = events.parent / f"{name}.duckdb", events.parent / f"{name}_plain.duckdb"
+    if not ours.exists():
+        for path in (events, subscriptions):
+            run_python(_import(path, ours))
+        run_python(_cli(ours, "series", "dau", "--grain", "month"))
+    if not plain.exists():
+        sql = ACCOUNT_TABLES_SQL.format(events=events, subscriptions=subscriptions)
+        run_python(f"import duckdb; c = duckdb.connect({str(plain)!r}); c.execute({sql!r}); c.close()")
+    return ours, plain
+
+
+def bench_accounts(n: int, subscriptions: int, rounds: int) -> None:
+    """``series mrr_at_risk --grain week`` and ``accounts`` on the last event day, with ``n`` demo events whose users
+    belong to the customers of ``subscriptions`` generated subscriptions, vs hand-written queries over plain
+    tables."""
+    subs = subscriptions_csv(subscriptions)
+    events = DATA / f"account_events_{n}_{subscriptions}.csv"
+    if not events.exists():
+        print(f"writing {n:,} events with account ids to {events} ...", flush=True)
+        sql = ACCOUNT_EVENTS_SQL.format(customers=max(subscriptions // 2, 1), source=events_csv(n),
+                                        path=f"{events}.partial")
+        run_python(f"import duckdb, os; duckdb.connect().execute({sql!r}); os.rename('{events}.partial', '{events}')")
+    ours, plain = account_databases(events, subs, f"accounts_{n}_{subscriptions}")
+    size = f"{n:,} events, {subscriptions:,} subscriptions"
+    compare(f"series mrr_at_risk --grain week ({size}) vs hand-written SQL",
+            _cli(ours, "series", "mrr_at_risk", "--grain", "week"), _reference(plain, REFERENCE_SQL["mrr_at_risk"]),
+            rounds=rounds, limit=1.5)
+    compare(f"accounts, last event day ({size}) vs hand-written SQL", _cli(ours, "accounts"),
+            _reference(plain, REFERENCE_SQL["accounts"]), rounds=rounds, limit=1.5)
+
+
+def bench_revenue(n: int, rounds: int) -> None:
+    """All revenue KPIs at week grain vs MRR alone (the same process: store opened, one query, a DataFrame),
+    on ``n`` subscriptions over three years."""
+    csv = subscriptions_csv(n)
     db = DATA / f"revenue_{n}.duckdb"
     if not db.exists():
         run_python(_import(csv, db))
@@ -154,10 +194,7 @@ def _cold_database(n: int, subscriptions: int) -> Path:
     db = DATA / f"cold_{n}_{subscriptions}.duckdb"
     if db.exists():
         return db
-    subs = DATA / f"subscriptions_{subscriptions}.csv"
-    if not subs.exists():
-        sql = SUBSCRIPTIONS_SQL.format(customers=max(subscriptions // 2, 1), n=subscriptions, path=subs)
-        run_python(f"import duckdb; duckdb.connect().execute({sql!r})")
+    subs = subscriptions_csv(subscriptions)
     targets = DATA / "cold_targets.csv"
     rows = [f"{k},{g},{p},1" for k in HEADLINE for g, starts in (("month", TARGET_MONTHS),
                                                                   ("quarter", TARGET_QUARTERS)) for p in starts]
@@ -217,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("import", "limit", "engagement", "revenue", "cold", "scaling", "ui",
-                                           "load", "pages", "scale"))
+    parser.add_argument("--only", choices=("import", "limit", "engagement", "accounts", "revenue", "cold", "scaling",
+                                           "ui", "load", "pages", "scale"))
     parser.add_argument("--subscriptions", type=int, default=100_000,
-                        help="subscriptions in the cold-start part (with --events events)")
+                        help="subscriptions in the accounts and cold-start parts (with --events events)")
     parser.add_argument("--scaling", default="1000000,10000000,50000000",
                         help="event counts for the linear-growth check (comma separated)")
     parser.add_argument("--scale", default="1000000,10000000",
@@ -237,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_limit()
     if args.only in (None, "engagement"):
         bench_engagement(args.events, args.rounds)
+    if args.only in (None, "accounts"):
+        bench_accounts(args.events, args.subscriptions, args.rounds)
     if args.only in (None, "revenue"):
         bench_revenue(100_000, args.rounds)
     if args.only in (None, "cold"):

@@ -64,3 +64,54 @@ SUBSCRIPTIONS_SQL = """COPY (
            CASE WHEN hash(i * 13) % 3 = 0 THEN DATE '2023-11-01' + CAST(1000 + hash(i * 17) % 100 AS INT) END
                AS ended_at
     FROM range({n}) t(i)) TO '{path}' (HEADER)"""
+
+#: The bench's events with an account id: each user of ``{source}`` in one of the customers of
+#: :data:`SUBSCRIPTIONS_SQL` (``c0`` .. ``c{customers - 1}``), chosen by a hash of the user id.
+ACCOUNT_EVENTS_SQL = """COPY (
+    SELECT user_id, event, timestamp, 'c' || (hash(user_id) % {customers}) AS account_id
+    FROM read_csv('{source}', all_varchar = true)) TO '{path}' (HEADER)"""
+
+#: The plain tables the account references read: ``events(user_id, account_id, ts)`` and ``subscriptions`` as
+#: :data:`SUBSCRIPTIONS_SQL` writes it.
+ACCOUNT_TABLES_SQL = """
+    CREATE TABLE events AS SELECT user_id, account_id, CAST("timestamp" AS TIMESTAMP) AS ts
+        FROM read_csv('{events}', all_varchar = true);
+    CREATE TABLE subscriptions AS SELECT * FROM read_csv('{subscriptions}')"""
+
+# The account KPIs written straightforwardly: each user's customer is the account of their latest event; a customer
+# pays on day d from its start to its end; its active users on d are the distinct users active in d-27 .. d (before:
+# d-55 .. d-28); it is at risk on d when it pays and they fell to 0 from above 0, or by 30% or more from at least 3.
+_ACCOUNT_DAYS = """
+    ud AS (SELECT DISTINCT user_id, CAST(ts AS DATE) AS day FROM events),
+    linked AS (SELECT user_id, arg_max(account_id, ts) AS customer_id FROM events
+               WHERE account_id IS NOT NULL GROUP BY 1),
+    paid AS (SELECT customer_id, CAST(started_at AS DATE) AS s, CAST(ended_at AS DATE) AS e,
+                    amount * quantity * (CASE "interval" WHEN 'month' THEN 1 WHEN 'year' THEN 1 / 12
+                        WHEN 'week' THEN 52 / 12 ELSE 365 / 12 END) / interval_count AS m
+             FROM subscriptions),
+    paying AS (SELECT days.d, customer_id, sum(m) AS mrr FROM days
+               JOIN paid ON s <= days.d AND (e IS NULL OR days.d < e) GROUP BY 1, 2),
+    active AS (SELECT days.d, linked.customer_id,
+                      count(DISTINCT ud.user_id) FILTER (WHERE ud.day > days.d - 28) AS now,
+                      count(DISTINCT ud.user_id) FILTER (WHERE ud.day <= days.d - 28) AS before
+               FROM days JOIN ud ON ud.day BETWEEN days.d - 55 AND days.d JOIN linked USING (user_id)
+               GROUP BY 1, 2),
+    counted AS (SELECT d, customer_id, mrr, coalesce(now, 0) AS now, coalesce(before, 0) AS before
+                FROM paying LEFT JOIN active USING (d, customer_id)),
+    flagged AS (SELECT *, (now = 0 AND before > 0) OR (before >= 3 AND 10 * now <= 7 * before) AS at_risk
+                FROM counted)"""
+
+REFERENCE_SQL |= {
+    # mrr_at_risk at week grain: from the first event day's week to the last event day (a partial last week)
+    "mrr_at_risk": f"""WITH bounds AS (SELECT min(CAST(ts AS DATE)) AS first, max(CAST(ts AS DATE)) AS last
+                                       FROM events),
+                            days AS (SELECT CAST(w AS DATE) AS w, least(CAST(w AS DATE) + 6, last) AS d
+                                     FROM bounds, range(date_trunc('week', first), last + 1, INTERVAL 7 DAY) t(w)),
+                            {_ACCOUNT_DAYS}
+                       SELECT days.w, coalesce(sum(mrr) FILTER (WHERE at_risk), 0)
+                       FROM days LEFT JOIN flagged USING (d) GROUP BY 1 ORDER BY 1""",
+    # the accounts on the last event day: the paying customers with a user seen by then, largest MRR first
+    "accounts": f"""WITH days AS (SELECT max(CAST(ts AS DATE)) AS d FROM events), {_ACCOUNT_DAYS}
+                    SELECT customer_id, mrr, now, before, at_risk FROM flagged
+                    WHERE customer_id IN (SELECT customer_id FROM linked) ORDER BY mrr DESC, customer_id""",
+}

@@ -73,6 +73,19 @@ def _days_frame(days: list[date]) -> pd.DataFrame:
     })
 
 
+def _last_active_days_sql(lo: str, hi: str) -> str:
+    """Per day ``i`` of ``account_days`` and customer, its distinct users active in the window ``lo`` .. ``hi`` (two
+    columns of the frame), counted without a ``count(DISTINCT)``: each user once, on their last active day in the
+    window, the one whose next active day is after ``hi`` (or that has none)."""
+    return f"""
+            SELECT w.i, ld.customer_id, count(*) AS users
+            FROM (SELECT a.i, a.{hi} AS hi, x.day FROM account_days a
+                  JOIN (SELECT DISTINCT day FROM linked_days) x ON x.day >= a.{lo} AND x.day <= a.{hi}) w
+            JOIN linked_days ld ON ld.day = w.day
+            WHERE ld.next_active_day IS NULL OR ld.next_active_day > w.hi
+            GROUP BY w.i, ld.customer_id"""
+
+
 def _per_customer_sql(store: Store, segment: tuple[str, str] | None) -> tuple[str, dict[str, object]]:
     """SQL of one row per day of the frame ``account_days`` and paying customer on it: ``i, customer_id, mrr,
     active_users, previous_active_users, mapped, at_risk``."""
@@ -81,35 +94,32 @@ def _per_customer_sql(store: Store, segment: tuple[str, str] | None) -> tuple[st
     sql = f"""
         WITH linked AS ({USER_CUSTOMERS}),
         paying AS (
-            SELECT a.i, p.customer_id, sum(p.monthly) AS mrr
+            SELECT a.i, a.d, p.customer_id, sum(p.monthly) AS mrr
             FROM account_days a JOIN ({paid}) p
               ON p.paid_start <= a.d AND (p.paid_end IS NULL OR p.paid_end > a.d)
-            GROUP BY a.i, p.customer_id
+            GROUP BY a.i, a.d, p.customer_id
         ),
-        activity AS (
-            SELECT a.i, l.customer_id,
-                   count(DISTINCT CASE WHEN ud.day >= a.lo THEN ud.user_id END) AS active_users,
-                   count(DISTINCT CASE WHEN ud.day <= a.hi_before THEN ud.user_id END) AS previous_active_users
-            FROM account_days a
-            JOIN user_days ud ON ud.day >= a.lo_before AND ud.day <= a.d AND ud.active_events > 0
-            JOIN linked l ON l.user_id = ud.user_id
-            GROUP BY a.i, l.customer_id
+        linked_days AS (
+            SELECT l.customer_id, ud.day, ud.next_active_day
+            FROM user_days ud JOIN linked l ON l.user_id = ud.user_id WHERE ud.active_events > 0
         ),
-        mapped AS (
-            SELECT DISTINCT a.i, l.customer_id FROM account_days a JOIN linked l ON l.first_day <= a.d
-            UNION
-            SELECT a.i, m.customer_id FROM account_days a CROSS JOIN (SELECT DISTINCT customer_id FROM account_links) m
-        )
+        now_active AS ({_last_active_days_sql("lo", "d")}),
+        before_active AS ({_last_active_days_sql("lo_before", "hi_before")}),
+        first_seen AS (SELECT customer_id, min(first_day) AS first_day FROM linked GROUP BY customer_id),
+        named AS (SELECT DISTINCT customer_id FROM account_links)
         SELECT i, customer_id, mrr, active_users, previous_active_users, mapped,
                mrr > 0 AND ((active_users = 0 AND previous_active_users > 0)
                             OR (previous_active_users >= {MIN_BEFORE}
                                 AND {q} * active_users <= {q - p} * previous_active_users)) AS at_risk
         FROM (
-            SELECT py.i, py.customer_id, py.mrr, coalesce(ac.active_users, 0) AS active_users,
-                   coalesce(ac.previous_active_users, 0) AS previous_active_users, mp.customer_id IS NOT NULL AS mapped
+            SELECT py.i, py.customer_id, py.mrr, coalesce(na.users, 0) AS active_users,
+                   coalesce(ba.users, 0) AS previous_active_users,
+                   coalesce(fs.first_day <= py.d, FALSE) OR nm.customer_id IS NOT NULL AS mapped
             FROM paying py
-            LEFT JOIN activity ac ON ac.i = py.i AND ac.customer_id = py.customer_id
-            LEFT JOIN mapped mp ON mp.i = py.i AND mp.customer_id = py.customer_id
+            LEFT JOIN now_active na ON na.i = py.i AND na.customer_id = py.customer_id
+            LEFT JOIN before_active ba ON ba.i = py.i AND ba.customer_id = py.customer_id
+            LEFT JOIN first_seen fs ON fs.customer_id = py.customer_id
+            LEFT JOIN named nm ON nm.customer_id = py.customer_id
             WHERE py.mrr > 0
         ) t"""
     return sql, params
