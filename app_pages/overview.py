@@ -1,5 +1,5 @@
 """Overview: the scorecard a CPO opens first: the headline KPIs of the last complete period, how they moved,
-their trend, and the period still running."""
+their trend, and the period still running; with both subscriptions and events, the MRR at risk beside them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app_pages.ui import format as fmt
 from app_pages.ui.text import plain
 from kpis.core.calendar import cohort_grain, previous_start
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import HEADLINE, KPIS, RETENTION_1, Kpi
+from kpis.core.registry import ACCOUNT_HEADLINE, HEADLINE, KPIS, RETENTION_1, Kpi
 from kpis.metrics import engagement, engine, retention, revenue
 from kpis.metrics.series import series_of
 from kpis.ops import status
@@ -22,6 +22,8 @@ from kpis.plan import scorecard, targets
 #: The headline KPIs (:data:`kpis.core.registry.HEADLINE`) of each source, in its order: a tile each.
 REVENUE_CARDS = tuple(k for k in HEADLINE if KPIS[k].source == "revenue")
 ENGAGEMENT_CARDS = tuple(k for k in HEADLINE if KPIS[k].source == "engagement")
+#: Usage x revenue (:data:`kpis.core.registry.ACCOUNT_HEADLINE`): a tile each after the product's.
+ACCOUNT_CARDS = ACCOUNT_HEADLINE
 
 store = cache.open_store()
 summary = cache.cached(store, status.loaded_summary)
@@ -69,6 +71,15 @@ if events_as_of is not None:
     cohort_period = scaffold.last_complete(store, chosen, cohorts_by)
     if cohort_period is not None:  # the cohort whose period 1 is the last complete one
         periods[RETENTION_1.id] = previous_start(cohort_period.start, cohorts_by)
+    if revenue_as_of is not None and ACCOUNT_CARDS:
+        try:
+            table = cache.computed(store, engine.table, "accounts", grain, end=events_end, segment=chosen.segment)
+        except (DataError, InputError):
+            pass  # the revenue tiles above already say what is wrong with the subscriptions
+        else:
+            tiles += [(KPIS[k], series_of(table, k), grain) for k in ACCOUNT_CARDS]
+            flags |= plan.anomaly_flags(store, grain, judged_on, chosen.segment, ACCOUNT_CARDS)
+            periods |= {k: headline for k in ACCOUNT_CARDS if headline is not None}
 
 starts = scaffold.data_starts(store)
 # targets are the company's: shown on the tiles only without a segment filter
@@ -76,13 +87,14 @@ on_tiles: dict[str, dict[str, object]] = {}
 if chosen.segment is None:
     evaluation = cache.computed(store, targets.evaluate, as_of=judged_on if period and period.chosen else None)
     on_tiles = plan.tile_targets(evaluation, {"revenue": judged_on if revenue_as_of else None,
-                                              "engagement": judged_on if events_as_of else None})
+                                              "engagement": judged_on if events_as_of else None,
+                                              "accounts": judged_on if revenue_as_of and events_as_of else None})
 if not tiles:
     scaffold.nothing_loaded()
 else:
     st.subheader("Business" if revenue_as_of is not None else "Product")
     business = [c for c in tiles if c[0].source == "revenue"]
-    product = [c for c in tiles if c[0].source == "engagement"]
+    product = [c for c in tiles if c[0].source in ("engagement", "accounts")]
     if business:
         cards.kpi_grid(business, against, flags=flags, per_row=5, shown_from_day=chosen.start, data_start=starts,
                        targets=on_tiles, periods=periods)

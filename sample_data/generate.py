@@ -7,6 +7,7 @@ Writes, in the real export formats of FORMATS.md (``python sample_data/generate.
 - ``stripe_subscriptions.csv``: the Stripe Dashboard subscriptions export (two years, 2024-11 to 2026-11);
 - ``posthog_events.csv.gz``: a PostHog events export (one year, 2025-11-23 to 2026-11-22), gzipped as people
   upload it (``posthog_events.csv`` with ``--no-gzip``, the default with ``--events``);
+- ``account_mapping.csv``: which Stripe customer each of the product's accounts belongs to (most, not all);
 - ``targets.csv``: a few 2026 Q3/Q4 targets;
 - with ``--events N``: also ``events.csv`` (``user_id,event,timestamp``), the plain shape the benchmark reads.
 
@@ -60,6 +61,8 @@ FEATURE_LAUNCH = date(2026, 6, 1)  # ai_summary_generated and the AI Insights ad
 FEATURE_EVENT = "ai_summary_generated"
 
 EVENTS_FILE = "posthog_events.csv"
+#: which customer each product account belongs to
+MAPPING_FILE = "account_mapping.csv"
 #: gzip level of a gzipped event export: fixed, so the bytes never change
 GZIP_LEVEL = 9
 
@@ -67,7 +70,7 @@ GZIP_LEVEL = 9
 def file_names(gzipped: bool) -> tuple[str, ...]:
     """The files :func:`generate` writes (besides ``events.csv``): the event export is ``.csv.gz`` when gzipped."""
     return ("stripe_customers.csv", "stripe_subscriptions.csv", EVENTS_FILE + (".gz" if gzipped else ""),
-            "targets.csv")
+            MAPPING_FILE, "targets.csv")
 
 
 #: the committed demo set (the default generation): the event export gzipped
@@ -84,10 +87,11 @@ SUBSCRIPTION_HEADER = (
     "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
 )
 CUSTOMER_HEADER = ("id", "Name", "Email", "Description", "Created (UTC)", "segment (metadata)", "country (metadata)")
-POSTHOG_HEADER = ("uuid", "event", "distinct_id", "properties.$browser", "properties.account_id", "timestamp",
+POSTHOG_HEADER = ("uuid", "event", "distinct_id", "properties.$browser", "properties.$groups.company", "timestamp",
                   "elements_chain")
 PLAIN_EVENTS_HEADER = ("user_id", "event", "timestamp")
 TARGETS_HEADER = ("kpi", "grain", "period_start", "target", "owner", "note")
+MAPPING_HEADER = ("account_id", "customer_id")
 
 
 # -- the price list -------------------------------------------------------------------------------------------------
@@ -278,6 +282,10 @@ class Customer:
     segment: str
     country: str
     seats: int
+    #: when each paying life ended and whether the customer chose to leave (not a failed card): usage fades first
+    churns: list[tuple[datetime, bool]] = field(default_factory=list)
+    #: when a seat pack was bought and how many seats: the team grows into them first
+    expansions: list[tuple[datetime, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -577,6 +585,7 @@ class CompanySimulation:
             seats = max(1, math.ceil(base.quantity * rng.uniform(0.15, 0.6)))
             extras.append(self._add(customer, base.plan, seats, when))
             customer.seats += seats
+            customer.expansions.append((when, seats))
 
     def _downgrade(self, customer: Customer, base: Subscription, when: datetime) -> Subscription:
         rng = self.rng
@@ -632,7 +641,9 @@ class CompanySimulation:
                 self._cancel(extra, max(base.canceled_at, extra.created + timedelta(hours=1)), base.reason,
                              now=base.reason != "cancellation_requested")
                 extra.feedback, extra.comment = base.feedback, base.comment
-        return max([base.ended_at] + [e.ended_at for e in extras if e.ended_at is not None])
+        ended = max([base.ended_at] + [e.ended_at for e in extras if e.ended_at is not None])
+        base.customer.churns.append((ended, base.reason != "payment_failed"))
+        return ended
 
     def _assign_payment_problems(self) -> None:
         """At export time a few live subscriptions are past_due (retrying) or unpaid (dunning exhausted)."""
@@ -783,6 +794,21 @@ ELEMENT_CHAINS = (
 ELEMENT_WEIGHTS = np.array([0.0, 0.3, 0.25, 0.2, 0.15, 0.1])
 TIMESTAMP_SUFFIXES = ("+00:00", "Z")
 
+#: before a customer chooses to leave, its users fall silent one by one over its last weeks (days, a range); most
+#: silent early in that time. A failed card gives no warning, and a few leave while still using the product.
+FADE_DAYS = (49.0, 63.0)
+FADES = 0.9
+#: how late in that time a user may fall silent (a share of it; most fall silent early)
+FADE_LATEST = 0.3
+#: the users of a seat pack join over the weeks before it is bought (days, a range): the team outgrows its seats
+GROWTH_DAYS = (7.0, 42.0)
+#: the least activity of a paying account's first user and of its other users (chance of a weekday's use)
+PAYING_FLOOR = (0.3, 0.15)
+#: how the product names its accounts (the PostHog group ``company``): a slug of the company's name, an org
+#: number, or (for a few set up by hand) the Stripe customer id itself, as ``(kind, weight)``
+ACCOUNT_KINDS = (("slug", 0.6), ("org", 0.3), ("stripe", 0.1))
+#: share of the accounts with their own id that the mapping file leaves out (nobody has mapped them yet)
+UNMAPPED = 0.1
 ONBOARD_BOOST, ONBOARD_DAYS = 2.2, 5.0  # day-activity boost in a user's first days, and how fast it fades
 WEEKDAY = np.array([1.0, 1.0, 1.0, 0.97, 0.88, 0.3, 0.26])  # Monday .. Sunday
 
@@ -793,7 +819,9 @@ class Users:
 
     distinct_id: list[str]
     account: np.ndarray  # index into ``accounts``
-    accounts: list[str]  # Stripe customer ids
+    accounts: list[str]  # the product's account ids (:func:`account_ids`)
+    customers: list[str]  # the Stripe customer id of each account
+    mapped: list[bool]  # whether the mapping file links the account to its customer
     join: np.ndarray  # day the user starts using the product
     quit: np.ndarray  # day the user stops (churned accounts stop earlier through ``alive``)
     activity: np.ndarray  # chance of being active on a weekday once settled in
@@ -807,6 +835,8 @@ class Users:
     report_from: np.ndarray  # first day the user creates reports and exports (inf: never)
     admin: np.ndarray  # index of the account's first user (who sends the invites)
     alive: np.ndarray  # (accounts, days) the account has a live subscription that day
+    silent_from: np.ndarray  # (users, episodes) first day of each silence before the account churns (inf: none)
+    silent_to: np.ndarray  # (users, episodes) the day that silence ends (the churn)
 
 
 def build_users(company: Company, seed: int) -> Users:
@@ -847,6 +877,8 @@ def build_users(company: Company, seed: int) -> Users:
     later = rng.random(total) < 0.25
     join = opened + np.where(later, rng.uniform(20, 500, total), rng.exponential(9.0, total))
     join = np.where(is_admin, opened, join)
+    story = np.random.default_rng([seed, 8])  # the accounts' story draws: a stream of their own
+    join = grow_before_expansions(customers, join, offsets, counts, first_seen, story)
     paid = first_paid(company)
     activated = activation(np.array([c.id in paid for c in customers])[account], is_admin, seed)
     # activated users rarely leave early; the others mostly drift away within weeks
@@ -859,6 +891,10 @@ def build_users(company: Company, seed: int) -> Users:
     segment = np.array([SEGMENTS.index(c.segment) for c in customers])[account]
     activity = rng.beta(1.6, 3.6, total) * np.array([0.9, 1.0, 1.1])[segment]
     activity = np.where(is_admin, np.minimum(1.0, activity * 1.5), activity) * np.where(activated, 1.0, 0.75)
+    # a paying account's first user stays while it pays, and its people use the product at least now and then
+    pays = np.array([c.id in paid for c in customers])[account]
+    quit = np.where(pays & is_admin, np.inf, quit)
+    activity = np.where(pays, np.maximum(activity, np.where(is_admin, PAYING_FLOOR[0], PAYING_FLOOR[1])), activity)
     intensity = rng.gamma(1.5, 0.65, total)
     browser = rng.choice(len(BROWSERS), total, p=BROWSER_WEIGHTS)
     hours = np.array([HOURS[c.country] for c in customers])[account]
@@ -870,8 +906,81 @@ def build_users(company: Company, seed: int) -> Users:
     ids = rng.integers(0, 36, (total, 8))
     alphabet = np.array(list("0123456789abcdefghijklmnopqrstuvwxyz"))
     distinct = ["usr_" + "".join(row) for row in alphabet[ids]]
-    return Users(distinct, account, [c.id for c in customers], join, quit, activity, intensity, browser,
-                 hours[:, 0], hours[:, 1], adopt, signup, aha, report_from, admin, alive_days)
+    silent_from, silent_to = fade_before_churn(customers, account, story)
+    names, mapped = account_ids(customers, seed)
+    return Users(distinct, account, names, [c.id for c in customers], mapped, join, quit, activity, intensity,
+                 browser, hours[:, 0], hours[:, 1], adopt, signup, aha, report_from, admin, alive_days, silent_from,
+                 silent_to)
+
+
+def account_ids(customers: Sequence[Customer], seed: int) -> tuple[list[str], list[bool]]:
+    """The product's id of each customer's account (:data:`ACCOUNT_KINDS`: ``brightwater-labs``, ``org_482913`` or
+    the Stripe id) and whether the mapping file links it; an account named by its Stripe id needs no mapping."""
+    rng = random.Random(f"{seed}:accounts")
+    names: list[str] = []
+    mapped: list[bool] = []
+    taken: set[str] = set()
+    for customer in customers:
+        kind = weighted(rng, ACCOUNT_KINDS)
+        if kind == "stripe":
+            name = customer.id
+        elif kind == "org":
+            name = f"org_{rng.randrange(100_000, 1_000_000)}"
+        else:
+            name = "-".join(filter(None, (ascii_slug(word) for word in customer.name.split())))
+        while name in taken:
+            name += f"-{rng.randrange(2, 10)}"
+        taken.add(name)
+        names.append(name)
+        mapped.append(kind != "stripe" and rng.random() >= UNMAPPED)
+    return names, mapped
+
+
+def mapping_rows(users: Users) -> list[list[str]]:
+    """The account mapping file: ``account_id,customer_id`` for every mapped account (FORMATS.md)."""
+    return [[name, customer] for name, customer, linked in zip(users.accounts, users.customers, users.mapped,
+                                                                strict=True) if linked]
+
+
+def day_of(moment: datetime) -> float:
+    """Days from the start of the event window to ``moment`` (fractional)."""
+    return (moment - datetime.combine(EVENTS_START, datetime.min.time())).total_seconds() / 86400
+
+
+def grow_before_expansions(customers: Sequence[Customer], join: np.ndarray, offsets: np.ndarray, counts: np.ndarray,
+                           first_seen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``join`` with the users of each seat pack bought in the event window joining over the weeks before it (the
+    account's last users, as many as the pack's seats bring), so active users grow before the expansion."""
+    join = join.copy()
+    for index, customer in enumerate(customers):
+        taken = 0
+        for when, seats in customer.expansions:
+            day = day_of(when)
+            wanted = max(1, round(seats * USER_SHARE[customer.segment]))
+            k = min(wanted, int(counts[index]) - 1 - taken)
+            if not 0 <= day < EVENT_DAYS or k <= 0:
+                continue
+            members = offsets[index] + counts[index] - taken - np.arange(1, k + 1)
+            join[members] = np.maximum(first_seen[index], day - rng.uniform(*GROWTH_DAYS, k))
+            taken += k
+    return join
+
+
+def fade_before_churn(customers: Sequence[Customer], account: np.ndarray, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's silences ``[from, to)``, one column per churn of the account (see :data:`FADE_DAYS`): over the
+    weeks before a customer leaves, its users stop one by one, most of them early, and none comes back before the
+    subscription ends."""
+    episodes = [[(day_of(ended), rng.uniform(*FADE_DAYS)) for ended, chosen in c.churns
+                 if chosen and rng.random() < FADES] for c in customers]
+    width = max(1, max(len(e) for e in episodes))
+    end = np.full((len(customers), width), np.inf)
+    length = np.zeros((len(customers), width))
+    for index, found in enumerate(episodes):
+        for k, (ended, days) in enumerate(found):
+            end[index, k], length[index, k] = ended, days
+    late = FADE_LATEST * rng.random((len(account), width)) ** 2
+    return end[account] - length[account] * (1 - late), end[account]
 
 
 def activation(paying: np.ndarray, is_admin: np.ndarray, seed: int) -> np.ndarray:
@@ -942,6 +1051,9 @@ def generate_events(users: Users, seed: int, boost: float = 1.0, chunk: int = 81
         join = users.join[lo:hi].astype(np.float32)
         age = days[None, :] - np.floor(join)[:, None]
         alive = users.alive[users.account[lo:hi]] & (age >= 0) & (days[None, :] < users.quit[lo:hi, None])
+        for k in range(users.silent_from.shape[1]):
+            alive &= ~((days[None, :] >= users.silent_from[lo:hi, k, None])
+                       & (days[None, :] < users.silent_to[lo:hi, k, None]))
         chance = users.activity[lo:hi, None].astype(np.float32) * factor[None, :]
         chance = np.minimum(0.95, chance * (1 + ONBOARD_BOOST * np.exp(-np.maximum(age, 0) / ONBOARD_DAYS)))
         # a user is always active on the signup day and on the activation day
@@ -1171,11 +1283,12 @@ def generate(out: Path, seed: int = DEFAULT_SEED, events: int = DEFAULT_EVENTS, 
     company = CompanySimulation(seed, scale).run()
     write_csv(out / FILES[0], CUSTOMER_HEADER, (customer_row(c) for c in company.customers))
     write_csv(out / FILES[1], SUBSCRIPTION_HEADER, (subscription_row(s) for s in company.subscriptions))
-    write_csv(out / FILES[3], TARGETS_HEADER, targets_rows(company))
+    write_csv(out / FILES[4], TARGETS_HEADER, targets_rows(company))
     # the settings the story is built around, which loading the demo sets (kpis.ops.demo)
     (out / SETTINGS_FILE).write_text(json.dumps({"activation_event": ACTIVATION_EVENT,
                                                     "activation_window_days": ACTIVATION_DAYS}, indent=2) + "\n")
     users = build_users(company, seed)
+    write_csv(out / FILES[3], MAPPING_HEADER, mapping_rows(users))
     sampled = sample_events(users, seed, events)
     write_events(out, users, sampled, seed, plain=plain, gzipped=gzipped)
     return {

@@ -34,7 +34,7 @@ SUBSCRIPTIONS_HEADER = [
     "Canceled At (UTC)", "Ended At (UTC)", "segment (metadata)", "country (metadata)",
 ]
 CUSTOMERS_HEADER = ["id", "Name", "Email", "Description", "Created (UTC)", "segment (metadata)", "country (metadata)"]
-POSTHOG_HEADER = ["uuid", "event", "distinct_id", "properties.$browser", "properties.account_id", "timestamp",
+POSTHOG_HEADER = ["uuid", "event", "distinct_id", "properties.$browser", "properties.$groups.company", "timestamp",
                   "elements_chain"]
 TARGETS_HEADER = ["kpi", "grain", "period_start", "target", "owner", "note"]
 STATUSES = {"trialing", "active", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired"}
@@ -306,7 +306,10 @@ def test_launched_feature_appears_only_after_launch_and_grows(events):
 
 def test_events_belong_to_the_stripe_customers_and_show_a_weekly_rhythm(events):
     customers = {r["id"] for r in _rows(SAMPLE / "stripe_customers.csv")}
-    assert {r["properties.account_id"] for r in events} <= customers
+    mapping = _mapping()
+    assert set(mapping.values()) <= customers
+    accounts = {r["properties.$groups.company"] for r in events}
+    assert sum(1 for a in accounts if a in mapping or a in customers) >= 0.9 * len(accounts)
     names = {r["event"] for r in events}
     assert {"$pageview", "dashboard_viewed", "report_created", "export_csv", "invite_sent", "signed_up"} <= names
     weekday = defaultdict(int)
@@ -315,6 +318,115 @@ def test_events_belong_to_the_stripe_customers_and_show_a_weekly_rhythm(events):
     assert 0.15 < (weekday[5] + weekday[6]) / 2 / (sum(weekday[d] for d in range(5)) / 5) < 0.45
     chains = [r["elements_chain"] for r in events if r["elements_chain"]]
     assert any("," in c for c in chains) and all('"' in c for c in chains)
+
+
+# -- accounts: the product's accounts, the mapping to billing customers, usage before churn and expansion ----------
+
+def _mapping() -> dict[str, str]:
+    rows = _rows(SAMPLE / "account_mapping.csv")
+    assert _header(SAMPLE / "account_mapping.csv") == ["account_id", "customer_id"]
+    assert len({r["account_id"] for r in rows}) == len(rows)
+    return {r["account_id"]: r["customer_id"] for r in rows}
+
+
+@pytest.fixture(scope="module")
+def usage(events) -> dict[str, dict[str, set[date]]]:
+    """Each billing customer's users and the days each was active, through the mapping file (an account whose id
+    is a Stripe customer id belongs to that customer)."""
+    mapping, customers = _mapping(), {r["id"] for r in _rows(SAMPLE / "stripe_customers.csv")}
+    found: dict[str, dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
+    for r in events:
+        account = r["properties.$groups.company"]
+        customer = mapping.get(account, account if account in customers else None)
+        if customer is not None:
+            found[customer][r["distinct_id"]].add(_event_time(r["timestamp"]).date())
+    return found
+
+
+def _active(users: dict[str, set[date]], first: date, last: date) -> int:
+    """Users active on some day of ``first`` .. ``last``."""
+    return sum(1 for days in users.values() if any(first <= d <= last for d in days))
+
+
+def _paying_on(subscriptions: list[dict[str, str]], day: date) -> set[str]:
+    """Customers with a paid (not trialing, not incomplete) subscription on ``day``."""
+    found = set()
+    for r in subscriptions:
+        start = _stamp(r["Trial End (UTC)"]) or _stamp(r["Created (UTC)"])
+        ended = _stamp(r["Ended At (UTC)"])
+        if (not r["Status"].startswith("incomplete") and start is not None and start.date() <= day
+                and (ended is None or ended.date() > day)):
+            found.add(r["Customer ID"])
+    return found
+
+
+def test_most_accounts_have_their_own_ids_and_most_paying_customers_are_mapped(subscriptions, events):
+    mapping = _mapping()
+    customers = {r["id"] for r in _rows(SAMPLE / "stripe_customers.csv")}
+    accounts = {r["properties.$groups.company"] for r in events}
+    own = {a for a in accounts if a not in customers}
+    assert len(own) > 0.8 * len(accounts)  # product ids like "brightwater-labs-inc" or "org_482913"
+    assert any(a.startswith("org_") for a in own) and any("-" in a for a in own)
+    assert accounts - own  # a few accounts were set up with the Stripe id itself
+    unmapped = own - set(mapping)
+    assert unmapped  # some accounts nobody has mapped yet
+    linked = {mapping.get(a, a) for a in accounts if a in mapping or a in customers}
+    paying = _paying_on(subscriptions, date(2026, 11, 22))
+    assert 0.88 <= len(paying & linked) / len(paying) <= 0.97
+
+
+def _churns(subscriptions: list[dict[str, str]], first: date) -> list[tuple[str, date]]:
+    """(customer, day) of every paid life a customer chose to end (not a failed card) on ``first`` or later: the
+    day its last subscription ended, with nothing of the customer live that day."""
+    found = []
+    for customer, subs in _by_customer(subscriptions).items():
+        for r in subs:
+            ended = _stamp(r["Ended At (UTC)"])
+            if ended is None or ended.date() < first or r["Cancellation Reason"] in ("", "payment_failed"):
+                continue
+            if r["Trial End (UTC)"] and r["Ended At (UTC)"] == r["Trial End (UTC)"]:
+                continue  # a trial that never paid
+            if all(s is r or not (_stamp(s["Created (UTC)"]) <= ended < (_stamp(s["Ended At (UTC)"]) or datetime.max))
+                   for s in subs):  # type: ignore[operator]
+                found.append((customer, ended.date()))
+    return found
+
+
+def test_usage_fades_over_the_weeks_before_a_customer_leaves(subscriptions, usage):
+    churns = _churns(subscriptions, date(2026, 3, 1))
+    assert len(churns) >= 30
+    before = sum(_active(usage[c], end - timedelta(days=98), end - timedelta(days=71)) for c, end in churns)
+    last = sum(_active(usage[c], end - timedelta(days=28), end - timedelta(days=1)) for c, end in churns)
+    assert before >= 60 and last <= 0.3 * before
+    # while those still paying at the end keep their users
+    staying = _paying_on(subscriptions, date(2026, 11, 22))
+    end = date(2026, 11, 22)
+    then = sum(_active(usage[c], end - timedelta(days=97), end - timedelta(days=70)) for c in staying)
+    now = sum(_active(usage[c], end - timedelta(days=27), end) for c in staying)
+    assert now >= 0.9 * then
+
+
+def _seat_packs(subscriptions: list[dict[str, str]], first: date) -> list[tuple[str, date]]:
+    """(customer, day) of every seat pack bought on ``first`` or later: a subscription to the plan of another of the
+    customer's subscriptions, live when it was added."""
+    found = []
+    for customer, subs in _by_customer(subscriptions).items():
+        for r in subs:
+            created = _stamp(r["Created (UTC)"])
+            assert created is not None
+            if created.date() >= first and "Add-on" not in r["Plan"] and any(
+                    s is not r and s["Plan"] == r["Plan"] and _stamp(s["Created (UTC)"]) < created  # type: ignore[operator]
+                    and (_stamp(s["Ended At (UTC)"]) or datetime.max) > created for s in subs):
+                found.append((customer, created.date()))
+    return found
+
+
+def test_active_users_grow_before_a_customer_buys_more_seats(subscriptions, usage):
+    packs = _seat_packs(subscriptions, date(2026, 2, 1))
+    assert len(packs) >= 10
+    before = sum(_active(usage[c], day - timedelta(days=70), day - timedelta(days=43)) for c, day in packs)
+    last = sum(_active(usage[c], day - timedelta(days=28), day - timedelta(days=1)) for c, day in packs)
+    assert last >= 1.3 * before
 
 
 def _first_days(events: list[dict[str, str]]) -> dict[str, date]:
@@ -388,13 +500,13 @@ def test_load_and_remove_the_demo_leave_real_imports_alone(store, write):
     assert not demo.has_demo(store) and not demo.has_real_data(store)
     results = demo.load_demo(store)
     assert [r.file for r in results] == list(demo.DEMO_FILES)
-    assert [r.status for r in results] == ["ok"] * 4
+    assert [r.status for r in results] == ["ok"] * 5
     assert demo.has_demo(store) and not demo.has_real_data(store)
-    assert [r.status for r in demo.load_demo(store)] == ["duplicate"] * 4
+    assert [r.status for r in demo.load_demo(store)] == ["duplicate"] * 5
     real = import_file(store, write("mine.csv", "user_id,event,timestamp\nme,login,2026-11-20T09:00:00Z\n"))
     assert demo.has_real_data(store)
     undone = demo.remove_demo_with_backup(store).messages
-    assert len(undone) == 4 and undone[0].startswith(f"import {results[-1].import_id} ")
+    assert len(undone) == 5 and undone[0].startswith(f"import {results[-1].import_id} ")
     assert not demo.has_demo(store) and demo.has_real_data(store)
     assert store.query("SELECT count(*) FROM subscriptions")[0][0] == 0
     assert store.query("SELECT user_id FROM events") == [("me",)]
@@ -404,7 +516,7 @@ def test_load_and_remove_the_demo_leave_real_imports_alone(store, write):
 
 def test_the_demo_is_offered_once_and_only_to_an_empty_database(store, write):
     loaded = demo.offer_demo(store)
-    assert [r.status for r in loaded] == ["ok"] * 4 and demo.has_demo(store)
+    assert [r.status for r in loaded] == ["ok"] * 5 and demo.has_demo(store)
     assert store.get_setting(demo.DEMO_OFFERED) is not None
     demo.remove_demo_with_backup(store)
     assert demo.offer_demo(store) == [] and not demo.has_demo(store)  # never again once removed

@@ -207,7 +207,7 @@ def bar_targets(store: Store, table: pd.DataFrame, columns: tuple[str, ...], gra
 def anomaly_flags(store: Store, grain: str, as_of: date | None, segment: tuple[str, str] | None,
                   kpis: tuple[str, ...]) -> dict[str, dict[str, object]]:
     """``{kpi: anomaly row}`` of the KPIs among ``kpis`` whose last complete period lies outside its usual range."""
-    wanted = tuple(k for k in kpis if k in anomalies_module.HEADLINE)
+    wanted = tuple(k for k in kpis if k in anomalies_module.JUDGED)
     if as_of is None or not wanted:
         return {}
     table = cache.computed(store, anomalies_module.anomalies, grain, as_of=as_of, segment=segment, kpis=wanted)

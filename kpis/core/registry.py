@@ -189,6 +189,9 @@ KPIS: dict[str, Kpi] = {k.id: k for k in _ALL}
 MAGNITUDE = frozenset(k.id for k in _ALL if k.limits == LOSS)
 #: The KPIs a review, the anomalies and the overview open with, in this order.
 HEADLINE = ("mrr", "net_new_mrr", "active_customers", "logo_churn_rate", "nrr", "dau", "mau", "stickiness")
+#: The usage x revenue KPIs the overview shows after the product's (with both subscriptions and events), and whose
+#: tiles are judged for anomalies like the headline KPIs'.
+ACCOUNT_HEADLINE = ("mrr_at_risk",)
 
 #: Period-1 retention: a cohort KPI, one value per cohort rather than per period (``kpis.metrics.retention``).
 RETENTION_1 = Kpi("retention_1", "Period-1 retention", "ratio", "cohorts",

@@ -279,12 +279,14 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
 
 def first_days(store: Store) -> dict[str, date | None]:
     """The first day with data of each source (``revenue``: the first paid day, ``engagement``: the first event
-    day), from which the warm-up of its KPIs is counted; once per data version."""
+    day, ``accounts``: the first event day too, since an account's active users are counted from the events), from
+    which the warm-up of its KPIs is counted; once per data version."""
     return dict(memoized(store, "first_days", _first_days))
 
 
 def _first_days(store: Store) -> dict[str, date | None]:
-    return {"revenue": revenue.first_paid_day(store), "engagement": engagement.first_active_day(store)}
+    events = engagement.first_active_day(store)
+    return {"revenue": revenue.first_paid_day(store), "engagement": events, "accounts": events}
 
 
 def as_of_dates(store: Store) -> tuple[date | None, date | None]:

@@ -31,7 +31,7 @@ from kpis.core.formatting import day_label
 from kpis.core.registry import Kpi
 
 #: What each source's first day is the first day of, for the reasons.
-NOUNS = {"revenue": "subscriptions", "engagement": "events"}
+NOUNS = {"revenue": "subscriptions", "engagement": "events", "accounts": "events"}
 
 
 def ready_day(kpi: Kpi, first: date) -> date:

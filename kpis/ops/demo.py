@@ -1,6 +1,6 @@
 """The demo company (Northwind Analytics): load its exports, tell demo data from real data, remove it again.
 
-The demo files in ``sample_data/`` are real-format exports (Stripe, PostHog, targets) written by
+The demo files in ``sample_data/`` are real-format exports (Stripe, PostHog, an account mapping, targets) written by
 ``sample_data/generate.py`` (the PostHog export gzipped, as people upload it, to keep the repository small; the
 importer unpacks gzip by content); they go through the same importer as any upload, recorded with
 ``imported_by = 'demo'`` so that they can be told apart from a person's imports and undone exactly. Removing the
@@ -20,11 +20,13 @@ from kpis.store.backup import auto_backup
 from kpis.store.db import Store
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "sample_data"
-#: the demo exports, in import order: customers, subscriptions, events, targets
+#: the demo exports, in import order: customers, subscriptions, events, the mapping of the product's accounts to
+#: billing customers (the link is made when a KPI is computed, so its place in the order changes no number), targets
 DEMO_FILES: tuple[str, ...] = (
     "stripe_customers.csv",
     "stripe_subscriptions.csv",
     "posthog_events.csv.gz",
+    "account_mapping.csv",
     "targets.csv",
 )
 #: the ``imported_by`` of every demo import

@@ -37,7 +37,7 @@ import pandas as pd
 
 from kpis.core import formatting
 from kpis.core.errors import DataError, InputError
-from kpis.core.registry import HEADLINE, KPIS, Kpi
+from kpis.core.registry import ACCOUNT_HEADLINE, HEADLINE, KPIS, Kpi
 from kpis.metrics import engine
 from kpis.metrics import warmup as warm
 from kpis.metrics.reporting import last_complete_period
@@ -54,6 +54,8 @@ WIDTH = 3.0
 #: The smallest departure worth a flag: this share of the KPI's typical size, or this many points for a rate.
 MIN_SHARE, MIN_POINTS = 0.05, 0.01
 COLUMNS = ["kpi", "period_start", "value", "expected", "low", "high", "direction"]
+#: The KPIs whose tiles are judged: the headline KPIs and the overview's usage x revenue ones.
+JUDGED = (*HEADLINE, *ACCOUNT_HEADLINE)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from kpis.core.errors import DataError, InputError
 from kpis.core.formatting import MAX_FACTOR, day_label, finite, period_label, undefined
 from kpis.core.registry import HEADLINE, KPIS, MAGNITUDE, PLAN_GRAINS, REVIEW_GRAINS
 from kpis.metrics import engine, warmup
+from kpis.metrics.accounts import account_rows
 from kpis.metrics.engagement import ENGAGEMENT_COLUMNS
 from kpis.metrics.movements import customer_changes
 from kpis.metrics.reasons import churn_by_reason
@@ -36,6 +37,7 @@ from kpis.review.markdown import write_sentences
 from kpis.review.model import (
     Activation,
     Anomaly,
+    AtRisk,
     Change,
     ChurnReason,
     CustomerMove,
@@ -346,8 +348,22 @@ def build_review(store: Store, as_of: date | None = None, grain: str = "week",
                     period_note=period.statement("the review covers"), caveats=tuple(caveats),
                     activation=_activation(store, grain, last_day, segment),
                     trials=_trial_conversion(values, first, previous),
-                    churn_reasons=_churn_reasons(store, grain, first, last_day, segment))
+                    churn_reasons=_churn_reasons(store, grain, first, last_day, segment),
+                    at_risk=None if engagement.empty else _at_risk(store, last_day, segment))
     return dataclasses.replace(review, sentences=tuple(write_sentences(review)))
+
+
+def _at_risk(store: Store, last: date, segment: tuple[str, str] | None) -> AtRisk | None:
+    """The accounts at risk on ``last``, as ``accounts --as-of last --at-risk`` lists them, with the largest one's
+    name from ``customers`` (its id when unknown); None when none is at risk."""
+    rows = account_rows(store, last, segment=segment, at_risk_only=True)
+    if rows.empty:
+        return None
+    top = rows.iloc[0]
+    found = store.query("SELECT name FROM customers WHERE customer_id = ?", [str(top["customer_id"])])
+    name = _text(found[0][0]) if found else None
+    return AtRisk(len(rows), float(rows["mrr"].sum()), str(top["customer_id"]), name, float(top["mrr"]),
+                  int(top["active_users"]), int(top["previous_active_users"]))
 
 
 def _activation(store: Store, grain: str, last: date, segment: tuple[str, str] | None) -> Activation | None:

@@ -311,6 +311,24 @@ def _accounts_sentence(review: Review) -> str | None:
     return " ".join(parts) or None
 
 
+def _users(count: int) -> str:
+    return f"{count:,} active user{'s' if count != 1 else ''}"
+
+
+def _at_risk_sentence(review: Review) -> str | None:
+    """``3 accounts with $4.20k MRR are at risk; the largest, Acme ($1.90k), went from 14 active users to 4.``;
+    none when no account is at risk on the period's last day."""
+    risk = review.at_risk
+    if risk is None:
+        return None
+    mrr = value_text(review, "mrr", risk.mrr)
+    went = f"went from {_users(risk.previous_active_users)} to {risk.active_users:,}"
+    if risk.accounts == 1:
+        return f"1 account with {mrr} MRR is at risk: {risk.display_name} {went}."
+    return (f"{risk.accounts:,} accounts with {mrr} MRR are at risk; the largest, {risk.display_name} "
+            f"({value_text(review, 'mrr', risk.customer_mrr)}), {went}.")
+
+
 def anomaly_cells(review: Review, anomaly: Anomaly) -> tuple[str, str, str]:
     """The value, the usual range (``359 to 366``; within what the KPI can take, counts in whole numbers) and
     the direction of an anomaly, as text."""
@@ -343,7 +361,7 @@ def write_sentences(review: Review) -> list[str]:
            _nrr_sentence(review), _ratio_target_sentence(review, h("nrr")), _engagement_sentence(review),
            _amount_target_sentence(review, h("dau")), _amount_target_sentence(review, h("mau")),
            _ratio_target_sentence(review, h("stickiness")), _activation_sentence(review), _movers_sentence(review),
-           _accounts_sentence(review)]
+           _accounts_sentence(review), _at_risk_sentence(review)]
     out += anomaly_sentences(review)
     out.append(_notes_sentence(review))
     return [s for s in out if s]

@@ -146,6 +146,25 @@ class Activation:
 
 
 @dataclass(frozen=True)
+class AtRisk:
+    """The paying accounts at risk on the review's last day (``kpis.metrics.accounts.account_rows``): how many,
+    their MRR, and the largest of them with its active users in the last 28 days and the 28 before."""
+
+    accounts: int
+    mrr: float
+    customer_id: str
+    name: str | None
+    customer_mrr: float
+    active_users: int
+    previous_active_users: int
+
+    @property
+    def display_name(self) -> str:
+        """The largest account's customer name, or its id when the name is unknown."""
+        return self.name if self.name else self.customer_id
+
+
+@dataclass(frozen=True)
 class Review:
     """Everything the review shows; ``sentences`` are written from the other fields."""
 
@@ -184,6 +203,8 @@ class Review:
     trials: TrialConversion | None = None
     #: the churned customers by reason, most customers first (then the largest MRR lost)
     churn_reasons: tuple[ChurnReason, ...] = ()
+    #: the accounts at risk on the period's last day (None: none at risk, or no events)
+    at_risk: AtRisk | None = None
 
     def headline(self, kpi_id: str) -> Headline:
         """The headline of one KPI."""

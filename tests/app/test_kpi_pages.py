@@ -14,7 +14,9 @@ from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 from kpis.core import registry
+from kpis.ingest.importer import import_file
 from kpis.metrics import engine, revenue
+from kpis.store.db import Store
 from tests.app.test_pages import needs_demo, unescape
 
 pytestmark = needs_demo
@@ -78,7 +80,8 @@ def test_overview_scorecard(app: Callable[..., AppTest]) -> None:
     at = app()
     shown = metrics(at)
     assert list(shown) == ["MRR", "Net new MRR", "Active customers", "Logo churn rate", "NRR", "DAU", "MAU",
-                           "Stickiness (DAU/MAU)", "Period-1 retention"]
+                           "Stickiness (DAU/MAU)", "Period-1 retention", "MRR at risk"]
+    assert shown["MRR at risk"][0].startswith("$")
     mrr, delta = shown["MRR"]
     assert mrr.startswith("$") and mrr[-1] in "kM", "money is shortened: $142.2k, not 142183.5"
     assert delta.startswith(("+$", "-$"))
@@ -110,6 +113,22 @@ def test_overview_tiles_show_their_target_and_status(app: Callable[..., AppTest]
     assert len(shown) == 4  # MRR, active customers, logo churn rate, stickiness: no target for the others
     ok(at.selectbox(key="segment").set_value(at.selectbox(key="segment").options[1]).run())
     assert not [c for c in captions(at) if c.startswith("Target ")], "company targets are not shown for a segment"
+
+
+def test_the_mrr_at_risk_tile_shows_its_target_met_from_below(app: Callable[..., AppTest], db_path: Path,
+                                                              tmp_path: Path) -> None:
+    """A target on the MRR at risk is shown on its tile like any other, lower being better: at most $1.00k in
+    October, against the demo's thousands of MRR at risk, is off track."""
+    app()  # the first run loads the demo company
+    path = tmp_path / "risk targets.csv"
+    path.write_text("kpi,grain,period_start,target,owner,note\nmrr_at_risk,month,2026-10-01,1000,CS,\n",
+                    encoding="utf-8")
+    with Store(db_path) as store:
+        import_file(store, path, who="test")
+    at = app({"grain": "month"})
+    (shown,) = [c for c in captions(at) if c.startswith("Target Oct 2026: $1.00k")]
+    assert shown.endswith(":red[off track]"), shown
+    assert list(metrics(at))[-1] == "MRR at risk"
 
 
 def test_changing_the_grain_changes_what_is_shown(app: Callable[..., AppTest]) -> None:
@@ -335,10 +354,11 @@ def test_the_overview_computes_each_table_once(app: Callable[..., AppTest], monk
 
 def test_the_overview_tiles_are_the_headline_kpis(app: Callable[..., AppTest],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tiles are the registry's headline KPIs, revenue first, then product (and period-1 retention): a KPI
-    leaves the overview by leaving the headline list, in one place."""
+    """The tiles are the registry's headline KPIs, revenue first, then product (and period-1 retention), then its
+    usage x revenue ones: a KPI leaves the overview by leaving its list, in one place."""
     at = app()
     assert list(metrics(at)) == ["MRR", "Net new MRR", "Active customers", "Logo churn rate", "NRR", "DAU", "MAU",
-                                 "Stickiness (DAU/MAU)", "Period-1 retention"]
+                                 "Stickiness (DAU/MAU)", "Period-1 retention", "MRR at risk"]
     monkeypatch.setattr(registry, "HEADLINE", ("mrr", "nrr", "mau"))
-    assert list(metrics(ok(at.run()))) == ["MRR", "NRR", "MAU", "Period-1 retention"]
+    monkeypatch.setattr(registry, "ACCOUNT_HEADLINE", ("accounts_at_risk",))
+    assert list(metrics(ok(at.run()))) == ["MRR", "NRR", "MAU", "Period-1 retention", "Accounts at risk"]

@@ -137,7 +137,7 @@ def test_removing_the_demo_asks_first(app: Callable[..., AppTest], db_path: Path
     assert QUESTION not in texts(at.warning) and at.button(key="demo_remove").label == "Remove the demo company"
     ok(at.button(key="demo_remove").click().run())
     ok(at.button(key="demo_remove_yes").click().run())
-    assert texts(at.success)[0].startswith("The demo company was removed (4 imports undone)")
+    assert texts(at.success)[0].startswith("The demo company was removed (5 imports undone)")
     assert not any("demo company" in t for t in texts(at.info) + texts(at.warning))
 
 

@@ -213,7 +213,7 @@ def test_remove_the_demo_company_and_it_stays_removed(app: Callable[[], AppTest]
     next(b for b in at.button if b.label == "Yes, remove the demo company").click().run()
     assert not at.exception
     (said,) = texts(at.success)
-    assert said.startswith("The demo company was removed (4 imports undone); the database before the removal is "
+    assert said.startswith("The demo company was removed (5 imports undone); the database before the removal is "
                            f"saved as {db_path.parent / 'backups'}/")
     assert Path(said.split(" saved as ")[1]).is_file()
     assert not any("Showing the demo company" in t for t in texts(at.info))

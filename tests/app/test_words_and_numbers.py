@@ -39,12 +39,12 @@ def figures(at: AppTest) -> list[dict]:
 
 @needs_demo
 def test_a_real_drop_is_flagged_with_its_range_in_whole_users(app: Callable[..., AppTest]) -> None:
-    # the demo company's August 2026 is quieter: DAU averaged 116 against some 136 in July and 161 in September
+    # the demo company's August 2026 is quieter: DAU averaged 147 against some 173 in July and 204 in September
     at = ok(app({"grain": "month", "end": "2026-09-26"}).switch_page("app_pages/engagement.py").run())
     shown = [unescape(w.value) for w in at.warning]
-    (flag,) = [w for w in shown if w.startswith("Unusual: DAU in Aug 2026 (116) was below its usual range of ")]
+    (flag,) = [w for w in shown if w.startswith("Unusual: DAU in Aug 2026 (147) was below its usual range of ")]
     low, high = (int(x.replace(",", "")) for x in re.search(r"range of ([\d,]+) to ([\d,]+) \(", flag).groups())
-    assert 116 < low < high, flag
+    assert 147 < low < high, flag
     assert "(the trend line of up to 24 months before (periods warming up left out)" in flag
 
 

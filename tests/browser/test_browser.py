@@ -87,7 +87,7 @@ def test_every_page_renders_at_its_url(server: str, page: Page, url_path: str) -
     expect(page.get_by_text("Share this view")).to_be_visible()
     expect(page.get_by_test_id("stCode").filter(has_text=f"/{url_path}")).to_be_visible()
     if url_path == "":
-        expect(page.get_by_test_id("stMetric")).to_have_count(9)
+        expect(page.get_by_test_id("stMetric")).to_have_count(10)
     if name not in ("data", "accounts"):  # their screenshots show an upload, one account's chart (below)
         screenshot(page, f"{name}.png")
 
@@ -133,7 +133,7 @@ def test_an_invalid_url_value_falls_back_with_a_note(server: str, page: Page) ->
     page.goto(f"{server}/?grain=fortnight")
     expect(page.get_by_text("The link's grain “fortnight” is not one of week, month, quarter")).to_be_visible()
     settle(page)
-    expect(page.get_by_test_id("stMetric")).to_have_count(9)
+    expect(page.get_by_test_id("stMetric")).to_have_count(10)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 

@@ -547,3 +547,32 @@ def test_no_reason_no_sentence_and_a_lone_trial(small):
     assert [r.reason for r in review.churn_reasons] == ["(none given)"]
     assert not [s for s in review.sentences if s.startswith("The most given churn reason")]
     assert "1 of 1 trial that ended this month converted (100.0%)." in review.sentences
+
+
+# -- accounts at risk --------------------------------------------------------------------------------------------
+
+def test_the_accounts_at_risk_sentence_is_written_from_the_numbers(store, tmp_path):
+    """The company of tests/kpis/test_accounts_exact.py (events end on Wed 25 Feb), with names for two customers.
+
+    January (as of 31 Jan): cus_b (50; b1, b2 active on 1 Jan, none since) and cus_e (30; Eve on 1 Jan, then
+    not until 20 Feb) are at risk, 80 together; the largest is cus_b, 2 active users to 0. cus_a has its 10 users
+    now (28/29 Jan) as before (1 Jan); cus_d its 1.
+    Week of 16 Feb (as of 22 Feb): only cus_b (Eve is back on 20 Feb), so one account.
+    Week of 19 Jan (as of 25 Jan): b1 and b2's 1 Jan is inside the 28 days, nobody at risk: no sentence.
+    """
+    from tests.kpis.test_accounts_exact import build_company
+
+    build_company(store, tmp_path)
+    load(store, tmp_path, "customers.csv", "customer_id,name,email\ncus_b,Bolt & Co,b@bolt.test\n"
+                                           "cus_a,Acme,a@acme.test")
+    month = build_review(store, date(2026, 2, 25), "month")
+    assert month.period_start == date(2026, 1, 1)
+    assert "2 accounts with $80 MRR are at risk; the largest, Bolt & Co ($50), went from 2 active users to 0." \
+        in month.sentences
+    assert "2 accounts with \\$80 MRR are at risk" in render_markdown(month)
+    assert "Bolt &amp; Co ($50)" in render_html(month)
+    week = build_review(store, date(2026, 2, 25), "week")
+    assert week.period_end == date(2026, 2, 22)
+    assert "1 account with $50 MRR is at risk: Bolt & Co went from 2 active users to 0." in week.sentences
+    quiet = build_review(store, date(2026, 1, 25), "week")
+    assert quiet.at_risk is None and not [s for s in quiet.sentences if "is at risk" in s or "are at risk" in s]
