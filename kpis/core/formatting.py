@@ -60,7 +60,8 @@ def _is_true(found: object) -> bool:
     >>> _is_true(True), _is_true(1), _is_true([True])
     (True, False, False)
     """
-    return found is True or (type(found).__name__ == "bool_" and bool(found))
+    kind = type(found)
+    return found is True or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_") and bool(found))
 
 
 def symbol(currency: str | None) -> str:
