@@ -21,10 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("core", "store", "ingest", "metrics", "plan", "review", "ops", "cli")
 PACKAGES = ("kpis", "app_pages")
 #: The modules that may import inside a function (their imports are in the graph all the same): the package (its
-#: public names, PEP 562), the command modules (each command loads what computes it) and the engine choice (Spark
-#: loads only for the Spark engine).
+#: public names, PEP 562), the command modules (each command loads what computes it), the engine choice (Spark
+#: loads only for the Spark engine) and the modules whose rows the command line prints but whose frames are for the
+#: pages (pandas loads only when a frame is asked for).
 LOADS_ON_USE = ("kpis", "kpis.cli.annotations", "kpis.cli.data", "kpis.cli.impact", "kpis.cli.numbers",
-                "kpis.cli.review", "kpis.store.engines")
+                "kpis.cli.review", "kpis.store.engines", "kpis.core.csv_safety", "kpis.metrics.funnel",
+                "kpis.metrics.lifecycle")
 
 
 def _module_name(path: Path) -> str:

@@ -72,6 +72,44 @@ def test_funnel_reads_its_numbers_without_loading_the_importer_or_spark(db: Path
     assert _loaded_off_the_read_path(seen["modules"]) == []
 
 
+def _frame_libraries(modules: object) -> list[str]:
+    assert isinstance(modules, list) and "kpis.cli.main" in modules
+    return [m for m in modules if m.split(".")[0] in ("pandas", "numpy", "pyarrow")]
+
+
+def test_funnel_prints_its_steps_without_loading_pandas(db: Path) -> None:
+    # u1 and u2 sign up on 5 Jan, u3 on 7 Jan; u1 creates a report a day later, u3 13 days later (inside the 14
+    # days); nobody creates a second one
+    done, seen = _run(RUN_AND_LIST, "--db", str(db), "funnel", "--steps", "signed_up,report_created,report_created",
+                      "--window-days", "14")
+    assert seen["code"] == 0, done.stderr
+    assert done.stdout == ("step,event,users,from_previous,from_first\n"
+                           "1,signed_up,3,,1\n"
+                           "2,report_created,2,0.6666666667,0.6666666667\n"
+                           "3,report_created,0,0,0\n")
+    assert _frame_libraries(seen["modules"]) == []
+
+
+def test_lifecycle_prints_its_periods_without_loading_pandas(db: Path) -> None:
+    # week of 5 Jan: u1, u2, u3 start; of 12 Jan: nobody is active, all three go dormant; of 19 Jan: u3, first
+    # active two weeks before, comes back (resurrected)
+    done, seen = _run(RUN_AND_LIST, "--db", str(db), "lifecycle", "--grain", "week")
+    assert seen["code"] == 0, done.stderr
+    assert done.stdout == ("period_start,new,returning,resurrected,dormant\n"
+                           "2026-01-05,3,0,0,0\n"
+                           "2026-01-12,0,0,0,-3\n"
+                           "2026-01-19,0,0,1,0\n")
+    assert _frame_libraries(seen["modules"]) == []
+
+
+def test_lifecycle_by_month_and_as_of_a_day(db: Path) -> None:
+    # as of 10 Jan, January holds the three users' starts; u3's return on 20 Jan is after the as-of date
+    done, seen = _run(RUN_AND_LIST, "--db", str(db), "lifecycle", "--grain", "month", "--end", "2026-01-10")
+    assert seen["code"] == 0, done.stderr
+    assert done.stdout == "period_start,new,returning,resurrected,dormant\n2026-01-01,3,0,0,0\n"
+    assert _frame_libraries(seen["modules"]) == []
+
+
 @pytest.mark.parametrize("command", [["kpis"], ["series", "dau", "--grain", "day"], ["lifecycle"], ["cohorts"],
                                      ["impact"], ["curve", "--period", "2026-01-05"]])
 def test_a_read_command_never_loads_the_importer_or_spark(db: Path, command: list[str]) -> None:

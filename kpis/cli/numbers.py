@@ -65,12 +65,23 @@ def _cmd_cohorts(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_lifecycle(store: Store, args: argparse.Namespace) -> int:
-    from kpis.metrics import engine
-    table = engine.table(store, "lifecycle", args.grain, end=args.end, segment=args.segment)
     print("period_start,new,returning,resurrected,dormant")
-    for row in table.itertuples(index=False):
-        print(f"{row.period_start.isoformat()},{row.new},{row.returning},{row.resurrected},{row.dormant}")
+    for period_start, new, returning, resurrected, dormant in _lifecycle_counts(store, args):
+        print(f"{period_start.isoformat()},{new},{returning},{resurrected},{dormant}")
     return 0
+
+
+def _lifecycle_counts(store: Store, args: argparse.Namespace) -> list[tuple[date, int, int, int, int]]:
+    """Each period's start and lifecycle counts: on Spark from the engine's table (memoized, kept on disk between
+    processes); on DuckDB from the lifecycle's query itself, which builds no frame and so loads no pandas."""
+    if engines.on_spark(store):
+        from kpis.metrics import engine
+        table = engine.table(store, "lifecycle", args.grain, end=args.end, segment=args.segment)
+        return [(row.period_start, row.new, row.returning, row.resurrected, row.dormant)
+                for row in table.itertuples(index=False)]
+    from kpis.metrics.lifecycle import lifecycle_rows
+    return [(row.period_start, row.new, row.returning, row.resurrected, row.dormant)
+            for row in lifecycle_rows(store, args.grain, end=args.end, segment=args.segment)]
 
 
 def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
@@ -78,12 +89,12 @@ def _cmd_funnel(store: Store, args: argparse.Namespace) -> int:
         raise InputError("funnel runs on DuckDB only: leave out --engine spark (and KPI_ENGINE=spark) to compute it "
                          "from the local database")
     from kpis.core.csv_safety import csv_line, plain_decimal
-    from kpis.metrics.funnel import funnel
-    table = funnel(store, args.steps.split(","), args.window_days, start=args.start, end=args.end, segment=args.segment)
+    from kpis.metrics.funnel import funnel_steps
+    rows = funnel_steps(store, args.steps.split(","), args.window_days, start=args.start, end=args.end,
+                        segment=args.segment)
     print("step,event,users,from_previous,from_first")
-    for row in table.itertuples(index=False):
-        print(csv_line([row.step, row.event, row.users, plain_decimal(row.from_previous),
-                        plain_decimal(row.from_first)]))
+    for step, event, users, from_previous, from_first, _ in rows:
+        print(csv_line([step, event, users, plain_decimal(from_previous), plain_decimal(from_first)]))
     return 0
 
 

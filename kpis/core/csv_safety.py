@@ -19,10 +19,12 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kpis.core.formatting import undefined
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: A cell starting with one of these is read as a formula by spreadsheets (or hides a formula's start).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -65,7 +67,7 @@ def cell(value: object) -> object:
     """
     if isinstance(value, str):
         return neutralise(value)
-    if value is None or isinstance(value, bool | int | float | date | datetime | pd.Timestamp):
+    if value is None or isinstance(value, bool | int | float | date | datetime):
         return value
     return value if undefined(value) else neutralise(str(value))
 
@@ -106,7 +108,7 @@ def text_cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return plain_number(value)
-    if isinstance(value, datetime | pd.Timestamp):
+    if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
@@ -131,10 +133,12 @@ def frame_csv(frame: pd.DataFrame, *, digits: int = 2) -> bytes:
     """``frame`` as UTF-8 CSV (CRLF line ends): every text cell and the header neutralised, numbers rounded
     to ``digits`` and left as numbers.
 
+    >>> import pandas as pd
     >>> frame = pd.DataFrame({"name": ["=1+1", "-x", "Ann", None], "change": [-12.5, 3.0, 0.5, 1.0]})
     >>> frame_csv(frame).decode().split("\\r\\n")
     ['name,change', "'=1+1,-12.5", "'-x,3.0", 'Ann,0.5', ',1.0', '']
     """
+    import pandas as pd  # loaded already with the frame; the command line's CSV lines need no pandas
     shown = frame.copy()
     for column in shown.columns:
         series = shown[column]

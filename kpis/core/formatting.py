@@ -20,10 +20,8 @@ One set of rules for the dashboard (``app_pages/ui/format.py`` adds the UI-only 
 from __future__ import annotations
 
 import math
+import sys
 from datetime import date
-
-import numpy as np
-import pandas as pd
 
 from kpis.core.registry import Kpi
 
@@ -37,18 +35,33 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 def undefined(value: object) -> bool:
     """True for None, NaN, infinities and pandas' missing values (NA, NaT); a date or a text is defined.
 
-    >>> [undefined(v) for v in (None, float("nan"), float("inf"), 0, date(2026, 1, 5), pd.NaT)]
-    [True, True, True, False, False, True]
+    Imports no pandas: without pandas loaded no pandas value exists, and the NaN of any other number type (or
+    NumPy's NaT) is the value unequal to itself.
+
+    >>> import pandas as pd
+    >>> [undefined(v) for v in (None, float("nan"), float("inf"), 0, date(2026, 1, 5), pd.NaT, pd.NA)]
+    [True, True, True, False, False, True, True]
     """
     if value is None:
         return True
     if isinstance(value, int | float):
         return not math.isfinite(float(value))
+    pandas = sys.modules.get("pandas")
     try:
-        missing = pd.isna(value)  # type: ignore[arg-type]
+        missing = pandas.isna(value) if pandas is not None else value != value
     except (TypeError, ValueError):
         return False
-    return bool(missing) if isinstance(missing, bool | np.bool_) else False
+    return _is_true(missing)
+
+
+def _is_true(found: object) -> bool:
+    """Whether ``found`` is the truth value True, Python's or NumPy's (an array or any other object is not).
+
+    >>> _is_true(True), _is_true(1), _is_true([True])
+    (True, False, False)
+    """
+    kind = type(found)
+    return found is True or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_") and bool(found))
 
 
 def symbol(currency: str | None) -> str:

@@ -13,9 +13,10 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from kpis.core.calendar import Period, period_start, spine
+from kpis.core.calendar import period_start, spine
 from kpis.core.registry import COHORT_GRAINS
-from kpis.metrics.segments import customers_sql
+from kpis.metrics.event_days import engagement_as_of, event_periods, first_active_day
+from kpis.metrics.segments import segment_sql
 from kpis.store.db import Store
 from kpis.store.derived import counted_events_sql, day_sql
 from kpis.store.settings import event_sources, timezone
@@ -23,24 +24,6 @@ from kpis.store.settings import event_sources, timezone
 ENGAGEMENT_COLUMNS = ("dau", "wau", "mau", "active_users", "new_users", "stickiness", "events_per_active_user")
 #: Rolling windows in days.
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
-
-
-def segment_sql(segment: tuple[str, str] | None) -> tuple[str, dict[str, object]]:
-    """``AND account_id IN (...)``: users whose account is a customer of the segment."""
-    if segment is None:
-        return "", {}
-    subquery, params = customers_sql(segment)
-    return f"AND account_id IN ({subquery})", params
-
-
-def engagement_as_of(store: Store) -> date | None:
-    """The last event day in the reporting time zone."""
-    return store.query("SELECT max(day) FROM user_days")[0][0]
-
-
-def first_active_day(store: Store) -> date | None:
-    """The first event day (of any event, active or not): where every engagement series starts."""
-    return store.query("SELECT min(day) FROM user_days")[0][0]
 
 
 def daily(store: Store, *, end: date | None = None, segment: tuple[str, str] | None = None,
@@ -143,16 +126,6 @@ def engagement_table(store: Store, grain: str, *, start: date | None = None, end
                                   {"as_of": as_of, **params}), grain)
         out["new_users"] = [int(new.get(p.start, 0)) for p in periods]
     return out[columns]
-
-
-def event_periods(store: Store, grain: str, start: date | None, end: date | None) -> tuple[date, list[Period]] | None:
-    """The as-of date (``end``, else the last event day) and the periods of an engagement table: from the first
-    event day, or from ``start`` when it is earlier, to the as-of date; None without events up to it."""
-    as_of = end or engagement_as_of(store)
-    first = first_active_day(store)
-    if as_of is None or first is None or first > as_of:
-        return None
-    return as_of, spine(min(first, start) if start else first, as_of, grain)
 
 
 def last_active_in_period_sql(grain: str) -> str:

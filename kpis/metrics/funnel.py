@@ -25,15 +25,17 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kpis.core import defaults
 from kpis.core.errors import InputError
-from kpis.metrics.engagement import segment_sql
+from kpis.metrics.segments import segment_sql
 from kpis.store.db import Store
 from kpis.store.derived import counted_events_sql, day_sql
 from kpis.store.settings import event_sources, timezone
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: How many steps a funnel has, at least and at most.
 MIN_STEPS, MAX_STEPS = 2, 6
@@ -107,23 +109,37 @@ def _hint(name: str, known: list[str]) -> str:
     return f"the events are {', '.join(known[:_LISTED])}{', ...' if len(known) > _LISTED else ''}"
 
 
-def funnel(store: Store, steps: Sequence[str], window_days: int, *, start: date | None = None,
-           end: date | None = None, segment: tuple[str, str] | None = None) -> pd.DataFrame:
-    """:data:`FUNNEL_COLUMNS` for each step of the funnel (checked first: :func:`check_funnel`), in one query.
+#: One step of a funnel: ``step, event, users, from_previous, from_first, median_seconds`` (:data:`FUNNEL_COLUMNS`).
+FunnelStep = tuple[int, str, int, float, float, float]
+
+
+def funnel_steps(store: Store, steps: Sequence[str], window_days: int, *, start: date | None = None,
+                 end: date | None = None, segment: tuple[str, str] | None = None) -> list[FunnelStep]:
+    """:data:`FUNNEL_COLUMNS` for each step of the funnel (checked first: :func:`check_funnel`), in one query; the
+    ratios and medians NaN where undefined. Builds no frame, so the command line computes a funnel without pandas.
 
     The names are looked up only when a step has no users (a name stored has at least one event): the funnel of
     stored events costs its one query."""
     spec = check_funnel(steps, window_days, start, end, None)
     sql, params = funnel_sql(store, spec, segment)
-    found = store.df(sql, params)
-    users = [int(u) for u in found["users"]]
+    found = store.query(sql, params)
+    users = [int(row[1]) for row in found]
     if 0 in users:
         check_funnel(steps, window_days, start, end, known_events(store))
-    medians = [float(m) / 1e6 if m is not None and not pd.isna(m) else math.nan for m in found["median_us"]]
-    return pd.DataFrame({
-        "step": range(1, len(spec.steps) + 1), "event": list(spec.steps), "users": users,
-        "from_previous": [math.nan] + [_ratio(u, p) for u, p in zip(users[1:], users, strict=False)],
-        "from_first": [_ratio(u, users[0]) for u in users], "median_seconds": medians})
+    medians = [float(row[2]) / 1e6 if row[2] is not None and row[2] == row[2] else math.nan for row in found]
+    from_previous = [math.nan] + [_ratio(u, p) for u, p in zip(users[1:], users, strict=False)]
+    return [(number, event, count, previous, _ratio(count, users[0]), median)
+            for number, event, count, previous, median in zip(range(1, len(spec.steps) + 1), spec.steps, users,
+                                                               from_previous, medians, strict=True)]
+
+
+def funnel(store: Store, steps: Sequence[str], window_days: int, *, start: date | None = None,
+           end: date | None = None, segment: tuple[str, str] | None = None) -> pd.DataFrame:
+    """:func:`funnel_steps` as a table with the columns :data:`FUNNEL_COLUMNS` (for the Engagement page); pandas
+    loads here, on first use."""
+    import pandas as pd
+    rows = funnel_steps(store, steps, window_days, start=start, end=end, segment=segment)
+    return pd.DataFrame({name: [row[i] for row in rows] for i, name in enumerate(FUNNEL_COLUMNS)})
 
 
 def _ratio(numerator: int, denominator: int) -> float:

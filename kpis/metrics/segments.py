@@ -45,6 +45,15 @@ def customers_sql(segment: Segment, prefix: str = "seg") -> tuple[str, dict[str,
             {f"{prefix}_key": key, f"{prefix}_value": value})
 
 
+def segment_sql(segment: Segment | None) -> tuple[str, dict[str, object]]:
+    """``AND account_id IN (...)``: users whose account is a customer of the segment (for the queries over users
+    and their days, engagement and funnels alike)."""
+    if segment is None:
+        return "", {}
+    subquery, params = customers_sql(segment)
+    return f"AND account_id IN ({subquery})", params
+
+
 def max_segment_values() -> int:
     """The most distinct values an attribute may have to be offered as segments (``KPI_MAX_SEGMENT_VALUES``,
     default 50, at least 1).

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 from hypothesis import given, settings
@@ -134,3 +138,21 @@ def test_a_carriage_return_inside_a_cell_is_quoted_on_the_command_line() -> None
     line = csv_line(["\r\t", 0])
     assert line == "\"'\r\t\",0"
     assert list(csv.reader(io.StringIO(line, newline=""))) == [["'\r\t", "0"]]
+
+
+#: Writes CSV lines with NumPy's values but without pandas, then says what it printed and what it loaded.
+WITHOUT_PANDAS = """
+import json, sys
+import numpy as np
+from kpis.core.csv_safety import csv_line, plain_decimal
+lines = [csv_line(["=x", np.float32("nan"), np.datetime64("NaT"), np.float32(1.5), None, 2.0]),
+         plain_decimal(float("nan")), plain_decimal(0.1 + 0.2)]
+print(json.dumps({"lines": lines, "pandas": "pandas" in sys.modules}))
+"""
+
+
+def test_csv_lines_need_no_pandas_and_still_leave_numpy_s_missing_values_empty() -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", WITHOUT_PANDAS], capture_output=True, text=True, cwd=root,
+                          env={"PYTHONPATH": str(root), "PATH": ""}, timeout=120, check=True)
+    assert json.loads(done.stdout) == {"lines": ["'=x,,,1.5,,2", "", "0.3"], "pandas": False}

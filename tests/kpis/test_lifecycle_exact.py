@@ -16,7 +16,7 @@ from datetime import date
 
 import pytest
 
-from kpis.metrics.lifecycle import lifecycle_table
+from kpis.metrics.lifecycle import LifecycleRow, lifecycle_rows, lifecycle_table
 from kpis.metrics.series import series
 from kpis.store.db import Store
 from tests.kpis.helpers import events
@@ -65,3 +65,35 @@ def test_week_lifecycle_by_hand(store_l):
 def test_only_week_and_month(store_l):
     with pytest.raises(ValueError, match="week and month"):
         lifecycle_table(store_l, "day")
+
+
+def test_month_lifecycle_rows_by_hand(store_l):
+    """The rows the command line prints from: the table's numbers, read without a frame."""
+    rows = lifecycle_rows(store_l, "month")
+    assert [row[:7] for row in rows] == [
+        (date(2026, 1, 1), date(2026, 1, 31), False, 3, 0, 0, 0),
+        (date(2026, 2, 1), date(2026, 2, 28), False, 2, 1, 0, -2),
+        (date(2026, 3, 1), date(2026, 3, 18), True, 1, 2, 1, -1)]  # partial: ends on the as-of day
+    assert math.isnan(rows[0].user_quick_ratio) and [r.user_quick_ratio for r in rows[1:]] == [1.0, 2.0]
+    assert all(isinstance(row, LifecycleRow) for row in rows)
+
+
+def test_week_lifecycle_rows_by_hand(store_l):
+    rows = {row.period_start: (row.new, row.returning, row.resurrected, row.dormant)
+            for row in lifecycle_rows(store_l, "week")}
+    assert rows[date(2026, 1, 5)] == (2, 0, 0, 0)
+    assert rows[date(2026, 1, 12)] == (0, 0, 0, -2)
+    assert rows[date(2026, 3, 16)] == (1, 0, 2, 0)
+    assert len(rows) == 11  # 5 Jan to the week of 16 Mar
+
+
+def test_lifecycle_rows_as_of_a_day(store_l):
+    # as of 28 Feb, February is complete and March not yet there
+    rows = lifecycle_rows(store_l, "month", end=date(2026, 2, 28))
+    assert [row[:7] for row in rows] == [(date(2026, 1, 1), date(2026, 1, 31), False, 3, 0, 0, 0),
+                                          (date(2026, 2, 1), date(2026, 2, 28), False, 2, 1, 0, -2)]
+
+
+def test_lifecycle_rows_only_week_and_month(store_l):
+    with pytest.raises(ValueError, match="week and month"):
+        lifecycle_rows(store_l, "day")

@@ -73,3 +73,17 @@ def test_series_by_plan_on_spark_prints_duckdb_s_numbers(demo_lake, spark_remote
     assert duck[0] == spark[0] == ["period_start", "group", "value"]
     assert len(duck) > 10 and [r[:2] for r in spark] == [r[:2] for r in duck]
     assert all(same_value(float(a[2]), float(b[2])) for a, b in zip(duck[1:], spark[1:], strict=True))
+
+
+def test_lifecycle_on_spark_prints_duckdb_s_numbers(demo_lake, spark_remote):
+    """The lifecycle: DuckDB reads it as rows, Spark as the engine's table (kept on disk); the same counts."""
+    db, lake, env = demo_lake
+    command = ("lifecycle", "--grain", "month")
+    duck = kpis("--db", str(db), *command, env=env)
+    kept_before = set(Path(env["KPI_RESULTS"]).rglob("*.parquet"))
+    spark = kpis("--db", str(db), "--engine", "spark", "--lake", str(lake), "--spark-remote", spark_remote,
+                 *command, env=env)
+    assert duck.splitlines()[0] == "period_start,new,returning,resurrected,dormant"
+    assert len(duck.splitlines()) > 6
+    assert spark == duck
+    assert set(Path(env["KPI_RESULTS"]).rglob("*.parquet")) - kept_before  # the table Spark computed, kept
