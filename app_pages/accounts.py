@@ -52,7 +52,9 @@ def shown_table(rows: pd.DataFrame) -> None:
                         features=rows["features"].map(features_text),
                         change=rows["change"].astype("float64") * 100)
     symbol = fmt.currency_symbol()
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    order = ["name", "mrr", "active_users", "previous_active_users", "change", "at_risk", "growing", "plans",
+             "last_active_day", "features", "customer_id"]  # what a CPO reads first, the ids last
+    st.dataframe(shown, hide_index=True, width="stretch", column_order=order, column_config={
         "customer_id": st.column_config.TextColumn("Customer id"),
         "name": st.column_config.TextColumn("Customer"),
         "plans": st.column_config.TextColumn("Plan"),
