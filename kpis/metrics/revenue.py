@@ -146,6 +146,20 @@ REVENUE_COLUMNS = (
 )
 
 
+def subscription_filter(segment: tuple[str, str] | None,
+                        tz: str) -> tuple[str, dict[str, object], tuple[str, str, str]]:
+    """What every query over the subscriptions ``s`` starts from: the ``AND ...`` keeping ``segment``'s customers,
+    its parameters (``$tz`` bound when the reporting time zone is not UTC) and the SQL of the start, trial-end and
+    end days in that time zone."""
+    where, params = "", {}
+    if segment is not None:
+        subquery, params = customers_sql(segment)
+        where = f"AND s.customer_id IN ({subquery})"
+    if tz != "UTC":
+        params = {**params, "tz": tz}
+    return where, params, (day_sql(tz, "s.started_at"), day_sql(tz, "s.trial_end"), day_sql(tz, "s.ended_at"))
+
+
 def paid_intervals_sql(segment: tuple[str, str] | None, tz: str, *,
                        with_plan: bool = False) -> tuple[str, dict[str, object]]:
     """Each subscription that pays on some day: customer, paid_start, paid_end (exclusive, NULL = open),
@@ -153,13 +167,7 @@ def paid_intervals_sql(segment: tuple[str, str] | None, tz: str, *,
 
     Days are calendar dates in the reporting time zone ``tz`` (bound as ``$tz`` when it is not UTC).
     """
-    where, params = "", {}
-    if segment is not None:
-        subquery, params = customers_sql(segment)
-        where = f"AND s.customer_id IN ({subquery})"
-    if tz != "UTC":
-        params = {**params, "tz": tz}
-    started, trial, ended = day_sql(tz, "s.started_at"), day_sql(tz, "s.trial_end"), day_sql(tz, "s.ended_at")
+    where, params, (started, trial, ended) = subscription_filter(segment, tz)
     factor = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in MONTHLY_FACTOR.items())
     never = ", ".join(f"'{s}'" for s in NEVER_PAID)
     sql = f"""

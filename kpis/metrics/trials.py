@@ -22,10 +22,8 @@ import pandas as pd
 
 from kpis.core.calendar import spine
 from kpis.core.registry import GRAINS
-from kpis.metrics.revenue import NEVER_PAID, first_paid_day, revenue_as_of
-from kpis.metrics.segments import customers_sql
+from kpis.metrics.revenue import NEVER_PAID, first_paid_day, revenue_as_of, subscription_filter
 from kpis.store.db import Store
-from kpis.store.derived import day_sql
 from kpis.store.settings import timezone
 
 #: The trials table's columns after the period's (``trials_converted`` is the rate's numerator).
@@ -35,13 +33,7 @@ TRIAL_COLUMNS = ("trials_started", "trials_ended", "trials_converted", "trial_co
 def trials_sql(segment: tuple[str, str] | None, tz: str) -> tuple[str, dict[str, object]]:
     """Each trial subscription (of ``segment``) as ``started, trial_end, converted``: its start day, its trial's
     last day and whether it had not ended by then (1 or 0). Days in ``tz`` (bound as ``$tz`` when not UTC)."""
-    where, params = "", {}
-    if segment is not None:
-        subquery, params = customers_sql(segment)
-        where = f"AND s.customer_id IN ({subquery})"
-    if tz != "UTC":
-        params = {**params, "tz": tz}
-    started, trial, ended = day_sql(tz, "s.started_at"), day_sql(tz, "s.trial_end"), day_sql(tz, "s.ended_at")
+    where, params, (started, trial, ended) = subscription_filter(segment, tz)
     never = ", ".join(f"'{s}'" for s in NEVER_PAID)
     sql = f"""
         SELECT {started} AS started, {trial} AS trial_end,

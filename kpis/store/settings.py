@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from kpis.core.errors import InputError
+
+T = TypeVar("T")
 
 TIMEZONE = "timezone"
 INACTIVE_EVENTS = "inactive_events"
@@ -281,41 +283,35 @@ def currency(store: SettingsStore) -> str | None:
         return None
 
 
+def _checked(store: SettingsStore, key: str, check: Callable[[str], T], default: T) -> T:
+    """Setting ``key`` through its check, or ``default`` when unset or no longer valid (a value stored by an older
+    version, or by hand): a read never fails on a bad stored value, a write always refuses one."""
+    raw = store.get_setting(key)
+    try:
+        return check(raw) if raw else default
+    except InputError:
+        return default
+
+
 def public_url(store: SettingsStore) -> str | None:
     """The public base address (setting ``public_url``), or None when unset (or no longer valid)."""
-    raw = store.get_setting(PUBLIC_URL)
-    try:
-        return check_public_url(raw) if raw else None
-    except InputError:
-        return None
+    return _checked(store, PUBLIC_URL, check_public_url, None)
 
 
 def activation_event(store: SettingsStore) -> str | None:
     """The event that marks a user as activated (setting ``activation_event``), or None when unset."""
-    raw = store.get_setting(ACTIVATION_EVENT)
-    try:
-        return check_activation_event(raw) if raw else None
-    except InputError:
-        return None
+    return _checked(store, ACTIVATION_EVENT, check_activation_event, None)
 
 
 def activation_window_days(store: SettingsStore) -> int:
     """How many days from their first active day a user has to do the activation event (setting
     ``activation_window_days``, default :data:`DEFAULT_ACTIVATION_WINDOW`)."""
-    raw = store.get_setting(ACTIVATION_WINDOW)
-    try:
-        return check_activation_window(raw) if raw else DEFAULT_ACTIVATION_WINDOW
-    except InputError:
-        return DEFAULT_ACTIVATION_WINDOW
+    return _checked(store, ACTIVATION_WINDOW, check_activation_window, DEFAULT_ACTIVATION_WINDOW)
 
 
 def at_risk_drop(store: SettingsStore) -> float:
     """The fall in active users that puts a paying account at risk (setting ``at_risk_drop``, default 0.3)."""
-    raw = store.get_setting(AT_RISK_DROP)
-    try:
-        return check_at_risk_drop(raw) if raw else DEFAULT_AT_RISK_DROP
-    except InputError:
-        return DEFAULT_AT_RISK_DROP
+    return _checked(store, AT_RISK_DROP, check_at_risk_drop, DEFAULT_AT_RISK_DROP)
 
 
 # -- writes ---------------------------------------------------------------------------------------------------------
