@@ -28,6 +28,7 @@ from kpis.core.errors import InputError
 from kpis.core.registry import GRAINS, KPIS, Kpi
 from kpis.metrics import engine, reasons, revenue
 from kpis.metrics.segments import NO_VALUE, Segment, max_segment_values
+from kpis.metrics.trials import first_trial_day
 from kpis.store.db import Store
 from kpis.store.settings import timezone
 
@@ -82,7 +83,7 @@ def by_attribute(store: Store, attribute: str, kpi_id: str, grain: str, *, start
         raise InputError(f"--by {attribute} covers every customer: it cannot be combined with --segment "
                          f"(--by plan can)")
     groups = attribute_groups(store, attribute)
-    frame = _spine(store, grain, start, end, None)
+    frame = _spine(store, grain, start, end, None, trials=KPIS[kpi_id].table == "trials")
     if frame is None:
         return _empty()
     grid = _grid(frame, [name for name, _ in groups])
@@ -185,16 +186,22 @@ def _checked(kpi_id: str, grain: str) -> Kpi:
 
 
 def _spine(store: Store, grain: str, start: date | None, end: date | None,
-           segment: Segment | None) -> pd.DataFrame | None:
+           segment: Segment | None, *, trials: bool = False) -> pd.DataFrame | None:
     """The periods of the revenue series (from the first paid day of ``segment``, or ``start`` when earlier, to the
-    as-of date: :func:`kpis.metrics.revenue.revenue_table`'s), as a frame."""
+    as-of date: :func:`kpis.metrics.revenue.revenue_table`'s), as a frame; with ``trials``, those of the trials'
+    series, which start at the first trial when it comes before the first paid day
+    (:func:`kpis.metrics.trials.trials_table`'s)."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     revenue.check_currencies(store)
     as_of = end or revenue.revenue_as_of(store)
-    first = revenue.first_paid_day(store, segment)
-    if as_of is None or first is None:
+    firsts = [revenue.first_paid_day(store, segment)]
+    if trials:
+        firsts.append(first_trial_day(store, segment))
+    known = [d for d in firsts if d is not None]
+    if as_of is None or not known:
         return None
+    first = min(known)
     periods = spine(min(first, start) if start else first, as_of, grain)
     if not periods:
         return None

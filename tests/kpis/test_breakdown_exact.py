@@ -223,7 +223,8 @@ def test_groups_sum_to_the_total_and_match_the_oracle(tmp_path: Path, case, grai
         assert_same(values(by_plan), {k: float(v) for k, v in expected.items()})
         has_country = any(countries.values())
         for kpi in ADDITIVE:
-            whole = dict(zip(total["period_start"], series(store, kpi, grain, end=end)["value"], strict=True))
+            own = series(store, kpi, grain, end=end)  # the trials' series may start before the first paid day
+            whole = dict(zip(own["period_start"], own["value"], strict=True))
             parts = [bd.breakdown(store, kpi, grain, "plan", end=end)] if kpi in bd.BY_PLAN else []
             if has_country:
                 parts.append(bd.breakdown(store, kpi, grain, "country", end=end))
@@ -251,3 +252,17 @@ def _groups_match_the_oracle(store: Store, case_subs: list[Sub], countries: dict
                 if name == group:
                     want = rows.get(period, 0.0 if kpi in bd.ADDITIVE else NAN)
                     assert same(value, float(want)), f"{kpi} of {group} in {period}: {value} != {want}"
+
+
+def test_trials_by_an_attribute_start_with_the_first_trial(tmp_path: Path) -> None:
+    # c1 (DE) starts a trial on 1 Jan that ends on 1 Feb and pays from then; c2 (FR) pays from 1 Feb without one.
+    # The trials' series starts in January (the first trial), a month before the first paid day: its groups too.
+    # trials_started: Jan DE 1, FR 0 (= 1); Feb 0, 0. trials_ended: Jan 0, 0; Feb DE 1, FR 0 (= 1)
+    case = [Sub("s1", "c1", "10", "2026-01-01T00:00:00Z", trial_end="2026-02-01T00:00:00Z"),
+            Sub("s2", "c2", "20", "2026-02-01T00:00:00Z")]
+    with _store(tmp_path, case, {"c1": "DE", "c2": "FR"}) as store:
+        jan, feb = date(2026, 1, 1), date(2026, 2, 1)
+        assert values(bd.breakdown(store, "trials_started", "month", "country")) == {
+            (jan, "DE"): 1.0, (jan, "FR"): 0.0, (feb, "DE"): 0.0, (feb, "FR"): 0.0}
+        assert values(bd.breakdown(store, "trials_ended", "month", "country")) == {
+            (jan, "DE"): 0.0, (jan, "FR"): 0.0, (feb, "DE"): 1.0, (feb, "FR"): 0.0}
