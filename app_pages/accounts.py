@@ -20,6 +20,11 @@ ALL_PLANS = ""
 NO_ACCOUNT = ""
 
 store, chosen, events_as_of = scaffold.events_page("Accounts")
+if cache.on_spark(store):
+    st.info("The accounts list is computed by DuckDB from the local database; with Spark it is not shown yet. The "
+            "account KPIs (accounts at risk, MRR at risk, engaged MRR share) are on the Overview and in the review.",
+            icon=":material/info:")
+    st.stop()
 as_of = chosen.end_for(events_as_of) or events_as_of
 drop = cache.cached(store, at_risk_drop)
 try:

@@ -156,7 +156,7 @@ def lead_time(store: Store, grain: str, *, start: date | None = None, end: date 
     for row in rows.itertuples(index=False):
         at_risk.setdefault(str(row.customer_id), []).append(days[int(row.i)])
     out = []
-    for before, customer in churns:
+    for before, customer in sorted(churns):  # by period, then customer: the same order on every engine
         first = min(d for d in at_risk[customer] if before - timedelta(days=LEAD_DAYS - 1) <= d <= before)
         out.append((before - first).days + 1)
     return LeadTime(tuple(out))

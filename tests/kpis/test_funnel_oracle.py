@@ -19,7 +19,7 @@ from tests.kpis.helpers import load
 from tests.kpis.oracle import Event
 from tests.kpis.oracle import funnel as oracle_funnel
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 SEGMENTS = {"c1": "A", "c2": "B", "c3": "A"}
 _counter = itertools.count()

@@ -184,7 +184,7 @@ EVENTS = st.lists(st.tuples(st.sampled_from(["u1", "u2", "u3", "u4", "u5", "u6",
                             st.sampled_from(["a", "b", "c", "off"]), st.integers(0, 80)), min_size=1, max_size=60)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(generated=EVENTS, start_day=st.one_of(st.none(), st.integers(0, 30)), min_users=st.integers(1, 3))
 def test_the_sql_equals_the_oracle(tmp_path_factory, generated, start_day, min_users):
     rows = [(u, e, DAY0 + timedelta(days=n)) for u, e, n in generated]
